@@ -1,0 +1,63 @@
+/* Pieces shared by the subcommands of lang/cli.c and lang/cli_fit.c: turning
+ * a patch plus command-line options into a ready run (params, inputs,
+ * length), rendering, and reporting. */
+#ifndef WF_CLI_COMMON_H
+#define WF_CLI_COMMON_H
+
+#include <stdint.h>
+
+#include "lang/compile.h"
+#include "lang/diag.h"
+#include "runtime/audio.h"
+#include "runtime/params.h"
+
+extern wf_diag_format wf_cli_diag_format;
+
+/* Repeatable NAME=VALUE options. */
+typedef struct wf_pairs {
+    const char **v;
+    int n;
+} wf_pairs;
+
+void wf_opts_add(wf_pairs *p, const char *text);
+int wf_pair_split(const char *text, char **name, const char **value);
+int wf_parse_number(const char *s, double *out);
+
+typedef struct wf_setup_opts {
+    const char *patch;
+    double seconds;        /* > 0: length from --seconds */
+    int64_t length_frames; /* > 0: length in samples (the fit target's) */
+    double rate;           /* > 0: --rate */
+    double fallback_rate;  /* rate when neither --rate nor the patch sets one */
+    const char *target;    /* file feeding `input x = target` */
+    wf_pairs sets, inputs;
+} wf_setup_opts;
+
+/* A compiled patch with its run length, params and open inputs. */
+typedef struct wf_setup {
+    wf_patch *patch;
+    wf_env env;
+    wf_params params;
+    int params_ready;
+    char **paths;                /* per input: file, or NULL when unused */
+    struct wf_audio_reader **readers;
+    wf_real **data;              /* per input: whole signal once loaded */
+    int64_t *frames;
+} wf_setup;
+
+int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d);
+int wf_setup_load_inputs(wf_setup *s, wf_diags *d);
+void wf_setup_free(wf_setup *s);
+
+/* Renders s to out (streaming unless the graph needs one block). */
+int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int quiet,
+              wf_diags *d);
+
+/* Prints diagnostics (text or JSON), frees them, returns status. */
+int wf_cli_finish(wf_diags *d, int status);
+int wf_cli_usage_error(const char *cmd, const char *fmt, const char *arg);
+
+int wf_cmd_fit(int argc, char **argv);
+int wf_cmd_check(int argc, char **argv);
+
+#endif

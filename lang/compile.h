@@ -1,0 +1,45 @@
+/* The compiler: from a patch file (and the modules it uses) to a graph.
+ * It resolves names (bindings are declarative: their order does not matter,
+ * and a binding that depends on itself is a cycle error), expands defs,
+ * converts units, folds constant arithmetic, checks every node call against
+ * its registry signature and infers every signal's rate and channels, so that
+ * nothing runs before the whole patch is known to be well formed. */
+#ifndef WF_COMPILE_H
+#define WF_COMPILE_H
+
+#include "lang/ast.h"
+#include "lang/diag.h"
+#include "runtime/graph.h"
+
+typedef struct wf_patch {
+    wf_graph *g;
+    wf_source **sources; /* the patch first, then used modules */
+    int nsources;
+    wf_file_ast **asts;
+    char *dir; /* folder of the patch, for `use` and relative files */
+} wf_patch;
+
+typedef struct wf_compile_opts {
+    const char *const *search; /* extra folders for `use`, NULL-terminated (may be NULL) */
+} wf_compile_opts;
+
+/* Compiles the patch at path; NULL (with diagnostics) on error. */
+wf_patch *wf_compile_file(const char *path, const wf_compile_opts *o, wf_diags *d);
+/* Compiles source text as if it were a file named `name`. */
+wf_patch *wf_compile_text(const char *name, const char *text, const wf_compile_opts *o,
+                          wf_diags *d);
+void wf_patch_free(wf_patch *p);
+
+/* Evaluates a constant expression such as "2 khz" or "[0.1, 0.2]" (for
+ * --set); *v is malloc'd. *src receives the source the diagnostics point
+ * into: free it (wf_source_free) once they are printed. */
+int wf_eval_constant(const char *what, const char *text, double **v, int *n, wf_source **src,
+                     wf_diags *d);
+
+/* The run's timing for a patch: rate from (in order) the command line, the
+ * patch, or `fallback`; the control hop is the rate over the frame rate,
+ * rounded (at least 1). */
+wf_env wf_patch_env(const wf_graph *g, double cli_rate, double fallback, int64_t nsamples);
+double wf_patch_rate(const wf_graph *g, double cli_rate, double fallback);
+
+#endif

@@ -1,0 +1,206 @@
+/* Diagnostics: collection, human-readable printing with source line and caret,
+ * and JSON output for tools. */
+#define _POSIX_C_SOURCE 200809L
+#include "lang/diag.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/util.h"
+
+wf_source *wf_source_load(const char *path)
+{
+    size_t len;
+    char *text = wf_read_file(path, &len);
+    if (!text)
+        return NULL;
+    wf_source *s = wf_xcalloc(1, sizeof *s);
+    s->path = wf_xstrdup(path);
+    s->text = text;
+    s->len = len;
+    return s;
+}
+
+wf_source *wf_source_from_string(const char *path, const char *text)
+{
+    wf_source *s = wf_xcalloc(1, sizeof *s);
+    s->path = wf_xstrdup(path);
+    s->text = wf_xstrdup(text);
+    s->len = strlen(text);
+    return s;
+}
+
+void wf_source_free(wf_source *s)
+{
+    if (!s)
+        return;
+    free(s->path);
+    free(s->text);
+    free(s);
+}
+
+static char *vformat(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    char *s = wf_xmalloc((size_t)(n < 0 ? 0 : n) + 1);
+    vsnprintf(s, (size_t)(n < 0 ? 0 : n) + 1, fmt, ap);
+    return s;
+}
+
+void wf_vdiag(wf_diags *d, wf_severity sev, wf_loc loc, const char *hint, const char *fmt,
+              va_list ap)
+{
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 8;
+        d->v = wf_xrealloc(d->v, (size_t)d->cap * sizeof *d->v);
+    }
+    wf_diagnostic *g = &d->v[d->n++];
+    g->sev = sev;
+    g->loc = loc;
+    g->msg = vformat(fmt, ap);
+    g->hint = hint ? wf_xstrdup(hint) : NULL;
+    if (sev == WF_SEV_ERROR)
+        d->errors++;
+}
+
+void wf_diag(wf_diags *d, wf_severity sev, wf_loc loc, const char *hint, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    wf_vdiag(d, sev, loc, hint, fmt, ap);
+    va_end(ap);
+}
+
+void wf_fail(wf_diags *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    wf_vdiag(d, WF_SEV_ERROR, (wf_loc){0}, NULL, fmt, ap);
+    va_end(ap);
+}
+
+static const char *sev_name(wf_severity s)
+{
+    return s == WF_SEV_ERROR ? "error" : s == WF_SEV_WARNING ? "warning" : "note";
+}
+
+/* The text of line `line` (1-based) of src, without its newline. */
+static const char *line_text(const wf_source *src, int line, int *len)
+{
+    const char *p = src->text, *end = src->text + src->len;
+    for (int l = 1; l < line && p < end; p++)
+        if (*p == '\n')
+            l++;
+    const char *e = p;
+    while (e < end && *e != '\n')
+        e++;
+    *len = (int)(e - p);
+    return p;
+}
+
+static void print_text(FILE *f, const wf_diagnostic *g)
+{
+    if (!g->loc.src) {
+        fprintf(f, "weft: %s: %s\n", sev_name(g->sev), g->msg);
+    } else {
+        fprintf(f, "%s:%d:%d: %s: %s\n", g->loc.src->path, g->loc.line, g->loc.col,
+                sev_name(g->sev), g->msg);
+        int n;
+        const char *t = line_text(g->loc.src, g->loc.line, &n);
+        fprintf(f, "%5d | ", g->loc.line);
+        for (int i = 0; i < n; i++)
+            fputc(t[i] == '\t' ? ' ' : (t[i] == 0 ? ' ' : t[i]), f);
+        fputs("\n      | ", f);
+        for (int i = 1; i < g->loc.col && i <= n; i++)
+            fputc(' ', f);
+        int len = g->loc.len > 0 ? g->loc.len : 1;
+        if (g->loc.col - 1 + len > n + 1)
+            len = n + 1 - (g->loc.col - 1);
+        if (len < 1)
+            len = 1;
+        fputc('^', f);
+        for (int i = 1; i < len; i++)
+            fputc('~', f);
+        fputc('\n', f);
+    }
+    if (g->hint)
+        fprintf(f, "      = hint: %s\n", g->hint);
+}
+
+static void print_json(wf_str *b, const wf_diagnostic *g)
+{
+    wf_str_puts(b, "{\"severity\":");
+    wf_str_json(b, sev_name(g->sev));
+    if (g->loc.src) {
+        wf_str_puts(b, ",\"file\":");
+        wf_str_json(b, g->loc.src->path);
+        wf_str_printf(b, ",\"line\":%d,\"column\":%d,\"offset\":%d,\"length\":%d", g->loc.line,
+                      g->loc.col, g->loc.off, g->loc.len);
+    }
+    wf_str_puts(b, ",\"message\":");
+    wf_str_json(b, g->msg);
+    if (g->hint) {
+        wf_str_puts(b, ",\"hint\":");
+        wf_str_json(b, g->hint);
+    }
+    wf_str_putc(b, '}');
+}
+
+void wf_diags_print(FILE *f, const wf_diags *d, wf_diag_format fmt)
+{
+    if (fmt == WF_DIAG_JSON) {
+        wf_str b = {0};
+        wf_str_putc(&b, '[');
+        for (int i = 0; i < d->n; i++) {
+            if (i)
+                wf_str_putc(&b, ',');
+            print_json(&b, &d->v[i]);
+        }
+        wf_str_puts(&b, "]\n");
+        fputs(b.s, f);
+        wf_str_free(&b);
+        return;
+    }
+    for (int i = 0; i < d->n; i++)
+        print_text(f, &d->v[i]);
+}
+
+void wf_diags_clear(wf_diags *d)
+{
+    for (int i = 0; i < d->n; i++) {
+        free(d->v[i].msg);
+        free(d->v[i].hint);
+    }
+    d->n = 0;
+    d->errors = 0;
+}
+
+void wf_diags_free(wf_diags *d)
+{
+    wf_diags_clear(d);
+    free(d->v);
+    d->v = NULL;
+    d->cap = 0;
+}
+
+const char *wf_suggest(const char *name, const char *const *cands, int n)
+{
+    const char *best = NULL;
+    int bestd = 1000;
+    size_t len = strlen(name);
+    int limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+    for (int i = 0; i < n; i++) {
+        if (!cands[i])
+            continue;
+        int dist = wf_edit_distance(name, cands[i]);
+        if (dist < bestd) {
+            bestd = dist;
+            best = cands[i];
+        }
+    }
+    return bestd <= limit ? best : NULL;
+}

@@ -1,0 +1,371 @@
+/* Audio file I/O on libsndfile, resampling on libsamplerate (its best sinc
+ * converter, driven by a callback so inputs stream block by block). */
+#define _POSIX_C_SOURCE 200809L
+#include "runtime/audio.h"
+
+#include <math.h>
+#include <samplerate.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "runtime/util.h"
+
+#define READ_CHUNK 4096
+
+struct wf_audio_reader {
+    SNDFILE *sf;
+    SF_INFO info;
+    int mono, chans;
+    double rate, ratio;
+    SRC_STATE *src;
+    float *raw;      /* interleaved frames straight from the file */
+    float *cooked;   /* after mixing, before resampling */
+    float *out;      /* resampler output */
+    int64_t total, delivered;
+};
+
+/* File frames mixed down as asked, for the resampler or the caller. */
+static long pull(wf_audio_reader *r, float *dst, long n)
+{
+    if (n > READ_CHUNK)
+        n = READ_CHUNK;
+    sf_count_t got = sf_readf_float(r->sf, r->raw, n);
+    int fc = r->info.channels;
+    if (r->mono && fc > 1) {
+        for (sf_count_t i = 0; i < got; i++) {
+            float s = 0;
+            for (int c = 0; c < fc; c++)
+                s += r->raw[i * fc + c];
+            dst[i] = s / (float)fc;
+        }
+    } else {
+        memcpy(dst, r->raw, sizeof(float) * (size_t)got * (size_t)fc);
+    }
+    return (long)got;
+}
+
+static long src_feed(void *ctx, float **data)
+{
+    wf_audio_reader *r = ctx;
+    long got = pull(r, r->cooked, READ_CHUNK);
+    *data = r->cooked;
+    return got;
+}
+
+wf_audio_reader *wf_audio_open(const char *path, double rate, int mono, wf_diags *d)
+{
+    wf_audio_reader *r = wf_xcalloc(1, sizeof *r);
+    r->sf = sf_open(path, SFM_READ, &r->info);
+    if (!r->sf) {
+        wf_fail(d, "cannot read audio file '%s': %s", path, sf_strerror(NULL));
+        free(r);
+        return NULL;
+    }
+    if (r->info.channels < 1 || r->info.samplerate < 1 || r->info.frames < 0) {
+        wf_fail(d, "audio file '%s' has no usable channels or sample rate", path);
+        sf_close(r->sf);
+        free(r);
+        return NULL;
+    }
+    r->mono = mono;
+    r->chans = mono ? 1 : r->info.channels;
+    r->rate = rate > 0 ? rate : r->info.samplerate;
+    r->ratio = r->rate / r->info.samplerate;
+    r->raw = wf_xmalloc(sizeof(float) * READ_CHUNK * (size_t)r->info.channels);
+    r->cooked = wf_xmalloc(sizeof(float) * READ_CHUNK * (size_t)r->info.channels);
+    r->out = wf_xmalloc(sizeof(float) * READ_CHUNK * (size_t)r->chans);
+    r->total = (int64_t)llround((double)r->info.frames * r->ratio);
+    if (fabs(r->ratio - 1) > 1e-12) {
+        if (r->ratio > 256 || r->ratio < 1.0 / 256) {
+            wf_fail(d, "cannot resample '%s' from %d Hz to %g Hz (ratio beyond 256)", path,
+                    r->info.samplerate, r->rate);
+            wf_audio_close(r);
+            return NULL;
+        }
+        int err = 0;
+        r->src = src_callback_new(src_feed, SRC_SINC_BEST_QUALITY, r->chans, &err, r);
+        if (!r->src) {
+            wf_fail(d, "cannot resample '%s': %s", path, src_strerror(err));
+            wf_audio_close(r);
+            return NULL;
+        }
+    }
+    return r;
+}
+
+int wf_audio_read(void *reader, wf_real *dst, int n)
+{
+    wf_audio_reader *r = reader;
+    int done = 0, C = r->chans;
+    while (done < n && r->delivered < r->total) {
+        long want = n - done;
+        if (want > READ_CHUNK)
+            want = READ_CHUNK;
+        if (want > r->total - r->delivered)
+            want = (long)(r->total - r->delivered);
+        long got = r->src ? src_callback_read(r->src, r->ratio, want, r->out)
+                          : pull(r, r->out, want);
+        if (got <= 0)
+            break;
+        for (long i = 0; i < got * C; i++)
+            dst[(size_t)done * C + (size_t)i] = (wf_real)r->out[i];
+        done += (int)got;
+        r->delivered += got;
+    }
+    /* The resampler may end a few frames short of the rounded length. */
+    while (done < n && r->delivered < r->total) {
+        for (int c = 0; c < C; c++)
+            dst[(size_t)done * C + c] = 0;
+        done++;
+        r->delivered++;
+    }
+    return done;
+}
+
+int wf_audio_chans(const wf_audio_reader *r)
+{
+    return r->chans;
+}
+
+double wf_audio_file_rate(const wf_audio_reader *r)
+{
+    return r->info.samplerate;
+}
+
+int64_t wf_audio_frames(const wf_audio_reader *r)
+{
+    return r->total;
+}
+
+void wf_audio_close(wf_audio_reader *r)
+{
+    if (!r)
+        return;
+    if (r->src)
+        src_delete(r->src);
+    if (r->sf)
+        sf_close(r->sf);
+    free(r->raw);
+    free(r->cooked);
+    free(r->out);
+    free(r);
+}
+
+int wf_audio_load(const char *path, double rate, int mono, wf_real **data, int64_t *frames,
+                  int *chans, wf_diags *d)
+{
+    wf_audio_reader *r = wf_audio_open(path, rate, mono, d);
+    if (!r)
+        return -1;
+    int64_t n = wf_audio_frames(r);
+    if (n <= 0) {
+        wf_fail(d, "audio file '%s' is empty", path);
+        wf_audio_close(r);
+        return -1;
+    }
+    if (n > (int64_t)1 << 31) {
+        wf_fail(d, "audio file '%s' is too long (%lld frames)", path, (long long)n);
+        wf_audio_close(r);
+        return -1;
+    }
+    int C = r->chans;
+    wf_real *buf = wf_aalloc(sizeof(wf_real) * (size_t)n * (size_t)C);
+    int64_t got = 0;
+    while (got < n) {
+        int want = n - got > (1 << 20) ? (1 << 20) : (int)(n - got);
+        int g = wf_audio_read(r, buf + (size_t)got * C, want);
+        if (g <= 0)
+            break;
+        got += g;
+    }
+    wf_audio_close(r);
+    *data = buf;
+    *frames = n;
+    *chans = C;
+    return 0;
+}
+
+int wf_parse_sample_format(const char *s, wf_sample_format *f)
+{
+    if (strcmp(s, "pcm16") == 0 || strcmp(s, "16") == 0)
+        *f = WF_FMT_PCM16;
+    else if (strcmp(s, "pcm24") == 0 || strcmp(s, "24") == 0)
+        *f = WF_FMT_PCM24;
+    else if (strcmp(s, "float") == 0 || strcmp(s, "float32") == 0)
+        *f = WF_FMT_FLOAT;
+    else
+        return -1;
+    return 0;
+}
+
+struct wf_audio_writer {
+    SNDFILE *sf;
+    char *path, *tmp;
+    int chans, pcm;
+    int64_t clipped;
+    float peak;
+    float *buf;
+};
+
+static int major_format(const char *path, wf_diags *d)
+{
+    const char *dot = strrchr(path, '.');
+    const char *ext = dot ? dot + 1 : "";
+    static const struct {
+        const char *ext;
+        int fmt;
+    } table[] = {
+        {"wav", SF_FORMAT_WAV},   {"flac", SF_FORMAT_FLAC}, {"ogg", SF_FORMAT_OGG},
+        {"aiff", SF_FORMAT_AIFF}, {"aif", SF_FORMAT_AIFF},  {"au", SF_FORMAT_AU},
+        {"caf", SF_FORMAT_CAF},   {"w64", SF_FORMAT_W64},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcasecmp(ext, table[i].ext) == 0)
+            return table[i].fmt;
+    wf_fail(d, "cannot tell the audio format of '%s' from its extension (use .wav, .flac, "
+               ".ogg, .aiff, .au, .caf or .w64)",
+            path);
+    return -1;
+}
+
+wf_audio_writer *wf_audio_create(const char *path, double rate, int chans, wf_sample_format fmt,
+                                 wf_diags *d)
+{
+    int major = major_format(path, d);
+    if (major < 0)
+        return NULL;
+    int sub;
+    if (major == SF_FORMAT_OGG) {
+        if (fmt != WF_FMT_DEFAULT) {
+            wf_fail(d, "--format does not apply to Ogg Vorbis output ('%s')", path);
+            return NULL;
+        }
+        sub = SF_FORMAT_VORBIS;
+    } else if (fmt == WF_FMT_FLOAT) {
+        if (major == SF_FORMAT_FLAC) {
+            wf_fail(d, "FLAC cannot hold float samples ('%s'): use pcm16 or pcm24", path);
+            return NULL;
+        }
+        sub = SF_FORMAT_FLOAT;
+    } else {
+        sub = fmt == WF_FMT_PCM24 ? SF_FORMAT_PCM_24 : SF_FORMAT_PCM_16;
+    }
+    SF_INFO info = {0};
+    info.samplerate = (int)lround(rate);
+    info.channels = chans;
+    info.format = major | sub;
+    if (!sf_format_check(&info)) {
+        wf_fail(d, "libsndfile cannot write %d channels at %d Hz in the format asked for '%s'",
+                chans, info.samplerate, path);
+        return NULL;
+    }
+    wf_audio_writer *w = wf_xcalloc(1, sizeof *w);
+    w->path = wf_xstrdup(path);
+    w->tmp = wf_temp_path_for(path);
+    w->chans = chans;
+    w->pcm = sub != SF_FORMAT_FLOAT;
+    w->sf = sf_open(w->tmp, SFM_WRITE, &info);
+    if (!w->sf) {
+        wf_fail(d, "cannot write '%s': %s", path, sf_strerror(NULL));
+        free(w->path);
+        free(w->tmp);
+        free(w);
+        return NULL;
+    }
+    if (w->pcm)
+        sf_command(w->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    w->buf = wf_xmalloc(sizeof(float) * READ_CHUNK * (size_t)chans);
+    return w;
+}
+
+int wf_audio_write(wf_audio_writer *w, const wf_real *data, int frames)
+{
+    int C = w->chans;
+    for (int done = 0; done < frames;) {
+        int n = frames - done > READ_CHUNK ? READ_CHUNK : frames - done;
+        for (int i = 0; i < n * C; i++) {
+            float v = (float)data[(size_t)done * C + (size_t)i];
+            float a = fabsf(v);
+            if (a > w->peak)
+                w->peak = a;
+            if (a > 1)
+                w->clipped++;
+            w->buf[i] = v;
+        }
+        if (sf_writef_float(w->sf, w->buf, n) != n)
+            return -1;
+        done += n;
+    }
+    return 0;
+}
+
+int wf_audio_commit(wf_audio_writer *w, wf_diags *d)
+{
+    int err = sf_close(w->sf);
+    w->sf = NULL;
+    int rc = 0;
+    if (err) {
+        wf_fail(d, "cannot finish writing '%s': %s", w->path, sf_error_number(err));
+        unlink(w->tmp);
+        rc = -1;
+    } else if (rename(w->tmp, w->path) != 0) {
+        wf_fail(d, "cannot move the finished file into place as '%s'", w->path);
+        unlink(w->tmp);
+        rc = -1;
+    } else if (w->pcm && w->clipped) {
+        wf_diag(d, WF_SEV_WARNING, (wf_loc){0}, "scale the out expression down, or use --format float",
+                "%lld samples of '%s' were clipped (peak %.2f dBFS)", (long long)w->clipped,
+                w->path, 20 * log10(w->peak));
+    }
+    free(w->path);
+    free(w->tmp);
+    free(w->buf);
+    free(w);
+    return rc;
+}
+
+void wf_audio_abort(wf_audio_writer *w)
+{
+    if (!w)
+        return;
+    if (w->sf)
+        sf_close(w->sf);
+    unlink(w->tmp);
+    free(w->path);
+    free(w->tmp);
+    free(w->buf);
+    free(w);
+}
+
+int wf_audio_save(const char *path, double rate, int chans, const wf_real *data, int64_t frames,
+                  wf_sample_format fmt, wf_diags *d)
+{
+    wf_audio_writer *w = wf_audio_create(path, rate, chans, fmt, d);
+    if (!w)
+        return -1;
+    for (int64_t done = 0; done < frames;) {
+        int n = frames - done > (1 << 20) ? (1 << 20) : (int)(frames - done);
+        if (wf_audio_write(w, data + (size_t)done * chans, n)) {
+            wf_fail(d, "cannot write '%s'", path);
+            wf_audio_abort(w);
+            return -1;
+        }
+        done += n;
+    }
+    return wf_audio_commit(w, d);
+}
+
+const char *wf_audio_versions(void)
+{
+    static char buf[160];
+    if (!buf[0]) {
+        char v[64];
+        sf_command(NULL, SFC_GET_LIB_VERSION, v, sizeof v);
+        snprintf(buf, sizeof buf, "%s, %s", v, src_get_name(SRC_SINC_BEST_QUALITY));
+    }
+    return buf;
+}

@@ -1,0 +1,31 @@
+/* The one FFT interface of the runtime: real-input transforms of even size n,
+ * over one frame or a batch of frames. Plans are cached per size, batch and
+ * thread. Two backends: KissFFT, always built and the reference, and FFTW's
+ * single-precision library when present (faster; GPL). The float64 test build
+ * uses FFTW's double library.
+ *
+ * Spectra are interleaved complex, n/2 + 1 bins per frame (re, im, re, ...).
+ * The inverse is unnormalised: c2r(r2c(x)) = n x. */
+#ifndef WF_FFT_H
+#define WF_FFT_H
+
+#include "runtime/real.h"
+
+typedef enum { WF_FFT_KISS, WF_FFT_FFTW } wf_fft_backend;
+
+/* 0 on success, -1 when that backend is not built in. */
+int wf_fft_set_backend(wf_fft_backend b);
+wf_fft_backend wf_fft_get_backend(void);
+/* Human description of the backends, the active one first. */
+const char *wf_fft_backends(void);
+
+/* count frames of n samples, contiguous, to count spectra of n/2 + 1 bins. */
+void wf_fft_r2c(int n, int count, const wf_real *in, wf_real *out);
+/* count spectra to count frames (unnormalised inverse). The spectra are
+ * used as scratch and left undefined (FFTW's c2r works in place). */
+void wf_fft_c2r(int n, int count, wf_real *in, wf_real *out);
+
+/* Drops the calling thread's cached plans. */
+void wf_fft_cleanup(void);
+
+#endif

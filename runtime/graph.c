@@ -1,0 +1,172 @@
+/* The compiled graph: construction, pruning of nodes the output does not use,
+ * and its Graphviz rendering for `weft graph`. */
+#include "runtime/graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/util.h"
+#include "stdlib/registry.h"
+
+wf_graph *wf_graph_new(void)
+{
+    wf_graph *g = wf_xcalloc(1, sizeof *g);
+    g->out = -1;
+    g->frame_rate = 250;
+    return g;
+}
+
+static void free_node(wf_gnode *n)
+{
+    const wf_node_kind *k = wf_registry[n->kind];
+    if (n->opt)
+        for (int a = 0; a < k->nargs; a++)
+            free(n->opt[a].v);
+    free(n->opt);
+    free(n->in);
+    free(n->label);
+}
+
+void wf_graph_free(wf_graph *g)
+{
+    if (!g)
+        return;
+    for (int i = 0; i < g->n; i++)
+        free_node(&g->nodes[i]);
+    free(g->nodes);
+    for (int i = 0; i < g->nparams; i++) {
+        free(g->params[i].name);
+        free(g->params[i].init);
+        free(g->params[i].init_file);
+    }
+    free(g->params);
+    for (int i = 0; i < g->ninputs; i++) {
+        free(g->inputs[i].name);
+        free(g->inputs[i].file);
+    }
+    free(g->inputs);
+    free(g);
+}
+
+int wf_graph_add(wf_graph *g, int kind, int nin, const int *in, wf_loc loc)
+{
+    if (g->n == g->cap) {
+        g->cap = g->cap ? g->cap * 2 : 32;
+        g->nodes = wf_xrealloc(g->nodes, (size_t)g->cap * sizeof *g->nodes);
+    }
+    wf_gnode *n = &g->nodes[g->n];
+    memset(n, 0, sizeof *n);
+    n->kind = kind;
+    n->nin = nin;
+    n->in = wf_xmalloc(sizeof(int) * (size_t)(nin ? nin : 1));
+    if (nin)
+        memcpy(n->in, in, sizeof(int) * (size_t)nin);
+    n->opt = wf_xcalloc((size_t)(wf_registry[kind]->nargs + 1), sizeof *n->opt);
+    n->loc = loc;
+    n->ref = -1;
+    for (int i = 0; i < g->n; i++)
+        n->instance += g->nodes[i].kind == kind;
+    return g->n++;
+}
+
+void wf_graph_prune(wf_graph *g)
+{
+    if (g->out < 0)
+        return;
+    char *live = wf_xcalloc((size_t)g->n, 1);
+    live[g->out] = 1;
+    for (int i = g->n - 1; i >= 0; i--)
+        if (live[i])
+            for (int j = 0; j < g->nodes[i].nin; j++)
+                live[g->nodes[i].in[j]] = 1;
+    int *remap = wf_xmalloc(sizeof(int) * (size_t)g->n);
+    int m = 0;
+    for (int i = 0; i < g->n; i++) {
+        if (!live[i]) {
+            free_node(&g->nodes[i]);
+            remap[i] = -1;
+            continue;
+        }
+        remap[i] = m;
+        g->nodes[m] = g->nodes[i];
+        for (int j = 0; j < g->nodes[m].nin; j++)
+            g->nodes[m].in[j] = remap[g->nodes[m].in[j]];
+        m++;
+    }
+    g->n = m;
+    g->out = remap[g->out];
+    for (int i = 0; i < g->nparams; i++)
+        g->params[i].node = g->params[i].node >= 0 ? remap[g->params[i].node] : -1;
+    for (int i = 0; i < g->ninputs; i++)
+        g->inputs[i].node = g->inputs[i].node >= 0 ? remap[g->inputs[i].node] : -1;
+    free(remap);
+    free(live);
+}
+
+int wf_graph_needs_whole(const wf_graph *g)
+{
+    for (int i = 0; i < g->n; i++) {
+        const wf_gnode *n = &g->nodes[i];
+        if (n->shape.rate != WF_RATE_CONTROL)
+            continue;
+        for (int j = 0; j < n->nin; j++)
+            if (g->nodes[n->in[j]].shape.rate == WF_RATE_AUDIO)
+                return 1;
+    }
+    return 0;
+}
+
+static void dot_escape(wf_str *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            wf_str_putc(b, '\\');
+        wf_str_putc(b, *s);
+    }
+}
+
+char *wf_graph_dot(const wf_graph *g)
+{
+    wf_str b = {0};
+    wf_str_puts(&b, "digraph weft {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+    for (int i = 0; i < g->n; i++) {
+        const wf_gnode *n = &g->nodes[i];
+        const wf_node_kind *k = wf_registry[n->kind];
+        wf_str_printf(&b, "  n%d [label=\"", i);
+        if (n->label) {
+            dot_escape(&b, n->label);
+            wf_str_puts(&b, " = ");
+        }
+        if (n->kind == WF_NODE_param && n->ref >= 0) {
+            wf_str_puts(&b, "param ");
+            dot_escape(&b, g->params[n->ref].name);
+        } else if (n->kind == WF_NODE_input && n->ref >= 0) {
+            wf_str_puts(&b, "input ");
+            dot_escape(&b, g->inputs[n->ref].name);
+        } else if (n->kind == WF_NODE_const) {
+            const wf_opt *o = &n->opt[0];
+            if (o->n == 1) {
+                wf_str_printf(&b, "%g", o->v[0]);
+            } else {
+                wf_str_putc(&b, '[');
+                for (int j = 0; j < o->n && j < 4; j++)
+                    wf_str_printf(&b, "%s%g", j ? ", " : "", o->v[j]);
+                wf_str_puts(&b, o->n > 4 ? ", ...]" : "]");
+            }
+        } else {
+            dot_escape(&b, k->name);
+        }
+        wf_str_printf(&b, "\\n%s x%d\"%s];\n", wf_rate_name(n->shape.rate), n->shape.chans,
+                      i == g->out ? ", peripheries=2" : "");
+    }
+    for (int i = 0; i < g->n; i++) {
+        const wf_gnode *n = &g->nodes[i];
+        const wf_node_kind *k = wf_registry[n->kind];
+        for (int j = 0; j < n->nin; j++) {
+            const wf_arg_spec *a = wf_registry_input_spec(k, j);
+            wf_str_printf(&b, "  n%d -> n%d [label=\"%s\"];\n", n->in[j], i, a ? a->name : "");
+        }
+    }
+    wf_str_puts(&b, "}\n");
+    return b.s;
+}

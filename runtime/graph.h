@@ -1,0 +1,107 @@
+/* The compiled patch: a DAG of node instances in topological order, with every
+ * signal's rate and channel count known, plus the patch's params, inputs and
+ * settings. The compiler (lang/compile.c) builds it; the executor
+ * (runtime/exec.c) plans and runs it for a given length. Frame counts are not
+ * stored: they follow from the rate once the length is known. */
+#ifndef WF_GRAPH_H
+#define WF_GRAPH_H
+
+#include <stdint.h>
+
+#include "lang/diag.h"
+
+typedef enum { WF_RATE_CONST = 0, WF_RATE_CONTROL = 1, WF_RATE_AUDIO = 2 } wf_rate;
+
+typedef struct wf_shape {
+    wf_rate rate;
+    int chans;
+} wf_shape;
+
+const char *wf_rate_name(wf_rate r);
+
+/* Value of a NUMBER or ENUM argument: n numbers (n = 0: not given). An ENUM
+ * stores the index of its choice in v[0]. */
+typedef struct wf_opt {
+    int n;
+    double *v;
+} wf_opt;
+
+typedef struct wf_gnode {
+    int kind;      /* index into the node registry */
+    int nin;
+    int *in;       /* producer node of each signal input, in signature order */
+    wf_opt *opt;   /* one per signature argument (signals leave theirs empty) */
+    wf_shape shape;
+    int ref;       /* param or input index for those kinds */
+    int instance;  /* how many nodes of this kind the compiler made before it
+                      (gives each noise() call its own default seed) */
+    wf_loc loc;
+    char *label;   /* name it was bound to, for `weft graph` */
+} wf_gnode;
+
+/* Timing context shared by every node of a run. */
+typedef struct wf_env {
+    double sr;          /* audio rate, Hz */
+    double frame_rate;  /* control rate actually used: sr / hop */
+    int hop;            /* audio samples per control frame */
+    int64_t nsamples;   /* length of the run in samples */
+    int64_t nframes;    /* control frames: ceil(nsamples / hop) */
+} wf_env;
+
+int64_t wf_env_frames(const wf_env *e, wf_rate r);
+
+typedef struct wf_param_decl {
+    char *name;
+    wf_loc loc;
+    wf_rate rate;   /* CONST: a vector of `size`; CONTROL: `per frame`; AUDIO: API only */
+    int size;       /* channels */
+    int log;        /* fitted in the log domain */
+    int bounded;
+    double lo, hi;  /* bounds in value units */
+    double *init;   /* `size` initial values (broadcast over frames), or NULL with init_file */
+    char *init_file; /* `per frame` params: a float WAV holding the frames */
+    /* Where the initial value is written, for `weft fit` to rewrite it. */
+    const wf_source *src;
+    int init_start, init_end;
+    int init_unit;  /* wf_unit of a single literal, kept when rewriting */
+    int node;       /* its graph node, -1 when unused */
+} wf_param_decl;
+
+typedef struct wf_input_decl {
+    char *name;
+    wf_loc loc;
+    int chans;
+    int from_target; /* `input x = target` */
+    char *file;      /* `input x = "file.wav"` */
+    int node;        /* -1 when unused */
+} wf_input_decl;
+
+typedef struct wf_graph {
+    wf_gnode *nodes;
+    int n, cap;
+    int out;
+    wf_param_decl *params;
+    int nparams;
+    wf_input_decl *inputs;
+    int ninputs;
+    double rate;        /* 0: not set by the patch */
+    wf_loc rate_loc;
+    double frame_rate;  /* requested control rate */
+    double length;      /* seconds; 0: not set by the patch */
+} wf_graph;
+
+wf_graph *wf_graph_new(void);
+void wf_graph_free(wf_graph *g);
+/* Appends a node of registry kind `kind` with nin inputs and returns its
+ * index; the caller fills opts and shape. */
+int wf_graph_add(wf_graph *g, int kind, int nin, const int *in, wf_loc loc);
+/* Drops nodes the output does not depend on and renumbers the rest, keeping
+ * topological order; params and inputs left unused get node -1. */
+void wf_graph_prune(wf_graph *g);
+/* Graphviz DOT of the graph, with each node's shape and rate. */
+char *wf_graph_dot(const wf_graph *g);
+/* True when some control-rate node reads an audio-rate signal: such graphs
+ * render as one block rather than streaming. */
+int wf_graph_needs_whole(const wf_graph *g);
+
+#endif

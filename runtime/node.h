@@ -1,0 +1,153 @@
+/* The node record: what one kind of node is (name, signature, doc), how its
+ * output shape follows from its inputs, and its kernels. Every kind is one
+ * wf_node_kind in the registry (stdlib/registry.h); the compiler, the
+ * executor, `weft nodes`, the docs and the gradient tests all read it.
+ *
+ * Kernels run over whole blocks: a forward call computes out.n frames of the
+ * node's output from its inputs' blocks; a backward call (whole-signal runs
+ * only) adds the node's contribution to the adjoints of its inputs. */
+#ifndef WF_NODE_H
+#define WF_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lang/diag.h"
+#include "runtime/graph.h"
+#include "runtime/real.h"
+
+typedef enum {
+    WF_ARG_SIGNAL, /* any expression; becomes an input of the node */
+    WF_ARG_NUMBER, /* a number or vector known when compiling */
+    WF_ARG_ENUM,   /* one word out of `choices` */
+} wf_arg_kind;
+
+enum {
+    WF_ARG_CONST_ONLY = 1 << 0, /* signal must be constant rate (params allowed) */
+    WF_ARG_KEEP_CONTROL = 1 << 1, /* audio-rate node reads this control input itself */
+    WF_ARG_NODIFF = 1 << 2,      /* no gradient flows into this input */
+    WF_ARG_INT = 1 << 3,         /* NUMBER must be whole */
+    WF_ARG_POSITIVE = 1 << 4,    /* NUMBER must be > 0 */
+    WF_ARG_OPTIONAL = 1 << 5,    /* NUMBER may be left out (no default) */
+};
+
+typedef struct wf_arg_spec {
+    const char *name;
+    wf_arg_kind kind;
+    const char *dflt; /* default as a number (or choice), NULL: required */
+    const char *doc;
+    unsigned flags;
+    const char *const *choices; /* ENUM, NULL-terminated */
+    double test_lo, test_hi;    /* range of random values in gradient tests */
+} wf_arg_spec;
+
+enum {
+    WF_KIND_INTERNAL = 1 << 0, /* made by the compiler, not callable by name */
+    WF_KIND_OPERATOR = 1 << 1, /* behind an operator (+ - * /); callable too */
+    WF_KIND_VARIADIC = 1 << 2, /* the last SIGNAL argument repeats */
+    WF_KIND_EXTERNAL = 1 << 3, /* output provided by the executor (param, input) */
+};
+
+#define WF_KEEP_OUT (1u << 31) /* backward reads the node's own output */
+#define WF_KEEP_ALL 0x7fffffffu /* backward reads every input */
+
+/* One signal as a kernel sees it: `n` frames of `chans` interleaved channels
+ * from p (frame-major). A CONST signal has n = 1 and applies to every frame.
+ * A control input of an audio-rate node (WF_ARG_KEEP_CONTROL) starts at the
+ * frame holding the block's first sample and has one frame of lookahead. */
+typedef struct wf_sig {
+    wf_real *p;
+    int n;
+    int chans;
+    wf_rate rate;
+} wf_sig;
+
+typedef struct wf_kctx {
+    const wf_gnode *node;
+    const wf_env *env;
+    void *state;   /* persists from block to block; set up by reset */
+    void *saved;   /* tape: forward writes what backward needs (NULL if no backward) */
+    void *work;    /* scratch for one call */
+    int nin;
+    const wf_sig *in;
+    wf_sig out;
+    int64_t t0;    /* index of out frame 0 since the start, in the output's rate */
+    /* backward only */
+    const wf_sig *dout; /* adjoint of the output, laid out like out */
+    const wf_sig *din;  /* adjoints to add into, laid out like in; p NULL: not wanted */
+} wf_kctx;
+
+/* Shape inference: the compiler fills in[] with the inputs' shapes; infer sets
+ * out and may set want[i] to the rate input i must be converted to (control to
+ * audio by linear interpolation). Errors go to d at loc, or at arg_loc[i] for
+ * an argument. Return 0, or -1 after reporting. */
+typedef struct wf_infer {
+    const wf_gnode *node;
+    int nin;
+    const wf_shape *in;
+    wf_rate *want;
+    wf_shape out;
+    wf_diags *d;
+    wf_loc loc;
+    const wf_loc *arg_loc; /* per signal input */
+    const char *name;
+} wf_infer;
+
+/* Memory a node asks for, in bytes, given its block length (frames of its
+ * output rate per call). */
+typedef struct wf_sizes {
+    size_t state, saved, work, bwork;
+} wf_sizes;
+
+typedef struct wf_node_kind {
+    const char *name;
+    const char *family; /* stdlib file it lives in, for the docs */
+    const char *doc;
+    const wf_arg_spec *args;
+    int nargs;
+    unsigned flags;
+    unsigned keep; /* bit i: backward reads input i; WF_KEEP_OUT: reads output */
+    int (*infer)(wf_infer *ic);
+    void (*size)(const wf_gnode *g, const wf_shape *in, const wf_env *e, int block,
+                 wf_sizes *s);
+    void (*reset)(wf_kctx *k);
+    void (*forward)(wf_kctx *k);
+    void (*backward)(wf_kctx *k);
+} wf_node_kind;
+
+/* Shape rules shared by many kinds. */
+/* Output at the highest input rate, channels broadcast (equal, or 1); a
+ * control input of an audio-rate output is interpolated. */
+int wf_infer_elementwise(wf_infer *ic);
+/* Audio-rate output, channels broadcast over the inputs (a generator). */
+int wf_infer_generator(wf_infer *ic);
+/* Channels of two shapes broadcast, or -1. */
+int wf_broadcast_chans(int a, int b);
+
+/* Carves an aligned piece of `bytes` out of a scratch area; size requests
+ * add 64 bytes per piece for the alignment. */
+static inline void *wf_carve(void **cursor, size_t bytes)
+{
+    uintptr_t p = ((uintptr_t)*cursor + 63) & ~(uintptr_t)63;
+    *cursor = (void *)(p + bytes);
+    return (void *)p;
+}
+
+/* Option helpers for kernels. */
+static inline double wf_opt_num(const wf_gnode *g, int arg, double dflt)
+{
+    return g->opt[arg].n > 0 ? g->opt[arg].v[0] : dflt;
+}
+
+/* Sum of a broadcast adjoint: adds the [n x c] block g into d, which is laid
+ * out like the input (CONST: 1 frame; 1 channel: summed over channels). */
+void wf_reduce_into(const wf_sig *d, const wf_real *g, int n, int c);
+
+/* Linear interpolation of a control signal to audio samples (DESIGN
+ * "Values"; WORKLOADS 0.3): sample j of the block, frame i = j / hop,
+ * v = v[i] (1 - t) + v[min(i + 1, last)] t with t = (j mod hop) / hop. */
+void wf_interp_control(const wf_sig *ctl, int hop, wf_real *dst, int n);
+/* Adjoint of wf_interp_control: adds into the control adjoint. */
+void wf_interp_control_adjoint(const wf_sig *dctl, int hop, const wf_real *g, int n);
+
+#endif

@@ -1,0 +1,239 @@
+/* Small shared helpers: checked allocation, growable strings, whole-file reads
+ * and atomic file writes. */
+#define _POSIX_C_SOURCE 200809L
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void out_of_memory(size_t n)
+{
+    fprintf(stderr, "weft: error: out of memory (asked for %zu bytes)\n", n);
+    exit(70);
+}
+
+void *wf_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        out_of_memory(n);
+    return p;
+}
+
+void *wf_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        out_of_memory(n * size);
+    return p;
+}
+
+void *wf_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        out_of_memory(n);
+    return q;
+}
+
+char *wf_xstrdup(const char *s)
+{
+    return wf_xstrndup(s, strlen(s));
+}
+
+char *wf_xstrndup(const char *s, size_t n)
+{
+    char *d = wf_xmalloc(n + 1);
+    memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+
+void *wf_aalloc(size_t n)
+{
+    size_t rounded = (n + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, rounded ? rounded : 64);
+    if (!p)
+        out_of_memory(n);
+    memset(p, 0, rounded ? rounded : 64);
+    return p;
+}
+
+void wf_afree(void *p)
+{
+    free(p);
+}
+
+static void str_reserve(wf_str *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap * 2 : 64;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    b->s = wf_xrealloc(b->s, cap);
+    b->cap = cap;
+}
+
+void wf_str_putn(wf_str *b, const char *s, size_t n)
+{
+    str_reserve(b, n);
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+void wf_str_putc(wf_str *b, char c)
+{
+    wf_str_putn(b, &c, 1);
+}
+
+void wf_str_puts(wf_str *b, const char *s)
+{
+    wf_str_putn(b, s, strlen(s));
+}
+
+void wf_str_printf(wf_str *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    str_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void wf_str_json(wf_str *b, const char *s)
+{
+    wf_str_putc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            wf_str_putc(b, '\\');
+            wf_str_putc(b, (char)*p);
+        } else if (*p == '\n') {
+            wf_str_puts(b, "\\n");
+        } else if (*p < 0x20) {
+            wf_str_printf(b, "\\u%04x", *p);
+        } else {
+            wf_str_putc(b, (char)*p);
+        }
+    }
+    wf_str_putc(b, '"');
+}
+
+void wf_str_free(wf_str *b)
+{
+    free(b->s);
+    b->s = NULL;
+    b->len = b->cap = 0;
+}
+
+char *wf_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    wf_str b = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        wf_str_putn(&b, chunk, n);
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        wf_str_free(&b);
+        errno = EIO;
+        return NULL;
+    }
+    if (!b.s)
+        b.s = wf_xstrdup("");
+    if (len)
+        *len = b.len;
+    return b.s;
+}
+
+char *wf_temp_path_for(const char *path)
+{
+    wf_str b = {0};
+    const char *slash = strrchr(path, '/');
+    if (slash)
+        wf_str_putn(&b, path, (size_t)(slash - path + 1));
+    wf_str_printf(&b, ".%s.tmp%ld", slash ? slash + 1 : path, (long)getpid());
+    return b.s;
+}
+
+int wf_write_file_atomic(const char *path, const void *data, size_t len)
+{
+    char *tmp = wf_temp_path_for(path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        free(tmp);
+        return -1;
+    }
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            free(tmp);
+            errno = e;
+            return -1;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        free(tmp);
+        errno = e;
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}
+
+int wf_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return 1000;
+    int row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int prev = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int cur = row[j];
+            int sub = prev + (a[i - 1] != b[j - 1]);
+            int del = row[j] + 1, ins = row[j - 1] + 1;
+            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            prev = cur;
+        }
+    }
+    return row[lb];
+}
+
+double wf_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

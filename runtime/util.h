@@ -1,0 +1,48 @@
+/* Small shared helpers: checked allocation, growable strings, whole-file reads
+ * and atomic file writes (temp file + rename), used by every subsystem. */
+#ifndef WF_UTIL_H
+#define WF_UTIL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+void *wf_xmalloc(size_t n);
+void *wf_xcalloc(size_t n, size_t size);
+void *wf_xrealloc(void *p, size_t n);
+char *wf_xstrdup(const char *s);
+char *wf_xstrndup(const char *s, size_t n);
+/* 64-byte aligned zeroed block for signal buffers; free with wf_afree. */
+void *wf_aalloc(size_t n);
+void wf_afree(void *p);
+
+typedef struct wf_str {
+    char *s;
+    size_t len, cap;
+} wf_str;
+
+void wf_str_putc(wf_str *b, char c);
+void wf_str_puts(wf_str *b, const char *s);
+void wf_str_putn(wf_str *b, const char *s, size_t n);
+void wf_str_printf(wf_str *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* JSON string literal with quotes and escapes. */
+void wf_str_json(wf_str *b, const char *s);
+void wf_str_free(wf_str *b);
+
+/* Reads a whole file, NUL-terminated. Returns NULL and sets errno on failure. */
+char *wf_read_file(const char *path, size_t *len);
+
+/* Writes data to path through a temporary file in the same folder and a
+ * rename, so a reader never sees a half-written file. 0 on success, -1 with
+ * errno set otherwise. */
+int wf_write_file_atomic(const char *path, const void *data, size_t len);
+/* Temporary name beside path for callers that write through another library
+ * (libsndfile) before renaming; caller frees. */
+char *wf_temp_path_for(const char *path);
+
+/* Levenshtein distance, for "did you mean" suggestions. */
+int wf_edit_distance(const char *a, const char *b);
+
+/* Monotonic wall clock in seconds. */
+double wf_now(void);
+
+#endif

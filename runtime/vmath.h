@@ -1,0 +1,62 @@
+/* Vectorisable maths for kernels. The oscillator banks evaluate hundreds of
+ * thousands of sines per block, so libm's sinf per sample is too slow; these
+ * inline polynomials compile to straight SIMD code inside a loop.
+ *
+ * wf_sin2pi(x) = sin(2 pi x): reduce to r in [-1/2, 1/2], fold to [-1/4, 1/4]
+ * (sin(pi - a) = sin a), then the odd Taylor polynomial of degree 11 in r,
+ * whose truncation error at |2 pi r| = pi/2 is (pi/2)^13 / 13! < 6e-8, below
+ * float32 rounding. In the float64 build (gradient tests) the same function
+ * calls libm, so finite differences see exact values. */
+#ifndef WF_VMATH_H
+#define WF_VMATH_H
+
+#include <math.h>
+
+#include "runtime/real.h"
+
+#define WF_TWO_PI 6.283185307179586476925286766559
+
+/* Oscillator phases in cycles, as the sine evaluation sees them: float32 in
+ * weft (WORKLOADS.md 0.4), double in the gradient-test build so that finite
+ * differences see a smooth function of frequency. */
+#ifdef WF_REAL_DOUBLE
+typedef double wf_phase;
+#else
+typedef float wf_phase;
+#endif
+
+static inline float wf_sin2pi_f(float x)
+{
+    float r = x - rintf(x);
+    float a = fabsf(r);
+    float h = copysignf(0.5f, r);
+    r = a > 0.25f ? h - r : r;
+    float z = r * r;
+    /* (2 pi)^k / k! with alternating signs */
+    const float c1 = 6.28318530717958648f, c3 = -41.3417022403997091f,
+                c5 = 81.6052492760750507f, c7 = -76.7058597530612700f,
+                c9 = 42.0587711477803688f, c11 = -15.0946425768221330f;
+    return r * (c1 + z * (c3 + z * (c5 + z * (c7 + z * (c9 + z * c11)))));
+}
+
+static inline wf_real wf_sin2pi(wf_real x)
+{
+#ifdef WF_REAL_DOUBLE
+    return sin(WF_TWO_PI * (x - rint(x)));
+#else
+    return wf_sin2pi_f(x);
+#endif
+}
+
+static inline wf_real wf_cos2pi(wf_real x)
+{
+    return wf_sin2pi(x + (wf_real)0.25);
+}
+
+/* Fractional part in [0, 1). */
+static inline double wf_frac(double x)
+{
+    return x - floor(x);
+}
+
+#endif

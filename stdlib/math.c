@@ -1,0 +1,142 @@
+/* Elementwise maths nodes. Each forward is one expression inlined into the
+ * block loop of stdlib/map.h; each backward is its derivative:
+ *   exp' = exp        log' = 1/x           sqrt' = 1/(2 sqrt x)
+ *   pow(x,p): d/dx = p x^(p-1), d/dp = x^p ln x
+ *   tanh' = 1 - tanh^2   sigmoid' = s (1 - s)   softplus' = sigmoid
+ *   exp_sigmoid(x) = m sigmoid(x)^ln(e) + t (DDSP, Engel et al. 2020, core.py):
+ *       d/dx = m ln(e) sigmoid^ln(e) (1 - sigmoid)
+ *   db(x) = 10^(x/20): d/dx = db(x) ln(10)/20;  todb(x) = 20 log10|x|: d/dx = 20/(ln(10) x)
+ * min/max/clamp send the gradient to the operand that was chosen. */
+#include <tgmath.h>
+
+#include "runtime/vmath.h"
+#include "stdlib/map.h"
+
+#define LN10 2.302585092994045684
+#define INV_2PI 0.159154943091895335768883763372514
+
+static const wf_arg_spec x_any[] = {{"x", WF_ARG_SIGNAL, NULL, "input", 0, NULL, -2, 2}};
+static const wf_arg_spec x_pos[] = {{"x", WF_ARG_SIGNAL, NULL, "input (> 0)", 0, NULL, 0.2, 2}};
+static const wf_arg_spec x_db[] = {{"x", WF_ARG_SIGNAL, NULL, "level in dB", 0, NULL, -40, 6}};
+static const wf_arg_spec pow_args[] = {
+    {"x", WF_ARG_SIGNAL, NULL, "base (> 0)", 0, NULL, 0.2, 2},
+    {"p", WF_ARG_SIGNAL, NULL, "exponent", 0, NULL, -2, 2},
+};
+static const wf_arg_spec pair_args[] = {
+    {"a", WF_ARG_SIGNAL, NULL, "first operand", 0, NULL, -1, 1},
+    {"b", WF_ARG_SIGNAL, NULL, "second operand", 0, NULL, -1, 1},
+};
+static const wf_arg_spec clamp_args[] = {
+    {"x", WF_ARG_SIGNAL, NULL, "input", 0, NULL, -1, 1},
+    {"lo", WF_ARG_SIGNAL, "0", "lower limit", 0, NULL, -0.6, -0.3},
+    {"hi", WF_ARG_SIGNAL, "1", "upper limit", 0, NULL, 0.3, 0.6},
+};
+static const wf_arg_spec exps_args[] = {
+    {"x", WF_ARG_SIGNAL, NULL, "input", 0, NULL, -3, 3},
+    {"exponent", WF_ARG_NUMBER, "10", "exponent base e: the curve is sigmoid^ln(e)",
+     WF_ARG_POSITIVE, NULL, 0, 0},
+    {"max", WF_ARG_NUMBER, "2", "largest value", 0, NULL, 0, 0},
+    {"threshold", WF_ARG_NUMBER, "1e-7", "smallest value", 0, NULL, 0, 0},
+};
+
+static wf_real sigm(wf_real x)
+{
+    return (wf_real)1 / ((wf_real)1 + exp(-x));
+}
+
+static void exp_fwd(wf_kctx *k) { WF_MAP1(k, y = exp(x0)); }
+static void exp_bwd(wf_kctx *k) { WF_GRAD1(k, (d0 = g * y, (void)x0)); }
+static void log_fwd(wf_kctx *k) { WF_MAP1(k, y = log(x0)); }
+static void log_bwd(wf_kctx *k) { WF_GRAD1(k, d0 = g / x0); }
+static void sqrt_fwd(wf_kctx *k) { WF_MAP1(k, y = sqrt(x0)); }
+static void sqrt_bwd(wf_kctx *k) { WF_GRAD1(k, (d0 = y > 0 ? g * (wf_real)0.5 / y : 0, (void)x0)); }
+static void pow_fwd(wf_kctx *k) { WF_MAP2(k, y = pow(x0, x1)); }
+static void pow_bwd(wf_kctx *k)
+{
+    WF_GRAD2(k, (d0 = g * x1 * pow(x0, x1 - 1), d1 = x0 > 0 ? g * y * log(x0) : 0));
+}
+static void sin_fwd(wf_kctx *k) { WF_MAP1(k, y = wf_sin2pi(x0 * (wf_real)INV_2PI)); }
+static void sin_bwd(wf_kctx *k) { WF_GRAD1(k, d0 = g * wf_cos2pi(x0 * (wf_real)INV_2PI)); }
+static void cos_fwd(wf_kctx *k) { WF_MAP1(k, y = wf_cos2pi(x0 * (wf_real)INV_2PI)); }
+static void cos_bwd(wf_kctx *k) { WF_GRAD1(k, d0 = -g * wf_sin2pi(x0 * (wf_real)INV_2PI)); }
+static void tanh_fwd(wf_kctx *k) { WF_MAP1(k, y = tanh(x0)); }
+static void tanh_bwd(wf_kctx *k) { WF_GRAD1(k, (d0 = g * (1 - y * y), (void)x0)); }
+static void sigmoid_fwd(wf_kctx *k) { WF_MAP1(k, y = sigm(x0)); }
+static void sigmoid_bwd(wf_kctx *k) { WF_GRAD1(k, (d0 = g * y * (1 - y), (void)x0)); }
+static void softplus_fwd(wf_kctx *k)
+{
+    WF_MAP1(k, y = (x0 > 0 ? x0 : 0) + log1p(exp(-fabs(x0))));
+}
+static void softplus_bwd(wf_kctx *k) { WF_GRAD1(k, d0 = g * sigm(x0)); }
+
+static void exp_sigmoid_fwd(wf_kctx *k)
+{
+    const wf_real e = (wf_real)log(wf_opt_num(k->node, 1, 10.0));
+    const wf_real m = (wf_real)wf_opt_num(k->node, 2, 2.0);
+    const wf_real t = (wf_real)wf_opt_num(k->node, 3, 1e-7);
+    WF_MAP1(k, y = m * pow(sigm(x0), e) + t);
+}
+static void exp_sigmoid_bwd(wf_kctx *k)
+{
+    const wf_real e = (wf_real)log(wf_opt_num(k->node, 1, 10.0));
+    const wf_real m = (wf_real)wf_opt_num(k->node, 2, 2.0);
+    WF_GRAD1(k, {
+        wf_real s = sigm(x0);
+        d0 = g * m * e * pow(s, e) * (1 - s);
+    });
+}
+
+static void abs_fwd(wf_kctx *k) { WF_MAP1(k, y = fabs(x0)); }
+static void abs_bwd(wf_kctx *k) { WF_GRAD1(k, d0 = x0 > 0 ? g : x0 < 0 ? -g : 0); }
+static void clamp_fwd(wf_kctx *k) { WF_MAP3(k, y = x0 < x1 ? x1 : x0 > x2 ? x2 : x0); }
+static void clamp_bwd(wf_kctx *k)
+{
+    WF_GRAD3(k, (d0 = (x0 >= x1 && x0 <= x2) ? g : 0, d1 = x0 < x1 ? g : 0,
+                 d2 = (x0 >= x1 && x0 > x2) ? g : 0));
+}
+static void min_fwd(wf_kctx *k) { WF_MAP2(k, y = x0 <= x1 ? x0 : x1); }
+static void min_bwd(wf_kctx *k) { WF_GRAD2(k, (d0 = x0 <= x1 ? g : 0, d1 = x0 <= x1 ? 0 : g)); }
+static void max_fwd(wf_kctx *k) { WF_MAP2(k, y = x0 >= x1 ? x0 : x1); }
+static void max_bwd(wf_kctx *k) { WF_GRAD2(k, (d0 = x0 >= x1 ? g : 0, d1 = x0 >= x1 ? 0 : g)); }
+static void db_fwd(wf_kctx *k) { WF_MAP1(k, y = exp(x0 * (wf_real)(LN10 / 20))); }
+static void db_bwd(wf_kctx *k) { WF_GRAD1(k, (d0 = g * y * (wf_real)(LN10 / 20), (void)x0)); }
+static void todb_fwd(wf_kctx *k)
+{
+    WF_MAP1(k, y = (wf_real)(20 / LN10) * log(fabs(x0) > (wf_real)1e-7 ? fabs(x0) : (wf_real)1e-7));
+}
+static void todb_bwd(wf_kctx *k)
+{
+    WF_GRAD1(k, d0 = fabs(x0) > (wf_real)1e-7 ? g * (wf_real)(20 / LN10) / x0 : 0);
+}
+
+#define MATH(id, ARGS, NARGS, KEEP, DOC)                                                       \
+    const wf_node_kind wf_kind_##id = {                                                        \
+        .name = #id,                                                                           \
+        .family = "math",                                                                      \
+        .doc = DOC,                                                                            \
+        .args = ARGS,                                                                          \
+        .nargs = NARGS,                                                                        \
+        .keep = KEEP,                                                                          \
+        .infer = wf_infer_elementwise,                                                         \
+        .size = wf_map_size,                                                                   \
+        .forward = id##_fwd,                                                                   \
+        .backward = id##_bwd,                                                                  \
+    };
+
+MATH(exp, x_any, 1, WF_KEEP_OUT, "e^x.")
+MATH(log, x_pos, 1, 1, "Natural logarithm.")
+MATH(sqrt, x_pos, 1, WF_KEEP_OUT, "Square root.")
+MATH(pow, pow_args, 2, 3 | WF_KEEP_OUT, "x raised to the power p.")
+MATH(sin, x_any, 1, 1, "Sine of x in radians.")
+MATH(cos, x_any, 1, 1, "Cosine of x in radians.")
+MATH(tanh, x_any, 1, WF_KEEP_OUT, "Hyperbolic tangent (soft clipping).")
+MATH(sigmoid, x_any, 1, WF_KEEP_OUT, "Logistic sigmoid 1 / (1 + e^-x).")
+MATH(softplus, x_any, 1, 1, "log(1 + e^x), computed without overflow.")
+MATH(exp_sigmoid, exps_args, 4, 1,
+     "DDSP's scaled sigmoid: max * sigmoid(x)^ln(exponent) + threshold.")
+MATH(abs, x_any, 1, 1, "Absolute value.")
+MATH(clamp, clamp_args, 3, 7, "x limited to [lo, hi].")
+MATH(min, pair_args, 2, 3, "Smaller of a and b.")
+MATH(max, pair_args, 2, 3, "Larger of a and b.")
+MATH(db, x_db, 1, WF_KEEP_OUT, "Decibels to gain: 10^(x/20).")
+MATH(todb, x_any, 1, 1, "Gain to decibels: 20 log10 |x| (floored at -140 dB).")

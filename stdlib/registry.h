@@ -1,0 +1,61 @@
+/* The node registry: one list of every node kind (after Sporth's ugens.h). The
+ * list below makes the enum of kinds and the registry table; the compiler, the
+ * executor, `weft nodes`, docs/nodes.md and the per-node gradient tests all
+ * read the table, so adding a node is one line here plus its record and
+ * kernels in its family's file. */
+#ifndef WF_REGISTRY_H
+#define WF_REGISTRY_H
+
+#include "runtime/node.h"
+
+/* X(id): the record is wf_kind_<id>, defined in the family file. */
+#define WF_NODES(X)                                                                            \
+    /* stdlib/source.c */                                                                      \
+    X(const) X(param) X(input)                                                                 \
+    /* stdlib/arith.c */                                                                       \
+    X(add) X(sub) X(mul) X(div) X(neg)                                                         \
+    /* stdlib/math.c */                                                                        \
+    X(exp) X(log) X(sqrt) X(pow) X(sin) X(cos) X(tanh) X(sigmoid) X(softplus) X(exp_sigmoid)   \
+    X(abs) X(clamp) X(min) X(max) X(db) X(todb)                                                \
+    /* stdlib/osc.c */                                                                         \
+    X(sine) X(saw) X(square) X(triangle)                                                       \
+    /* stdlib/harmonic.c */                                                                    \
+    X(harmonic)                                                                                \
+    /* stdlib/noise.c */                                                                       \
+    X(noise)                                                                                   \
+    /* stdlib/env.c */                                                                         \
+    X(adsr) X(line) X(decay)                                                                   \
+    /* stdlib/delay.c */                                                                       \
+    X(delay)                                                                                   \
+    /* stdlib/channels.c */                                                                    \
+    X(mix) X(concat) X(pick) X(range)                                                          \
+    /* stdlib/rate.c */                                                                        \
+    X(upsample) X(downsample)
+
+enum {
+#define WF_X(id) WF_NODE_##id,
+    WF_NODES(WF_X)
+#undef WF_X
+        WF_NODE_COUNT
+};
+
+#define WF_X(id) extern const wf_node_kind wf_kind_##id;
+WF_NODES(WF_X)
+#undef WF_X
+
+extern const wf_node_kind *const wf_registry[WF_NODE_COUNT];
+
+/* Kind index by name, or -1. */
+int wf_registry_find(const char *name);
+/* Index of the signature argument `name` of kind k, or -1. */
+int wf_registry_arg(const wf_node_kind *k, const char *name);
+/* Number of SIGNAL arguments in k's signature. */
+int wf_registry_signal_args(const wf_node_kind *k);
+/* Signature argument of signal input i (the last repeats for variadics). */
+const wf_arg_spec *wf_registry_input_spec(const wf_node_kind *k, int i);
+/* Markdown reference of every public node (docs/nodes.md). */
+char *wf_registry_markdown(void);
+/* Plain-text listing for `weft nodes`. */
+char *wf_registry_listing(void);
+
+#endif
