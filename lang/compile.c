@@ -1467,6 +1467,26 @@ int wf_eval_constant(const char *what, const char *text, double **v, int *n, wf_
     return rc;
 }
 
+int wf_build_node(wf_graph *g, int kind, int nin, const int *in, wf_opt *opts, wf_loc loc,
+                  wf_diags *d)
+{
+    cc c = {0};
+    c.g = g;
+    c.d = d;
+    int *ins = wf_xmalloc(sizeof(int) * (size_t)(nin + 1));
+    wf_loc *locs = wf_xmalloc(sizeof(wf_loc) * (size_t)(nin + 1));
+    for (int i = 0; i < nin; i++) {
+        ins[i] = in[i];
+        locs[i] = loc;
+    }
+    if (!opts)
+        opts = new_opts(kind);
+    int id = make_node(&c, kind, nin, ins, locs, opts, loc);
+    free(ins);
+    free(locs);
+    return id;
+}
+
 double wf_patch_rate(const wf_graph *g, double cli_rate, double fallback)
 {
     if (cli_rate > 0)

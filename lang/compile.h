@@ -36,6 +36,13 @@ void wf_patch_free(wf_patch *p);
 int wf_eval_constant(const char *what, const char *text, double **v, int *n, wf_source **src,
                      wf_diags *d);
 
+/* Adds a node of registry kind `kind` to g as a call would: checks and infers
+ * its shape, converting inputs to the rates it asks for. opts (one per
+ * signature argument, or NULL for none) is taken over. Returns the node, or
+ * -1 with diagnostics. For programs that build graphs without source text. */
+int wf_build_node(wf_graph *g, int kind, int nin, const int *in, wf_opt *opts, wf_loc loc,
+                  wf_diags *d);
+
 /* The run's timing for a patch: rate from (in order) the command line, the
  * patch, or `fallback`; the control hop is the rate over the frame rate,
  * rounded (at least 1). */

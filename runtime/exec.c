@@ -545,14 +545,14 @@ void wf_prog_backward(wf_prog *p, const wf_real *dout)
     nrt *ro = &p->rt[p->g->out];
     if (!ro->grad)
         return;
+    const wf_gnode *go = &p->g->nodes[p->g->out];
+    size_t len = (size_t)wf_env_frames(&p->env, go->shape.rate) * (size_t)go->shape.chans;
     if (ro->ext == EXT_PARAM) {
-        size_t len = (size_t)p->env.nsamples * (size_t)p->g->nodes[p->g->out].shape.chans;
         for (size_t t = 0; t < len; t++)
             ro->adj[t] += dout[t];
         return;
     }
-    memcpy(ro->adj, dout,
-           (size_t)p->env.nsamples * (size_t)p->g->nodes[p->g->out].shape.chans * sizeof(wf_real));
+    memcpy(ro->adj, dout, len * sizeof(wf_real));
     for (int i = n - 1; i >= 0; i--) {
         /* Adjoints first written at this step start from zero. */
         for (int q = p->rt[i].zero_head; q >= 0; q = p->rt[q].zero_next) {

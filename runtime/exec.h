@@ -44,10 +44,11 @@ void wf_prog_set_reader(wf_prog *p, int input, wf_read_fn fn, void *ctx);
 /* STREAM: the next block of output, *n frames of out_chans channels; returns
  * NULL at the end. */
 const wf_real *wf_prog_next_block(wf_prog *p, int *n);
-/* WHOLE/GRAD: runs forward over the whole length; returns [nsamples x chans]. */
+/* WHOLE/GRAD: runs forward over the whole length; returns the output,
+ * [nsamples x chans] for a compiled patch (whose out is audio rate). */
 const wf_real *wf_prog_forward(wf_prog *p);
 /* GRAD, after wf_prog_forward: adds d loss / d param into every param's grad,
- * given dout = d loss / d output [nsamples x chans]. */
+ * given dout = d loss / d output, laid out like the output. */
 void wf_prog_backward(wf_prog *p, const wf_real *dout);
 
 int wf_prog_out_chans(const wf_prog *p);

@@ -1,0 +1,269 @@
+/* Registry-driven gradient checks, built in double precision: for every node
+ * kind, with random inputs of several rates and channel counts, the
+ * reverse-mode gradient of L = sum(w * y) with respect to every input element
+ * must match central finite differences. One cmocka test per registry entry,
+ * so a node cannot be added without its backward kernel being checked. Each
+ * kind's output is also rendered in small streaming blocks and compared with
+ * one whole-signal pass. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "lang/compile.h"
+#include "runtime/exec.h"
+#include "runtime/rng.h"
+#include "runtime/util.h"
+#include "stdlib/registry.h"
+
+#ifndef WF_REAL_DOUBLE
+#error "the gradient checks need the float64 build"
+#endif
+
+#define SR 8000.0
+#define HOP 16
+#define NSAMP 256
+
+static wf_env test_env(void)
+{
+    wf_env e = {SR, SR / HOP, HOP, NSAMP, NSAMP / HOP};
+    return e;
+}
+
+/* One arrangement of input rates and channels to try. */
+typedef struct config {
+    const char *name;
+    wf_rate rate[8]; /* per signal input (CONST_ONLY inputs stay constant) */
+    int chans[8];
+} config;
+
+static wf_rate pick_rate(const wf_arg_spec *as, wf_rate want)
+{
+    return (as->flags & WF_ARG_CONST_ONLY) ? WF_RATE_CONST : want;
+}
+
+static void make_configs(const wf_node_kind *k, int nin, config *cf, int *ncf)
+{
+    static const wf_rate all[] = {WF_RATE_CONST, WF_RATE_CONTROL, WF_RATE_AUDIO};
+    int n = 0;
+    for (int r = 0; r < 3; r++) {
+        cf[n] = (config){0};
+        cf[n].name = r == 0 ? "all constant" : r == 1 ? "all control" : "all audio";
+        for (int i = 0; i < nin; i++) {
+            cf[n].rate[i] = pick_rate(wf_registry_input_spec(k, i), all[r]);
+            cf[n].chans[i] = 1;
+        }
+        n++;
+    }
+    /* mixed rates, multichannel first input with broadcast others */
+    cf[n] = (config){0};
+    cf[n].name = "audio x3 with constant x1";
+    for (int i = 0; i < nin; i++) {
+        cf[n].rate[i] = pick_rate(wf_registry_input_spec(k, i), i == 0 ? WF_RATE_AUDIO : WF_RATE_CONST);
+        cf[n].chans[i] = i == 0 ? 3 : 1;
+    }
+    n++;
+    cf[n] = (config){0};
+    cf[n].name = "control x1 with audio x2";
+    for (int i = 0; i < nin; i++) {
+        cf[n].rate[i] = pick_rate(wf_registry_input_spec(k, i), i == 0 ? WF_RATE_CONTROL : WF_RATE_AUDIO);
+        cf[n].chans[i] = i == 0 ? 1 : 2;
+    }
+    n++;
+    cf[n] = (config){0};
+    cf[n].name = "constant x4 with control x4";
+    for (int i = 0; i < nin; i++) {
+        cf[n].rate[i] = pick_rate(wf_registry_input_spec(k, i), i == 0 ? WF_RATE_CONST : WF_RATE_CONTROL);
+        cf[n].chans[i] = 4;
+    }
+    n++;
+    *ncf = n;
+}
+
+/* Options for a test call: defaults, else the spec's test value. */
+static wf_opt *test_opts(const wf_node_kind *k)
+{
+    wf_opt *o = wf_xcalloc((size_t)k->nargs + 1, sizeof *o);
+    for (int a = 0; a < k->nargs; a++) {
+        const wf_arg_spec *as = &k->args[a];
+        if (as->kind == WF_ARG_SIGNAL)
+            continue;
+        if (as->kind == WF_ARG_ENUM) {
+            int idx = 0;
+            for (int c = 0; as->dflt && as->choices[c]; c++)
+                if (strcmp(as->choices[c], as->dflt) == 0)
+                    idx = c;
+            o[a].n = 1;
+            o[a].v = wf_xmalloc(sizeof(double));
+            o[a].v[0] = idx;
+            continue;
+        }
+        if (!as->dflt && (as->flags & WF_ARG_OPTIONAL))
+            continue;
+        o[a].n = 1;
+        o[a].v = wf_xmalloc(sizeof(double));
+        o[a].v[0] = as->dflt ? strtod(as->dflt, NULL) : as->test_lo;
+    }
+    return o;
+}
+
+/* A graph of one node fed by params; -1 when the node refuses the shapes. */
+static int build(const wf_node_kind *k, int kind, int nin, const config *cf, wf_graph *g)
+{
+    int in[8];
+    g->params = wf_xcalloc((size_t)nin + 1, sizeof *g->params);
+    for (int i = 0; i < nin; i++) {
+        wf_param_decl *pd = &g->params[g->nparams++];
+        char name[16];
+        snprintf(name, sizeof name, "in%d", i);
+        pd->name = wf_xstrdup(name);
+        pd->rate = cf->rate[i];
+        pd->size = cf->chans[i];
+        pd->init = wf_xcalloc((size_t)cf->chans[i], sizeof(double));
+        int id = wf_graph_add(g, WF_NODE_param, 0, NULL, (wf_loc){0});
+        g->nodes[id].ref = i;
+        g->nodes[id].shape = (wf_shape){cf->rate[i], cf->chans[i]};
+        pd->node = id;
+        in[i] = id;
+    }
+    wf_diags d = {0};
+    int id = wf_build_node(g, kind, nin, in, test_opts(k), (wf_loc){0}, &d);
+    wf_diags_free(&d);
+    g->out = id;
+    return id;
+}
+
+static void randomize(wf_params *ps, const wf_node_kind *k, uint64_t seed)
+{
+    for (int i = 0; i < ps->n; i++) {
+        const wf_arg_spec *as = wf_registry_input_spec(k, i);
+        wf_param *p = &ps->v[i];
+        size_t len = wf_param_len(p);
+        for (size_t j = 0; j < len; j++) {
+            double u = 0.5 * (wf_uniform(seed + (uint64_t)i, j) + 1);
+            p->value[j] = as->test_lo + (as->test_hi - as->test_lo) * u;
+        }
+    }
+}
+
+static double loss(const wf_real *y, const wf_real *w, size_t len)
+{
+    double s = 0;
+    for (size_t i = 0; i < len; i++)
+        s += (double)w[i] * (double)y[i];
+    return s;
+}
+
+/* Returns 1 when the config was checked, 0 when the node refused it. */
+static int check_config(int kind, const config *cf, int nin)
+{
+    const wf_node_kind *k = wf_registry[kind];
+    wf_graph *g = wf_graph_new();
+    if (build(k, kind, nin, cf, g) < 0) {
+        wf_graph_free(g);
+        return 0;
+    }
+    wf_env env = test_env();
+    wf_params ps;
+    wf_diags d = {0};
+    assert_int_equal(wf_params_init(&ps, g, &env, NULL, &d), 0);
+    randomize(&ps, k, 1000 + (uint64_t)kind);
+    wf_prog *p = wf_prog_new(g, &env, &ps, WF_RUN_GRAD, 0, &d);
+    assert_non_null(p);
+    const wf_gnode *go = &g->nodes[g->out];
+    size_t len = (size_t)wf_env_frames(&env, go->shape.rate) * (size_t)go->shape.chans;
+    wf_real *w = wf_xmalloc(sizeof(wf_real) * len);
+    for (size_t i = 0; i < len; i++)
+        w[i] = wf_uniform(7, i);
+    wf_params_zero_grad(&ps);
+    wf_prog_forward(p);
+    wf_prog_backward(p, w);
+    int failures = 0;
+    for (int i = 0; i < ps.n; i++) {
+        wf_param *pa = &ps.v[i];
+        size_t n = wf_param_len(pa);
+        double scale = 0;
+        for (size_t j = 0; j < n; j++)
+            scale = fmax(scale, fabs(pa->grad[j]));
+        /* the step follows the input's scale, so that it stays far below the
+         * distance to the kinks of piecewise-linear nodes (delay taps) */
+        const wf_arg_spec *as = wf_registry_input_spec(k, i);
+        double h = 1e-6 * (as->test_hi > as->test_lo ? as->test_hi - as->test_lo : 1);
+        for (size_t j = 0; j < n; j++) {
+            double x = pa->value[j];
+            pa->value[j] = x + h;
+            double lp = loss(wf_prog_forward(p), w, len);
+            pa->value[j] = x - h;
+            double lm = loss(wf_prog_forward(p), w, len);
+            pa->value[j] = x;
+            double fd = (lp - lm) / (2 * h);
+            double ad = pa->grad[j];
+            double tol = 1e-5 * fmax(scale, fabs(fd)) + 1e-7;
+            if (fabs(ad - fd) > tol && failures++ < 5)
+                print_error("%s [%s]: d/d %s[%zu] reverse %.9g, finite differences %.9g\n",
+                            k->name, cf->name, wf_registry_input_spec(k, i)->name, j, ad, fd);
+        }
+    }
+    wf_prog_free(p);
+
+    /* The same output in streaming blocks of 3 frames. */
+    if (go->shape.rate == WF_RATE_AUDIO) {
+        wf_prog *whole = wf_prog_new(g, &env, &ps, WF_RUN_WHOLE, 0, &d);
+        const wf_real *y = wf_prog_forward(whole);
+        wf_prog *st = wf_prog_new(g, &env, &ps, WF_RUN_STREAM, 3 * HOP, &d);
+        int n, at = 0, C = go->shape.chans;
+        const wf_real *b;
+        while ((b = wf_prog_next_block(st, &n))) {
+            for (int t = 0; t < n * C; t++)
+                if (fabs(b[t] - y[(size_t)at * C + t]) > 1e-9 * (1 + fabs(y[(size_t)at * C + t])) &&
+                    failures++ < 5)
+                    print_error("%s [%s]: streamed sample %d is %.12g, whole pass %.12g\n",
+                                k->name, cf->name, at + t / C, b[t], y[(size_t)at * C + t]);
+            at += n;
+        }
+        assert_int_equal(at, NSAMP);
+        wf_prog_free(st);
+        wf_prog_free(whole);
+    }
+    free(w);
+    wf_params_free(&ps);
+    wf_graph_free(g);
+    wf_diags_free(&d);
+    if (failures)
+        fail_msg("%s [%s]: %d mismatches", k->name, cf->name, failures);
+    return 1;
+}
+
+static void test_kind(void **state)
+{
+    int kind = (int)(intptr_t)*state;
+    const wf_node_kind *k = wf_registry[kind];
+    if (k->flags & WF_KIND_EXTERNAL)
+        skip(); /* params and inputs: the executor provides them */
+    int nin = wf_registry_signal_args(k);
+    if (k->flags & WF_KIND_VARIADIC)
+        nin = 2;
+    if (nin == 0) {
+        /* nothing differentiable; still a kernel, so it must run */
+        assert_null(k->backward);
+        return;
+    }
+    assert_non_null(k->backward);
+    config cf[8];
+    int ncf, checked = 0;
+    make_configs(k, nin, cf, &ncf);
+    for (int c = 0; c < ncf; c++)
+        checked += check_config(kind, &cf[c], nin);
+    if (checked == 0)
+        fail_msg("'%s' accepted none of the test shapes", k->name);
+}
+
+int main(void)
+{
+    struct CMUnitTest tests[WF_NODE_COUNT];
+    static char names[WF_NODE_COUNT][64];
+    for (int i = 0; i < WF_NODE_COUNT; i++) {
+        snprintf(names[i], sizeof names[i], "gradient of %s", wf_registry[i]->name);
+        tests[i] = (struct CMUnitTest){names[i], test_kind, NULL, NULL, (void *)(intptr_t)i};
+    }
+    return _cmocka_run_group_tests("gradients", tests, WF_NODE_COUNT, NULL, NULL);
+}
