@@ -201,10 +201,10 @@ int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
     int64_t nsamples;
     if (o->seconds > 0)
         nsamples = llround(o->seconds * sr);
-    else if (o->length_frames > 0)
-        nsamples = o->length_frames;
     else if (g->length > 0)
         nsamples = llround(g->length * sr);
+    else if (o->length_frames > 0)
+        nsamples = o->length_frames;
     else if (longest > 0)
         nsamples = longest;
     else {
@@ -218,6 +218,7 @@ int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
         return -1;
     }
     s->env = wf_patch_env(g, o->rate, o->fallback_rate > 0 ? o->fallback_rate : 48000, nsamples);
+    s->env.seed = o->seed;
     if (wf_params_init(&s->params, g, &s->env, s->patch->dir, d))
         return -1;
     s->params_ready = 1;
@@ -368,8 +369,11 @@ static int cmd_run(int argc, char **argv)
 int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int quiet, wf_diags *d)
 {
     const wf_graph *g = s->patch->g;
-    int whole = wf_graph_needs_whole(g);
-    if (whole)
+    int loaded = 0;
+    for (int j = 0; j < g->ninputs; j++)
+        loaded |= s->data[j] != NULL;
+    int whole = loaded || wf_graph_needs_whole(g);
+    if (whole && !loaded)
         wf_setup_load_inputs(s, d);
     wf_prog *p = wf_prog_new(g, &s->env, &s->params, whole ? WF_RUN_WHOLE : WF_RUN_STREAM, block, d);
     if (!p)

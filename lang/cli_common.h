@@ -25,11 +25,12 @@ int wf_parse_number(const char *s, double *out);
 
 typedef struct wf_setup_opts {
     const char *patch;
-    double seconds;        /* > 0: length from --seconds */
-    int64_t length_frames; /* > 0: length in samples (the fit target's) */
+    double seconds;        /* > 0: length from --seconds (wins) */
+    int64_t length_frames; /* > 0: length in samples when the patch sets none */
     double rate;           /* > 0: --rate */
     double fallback_rate;  /* rate when neither --rate nor the patch sets one */
     const char *target;    /* file feeding `input x = target` */
+    uint64_t seed;         /* offsets the default seeds of noise() calls */
     wf_pairs sets, inputs;
 } wf_setup_opts;
 

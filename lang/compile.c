@@ -27,6 +27,10 @@
 #define MAX_NODES 2000000
 #define MAX_DEPTH 200
 #define MAX_VECTOR 1000000
+/* Recursion of eval through brackets, calls, unary minus, defs and bindings
+ * together (operator chains are walked with a loop): bounded so that a
+ * pathological patch gets an error rather than a stack overflow. */
+#define MAX_EVAL_DEPTH 3000
 
 /* Physical dimension of a constant, for unit checks in settings and params. */
 typedef enum { DIM_NONE, DIM_FREQ, DIM_TIME, DIM_GAIN } dim;
@@ -91,6 +95,8 @@ typedef struct cc {
     int nevals;
     const wf_compile_opts *opts;
     int too_big;
+    int depth;    /* eval recursion */
+    int too_deep;
 } cc;
 
 static val eval(cc *c, scope *s, const wf_ast *e);
@@ -114,11 +120,7 @@ static wf_loc ast_span(const wf_ast *e)
 {
     wf_loc l = e->loc;
     /* underline the whole expression when it sits on one line */
-    int line_end = e->start;
-    const char *t = l.src->text;
-    while (line_end < e->end && t[line_end] != '\n')
-        line_end++;
-    if (line_end == e->end && e->start <= l.off) {
+    if (e->first_line == e->last_line && e->start <= l.off) {
         l.col -= l.off - e->start;
         l.off = e->start;
         l.len = e->end - e->start;
@@ -587,15 +589,19 @@ static int check_number(cc *c, const wf_arg_spec *as, const val *v, const char *
 static val call_node(cc *c, scope *s, const wf_ast *e, int kind)
 {
     const wf_node_kind *k = wf_registry[kind];
-    const char *names[64];
-    int nargs = k->nargs < 64 ? k->nargs : 64;
+    int nargs = k->nargs;
+    const char **names = wf_xmalloc(sizeof *names * (size_t)(nargs + 1));
     for (int i = 0; i < nargs; i++)
         names[i] = k->args[i].name;
-    const wf_arg *slot[64] = {0};
+    const wf_arg **slot = wf_xcalloc((size_t)(nargs + 1), sizeof *slot);
     const wf_arg **extra = NULL;
     int nextra = 0;
     int variadic = (k->flags & WF_KIND_VARIADIC) != 0;
-    if (match_args(c, k->name, names, nargs, variadic, e->u.call.args, slot, &extra, &nextra, e->loc)) {
+    int rc = match_args(c, k->name, names, nargs, variadic, e->u.call.args, slot, &extra, &nextra,
+                        e->loc);
+    free(names);
+    if (rc) {
+        free(slot);
         free(extra);
         return POISON;
     }
@@ -696,6 +702,7 @@ static val call_node(cc *c, scope *s, const wf_ast *e, int kind)
         in[ni++] = id;
     }
     free(extra);
+    free(slot);
     int id = -1;
     if (!bad)
         id = make_node(c, kind, ni, in, in_loc, opts, e->loc);
@@ -730,18 +737,23 @@ static val call_def(cc *c, scope *s, const wf_ast *e, const def *df)
         wf_diag(c->d, WF_SEV_ERROR, e->loc, NULL, "defs nested more than %d deep", MAX_DEPTH);
         return POISON;
     }
-    const char *names[256];
     int nf = 0;
-    for (const wf_formal *f = df->st->formals; f && nf < 256; f = f->next)
+    for (const wf_formal *f = df->st->formals; f; f = f->next)
+        nf++;
+    const char **names = wf_xmalloc(sizeof *names * (size_t)(nf + 1));
+    nf = 0;
+    for (const wf_formal *f = df->st->formals; f; f = f->next)
         names[nf++] = f->name;
-    const wf_arg *slot[256] = {0};
+    const wf_arg **slot = wf_xcalloc((size_t)(nf + 1), sizeof *slot);
     const wf_arg **extra = NULL;
     int nextra = 0;
-    if (match_args(c, df->name, names, nf, 0, e->u.call.args, slot, &extra, &nextra, e->loc)) {
-        free(extra);
+    int rc = match_args(c, df->name, names, nf, 0, e->u.call.args, slot, &extra, &nextra, e->loc);
+    free(names);
+    free(extra);
+    if (rc) {
+        free(slot);
         return POISON;
     }
-    free(extra);
     scope local = {NULL, 0, 0, &c->globals};
     int i = 0, bad = 0;
     for (const wf_formal *f = df->st->formals; f; f = f->next, i++) {
@@ -763,6 +775,7 @@ static val call_def(cc *c, scope *s, const wf_ast *e, const def *df)
         b->kind = B_VALUE;
         b->value = v;
     }
+    free(slot);
     val r = POISON;
     if (!bad) {
         c->calls[c->ncalls++] = (frame){df->name, e->loc};
@@ -884,10 +897,50 @@ static val vector(cc *c, scope *s, const wf_ast *e)
     return r;
 }
 
+/* A chain such as a + b - c + ... is a left-deep tree as tall as the chain
+ * is long: its left spine is walked with a loop, evaluating in the same order
+ * as recursion would, so long sums cost no stack. */
+static val binary(cc *c, scope *s, const wf_ast *e)
+{
+    int n = 0;
+    for (const wf_ast *x = e; x->kind == WF_AST_BIN; x = x->u.bin.l)
+        n++;
+    const wf_ast **spine = wf_xmalloc(sizeof *spine * (size_t)n);
+    int i = n;
+    for (const wf_ast *x = e; x->kind == WF_AST_BIN; x = x->u.bin.l)
+        spine[--i] = x;
+    val a = eval(c, s, spine[0]->u.bin.l);
+    for (i = 0; i < n; i++) {
+        const wf_ast *b = spine[i];
+        val r = eval(c, s, b->u.bin.r);
+        a = binop(c, b->u.bin.op, a, r, b->loc, ast_span(b->u.bin.l), ast_span(b->u.bin.r));
+    }
+    free(spine);
+    return a;
+}
+
+static val eval_node(cc *c, scope *s, const wf_ast *e);
+
 static val eval(cc *c, scope *s, const wf_ast *e)
 {
-    if (c->too_big)
+    if (c->too_big || c->too_deep)
         return POISON;
+    if (c->depth == MAX_EVAL_DEPTH) {
+        wf_diag(c->d, WF_SEV_ERROR, e->loc, "split it into smaller expressions",
+                "the patch nests too deeply here (more than %d levels of brackets, calls and "
+                "bindings)",
+                MAX_EVAL_DEPTH);
+        c->too_deep = 1;
+        return POISON;
+    }
+    c->depth++;
+    val v = eval_node(c, s, e);
+    c->depth--;
+    return v;
+}
+
+static val eval_node(cc *c, scope *s, const wf_ast *e)
+{
     switch (e->kind) {
     case WF_AST_NUM:
         return number(c, e->u.num.value, e->u.num.unit);
@@ -920,10 +973,8 @@ static val eval(cc *c, scope *s, const wf_ast *e)
         int id = make_node(c, WF_NODE_neg, 1, &in, &l, new_opts(WF_NODE_neg), e->loc);
         return id < 0 ? POISON : mknode(id);
     }
-    case WF_AST_BIN: {
-        val a = eval(c, s, e->u.bin.l), b = eval(c, s, e->u.bin.r);
-        return binop(c, e->u.bin.op, a, b, e->loc, ast_span(e->u.bin.l), ast_span(e->u.bin.r));
-    }
+    case WF_AST_BIN:
+        return binary(c, s, e);
     case WF_AST_CALL:
         return call(c, s, e);
     }
@@ -1363,7 +1414,7 @@ static void compile_patch(cc *c, const wf_file_ast *f)
             force(c, &c->globals.v[i], c->globals.v[i].loc);
 }
 
-static wf_patch *compile(wf_source *src, const wf_compile_opts *o, wf_diags *d)
+wf_patch *wf_compile_source(wf_source *src, const wf_compile_opts *o, wf_diags *d)
 {
     wf_patch *p = wf_xcalloc(1, sizeof *p);
     const char *slash = strrchr(src->path, '/');
@@ -1406,13 +1457,13 @@ wf_patch *wf_compile_file(const char *path, const wf_compile_opts *o, wf_diags *
         wf_fail(d, "cannot read patch '%s'", path);
         return NULL;
     }
-    return compile(src, o, d);
+    return wf_compile_source(src, o, d);
 }
 
 wf_patch *wf_compile_text(const char *name, const char *text, const wf_compile_opts *o,
                           wf_diags *d)
 {
-    return compile(wf_source_from_string(name, text), o, d);
+    return wf_compile_source(wf_source_from_string(name, text), o, d);
 }
 
 void wf_patch_free(wf_patch *p)
@@ -1506,5 +1557,6 @@ wf_env wf_patch_env(const wf_graph *g, double cli_rate, double fallback, int64_t
     e.frame_rate = e.sr / e.hop;
     e.nsamples = nsamples;
     e.nframes = (nsamples + e.hop - 1) / e.hop;
+    e.seed = 0;
     return e;
 }

@@ -354,6 +354,12 @@ int wf_prog_out_chans(const wf_prog *p)
     return p->g->nodes[p->g->out].shape.chans;
 }
 
+size_t wf_prog_out_len(const wf_prog *p)
+{
+    const wf_gnode *go = &p->g->nodes[p->g->out];
+    return (size_t)wf_env_frames(&p->env, go->shape.rate) * (size_t)go->shape.chans;
+}
+
 size_t wf_prog_arena_bytes(const wf_prog *p)
 {
     return p->arena_bytes;

@@ -52,6 +52,8 @@ const wf_real *wf_prog_forward(wf_prog *p);
 void wf_prog_backward(wf_prog *p, const wf_real *dout);
 
 int wf_prog_out_chans(const wf_prog *p);
+/* Values in the whole output (frames x channels). */
+size_t wf_prog_out_len(const wf_prog *p);
 /* Bytes of the planned arena (signals, tape, adjoints, scratch). */
 size_t wf_prog_arena_bytes(const wf_prog *p);
 /* Forces static nodes to be recomputed (after inputs change). */

@@ -46,6 +46,7 @@ typedef struct wf_env {
     int hop;            /* audio samples per control frame */
     int64_t nsamples;   /* length of the run in samples */
     int64_t nframes;    /* control frames: ceil(nsamples / hop) */
+    uint64_t seed;      /* offsets the default seeds of random nodes (--seed) */
 } wf_env;
 
 int64_t wf_env_frames(const wf_env *e, wf_rate r);

@@ -11,6 +11,7 @@
 #define WF_VMATH_H
 
 #include <math.h>
+#include <stdint.h>
 
 #include "runtime/real.h"
 
@@ -51,6 +52,48 @@ static inline wf_real wf_sin2pi(wf_real x)
 static inline wf_real wf_cos2pi(wf_real x)
 {
     return wf_sin2pi(x + (wf_real)0.25);
+}
+
+/* Natural log for x > 0, inlined so loops over spectra vectorise: split x =
+ * m 2^e with m in [sqrt(1/2), sqrt(2)), then Cephes' logf polynomial in m - 1
+ * (relative error about 1e-7). Only normal positive inputs: callers add a
+ * floor such as 1e-7 first. The float64 build calls libm. */
+static inline float wf_logf_pos(float x)
+{
+    union {
+        float f;
+        uint32_t i;
+    } u = {x};
+    int e = (int)((u.i >> 23) & 0xff) - 126;
+    u.i = (u.i & 0x807fffffu) | 0x3f000000u; /* mantissa in [0.5, 1) */
+    float m = u.f;
+    int small = m < 0.707106781186547524f;
+    e -= small;
+    m = small ? m + m - 1.0f : m - 1.0f;
+    float z = m * m;
+    float y = 7.0376836292e-2f;
+    y = y * m - 1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m - 1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m - 1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m - 2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z;
+    float fe = (float)e;
+    y += -2.12194440e-4f * fe;
+    y += -0.5f * z;
+    return m + y + 0.693359375f * fe;
+}
+
+static inline wf_real wf_log_pos(wf_real x)
+{
+#ifdef WF_REAL_DOUBLE
+    return log(x);
+#else
+    return wf_logf_pos(x);
+#endif
 }
 
 /* Fractional part in [0, 1). */

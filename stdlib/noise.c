@@ -2,7 +2,7 @@
  * stream of its seed (WORKLOADS.md 0.1): sample t of channel c is value
  * t * channels + c of the stream, so a seed always gives the same signal,
  * whatever the block size. Without a seed, the n-th noise() of a patch uses
- * seed n, so two calls do not make the same noise. */
+ * seed n (plus the run's --seed), so two calls do not make the same noise. */
 #include "runtime/node.h"
 #include "runtime/rng.h"
 
@@ -29,7 +29,7 @@ static int noise_infer(wf_infer *ic)
 static void noise_forward(wf_kctx *k)
 {
     const wf_opt *s = &k->node->opt[A_SEED];
-    uint64_t seed = s->n ? (uint64_t)(int64_t)s->v[0] : (uint64_t)k->node->instance;
+    uint64_t seed = s->n ? (uint64_t)(int64_t)s->v[0] : (uint64_t)k->node->instance + k->env->seed;
     int C = k->out.chans;
     size_t N = (size_t)k->out.n * (size_t)C;
     uint64_t base = (uint64_t)k->t0 * (uint64_t)C;

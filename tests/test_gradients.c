@@ -25,7 +25,7 @@
 
 static wf_env test_env(void)
 {
-    wf_env e = {SR, SR / HOP, HOP, NSAMP, NSAMP / HOP};
+    wf_env e = {SR, SR / HOP, HOP, NSAMP, NSAMP / HOP, 0};
     return e;
 }
 

@@ -1,0 +1,127 @@
+/* The fit loop: gradient evaluation, optimizer step, best-so-far tracking,
+ * clean stops and divergence reports. */
+#include "runtime/fit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/util.h"
+
+double wf_fit_grad(wf_prog *p, wf_params *ps, wf_loss *loss, wf_real *dy)
+{
+    wf_params_zero_grad(ps);
+    const wf_real *y = wf_prog_forward(p);
+    double l = wf_loss_eval(loss, y, dy);
+    wf_prog_backward(p, dy);
+    return l;
+}
+
+static void snapshot(const wf_params *ps, wf_real **dst)
+{
+    for (int i = 0; i < ps->n; i++)
+        memcpy(dst[i], ps->v[i].value, wf_param_len(&ps->v[i]) * sizeof(wf_real));
+}
+
+static void restore(wf_params *ps, wf_real *const *src)
+{
+    for (int i = 0; i < ps->n; i++)
+        memcpy(ps->v[i].value, src[i], wf_param_len(&ps->v[i]) * sizeof(wf_real));
+}
+
+/* The first param (in declaration order) with a non-finite gradient. */
+static const wf_param *first_bad_grad(const wf_params *ps, size_t *at)
+{
+    for (int i = 0; i < ps->n; i++) {
+        const wf_param *p = &ps->v[i];
+        size_t len = wf_param_len(p);
+        for (size_t j = 0; j < len; j++)
+            if (!isfinite((double)p->grad[j])) {
+                *at = j;
+                return p;
+            }
+    }
+    return NULL;
+}
+
+static void report_divergence(const wf_params *ps, int step, double loss, wf_diags *d)
+{
+    size_t at = 0;
+    const wf_param *bad = first_bad_grad(ps, &at);
+    const char *hint = "lower the learning rate (--lr), clip gradients (--clip), or bound the "
+                       "params with `in [lo, hi]`";
+    if (bad && bad->decl->size > 1)
+        wf_diag(d, WF_SEV_ERROR, bad->decl->loc, hint,
+                "the fit diverged at step %d (loss %g): the gradient of param '%s' (element "
+                "%zu) is not finite",
+                step, loss, bad->decl->name, at % (size_t)bad->cols);
+    else if (bad)
+        wf_diag(d, WF_SEV_ERROR, bad->decl->loc, hint,
+                "the fit diverged at step %d (loss %g): the gradient of param '%s' is not finite",
+                step, loss, bad->decl->name);
+    else
+        wf_diag(d, WF_SEV_ERROR, (wf_loc){0}, hint,
+                "the fit diverged at step %d: the loss is %g", step, loss);
+}
+
+int wf_fit(wf_prog *p, wf_params *ps, wf_loss *loss, const wf_fit_opts *o, wf_fit_result *r,
+           wf_diags *d)
+{
+    memset(r, 0, sizeof *r);
+    wf_optim_opts oo = o->optim;
+    if (oo.total_steps == 0)
+        oo.total_steps = o->steps;
+    wf_optim *opt = wf_optim_new(ps, &oo);
+    wf_real **best = wf_xcalloc((size_t)ps->n + 1, sizeof *best);
+    for (int i = 0; i < ps->n; i++)
+        best[i] = wf_aalloc(wf_param_len(&ps->v[i]) * sizeof(wf_real));
+    wf_real *dy = wf_aalloc(wf_prog_out_len(p) * sizeof(wf_real));
+    r->best_loss = INFINITY;
+    r->status = WF_FIT_DONE;
+    double t0 = wf_now();
+    int rc = 0;
+    for (int step = 0;; step++) {
+        double ts = wf_now();
+        double l = wf_fit_grad(p, ps, loss, dy);
+        size_t at;
+        if (!isfinite(l) || first_bad_grad(ps, &at)) {
+            report_divergence(ps, step, l, d);
+            r->status = WF_FIT_DIVERGED;
+            rc = -1;
+            break;
+        }
+        if (step == 0)
+            r->first_loss = l;
+        r->final_loss = l;
+        if (l < r->best_loss) {
+            r->best_loss = l;
+            r->best_step = step;
+            snapshot(ps, best);
+        }
+        if (step == o->steps)
+            break; /* the loss after the last update, measured */
+        if (o->stop && *o->stop) {
+            r->status = WF_FIT_STOPPED;
+            break;
+        }
+        double lr = wf_optim_lr(opt, step);
+        wf_optim_step(opt, ps);
+        r->steps = step + 1;
+        double dt = wf_now() - ts;
+        if (o->log)
+            fprintf(o->log, "%d,%.9g,%.6f\n", step, l, dt);
+        if (o->progress) {
+            wf_fit_progress pr = {step + 1, o->steps, l, r->best_loss, wf_now() - t0, lr};
+            o->progress(o->progress_ctx, &pr);
+        }
+    }
+    r->seconds = wf_now() - t0;
+    if (r->best_loss < INFINITY)
+        restore(ps, best);
+    for (int i = 0; i < ps->n; i++)
+        wf_afree(best[i]);
+    free(best);
+    wf_afree(dy);
+    wf_optim_free(opt);
+    return rc;
+}

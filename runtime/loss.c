@@ -1,0 +1,297 @@
+/* Losses and their gradients. The multi-scale spectral loss does, per FFT
+ * size and per chunk of frames (chunks split across the cores): window the
+ * frames, one batched real FFT, magnitudes and both loss terms, the gradient
+ * of the loss with respect to each spectrum, one batched inverse FFT back to
+ * frame gradients, all while the chunk is in cache. A final pass gathers the
+ * overlapping frame gradients into d loss / d y sample by sample.
+ *
+ * Gradient of one frame: with X_f = sum_j x_j e^(-2 pi i f j / n) and G_f =
+ * dL/dRe X_f + i dL/dIm X_f = (dL/dS_f) X_f / S_f, dL/dx_j = Re sum_f G_f
+ * e^(2 pi i f j / n), which is the unnormalised inverse real FFT of G with
+ * the inner bins halved (the inverse counts them twice). d|z|/dz = 0 at
+ * z = 0, as in PyTorch. Partial sums are kept per chunk in double and added
+ * in chunk order, so results do not depend on the number of threads. */
+#include "runtime/loss.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <tgmath.h>
+
+#include "runtime/fft.h"
+#include "runtime/util.h"
+#include "runtime/vmath.h"
+
+#define EPS 1e-7
+#define PI 3.14159265358979323846
+#define CHUNK_FRAMES 32
+
+typedef struct scale {
+    int n, hop, frames, bins, nchunks;
+    wf_real *window;
+    wf_real *tmag, *tlog; /* target |S| and log(|S| + eps), [frames x bins] */
+    wf_real *buf;         /* windowed frames, then frame gradients [frames x n] */
+    wf_real *spec;        /* spectra [frames x 2 bins] */
+    double *partial;      /* per chunk: lin, log */
+    wf_real *mag, *lmag;  /* per chunk scratch: one row of |S| and log|S| */
+} scale;
+
+struct wf_loss {
+    wf_loss_opts o;
+    int64_t n;
+    wf_real *target;
+    scale *sc;
+    int nsc;
+};
+
+static const int default_sizes[] = {2048, 1024, 512, 256, 128, 64};
+
+const char *wf_loss_name(wf_loss_kind k)
+{
+    return k == WF_LOSS_MSS ? "mss" : k == WF_LOSS_L1 ? "l1" : "l2";
+}
+
+int wf_loss_parse(const char *s, wf_loss_kind *k)
+{
+    if (strcmp(s, "mss") == 0)
+        *k = WF_LOSS_MSS;
+    else if (strcmp(s, "l1") == 0)
+        *k = WF_LOSS_L1;
+    else if (strcmp(s, "l2") == 0)
+        *k = WF_LOSS_L2;
+    else
+        return -1;
+    return 0;
+}
+
+static void frames_of(const scale *s, const wf_real *x, int f0, int count)
+{
+    for (int m = f0; m < f0 + count; m++) {
+        const wf_real *src = x + (size_t)m * s->hop;
+        wf_real *dst = s->buf + (size_t)m * s->n;
+        for (int j = 0; j < s->n; j++)
+            dst[j] = src[j] * s->window[j];
+    }
+}
+
+static wf_real magnitude(const wf_real *c)
+{
+    return (wf_real)sqrt((double)c[0] * c[0] + (double)c[1] * c[1]);
+}
+
+wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf_diags *d)
+{
+    wf_loss *L = wf_xcalloc(1, sizeof *L);
+    L->o = *o;
+    if (L->o.lin_weight == 0 && L->o.log_weight == 0)
+        L->o.lin_weight = L->o.log_weight = 1;
+    if (L->o.nsizes == 0) {
+        L->o.nsizes = 6;
+        memcpy(L->o.sizes, default_sizes, sizeof default_sizes);
+    }
+    L->n = n;
+    L->target = wf_aalloc(sizeof(wf_real) * (size_t)n);
+    memcpy(L->target, target, sizeof(wf_real) * (size_t)n);
+    if (o->kind != WF_LOSS_MSS)
+        return L;
+    L->sc = wf_xcalloc((size_t)L->o.nsizes, sizeof *L->sc);
+    for (int i = 0; i < L->o.nsizes; i++) {
+        int sz = L->o.sizes[i];
+        if (sz < 4 || sz % 4 || sz > (1 << 20)) {
+            wf_fail(d, "FFT size %d: sizes must be multiples of 4 up to 2^20", sz);
+            wf_loss_free(L);
+            return NULL;
+        }
+        if (sz > n)
+            continue; /* no whole frame fits */
+        scale *s = &L->sc[L->nsc++];
+        s->n = sz;
+        s->hop = sz / 4;
+        s->frames = (int)((n - sz) / s->hop) + 1;
+        s->bins = sz / 2 + 1;
+        s->nchunks = (s->frames + CHUNK_FRAMES - 1) / CHUNK_FRAMES;
+        s->window = wf_aalloc(sizeof(wf_real) * (size_t)sz);
+        for (int j = 0; j < sz; j++)
+            s->window[j] = (wf_real)(0.5 - 0.5 * cos(2 * PI * j / sz));
+        size_t fb = (size_t)s->frames * (size_t)s->bins;
+        s->tmag = wf_aalloc(sizeof(wf_real) * fb);
+        s->tlog = wf_aalloc(sizeof(wf_real) * fb);
+        s->buf = wf_aalloc(sizeof(wf_real) * (size_t)s->frames * (size_t)sz);
+        s->spec = wf_aalloc(sizeof(wf_real) * 2 * fb);
+        s->partial = wf_xcalloc((size_t)s->nchunks * 2, sizeof(double));
+        s->mag = wf_aalloc(sizeof(wf_real) * (size_t)s->nchunks * (size_t)s->bins);
+        s->lmag = wf_aalloc(sizeof(wf_real) * (size_t)s->nchunks * (size_t)s->bins);
+        frames_of(s, L->target, 0, s->frames);
+        wf_fft_r2c(sz, s->frames, s->buf, s->spec);
+        for (size_t b = 0; b < fb; b++) {
+            s->tmag[b] = magnitude(s->spec + 2 * b);
+            s->tlog[b] = wf_log_pos(s->tmag[b] + (wf_real)EPS);
+        }
+    }
+    if (L->nsc == 0) {
+        int smallest = L->o.sizes[0];
+        for (int i = 1; i < L->o.nsizes; i++)
+            if (L->o.sizes[i] < smallest)
+                smallest = L->o.sizes[i];
+        wf_fail(d, "the signal (%lld samples) is shorter than the smallest FFT size of the "
+                   "spectral loss (%d)",
+                (long long)n, smallest);
+        wf_loss_free(L);
+        return NULL;
+    }
+    return L;
+}
+
+/* One chunk of frames of one scale: forward FFT, loss terms, gradient
+ * spectra, inverse FFT to windowed frame gradients (in s->buf). */
+static void mss_chunk(const wf_loss *L, scale *s, const wf_real *y, int c, int want_grad)
+{
+    int f0 = c * CHUNK_FRAMES;
+    int count = s->frames - f0 < CHUNK_FRAMES ? s->frames - f0 : CHUNK_FRAMES;
+    int n = s->n, bins = s->bins;
+    frames_of(s, y, f0, count);
+    wf_real *frames = s->buf + (size_t)f0 * n;
+    wf_real *spec = s->spec + (size_t)f0 * 2 * bins;
+    wf_fft_r2c(n, count, frames, spec);
+    double lin = 0, lg = 0;
+    double norm = 1.0 / ((double)s->frames * (double)bins);
+    wf_real wl = (wf_real)(L->o.lin_weight * norm), wg = (wf_real)(L->o.log_weight * norm);
+    wf_real *mag = s->mag + (size_t)c * bins;
+    wf_real *lmag = s->lmag + (size_t)c * bins;
+    for (int m = 0; m < count; m++) {
+        wf_real *sp = spec + (size_t)m * 2 * bins;
+        const wf_real *tm = s->tmag + (size_t)(f0 + m) * bins;
+        const wf_real *tl = s->tlog + (size_t)(f0 + m) * bins;
+        /* separate passes over the row, each a plain vectorisable loop */
+        for (int f = 0; f < bins; f++)
+            mag[f] = (wf_real)sqrt(sp[2 * f] * sp[2 * f] + sp[2 * f + 1] * sp[2 * f + 1]);
+        for (int f = 0; f < bins; f++)
+            lmag[f] = wf_log_pos(mag[f] + (wf_real)EPS);
+        wf_real rl = 0, rg = 0;
+        for (int f = 0; f < bins; f++) {
+            rl += (wf_real)fabs(mag[f] - tm[f]);
+            rg += (wf_real)fabs(lmag[f] - tl[f]);
+        }
+        lin += rl;
+        lg += rg;
+        if (!want_grad)
+            continue;
+        for (int f = 0; f < bins; f++) {
+            wf_real S = mag[f], dlin = S - tm[f], dlog = lmag[f] - tl[f];
+            wf_real gS = wl * (wf_real)((dlin > 0) - (dlin < 0)) +
+                         wg * (wf_real)((dlog > 0) - (dlog < 0)) / (S + (wf_real)EPS);
+            wf_real k = S > 0 ? gS / S : 0;
+            sp[2 * f] *= k;
+            sp[2 * f + 1] *= k;
+        }
+        /* the inverse counts the inner bins twice */
+        for (int f = 1; f < bins - 1; f++) {
+            sp[2 * f] *= (wf_real)0.5;
+            sp[2 * f + 1] *= (wf_real)0.5;
+        }
+    }
+    s->partial[2 * c] = lin;
+    s->partial[2 * c + 1] = lg;
+    if (!want_grad)
+        return;
+    wf_fft_c2r(n, count, spec, frames);
+    for (int m = 0; m < count; m++) {
+        wf_real *fr = frames + (size_t)m * n;
+        for (int j = 0; j < n; j++)
+            fr[j] *= s->window[j];
+    }
+}
+
+/* dy[t] += sum of the frame gradients covering t, in frame order. */
+static void gather(const scale *s, wf_real *dy, int64_t t0, int64_t t1)
+{
+    for (int64_t t = t0; t < t1; t++) {
+        int64_t mhi = t / s->hop;
+        if (mhi >= s->frames)
+            mhi = s->frames - 1;
+        int64_t mlo = t - s->n + 1 <= 0 ? 0 : (t - s->n + 1 + s->hop - 1) / s->hop;
+        wf_real acc = 0;
+        for (int64_t m = mlo; m <= mhi; m++)
+            acc += s->buf[(size_t)m * s->n + (size_t)(t - m * s->hop)];
+        dy[t] += acc;
+    }
+}
+
+static double mss(wf_loss *L, const wf_real *y, wf_real *dy)
+{
+    int want = dy != NULL;
+    int total = 0;
+    for (int i = 0; i < L->nsc; i++)
+        total += L->sc[i].nchunks;
+    /* one flat list of (scale, chunk) jobs, so both cores stay busy */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int job = 0; job < total; job++) {
+        int i = 0, c = job;
+        while (c >= L->sc[i].nchunks)
+            c -= L->sc[i++].nchunks;
+        mss_chunk(L, &L->sc[i], y, c, want);
+    }
+    double loss = 0;
+    for (int i = 0; i < L->nsc; i++) {
+        const scale *s = &L->sc[i];
+        double lin = 0, lg = 0;
+        for (int c = 0; c < s->nchunks; c++) {
+            lin += s->partial[2 * c];
+            lg += s->partial[2 * c + 1];
+        }
+        double norm = 1.0 / ((double)s->frames * (double)s->bins);
+        loss += L->o.lin_weight * lin * norm + L->o.log_weight * lg * norm;
+    }
+    if (want) {
+        memset(dy, 0, sizeof(wf_real) * (size_t)L->n);
+        int64_t n = L->n;
+        const int64_t block = 4096;
+        int64_t nb = (n + block - 1) / block;
+#pragma omp parallel for schedule(static)
+        for (int64_t b = 0; b < nb; b++) {
+            int64_t t0 = b * block, t1 = t0 + block < n ? t0 + block : n;
+            for (int i = 0; i < L->nsc; i++)
+                gather(&L->sc[i], dy, t0, t1);
+        }
+    }
+    return loss;
+}
+
+double wf_loss_eval(wf_loss *L, const wf_real *y, wf_real *dy)
+{
+    if (L->o.kind == WF_LOSS_MSS)
+        return mss(L, y, dy);
+    double acc = 0, inv = 1.0 / (double)L->n;
+    for (int64_t t = 0; t < L->n; t++) {
+        double e = (double)y[t] - (double)L->target[t];
+        if (L->o.kind == WF_LOSS_L1) {
+            acc += fabs(e);
+            if (dy)
+                dy[t] = (wf_real)((e > 0 ? 1 : e < 0 ? -1 : 0) * inv);
+        } else {
+            acc += e * e;
+            if (dy)
+                dy[t] = (wf_real)(2 * e * inv);
+        }
+    }
+    return acc * inv;
+}
+
+void wf_loss_free(wf_loss *L)
+{
+    if (!L)
+        return;
+    for (int i = 0; i < L->nsc; i++) {
+        scale *s = &L->sc[i];
+        wf_afree(s->window);
+        wf_afree(s->tmag);
+        wf_afree(s->tlog);
+        wf_afree(s->buf);
+        wf_afree(s->spec);
+        free(s->partial);
+        wf_afree(s->mag);
+        wf_afree(s->lmag);
+    }
+    free(L->sc);
+    wf_afree(L->target);
+    free(L);
+}
