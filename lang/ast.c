@@ -54,13 +54,16 @@ void wf_arena_free(wf_arena *a)
     }
 }
 
-static wf_ast *node(wf_builder *b, wf_ast_kind k, wf_loc loc, int start, int end)
+static wf_ast *node(wf_builder *b, wf_ast_kind k, wf_loc loc, int start, int end, int first_line,
+                    int last_line)
 {
     wf_ast *e = wf_arena_alloc(b->arena, sizeof *e);
     e->kind = k;
     e->loc = loc;
     e->start = start;
     e->end = end;
+    e->first_line = first_line;
+    e->last_line = last_line;
     return e;
 }
 
@@ -71,7 +74,7 @@ static int tok_end(wf_tok t)
 
 wf_ast *wf_build_num(wf_builder *b, wf_tok t)
 {
-    wf_ast *e = node(b, WF_AST_NUM, t.loc, t.loc.off, tok_end(t));
+    wf_ast *e = node(b, WF_AST_NUM, t.loc, t.loc.off, tok_end(t), t.loc.line, t.loc.line);
     e->u.num.value = t.num;
     e->u.num.unit = (wf_unit)t.unit;
     return e;
@@ -79,14 +82,14 @@ wf_ast *wf_build_num(wf_builder *b, wf_tok t)
 
 wf_ast *wf_build_str(wf_builder *b, wf_tok t)
 {
-    wf_ast *e = node(b, WF_AST_STR, t.loc, t.loc.off, tok_end(t));
+    wf_ast *e = node(b, WF_AST_STR, t.loc, t.loc.off, tok_end(t), t.loc.line, t.loc.line);
     e->u.str = t.text;
     return e;
 }
 
 wf_ast *wf_build_name(wf_builder *b, wf_tok t)
 {
-    wf_ast *e = node(b, WF_AST_NAME, t.loc, t.loc.off, tok_end(t));
+    wf_ast *e = node(b, WF_AST_NAME, t.loc, t.loc.off, tok_end(t), t.loc.line, t.loc.line);
     e->u.name = t.text;
     return e;
 }
@@ -96,21 +99,22 @@ wf_ast *wf_build_vec(wf_builder *b, wf_tok open, wf_item *items, wf_tok close)
     wf_loc loc = open.loc;
     if (close.loc.line == open.loc.line)
         loc.len = tok_end(close) - open.loc.off;
-    wf_ast *e = node(b, WF_AST_VEC, loc, open.loc.off, tok_end(close));
+    wf_ast *e = node(b, WF_AST_VEC, loc, open.loc.off, tok_end(close), open.loc.line,
+                     close.loc.line);
     e->u.items = items;
     return e;
 }
 
 wf_ast *wf_build_neg(wf_builder *b, wf_tok minus, wf_ast *x)
 {
-    wf_ast *e = node(b, WF_AST_NEG, minus.loc, minus.loc.off, x->end);
+    wf_ast *e = node(b, WF_AST_NEG, minus.loc, minus.loc.off, x->end, minus.loc.line, x->last_line);
     e->u.operand = x;
     return e;
 }
 
 wf_ast *wf_build_bin(wf_builder *b, wf_tok op, wf_ast *l, wf_ast *r)
 {
-    wf_ast *e = node(b, WF_AST_BIN, op.loc, l->start, r->end);
+    wf_ast *e = node(b, WF_AST_BIN, op.loc, l->start, r->end, l->first_line, r->last_line);
     e->u.bin.op = b->src->text[op.loc.off];
     e->u.bin.l = l;
     e->u.bin.r = r;
@@ -119,7 +123,8 @@ wf_ast *wf_build_bin(wf_builder *b, wf_tok op, wf_ast *l, wf_ast *r)
 
 wf_ast *wf_build_call(wf_builder *b, wf_tok name, wf_arg *args, wf_tok close)
 {
-    wf_ast *e = node(b, WF_AST_CALL, name.loc, name.loc.off, tok_end(close));
+    wf_ast *e = node(b, WF_AST_CALL, name.loc, name.loc.off, tok_end(close), name.loc.line,
+                     close.loc.line);
     e->u.call.name = name.text;
     e->u.call.args = args;
     return e;
@@ -130,6 +135,8 @@ wf_ast *wf_build_paren(wf_builder *b, wf_tok open, wf_ast *x, wf_tok close)
     (void)b;
     x->start = open.loc.off;
     x->end = tok_end(close);
+    x->first_line = open.loc.line;
+    x->last_line = close.loc.line;
     return x;
 }
 
@@ -342,7 +349,8 @@ void wf_parse_syntax_error(wf_builder *b, int type, wf_tok t)
 void wf_parse_too_deep(wf_builder *b)
 {
     if (!b->failed)
-        wf_fail(b->diags, "%s: expression nested too deeply", b->src->path);
+        wf_diag(b->diags, WF_SEV_ERROR, b->at, "split it into smaller expressions",
+                "expression nested too deeply");
     b->failed = 1;
 }
 
@@ -362,6 +370,7 @@ wf_file_ast *wf_parse(const wf_source *src, wf_diags *d)
             b.failed = 1;
             break;
         }
+        b.at = t.loc;
         wf_lemon(p, type, t, &b);
         if (b.failed || type == 0)
             break;

@@ -57,6 +57,7 @@ struct wf_ast {
     wf_ast_kind kind;
     wf_loc loc;       /* the token to underline: literal, name, operator */
     int start, end;   /* byte span of the whole expression */
+    int first_line, last_line; /* lines of its first and last token */
     union {
         struct {
             double value; /* as written */
@@ -135,6 +136,7 @@ typedef struct wf_builder {
     const wf_source *src;
     wf_diags *diags;
     wf_stmt *stmts, *last;
+    wf_loc at; /* the token being fed, for errors Lemon reports without it */
     int failed;
 } wf_builder;
 

@@ -28,6 +28,9 @@ wf_patch *wf_compile_file(const char *path, const wf_compile_opts *o, wf_diags *
 /* Compiles source text as if it were a file named `name`. */
 wf_patch *wf_compile_text(const char *name, const char *text, const wf_compile_opts *o,
                           wf_diags *d);
+/* Compiles an already loaded source (taking over the caller's reference),
+ * for text that may hold NUL bytes. */
+wf_patch *wf_compile_source(wf_source *src, const wf_compile_opts *o, wf_diags *d);
 void wf_patch_free(wf_patch *p);
 
 /* Evaluates a constant expression such as "2 khz" or "[0.1, 0.2]" (for

@@ -19,21 +19,30 @@ wf_source *wf_source_load(const char *path)
     s->path = wf_xstrdup(path);
     s->text = text;
     s->len = len;
+    s->refs = 1;
     return s;
 }
 
 wf_source *wf_source_from_string(const char *path, const char *text)
 {
+    return wf_source_from_bytes(path, text, strlen(text));
+}
+
+wf_source *wf_source_from_bytes(const char *path, const char *text, size_t len)
+{
     wf_source *s = wf_xcalloc(1, sizeof *s);
     s->path = wf_xstrdup(path);
-    s->text = wf_xstrdup(text);
-    s->len = strlen(text);
+    s->text = wf_xmalloc(len + 1);
+    memcpy(s->text, text, len);
+    s->text[len] = 0;
+    s->len = len;
+    s->refs = 1;
     return s;
 }
 
 void wf_source_free(wf_source *s)
 {
-    if (!s)
+    if (!s || --s->refs > 0)
         return;
     free(s->path);
     free(s->text);
@@ -63,6 +72,9 @@ void wf_vdiag(wf_diags *d, wf_severity sev, wf_loc loc, const char *hint, const 
     g->loc = loc;
     g->msg = vformat(fmt, ap);
     g->hint = hint ? wf_xstrdup(hint) : NULL;
+    /* The source is allocated mutable; only its count changes here. */
+    if (loc.src)
+        ((wf_source *)loc.src)->refs++;
     if (sev == WF_SEV_ERROR)
         d->errors++;
 }
@@ -174,6 +186,7 @@ void wf_diags_clear(wf_diags *d)
     for (int i = 0; i < d->n; i++) {
         free(d->v[i].msg);
         free(d->v[i].hint);
+        wf_source_free((wf_source *)d->v[i].loc.src);
     }
     d->n = 0;
     d->errors = 0;

@@ -9,16 +9,22 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-/* A loaded source file; kept alive for as long as diagnostics may point
- * into it. */
+/* A loaded source file. Diagnostics point into it and often outlive the
+ * patch that loaded it (a failed compile frees the patch, then the caller
+ * prints), so it is reference counted: the creator holds one reference, each
+ * diagnostic located in it holds another, and wf_source_free drops one. The
+ * text is len bytes, which may include NUL bytes, followed by a NUL. */
 typedef struct wf_source {
     char *path;
     char *text;
     size_t len;
+    int refs;
 } wf_source;
 
 wf_source *wf_source_load(const char *path);
 wf_source *wf_source_from_string(const char *path, const char *text);
+/* The first len bytes of text, NUL bytes included (fuzzers, editors). */
+wf_source *wf_source_from_bytes(const char *path, const char *text, size_t len);
 void wf_source_free(wf_source *s);
 
 /* A place in a source: 1-based line and column, byte offset, and the length
