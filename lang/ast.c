@@ -334,11 +334,23 @@ void wf_parse_syntax_error(wf_builder *b, int type, wf_tok t)
     b->failed = 1;
     const char *what = wf_lex_token_name(type);
     const char *hint = NULL;
+    char open_hint[96];
+    const wf_lexer *L = b->lex;
+    int operand = type == WF_TK_IDENT || type == WF_TK_NUMBER || type == WF_TK_STRING;
     if (type == WF_TK_NL)
         hint = "the statement is incomplete";
-    else if (type == WF_TK_IDENT || type == WF_TK_NUMBER)
+    else if (operand && L && L->depth > 0 && L->nest[L->depth - 1] != '{') {
+        /* Two operands in a row inside ( ) or [ ]: a comma is missing, or
+         * the bracket is never closed and, newlines being ignored inside
+         * it, the next statement reads as more of the same expression. */
+        char o = L->nest[L->depth - 1];
+        snprintf(open_hint, sizeof open_hint,
+                 "inside the '%c' of line %d: a ',' or the closing '%c' may be missing", o,
+                 L->nest_loc[L->depth - 1].line, o == '(' ? ')' : ']');
+        hint = open_hint;
+    } else if (type == WF_TK_IDENT || type == WF_TK_NUMBER)
         hint = "statements go one per line (or separated by ';')";
-    if (type == WF_TK_IDENT || type == WF_TK_NUMBER || type == WF_TK_STRING) {
+    if (operand) {
         wf_diag(b->diags, WF_SEV_ERROR, t.loc, hint, "unexpected %s '%.*s'", what, t.loc.len,
                 b->src->text + t.loc.off);
     } else {
@@ -362,6 +374,7 @@ wf_file_ast *wf_parse(const wf_source *src, wf_diags *d)
     int errors_before = d->errors;
     wf_lexer L;
     wf_lex_init(&L, src, &f->arena, d);
+    b.lex = &L;
     void *p = wf_lemonAlloc(wf_xmalloc);
     wf_tok t;
     for (;;) {

@@ -131,10 +131,12 @@ wf_file_ast *wf_parse(const wf_source *src, wf_diags *d);
 void wf_file_ast_free(wf_file_ast *f);
 
 /* Builder used by the grammar actions (lang/parser.y): one call per rule. */
+struct wf_lexer;
 typedef struct wf_builder {
     wf_arena *arena;
     const wf_source *src;
     wf_diags *diags;
+    const struct wf_lexer *lex; /* its open brackets explain some syntax errors */
     wf_stmt *stmts, *last;
     wf_loc at; /* the token being fed, for errors Lemon reports without it */
     int failed;

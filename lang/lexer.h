@@ -18,6 +18,7 @@ typedef struct wf_lexer {
     int line;
     int depth;
     char nest[WF_LEX_MAX_NEST];
+    wf_loc nest_loc[WF_LEX_MAX_NEST]; /* where each open bracket is */
     int last;        /* type of the last token handed out, 0 at start */
     int pending;     /* token held back while an inserted NL is handed out */
     wf_tok pending_tok;

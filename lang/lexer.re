@@ -161,6 +161,7 @@ static int open_nest(wf_lexer *L, char c)
 {
     if (L->depth == WF_LEX_MAX_NEST)
         return lex_error(L, L->tok, L->cur, NULL, "brackets nested too deeply (limit %s)", "256");
+    L->nest_loc[L->depth] = here(L, L->tok, L->cur);
     L->nest[L->depth++] = c;
     return 0;
 }
@@ -201,9 +202,10 @@ static int scan(wf_lexer *L, wf_tok *t)
         [ \t\r]+ { continue; }
         "#" [^\n\x00]* { continue; }
         "\n" {
+            /* located at the end of the line it ends */
+            t->loc = here(L, L->tok, L->tok);
             L->line++;
             L->line_start = L->cur;
-            t->loc = here(L, L->tok, L->tok);
             return WF_LEX_NL;
         }
         num [ \t]* word / [^a-zA-Z0-9_] { return lex_number(L, t); }
@@ -248,6 +250,7 @@ int wf_lex_next(wf_lexer *L, wf_tok *t)
     if (L->done)
         return 0;
     for (;;) {
+        int depth = L->depth;
         int type = scan(L, t);
         if (type == -1) {
             L->done = 1;
@@ -264,6 +267,17 @@ int wf_lex_next(wf_lexer *L, wf_tok *t)
         }
         if (type == 0) {
             L->done = 1;
+            if (L->depth > 0) {
+                /* Report the bracket, not the end of the file far below it. */
+                static const char closer[] = {['('] = ')', ['['] = ']', ['{'] = '}'};
+                char what[2] = {L->nest[L->depth - 1], 0};
+                char hint[48];
+                snprintf(hint, sizeof hint, "the file ends before its '%c'", closer[(int)what[0]]);
+                wf_diag(L->diags, WF_SEV_ERROR, L->nest_loc[L->depth - 1], hint,
+                        "'%s' is not closed", what);
+                return -1;
+            }
+            t->loc = here(L, L->cur, L->cur);
             if (L->last != 0 && L->last != WF_TK_NL) {
                 t->loc = here(L, L->cur, L->cur);
                 L->last = WF_TK_NL;
@@ -271,7 +285,10 @@ int wf_lex_next(wf_lexer *L, wf_tok *t)
             }
             return 0;
         }
-        if (type == WF_TK_RBRACE && L->last != WF_TK_NL && L->last != WF_TK_LBRACE) {
+        /* Only a '}' that closes a '{' ends a block's last statement; a
+         * stray one is left for the parser to report as itself. */
+        if (type == WF_TK_RBRACE && L->depth < depth && L->last != WF_TK_NL &&
+            L->last != WF_TK_LBRACE) {
             L->pending = type;
             L->pending_tok = *t;
             t->loc.len = 0;
