@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lang/cli_common.h"
 #include "runtime/audio.h"
@@ -485,6 +486,40 @@ static int cmd_nodes(int argc, char **argv)
 
 /* ------------------------------------------------------------------ main */
 
+/* `weft check` computes in float64: the float32 command hands it over to its
+ * float64 twin, installed beside it (build tree) or in libexec. Returns only
+ * when there is no twin to run (or --float32 asks to stay). */
+void wf_exec_float64(int argc, char **argv)
+{
+#ifndef WF_REAL_DOUBLE
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--float32") == 0)
+            return;
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    wf_str cands[2] = {{0}, {0}};
+    wf_str_printf(&cands[0], "%.*s/weft64", (int)(slash - self), self);
+    wf_str_printf(&cands[1], "%s/weft/weft64", WF_LIBEXEC_DIR);
+    for (int c = 0; c < 2; c++) {
+        if (access(cands[c].s, X_OK) == 0) {
+            argv[0] = cands[c].s;
+            execv(cands[c].s, argv);
+        }
+    }
+    fprintf(stderr, "weft: warning: the float64 checker (weft64) is not installed: checking in "
+                    "float32, where finite differences are less precise\n");
+    wf_str_free(&cands[0]);
+    wf_str_free(&cands[1]);
+#else
+    (void)argc;
+    (void)argv;
+#endif
+}
+
 int wf_cli_main(int argc, char **argv)
 {
     int i = 1;
@@ -522,8 +557,10 @@ int wf_cli_main(int argc, char **argv)
         return cmd_nodes(sub_argc, sub_argv);
     if (strcmp(cmd, "fit") == 0)
         return wf_cmd_fit(sub_argc, sub_argv);
-    if (strcmp(cmd, "check") == 0)
+    if (strcmp(cmd, "check") == 0) {
+        wf_exec_float64(argc, argv);
         return wf_cmd_check(sub_argc, sub_argv);
+    }
     fprintf(stderr, "weft: unknown command '%s'\n", cmd);
     usage_main(stderr);
     return 2;

@@ -59,6 +59,7 @@ int wf_cli_finish(wf_diags *d, int status);
 int wf_cli_usage_error(const char *cmd, const char *fmt, const char *arg);
 
 int wf_cmd_fit(int argc, char **argv);
+void wf_exec_float64(int argc, char **argv);
 int wf_cmd_check(int argc, char **argv);
 
 #endif

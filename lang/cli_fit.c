@@ -44,6 +44,9 @@ enum {
     OPT_INPUT,
     OPT_ELEMS,
     OPT_TOL,
+    OPT_STEP,
+    OPT_JITTER,
+    OPT_F32,
 };
 
 /* Options shared by fit and check. */
@@ -111,13 +114,15 @@ static void free_common(common *co)
     free(co->so.inputs.v);
 }
 
-/* Opens the target to learn its rate (used when the patch sets none). */
-static int target_rate(const char *path, double *rate, wf_diags *d)
+/* Opens the target to learn its rate (used when the patch sets none) and its
+ * length at that rate. */
+static int target_info(const char *path, double *rate, int64_t *frames, wf_diags *d)
 {
     wf_audio_reader *r = wf_audio_open(path, 0, 1, d);
     if (!r)
         return -1;
     *rate = wf_audio_file_rate(r);
+    *frames = wf_audio_frames(r);
     wf_audio_close(r);
     return 0;
 }
@@ -146,25 +151,25 @@ static wf_real *load_target(const char *path, const wf_env *env, wf_diags *d)
 static int prepare(common *co, wf_setup *s, wf_prog **prog, wf_real **target, wf_loss **loss,
                    wf_diags *d)
 {
+    double file_rate = 0;
     if (co->so.target) {
-        double r;
-        if (target_rate(co->so.target, &r, d))
+        int64_t frames;
+        if (target_info(co->so.target, &file_rate, &frames, d))
             return -1;
-        co->so.fallback_rate = r;
+        co->so.fallback_rate = file_rate;
+        co->so.length_frames = frames;
     }
     if (wf_setup_prepare(s, &co->so, d))
         return -1;
-    if (co->so.target && co->so.seconds <= 0 && s->patch->g->length <= 0) {
-        /* the target sets the length, at the run's rate */
-        wf_audio_reader *rd = wf_audio_open(co->so.target, s->env.sr, 1, d);
-        if (!rd)
-            return -1;
-        int64_t frames = wf_audio_frames(rd);
-        wf_audio_close(rd);
-        wf_setup_free(s);
-        co->so.length_frames = frames;
-        if (wf_setup_prepare(s, &co->so, d))
-            return -1;
+    if (co->so.target && s->env.sr != file_rate) {
+        /* the patch runs at another rate: the target's length at that rate */
+        int64_t frames = llround((double)co->so.length_frames * s->env.sr / file_rate);
+        if (frames != co->so.length_frames && co->so.seconds <= 0 && s->patch->g->length <= 0) {
+            wf_setup_free(s);
+            co->so.length_frames = frames;
+            if (wf_setup_prepare(s, &co->so, d))
+                return -1;
+        }
     }
     const wf_graph *g = s->patch->g;
     if (g->nodes[g->out].shape.chans != 1 && co->so.target) {
@@ -424,15 +429,19 @@ static void usage_check(FILE *f)
     fputs("usage: weft check PATCH [--target REC] [options]\n"
           "\n"
           "Compares reverse-mode gradients of every param with central finite differences\n"
-          "(Richardson-extrapolated) of the same loss, and prints a table. Without a\n"
-          "target, the loss is a fixed random projection of the out. Exits 1 when some\n"
-          "param's relative error exceeds the tolerance.\n"
+          "(Richardson-extrapolated) of the same loss, in float64, and prints a table.\n"
+          "Without a target, the loss is a fixed random projection of the out. Exits 1\n"
+          "when some param's relative error exceeds the tolerance.\n"
           "\n"
           "  --target FILE         check the fit loss against this recording\n"
           "  --loss mss|l1|l2      loss with --target (default mss)\n"
           "  --fft-sizes A,B,...   FFT sizes of the spectral loss\n"
           "  --elems N             elements checked per param (default 16; random sample)\n"
           "  --tol T               largest relative error that passes (default 0.02)\n"
+          "  --step H              relative finite-difference step (default 1e-6)\n"
+          "  --jitter J            check at params moved by a relative J at random (default\n"
+          "                        1e-6; 0: exactly at the patch's values)\n"
+          "  --float32             check in float32 instead of float64\n"
           "  --seed S              which elements, and the projection (default 0)\n"
           "  --seconds S, --rate HZ, --set NAME=VALUE, --input NAME=FILE  as for `weft run`\n",
           f);
@@ -444,6 +453,8 @@ int wf_cmd_check(int argc, char **argv)
         {"target", required_argument, NULL, OPT_TARGET}, {"loss", required_argument, NULL, OPT_LOSS},
         {"fft-sizes", required_argument, NULL, OPT_FFT}, {"elems", required_argument, NULL, OPT_ELEMS},
         {"tol", required_argument, NULL, OPT_TOL},       {"seed", required_argument, NULL, OPT_SEED},
+        {"step", required_argument, NULL, OPT_STEP},     {"jitter", required_argument, NULL, OPT_JITTER},
+        {"float32", no_argument, NULL, OPT_F32},
         {"seconds", required_argument, NULL, OPT_SECONDS}, {"rate", required_argument, NULL, OPT_RATE},
         {"set", required_argument, NULL, OPT_SET},       {"input", required_argument, NULL, OPT_INPUT},
         {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0},
@@ -474,6 +485,21 @@ int wf_cmd_check(int argc, char **argv)
             if (wf_parse_number(optarg, &go.tol) || go.tol <= 0) {
                 free_common(&co);
                 return wf_cli_usage_error("check", "--tol takes a positive number, got '%s'", optarg);
+            }
+            break;
+        case OPT_F32:
+            break; /* handled before: stay in this build's precision */
+        case OPT_JITTER:
+            if (wf_parse_number(optarg, &go.jitter) || go.jitter < 0 || go.jitter > 0.01) {
+                free_common(&co);
+                return wf_cli_usage_error("check", "--jitter takes a relative size in [0, 0.01], got '%s'", optarg);
+            }
+            go.jitter_given = 1;
+            break;
+        case OPT_STEP:
+            if (wf_parse_number(optarg, &go.step) || go.step <= 0 || go.step > 0.1) {
+                free_common(&co);
+                return wf_cli_usage_error("check", "--step takes a relative step in (0, 0.1], got '%s'", optarg);
             }
             break;
         default: usage_check(stderr); free_common(&co); return 2;

@@ -1,0 +1,185 @@
+/* Losses in double precision: values against a direct computation (a plain
+ * DFT written out in the test, WORKLOADS.md 0.2 to the letter) and gradients
+ * against central finite differences, for l1, l2 and the multi-scale
+ * spectral loss with default and custom sizes and weights. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "runtime/loss.h"
+#include "runtime/rng.h"
+#include "runtime/util.h"
+
+#ifndef WF_REAL_DOUBLE
+#error "this test needs the float64 build"
+#endif
+
+#define PI 3.14159265358979323846
+
+/* The multi-scale spectral loss by its definition, with an O(n^2) DFT. */
+static double mss_direct(const double *y, const double *t, int N, const int *sizes, int ns,
+                         double wl, double wg)
+{
+    double total = 0;
+    for (int s = 0; s < ns; s++) {
+        int n = sizes[s], hop = n / 4, bins = n / 2 + 1;
+        if (n > N)
+            continue;
+        int frames = (N - n) / hop + 1;
+        double lin = 0, lg = 0;
+        for (int m = 0; m < frames; m++)
+            for (int f = 0; f < bins; f++) {
+                double yr = 0, yi = 0, tr = 0, ti = 0;
+                for (int j = 0; j < n; j++) {
+                    double w = 0.5 - 0.5 * cos(2 * PI * j / n);
+                    double c = cos(2 * PI * f * j / n), sn = sin(2 * PI * f * j / n);
+                    yr += y[m * hop + j] * w * c;
+                    yi -= y[m * hop + j] * w * sn;
+                    tr += t[m * hop + j] * w * c;
+                    ti -= t[m * hop + j] * w * sn;
+                }
+                double S = sqrt(yr * yr + yi * yi), T = sqrt(tr * tr + ti * ti);
+                lin += fabs(S - T);
+                lg += fabs(log(S + 1e-7) - log(T + 1e-7));
+            }
+        total += (wl * lin + wg * lg) / ((double)frames * bins);
+    }
+    return total;
+}
+
+static void signals(int N, double *y, double *t)
+{
+    for (int i = 0; i < N; i++) {
+        /* a tone plus noise against a detuned tone plus other noise */
+        y[i] = 0.5 * sin(2 * PI * 0.05 * i) + 0.1 * wf_uniform(1, (uint64_t)i);
+        t[i] = 0.4 * sin(2 * PI * 0.061 * i) + 0.1 * wf_uniform(2, (uint64_t)i);
+    }
+}
+
+static void check_value(const wf_loss_opts *o, int N, double want_direct)
+{
+    double *y = malloc(sizeof(double) * N), *t = malloc(sizeof(double) * N);
+    signals(N, y, t);
+    wf_diags d = {0};
+    wf_loss *L = wf_loss_new(o, t, N, &d);
+    assert_non_null(L);
+    double got = wf_loss_eval(L, y, NULL);
+    if (want_direct >= 0)
+        assert_close(got, want_direct, 1e-9, 1e-12);
+    wf_loss_free(L);
+    free(y);
+    free(t);
+}
+
+static void test_mss_value(void **state)
+{
+    (void)state;
+    int N = 300;
+    double *y = malloc(sizeof(double) * N), *t = malloc(sizeof(double) * N);
+    signals(N, y, t);
+    int sizes[] = {256, 128, 64, 16};
+    wf_loss_opts o = {0};
+    o.kind = WF_LOSS_MSS;
+    o.nsizes = 4;
+    memcpy(o.sizes, sizes, sizeof sizes);
+    check_value(&o, N, mss_direct(y, t, N, sizes, 4, 1, 1));
+    o.lin_weight = 2;
+    o.log_weight = 0.5;
+    check_value(&o, N, mss_direct(y, t, N, sizes, 4, 2, 0.5));
+    /* sizes longer than the signal are left out */
+    int big[] = {512, 64};
+    o.nsizes = 2;
+    memcpy(o.sizes, big, sizeof big);
+    o.lin_weight = o.log_weight = 0;
+    check_value(&o, N, mss_direct(y, t, N, big + 1, 1, 1, 1));
+    free(y);
+    free(t);
+}
+
+static void test_mss_too_short(void **state)
+{
+    (void)state;
+    double t[32] = {0};
+    wf_loss_opts o = {0};
+    o.kind = WF_LOSS_MSS;
+    wf_diags d = {0};
+    assert_null(wf_loss_new(&o, t, 32, &d));
+    assert_int_equal(d.errors, 1);
+    assert_non_null(strstr(d.v[0].msg, "shorter than the smallest FFT size"));
+    wf_diags_free(&d);
+}
+
+static void test_waveform_values(void **state)
+{
+    (void)state;
+    int N = 100;
+    double y[100], t[100], l1 = 0, l2 = 0;
+    signals(N, y, t);
+    for (int i = 0; i < N; i++) {
+        l1 += fabs(y[i] - t[i]);
+        l2 += (y[i] - t[i]) * (y[i] - t[i]);
+    }
+    wf_loss_opts o = {0};
+    o.kind = WF_LOSS_L1;
+    check_value(&o, N, l1 / N);
+    o.kind = WF_LOSS_L2;
+    check_value(&o, N, l2 / N);
+}
+
+static void check_gradient(wf_loss_kind kind, int N, const int *sizes, int ns)
+{
+    double *y = malloc(sizeof(double) * N), *t = malloc(sizeof(double) * N);
+    double *dy = malloc(sizeof(double) * N);
+    signals(N, y, t);
+    wf_loss_opts o = {0};
+    o.kind = kind;
+    o.nsizes = ns;
+    if (ns)
+        memcpy(o.sizes, sizes, sizeof(int) * ns);
+    wf_diags d = {0};
+    wf_loss *L = wf_loss_new(&o, t, N, &d);
+    assert_non_null(L);
+    wf_loss_eval(L, y, dy);
+    double scale = 0;
+    for (int i = 0; i < N; i++)
+        scale = fmax(scale, fabs(dy[i]));
+    assert_true(scale > 0);
+    for (int i = 0; i < N; i += 7) {
+        double x = y[i], h = 1e-7;
+        y[i] = x + h;
+        double lp = wf_loss_eval(L, y, NULL);
+        y[i] = x - h;
+        double lm = wf_loss_eval(L, y, NULL);
+        y[i] = x;
+        assert_close(dy[i], (lp - lm) / (2 * h), 1e-5, 1e-6 * scale);
+    }
+    wf_loss_free(L);
+    free(y);
+    free(t);
+    free(dy);
+}
+
+static void test_mss_gradient(void **state)
+{
+    (void)state;
+    int sizes[] = {256, 128, 64, 16};
+    check_gradient(WF_LOSS_MSS, 700, sizes, 4);
+    check_gradient(WF_LOSS_MSS, 3000, NULL, 0);
+}
+
+static void test_waveform_gradients(void **state)
+{
+    (void)state;
+    check_gradient(WF_LOSS_L1, 200, NULL, 0);
+    check_gradient(WF_LOSS_L2, 200, NULL, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mss_value),       cmocka_unit_test(test_mss_too_short),
+        cmocka_unit_test(test_waveform_values), cmocka_unit_test(test_mss_gradient),
+        cmocka_unit_test(test_waveform_gradients),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
