@@ -392,16 +392,27 @@ int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int
         return -1;
     }
     int rc = 0;
-    if (whole) {
-        const wf_real *y = wf_prog_forward(p);
-        rc = wf_audio_write(w, y, (int)s->env.nsamples);
-    } else {
-        int n;
-        const wf_real *y;
-        while (rc == 0 && (y = wf_prog_next_block(p, &n)))
+    int64_t at = 0, bad = -1;
+    const wf_real *y;
+    int n;
+    while (rc == 0 && bad < 0 &&
+           (y = whole ? (at ? NULL : wf_prog_forward(p)) : wf_prog_next_block(p, &n))) {
+        if (whole)
+            n = (int)s->env.nsamples;
+        for (size_t i = 0; i < (size_t)n * (size_t)C && bad < 0; i++)
+            if (!isfinite((double)y[i]))
+                bad = at + (int64_t)(i / (size_t)C);
+        if (bad < 0)
             rc = wf_audio_write(w, y, n);
+        at += n;
     }
     wf_prog_free(p);
+    if (bad >= 0) {
+        wf_fail(d, "the out is not finite from sample %lld (%.4f s): nothing was written",
+                (long long)bad, (double)bad / s->env.sr);
+        wf_audio_abort(w);
+        return -1;
+    }
     if (rc) {
         wf_fail(d, "cannot write '%s'", out);
         wf_audio_abort(w);

@@ -11,6 +11,7 @@
  * and a control node writes its new frames after it. */
 #include "runtime/exec.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,8 @@ struct wf_prog {
     int64_t blockno;
     int once_done;
     int done;
+    int watch;       /* record the first node whose output is not finite */
+    int nonfinite;
     const wf_real **input_data;
     wf_read_fn *readers;
     void **reader_ctx;
@@ -354,6 +357,11 @@ int wf_prog_out_chans(const wf_prog *p)
     return p->g->nodes[p->g->out].shape.chans;
 }
 
+const wf_graph *wf_prog_graph(const wf_prog *p)
+{
+    return p->g;
+}
+
 size_t wf_prog_out_len(const wf_prog *p)
 {
     const wf_gnode *go = &p->g->nodes[p->g->out];
@@ -496,6 +504,14 @@ static void run_block(wf_prog *p, const blockpos *bp, int first)
         build_ctx(p, i, bp, &kc, 0);
         if (kc.out.n > 0)
             k->forward(&kc);
+        if (p->watch && p->nonfinite < 0) {
+            size_t len = (size_t)kc.out.n * (size_t)kc.out.chans;
+            for (size_t t = 0; t < len; t++)
+                if (!isfinite((double)kc.out.p[t])) {
+                    p->nonfinite = i;
+                    break;
+                }
+        }
         if (ctl_stream && (bp->coff + bp->ncf) > 0)
             memcpy(r->carry, r->out + (size_t)(bp->coff + bp->ncf - 1) * gn->shape.chans,
                    (size_t)gn->shape.chans * sizeof(wf_real));
@@ -542,6 +558,22 @@ const wf_real *wf_prog_forward(wf_prog *p)
     run_block(p, &bp, !p->once_done);
     p->once_done = 1;
     return base_of(p, p->g->out, &bp);
+}
+
+int wf_prog_find_nonfinite(wf_prog *p)
+{
+    p->watch = 1;
+    p->nonfinite = -1;
+    p->once_done = 0;
+    wf_prog_forward(p);
+    p->watch = 0;
+    for (int q = 0; q < p->g->nparams && p->nonfinite < 0; q++) {
+        const wf_param *pa = &p->params->v[q];
+        for (size_t j = 0; j < wf_param_len(pa); j++)
+            if (!isfinite((double)pa->value[j]))
+                p->nonfinite = pa->decl->node;
+    }
+    return p->nonfinite;
 }
 
 void wf_prog_backward(wf_prog *p, const wf_real *dout)

@@ -51,7 +51,12 @@ const wf_real *wf_prog_forward(wf_prog *p);
  * given dout = d loss / d output, laid out like the output. */
 void wf_prog_backward(wf_prog *p, const wf_real *dout);
 
+/* WHOLE/GRAD: runs forward again, watching every node's output; returns the
+ * first node (in order) whose output or param value is not finite, or -1. */
+int wf_prog_find_nonfinite(wf_prog *p);
+
 int wf_prog_out_chans(const wf_prog *p);
+const wf_graph *wf_prog_graph(const wf_prog *p);
 /* Values in the whole output (frames x channels). */
 size_t wf_prog_out_len(const wf_prog *p);
 /* Bytes of the planned arena (signals, tape, adjoints, scratch). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runtime/util.h"
+#include "stdlib/registry.h"
 
 double wf_fit_grad(wf_prog *p, wf_params *ps, wf_loss *loss, wf_real *dy)
 {
@@ -44,24 +45,66 @@ static const wf_param *first_bad_grad(const wf_params *ps, size_t *at)
     return NULL;
 }
 
-static void report_divergence(const wf_params *ps, int step, double loss, wf_diags *d)
+/* The params a node depends on, as "'a', 'b'" (declaration order). */
+static void params_behind(const wf_graph *g, int node, wf_str *out, int *first)
 {
-    size_t at = 0;
-    const wf_param *bad = first_bad_grad(ps, &at);
+    char *seen = wf_xcalloc((size_t)g->n + 1, 1);
+    seen[node] = 1;
+    for (int i = node; i >= 0; i--)
+        if (seen[i])
+            for (int j = 0; j < g->nodes[i].nin; j++)
+                seen[g->nodes[i].in[j]] = 1;
+    *first = -1;
+    for (int q = 0; q < g->nparams; q++) {
+        int pn = g->params[q].node;
+        if (pn < 0 || !seen[pn])
+            continue;
+        wf_str_printf(out, "%s'%s'", *first < 0 ? "" : ", ", g->params[q].name);
+        if (*first < 0)
+            *first = q;
+    }
+    free(seen);
+}
+
+/* Names what went wrong: the first node whose output stopped being finite
+ * and the params behind it, else the first param whose gradient did. */
+static void report_divergence(wf_prog *p, const wf_params *ps, int step, double loss,
+                              wf_diags *d)
+{
     const char *hint = "lower the learning rate (--lr), clip gradients (--clip), or bound the "
-                       "params with `in [lo, hi]`";
-    if (bad && bad->decl->size > 1)
-        wf_diag(d, WF_SEV_ERROR, bad->decl->loc, hint,
+                       "params with `in [lo, hi]`; the patch written holds the last good values";
+    const wf_graph *g = wf_prog_graph(p);
+    int bad = isfinite(loss) ? -1 : wf_prog_find_nonfinite(p);
+    if (bad >= 0) {
+        const wf_gnode *n = &g->nodes[bad];
+        wf_str who = {0};
+        int first;
+        params_behind(g, bad, &who, &first);
+        if (n->kind == WF_NODE_param)
+            wf_diag(d, WF_SEV_ERROR, n->loc, hint,
+                    "the fit diverged at step %d: param %s is no longer finite", step, who.s);
+        else
+            wf_diag(d, WF_SEV_ERROR, n->loc, hint,
+                    "the fit diverged at step %d: '%s' produced %s; it depends on param%s %s", step,
+                    wf_registry[n->kind]->name, isnan(loss) ? "NaN" : "non-finite values",
+                    strchr(who.s ? who.s : "", ',') ? "s" : "", who.s ? who.s : "(none)");
+        wf_str_free(&who);
+        return;
+    }
+    size_t at = 0;
+    const wf_param *bp = first_bad_grad(ps, &at);
+    if (bp && bp->decl->size > 1)
+        wf_diag(d, WF_SEV_ERROR, bp->decl->loc, hint,
                 "the fit diverged at step %d (loss %g): the gradient of param '%s' (element "
                 "%zu) is not finite",
-                step, loss, bad->decl->name, at % (size_t)bad->cols);
-    else if (bad)
-        wf_diag(d, WF_SEV_ERROR, bad->decl->loc, hint,
+                step, loss, bp->decl->name, at % (size_t)bp->cols);
+    else if (bp)
+        wf_diag(d, WF_SEV_ERROR, bp->decl->loc, hint,
                 "the fit diverged at step %d (loss %g): the gradient of param '%s' is not finite",
-                step, loss, bad->decl->name);
+                step, loss, bp->decl->name);
     else
-        wf_diag(d, WF_SEV_ERROR, (wf_loc){0}, hint,
-                "the fit diverged at step %d: the loss is %g", step, loss);
+        wf_diag(d, WF_SEV_ERROR, (wf_loc){0}, hint, "the fit diverged at step %d: the loss is %g",
+                step, loss);
 }
 
 int wf_fit(wf_prog *p, wf_params *ps, wf_loss *loss, const wf_fit_opts *o, wf_fit_result *r,
@@ -85,7 +128,7 @@ int wf_fit(wf_prog *p, wf_params *ps, wf_loss *loss, const wf_fit_opts *o, wf_fi
         double l = wf_fit_grad(p, ps, loss, dy);
         size_t at;
         if (!isfinite(l) || first_bad_grad(ps, &at)) {
-            report_divergence(ps, step, l, d);
+            report_divergence(p, ps, step, l, d);
             r->status = WF_FIT_DIVERGED;
             rc = -1;
             break;

@@ -88,6 +88,13 @@ wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf
         L->o.nsizes = 6;
         memcpy(L->o.sizes, default_sizes, sizeof default_sizes);
     }
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(target[i])) {
+            wf_fail(d, "the target has a non-finite sample (%g at sample %lld)", (double)target[i],
+                    (long long)i);
+            free(L);
+            return NULL;
+        }
     L->n = n;
     L->target = wf_aalloc(sizeof(wf_real) * (size_t)n);
     memcpy(L->target, target, sizeof(wf_real) * (size_t)n);

@@ -1,0 +1,538 @@
+/* Fitting: the optimizers against hand-computed steps, schedules, clipping
+ * and bounds; both FFT backends against each other; and the DDSP tutorial's
+ * fits (intro2ddsp.github.io) on targets made by the same patches with known
+ * values, which must be recovered: a gain (where waveform L1 fails on a
+ * phase-shifted target and the spectral loss does not), an oscillator's
+ * amplitude and log-frequency, W1's 50 harmonic amplitudes, and a harmonic
+ * synthesizer on a real flute recording. Also: rewriting the fitted values
+ * into the source, stopping, divergence, reproducibility. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "lang/compile.h"
+#include "lang/rewrite.h"
+#include "runtime/audio.h"
+#include "runtime/exec.h"
+#include "runtime/fft.h"
+#include "runtime/fit.h"
+#include "runtime/rng.h"
+#include "runtime/util.h"
+
+/* ------------------------------------------------------------ fixtures */
+
+typedef struct run {
+    wf_patch *patch;
+    wf_env env;
+    wf_params ps;
+    wf_prog *prog;
+} run;
+
+static void run_open(run *r, const char *path, const char *text, int64_t nsamples, double rate,
+                     wf_run_mode mode)
+{
+    wf_diags d = {0};
+    wf_compile_opts co = {0};
+    r->patch = text ? wf_compile_text(path, text, &co, &d) : wf_compile_file(path, &co, &d);
+    if (!r->patch)
+        wf_diags_print(stderr, &d, WF_DIAG_TEXT);
+    assert_non_null(r->patch);
+    double sr = wf_patch_rate(r->patch->g, 0, rate);
+    if (nsamples <= 0)
+        nsamples = (int64_t)(r->patch->g->length * sr + 0.5);
+    r->env = wf_patch_env(r->patch->g, 0, rate, nsamples);
+    assert_int_equal(wf_params_init(&r->ps, r->patch->g, &r->env, r->patch->dir, &d), 0);
+    r->prog = wf_prog_new(r->patch->g, &r->env, &r->ps, mode, 0, &d);
+    assert_non_null(r->prog);
+    wf_diags_free(&d);
+}
+
+static void run_close(run *r)
+{
+    wf_prog_free(r->prog);
+    wf_params_free(&r->ps);
+    wf_patch_free(r->patch);
+}
+
+static wf_param *param(run *r, const char *name)
+{
+    int i = wf_params_find(&r->ps, name);
+    assert_true(i >= 0);
+    return &r->ps.v[i];
+}
+
+/* Renders `path` with some params set, as a fit target. */
+static wf_real *render(const char *path, const char *set1, double v1, const char *set2, double v2,
+                       int64_t *n)
+{
+    run r;
+    run_open(&r, path, NULL, 0, 16000, WF_RUN_WHOLE);
+    if (set1)
+        param(&r, set1)->value[0] = (wf_real)v1;
+    if (set2)
+        param(&r, set2)->value[0] = (wf_real)v2;
+    *n = r.env.nsamples;
+    wf_real *y = wf_aalloc(sizeof(wf_real) * (size_t)*n);
+    memcpy(y, wf_prog_forward(r.prog), sizeof(wf_real) * (size_t)*n);
+    run_close(&r);
+    return y;
+}
+
+static wf_fit_result fit(run *r, const wf_real *target, wf_loss_kind kind, double lr, int steps)
+{
+    wf_diags d = {0};
+    wf_loss_opts lo = {0};
+    lo.kind = kind;
+    wf_loss *L = wf_loss_new(&lo, target, r->env.nsamples, &d);
+    assert_non_null(L);
+    wf_fit_opts fo = {0};
+    fo.steps = steps;
+    fo.optim.kind = WF_OPTIM_ADAM;
+    fo.optim.lr = lr;
+    wf_fit_result res;
+    assert_int_equal(wf_fit(r->prog, &r->ps, L, &fo, &res, &d), 0);
+    assert_int_equal(res.status, WF_FIT_DONE);
+    assert_int_equal(res.steps, steps);
+    assert_true(res.final_loss < res.first_loss);
+    wf_loss_free(L);
+    wf_diags_free(&d);
+    return res;
+}
+
+#define EX(name) WF_SOURCE_DIR "/examples/" name
+
+/* ---------------------------------------------------------- optimizers */
+
+static wf_params one_param(wf_param_decl *pd, double v)
+{
+    wf_params ps;
+    ps.n = 1;
+    ps.v = wf_xcalloc(1, sizeof *ps.v);
+    ps.v[0].decl = pd;
+    ps.v[0].rows = 1;
+    ps.v[0].cols = pd->size;
+    ps.v[0].value = wf_aalloc(sizeof(wf_real) * (size_t)pd->size);
+    ps.v[0].grad = wf_aalloc(sizeof(wf_real) * (size_t)pd->size);
+    for (int i = 0; i < pd->size; i++)
+        ps.v[0].value[i] = (wf_real)v;
+    return ps;
+}
+
+static void test_adam_steps(void **state)
+{
+    (void)state;
+    wf_param_decl pd = {0};
+    pd.size = 1;
+    wf_params ps = one_param(&pd, 1.0);
+    wf_optim_opts oo = {0};
+    oo.lr = 0.1;
+    wf_optim *o = wf_optim_new(&ps, &oo);
+    /* reference: Adam in double, gradients of f(x) = x^2 */
+    double x = 1, m = 0, v = 0;
+    for (int t = 1; t <= 20; t++) {
+        double g = 2 * x;
+        ps.v[0].grad[0] = (wf_real)(2 * ps.v[0].value[0]);
+        m = 0.9 * m + 0.1 * g;
+        v = 0.999 * v + 0.001 * g * g;
+        double mh = m / (1 - pow(0.9, t)), vh = v / (1 - pow(0.999, t));
+        x -= 0.1 * mh / (sqrt(vh) + 1e-8);
+        wf_optim_step(o, &ps);
+        assert_close(ps.v[0].value[0], x, 1e-4, 1e-5); /* float32 state */
+    }
+    /* the first Adam step moves by lr whatever the gradient's size */
+    wf_optim_free(o);
+    ps.v[0].value[0] = 3;
+    o = wf_optim_new(&ps, &oo);
+    ps.v[0].grad[0] = 1e-3f;
+    wf_optim_step(o, &ps);
+    assert_close(ps.v[0].value[0], 2.9, 1e-6, 1e-6);
+    wf_optim_free(o);
+    wf_params_free(&ps);
+}
+
+static void test_sgd_momentum(void **state)
+{
+    (void)state;
+    wf_param_decl pd = {0};
+    pd.size = 1;
+    wf_params ps = one_param(&pd, 0.0);
+    wf_optim_opts oo = {0};
+    oo.kind = WF_OPTIM_SGD;
+    oo.lr = 0.5;
+    oo.momentum = 0.9;
+    wf_optim *o = wf_optim_new(&ps, &oo);
+    double x = 0, buf = 0;
+    for (int t = 0; t < 5; t++) {
+        ps.v[0].grad[0] = 1;
+        buf = 0.9 * buf + 1;
+        x -= 0.5 * buf;
+        wf_optim_step(o, &ps);
+        assert_close(ps.v[0].value[0], x, 1e-6, 1e-6);
+    }
+    wf_optim_free(o);
+    wf_params_free(&ps);
+}
+
+static void test_schedules(void **state)
+{
+    (void)state;
+    wf_param_decl pd = {0};
+    pd.size = 1;
+    wf_params ps = one_param(&pd, 0.0);
+    wf_optim_opts oo = {0};
+    oo.lr = 0.2;
+    oo.sched = WF_SCHED_EXP;
+    oo.decay = 0.1;
+    oo.total_steps = 100;
+    wf_optim *o = wf_optim_new(&ps, &oo);
+    assert_close(wf_optim_lr(o, 0), 0.2, 1e-12, 0);
+    assert_close(wf_optim_lr(o, 50), 0.2 * sqrt(0.1), 1e-12, 0);
+    assert_close(wf_optim_lr(o, 100), 0.02, 1e-12, 0);
+    wf_optim_free(o);
+    oo.sched = WF_SCHED_COSINE;
+    o = wf_optim_new(&ps, &oo);
+    assert_close(wf_optim_lr(o, 0), 0.2, 1e-12, 0);
+    assert_close(wf_optim_lr(o, 50), 0.1, 1e-12, 0);
+    assert_close(wf_optim_lr(o, 100), 0.0, 0, 1e-15);
+    wf_optim_free(o);
+    wf_params_free(&ps);
+}
+
+static void test_clip_and_bounds(void **state)
+{
+    (void)state;
+    /* SGD with clipping: the step follows the clipped gradient */
+    wf_param_decl pd = {0};
+    pd.size = 2;
+    wf_params ps = one_param(&pd, 0.0);
+    wf_optim_opts oo = {0};
+    oo.kind = WF_OPTIM_SGD;
+    oo.lr = 1;
+    oo.clip = 1;
+    wf_optim *o = wf_optim_new(&ps, &oo);
+    ps.v[0].grad[0] = 3;
+    ps.v[0].grad[1] = 4;
+    assert_close(wf_optim_step(o, &ps), 5, 1e-6, 0);
+    assert_close(ps.v[0].value[0], -0.6, 1e-6, 0);
+    assert_close(ps.v[0].value[1], -0.8, 1e-6, 0);
+    wf_optim_free(o);
+    wf_params_free(&ps);
+
+    /* bounds are kept by projection */
+    pd.size = 1;
+    pd.bounded = 1;
+    pd.lo = 0;
+    pd.hi = 1;
+    ps = one_param(&pd, 0.95);
+    oo.clip = 0;
+    o = wf_optim_new(&ps, &oo);
+    ps.v[0].grad[0] = -10;
+    wf_optim_step(o, &ps);
+    assert_close(ps.v[0].value[0], 1.0, 0, 0);
+    ps.v[0].grad[0] = 100;
+    wf_optim_step(o, &ps);
+    assert_close(ps.v[0].value[0], 0.0, 0, 0);
+    wf_optim_free(o);
+    wf_params_free(&ps);
+
+    /* a log param moves by relative steps: d/dtheta = v d/dv */
+    pd.bounded = 0;
+    pd.log = 1;
+    ps = one_param(&pd, 100.0);
+    oo.lr = 0.1;
+    o = wf_optim_new(&ps, &oo);
+    ps.v[0].grad[0] = 0.01f; /* d/dtheta = 1 */
+    wf_optim_step(o, &ps);
+    assert_close(ps.v[0].value[0], 100 * exp(-0.1), 1e-6, 0);
+    wf_optim_free(o);
+    wf_params_free(&ps);
+}
+
+/* ------------------------------------------------------- FFT backends */
+
+static void test_backends_agree(void **state)
+{
+    (void)state;
+    if (wf_fft_set_backend(WF_FFT_FFTW) != 0)
+        skip();
+    /* broadband signals: every bin well above the FFTs' rounding noise, where
+     * the log term's gradient 1/(S + 1e-7) would only measure that noise */
+    int64_t n = 16000;
+    wf_real *t = wf_aalloc(sizeof(wf_real) * (size_t)n), *y = wf_aalloc(sizeof(wf_real) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) {
+        t[i] = (wf_real)(0.3 * wf_uniform(1, (uint64_t)i));
+        y[i] = (wf_real)(0.25 * wf_uniform(2, (uint64_t)i) + 0.1 * sin(0.3 * (double)i));
+    }
+    wf_real *d1 = wf_aalloc(sizeof(wf_real) * (size_t)n), *d2 = wf_aalloc(sizeof(wf_real) * (size_t)n);
+    wf_loss_opts lo = {0};
+    wf_diags d = {0};
+    wf_loss *L = wf_loss_new(&lo, t, n, &d);
+    double l1 = wf_loss_eval(L, y, d1);
+    wf_loss_free(L);
+    assert_int_equal(wf_fft_set_backend(WF_FFT_KISS), 0);
+    L = wf_loss_new(&lo, t, n, &d);
+    double l2 = wf_loss_eval(L, y, d2);
+    wf_loss_free(L);
+    wf_fft_set_backend(WF_FFT_FFTW);
+    assert_close(l2, l1, 1e-5, 0);
+    double scale = 0, err = 0;
+    for (int64_t i = 0; i < n; i++) {
+        scale = fmax(scale, fabs(d1[i]));
+        err = fmax(err, fabs(d1[i] - d2[i]));
+    }
+    assert_true(scale > 0);
+    assert_close(err / scale, 0, 0, 1e-4);
+    wf_afree(d1);
+    wf_afree(d2);
+    wf_afree(y);
+    wf_afree(t);
+}
+
+/* ------------------------------------------------- the tutorial's fits */
+
+static void test_gain(void **state)
+{
+    (void)state;
+    int64_t n;
+    wf_real *t0 = render(EX("fit_gain_target.weft"), NULL, 0, NULL, 0, &n);
+    wf_real *t1 = render(EX("fit_gain_target.weft"), "phase", 1.5, NULL, 0, &n);
+    struct {
+        const wf_real *target;
+        wf_loss_kind loss;
+        int recovers;
+    } cases[] = {
+        {t0, WF_LOSS_L1, 1},
+        {t0, WF_LOSS_MSS, 1},
+        {t1, WF_LOSS_MSS, 1},
+        {t1, WF_LOSS_L1, 0}, /* the tutorial's lesson: L1 sees the phase */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        run r;
+        run_open(&r, EX("fit_gain.weft"), NULL, 0, 16000, WF_RUN_GRAD);
+        fit(&r, cases[c].target, cases[c].loss, 0.01, 300);
+        double g = param(&r, "gain")->value[0];
+        if (cases[c].recovers)
+            assert_close(g, 0.7, 0.01, 0);
+        else
+            assert_true(fabs(g - 0.7) > 0.3);
+        run_close(&r);
+    }
+    wf_afree(t0);
+    wf_afree(t1);
+}
+
+static void test_oscillator(void **state)
+{
+    (void)state;
+    int64_t n;
+    wf_real *t = render(EX("fit_osc.weft"), "amp", 0.6, "freq", 440, &n);
+    run r;
+    run_open(&r, EX("fit_osc.weft"), NULL, 0, 16000, WF_RUN_GRAD);
+    fit(&r, t, WF_LOSS_MSS, 0.005, 300);
+    assert_close(param(&r, "freq")->value[0], 440, 0, 1.0);
+    assert_close(param(&r, "amp")->value[0], 0.6, 0.03, 0);
+    run_close(&r);
+    /* from far away the spectral loss has no slope towards the target */
+    run_open(&r, EX("fit_osc.weft"), NULL, 0, 16000, WF_RUN_GRAD);
+    param(&r, "freq")->value[0] = 200;
+    wf_diags d = {0};
+    wf_loss_opts lo = {0};
+    wf_loss *L = wf_loss_new(&lo, t, n, &d);
+    wf_fit_opts fo = {0};
+    fo.steps = 300;
+    fo.optim.lr = 0.005;
+    wf_fit_result res;
+    assert_int_equal(wf_fit(r.prog, &r.ps, L, &fo, &res, &d), 0);
+    assert_true(fabs(param(&r, "freq")->value[0] - 440) > 200);
+    wf_loss_free(L);
+    run_close(&r);
+    wf_afree(t);
+}
+
+static void test_w1_harmonics(void **state)
+{
+    (void)state;
+    int64_t n;
+    wf_real *t = render(EX("fit_harmonic_target.weft"), NULL, 0, NULL, 0, &n);
+    run r;
+    run_open(&r, EX("fit_harmonic.weft"), NULL, 0, 16000, WF_RUN_GRAD);
+    fit(&r, t, WF_LOSS_MSS, 0.01, 500);
+    const wf_param *a = param(&r, "amps");
+    for (int k = 1; k <= 50; k++) {
+        if (k * 220 >= 8000) {
+            /* above the Nyquist: silenced in target and model, never moved */
+            assert_true(a->value[k - 1] == (wf_real)0.1);
+            continue;
+        }
+        /* the spectral loss cannot see a partial's sign (its phase) */
+        assert_close(fabs(a->value[k - 1]), 0.5 / k, 0, k <= 10 ? 0.005 : 0.01);
+    }
+    run_close(&r);
+    wf_afree(t);
+}
+
+static void test_flute(void **state)
+{
+    (void)state;
+    run r;
+    run_open(&r, EX("fit_flute.weft"), NULL, 3 * 16000, 16000, WF_RUN_GRAD);
+    wf_real *t;
+    int64_t frames;
+    int chans;
+    wf_diags d = {0};
+    assert_int_equal(wf_audio_load(EX("data/flute_d5_16k.wav"), 16000, 1, &t, &frames, &chans, &d), 0);
+    assert_int_equal(frames, 3 * 16000);
+    wf_loss_opts lo = {0};
+    wf_loss *L = wf_loss_new(&lo, t, frames, &d);
+    wf_fit_opts fo = {0};
+    fo.steps = 300;
+    fo.optim.lr = 0.05;
+    wf_fit_result res;
+    assert_int_equal(wf_fit(r.prog, &r.ps, L, &fo, &res, &d), 0);
+    /* the fit must explain most of the spectral distance from the start */
+    assert_true(res.best_loss < 0.3 * res.first_loss);
+    wf_loss_free(L);
+    wf_afree(t);
+    run_close(&r);
+}
+
+/* ---------------------------------------------- stopping and diverging */
+
+static void stop_after_10(void *ctx, const wf_fit_progress *p)
+{
+    volatile sig_atomic_t *stop = ctx;
+    if (p->step == 10)
+        *stop = 1;
+}
+
+static void test_stop(void **state)
+{
+    (void)state;
+    int64_t n;
+    wf_real *t = render(EX("fit_gain_target.weft"), NULL, 0, NULL, 0, &n);
+    run r;
+    run_open(&r, EX("fit_gain.weft"), NULL, 0, 16000, WF_RUN_GRAD);
+    volatile sig_atomic_t stop = 0;
+    wf_diags d = {0};
+    wf_loss_opts lo = {0};
+    wf_loss *L = wf_loss_new(&lo, t, n, &d);
+    wf_fit_opts fo = {0};
+    fo.steps = 1000;
+    fo.optim.lr = 0.01;
+    fo.stop = &stop;
+    fo.progress = stop_after_10;
+    fo.progress_ctx = (void *)&stop;
+    wf_fit_result res;
+    assert_int_equal(wf_fit(r.prog, &r.ps, L, &fo, &res, &d), 0);
+    assert_int_equal(res.status, WF_FIT_STOPPED);
+    assert_int_equal(res.steps, 10);
+    /* the params hold the best seen, whose loss is what was reported */
+    assert_close(wf_loss_eval(L, wf_prog_forward(r.prog), NULL), res.best_loss, 1e-6, 0);
+    wf_loss_free(L);
+    run_close(&r);
+    wf_afree(t);
+}
+
+static void test_divergence(void **state)
+{
+    (void)state;
+    const char *text = "rate 8 khz\nlength 0.1 s\nparam ok = 0.5\nparam x = 1.5\n"
+                       "out ok * sine(440 hz) + sqrt(x - 1) * sine(220 hz)\n";
+    run r;
+    run_open(&r, "diverge.weft", text, 0, 8000, WF_RUN_GRAD);
+    wf_real *t = wf_aalloc(sizeof(wf_real) * 800);
+    wf_diags d = {0};
+    wf_loss_opts lo = {0};
+    lo.kind = WF_LOSS_L2;
+    wf_loss *L = wf_loss_new(&lo, t, 800, &d);
+    wf_fit_opts fo = {0};
+    fo.steps = 200;
+    fo.optim.kind = WF_OPTIM_SGD;
+    fo.optim.lr = 2; /* pushes x below 1, where sqrt is not defined */
+    wf_fit_result res;
+    assert_int_equal(wf_fit(r.prog, &r.ps, L, &fo, &res, &d), -1);
+    assert_int_equal(res.status, WF_FIT_DIVERGED);
+    assert_int_equal(d.errors, 1);
+    if (!strstr(d.v[0].msg, "param 'x'"))
+        fail_msg("the message does not name x: %s", d.v[0].msg);
+    assert_int_equal(d.v[0].loc.line, 5); /* the sqrt that produced NaN */
+    /* the params left in place are the last good ones: finite */
+    assert_true(isfinite(param(&r, "x")->value[0]) && param(&r, "x")->value[0] >= 1);
+    wf_diags_free(&d);
+    wf_loss_free(L);
+    wf_afree(t);
+    run_close(&r);
+}
+
+static void test_reproducible(void **state)
+{
+    (void)state;
+    int64_t n;
+    wf_real *t = render(EX("fit_osc.weft"), "amp", 0.6, "freq", 440, &n);
+    wf_real got[2][2];
+    for (int rep = 0; rep < 2; rep++) {
+        run r;
+        run_open(&r, EX("fit_osc.weft"), NULL, 0, 16000, WF_RUN_GRAD);
+        fit(&r, t, WF_LOSS_MSS, 0.005, 50);
+        got[rep][0] = param(&r, "amp")->value[0];
+        got[rep][1] = param(&r, "freq")->value[0];
+        run_close(&r);
+    }
+    assert_memory_equal(got[0], got[1], sizeof got[0]);
+    wf_afree(t);
+}
+
+/* ---------------------------------------------------- the fitted text */
+
+static void test_rewrite(void **state)
+{
+    (void)state;
+    const char *text = "# comment kept\n"
+                       "rate 8 khz   # trailing comment\n"
+                       "length 0.1 s\n"
+                       "param cutoff = 2 khz in [40 hz, 8 khz] log\n"
+                       "param level  = -6 db\n"
+                       "param v[3]   = [0.1, 0.2, 0.3]\n"
+                       "param same[3] = 0.5\n"
+                       "out level * v * sine(cutoff) * same\n";
+    run r;
+    run_open(&r, "/tmp/rewrite.weft", text, 0, 8000, WF_RUN_WHOLE);
+    param(&r, "cutoff")->value[0] = 1234.5f;
+    param(&r, "level")->value[0] = 0.25f;
+    param(&r, "v")->value[1] = 0.75f;
+    wf_diags d = {0};
+    char *out = wf_rewrite_patch(r.patch, &r.ps, &r.env, "/tmp/rewritten.weft", &d);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "# comment kept\nrate 8 khz   # trailing comment\n"));
+    assert_non_null(strstr(out, "param cutoff = 1.2345 khz in [40 hz, 8 khz] log\n"));
+    char want[128], level[64];
+    wf_format_real(level, sizeof level, 20 * log10(0.25));
+    snprintf(want, sizeof want, "param level  = %s db\n", level);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "param v[3]   = [0.1, 0.75, 0.3]\n"));
+    assert_non_null(strstr(out, "param same[3] = 0.5\n"));
+    /* the rewritten text compiles to the same values */
+    run r2;
+    run_open(&r2, "/tmp/rewritten.weft", out, 0, 8000, WF_RUN_WHOLE);
+    assert_close(param(&r2, "cutoff")->value[0], 1234.5, 1e-6, 0);
+    assert_close(param(&r2, "level")->value[0], 0.25, 1e-6, 0);
+    assert_close(param(&r2, "v")->value[1], 0.75, 0, 0);
+    run_close(&r2);
+    free(out);
+    run_close(&r);
+    wf_diags_free(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_adam_steps),     cmocka_unit_test(test_sgd_momentum),
+        cmocka_unit_test(test_schedules),      cmocka_unit_test(test_clip_and_bounds),
+        cmocka_unit_test(test_backends_agree), cmocka_unit_test(test_gain),
+        cmocka_unit_test(test_oscillator),     cmocka_unit_test(test_w1_harmonics),
+        cmocka_unit_test(test_flute),          cmocka_unit_test(test_stop),
+        cmocka_unit_test(test_divergence),     cmocka_unit_test(test_reproducible),
+        cmocka_unit_test(test_rewrite),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
