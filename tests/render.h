@@ -1,0 +1,105 @@
+/* Helpers for cmocka tests that run patch texts: compile, plan for a length,
+ * render whole or block by block. A patch that does not compile fails the
+ * test with the compiler's diagnostics. */
+#ifndef WF_TEST_RENDER_H
+#define WF_TEST_RENDER_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "lang/compile.h"
+#include "runtime/exec.h"
+#include "runtime/params.h"
+#include "runtime/util.h"
+#include "stdlib/registry.h"
+
+typedef struct wf_run {
+    wf_patch *patch;
+    wf_env env;
+    wf_params ps;
+    wf_prog *prog;
+    int chans;
+} wf_run;
+
+static inline void wf_run_fail(wf_diags *d, const char *what, const char *text)
+{
+    wf_diags_print(stderr, d, WF_DIAG_TEXT);
+    fail_msg("%s:\n%s", what, text);
+}
+
+/* Compiles text and plans it for nsamples; params keep their initial values
+ * until the caller sets them (wf_run_param) before running. */
+static inline void wf_run_open(wf_run *r, const char *text, int64_t nsamples, wf_run_mode mode,
+                               int block)
+{
+    wf_diags d = {0};
+    memset(r, 0, sizeof *r);
+    r->patch = wf_compile_text("test.weft", text, NULL, &d);
+    if (!r->patch)
+        wf_run_fail(&d, "the patch does not compile", text);
+    r->env = wf_patch_env(r->patch->g, 0, 48000, nsamples);
+    if (wf_params_init(&r->ps, r->patch->g, &r->env, NULL, &d))
+        wf_run_fail(&d, "the params cannot be set up", text);
+    r->prog = wf_prog_new(r->patch->g, &r->env, &r->ps, mode, block, &d);
+    if (!r->prog)
+        wf_run_fail(&d, "the patch cannot be planned", text);
+    r->chans = wf_prog_out_chans(r->prog);
+    wf_diags_free(&d);
+}
+
+static inline void wf_run_close(wf_run *r)
+{
+    wf_prog_free(r->prog);
+    wf_params_free(&r->ps);
+    wf_patch_free(r->patch);
+    memset(r, 0, sizeof *r);
+}
+
+/* The value store of param `name`: rows x cols, row-major. */
+static inline wf_param *wf_run_param(wf_run *r, const char *name)
+{
+    int i = wf_params_find(&r->ps, name);
+    if (i < 0)
+        fail_msg("the patch has no param '%s'", name);
+    return &r->ps.v[i];
+}
+
+/* Renders the whole of text in one pass: [nsamples x r->chans]. */
+static inline const wf_real *wf_run_whole(wf_run *r, const char *text, int64_t nsamples)
+{
+    wf_run_open(r, text, nsamples, WF_RUN_WHOLE, 0);
+    return wf_prog_forward(r->prog);
+}
+
+/* Streams an opened STREAM run to its end into a new [nsamples x chans]
+ * buffer, checking that every block but the last is `block` samples. */
+static inline wf_real *wf_run_collect(wf_run *r, int block)
+{
+    size_t C = (size_t)r->chans;
+    wf_real *all = wf_xmalloc(sizeof(wf_real) * (size_t)r->env.nsamples * C);
+    int64_t at = 0;
+    int n;
+    const wf_real *b;
+    while ((b = wf_prog_next_block(r->prog, &n))) {
+        if (n != block && at + n != r->env.nsamples)
+            fail_msg("block of %d samples at %lld; blocks are %d", n, (long long)at, block);
+        assert_true(at + n <= r->env.nsamples);
+        memcpy(all + (size_t)at * C, b, sizeof(wf_real) * (size_t)n * C);
+        at += n;
+    }
+    assert_int_equal(at, r->env.nsamples);
+    return all;
+}
+
+/* Nodes of kind `name` in the compiled graph. */
+static inline int wf_run_uses(const wf_run *r, const char *name)
+{
+    int kind = wf_registry_find(name), count = 0;
+    assert_true(kind >= 0);
+    for (int i = 0; i < r->patch->g->n; i++)
+        count += r->patch->g->nodes[i].kind == kind;
+    return count;
+}
+
+#endif
