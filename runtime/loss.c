@@ -182,19 +182,20 @@ static void mss_chunk(const wf_loss *L, scale *s, const wf_real *y, int c, int w
         lg += rg;
         if (!want_grad)
             continue;
+        /* dL/dS, then the factor taking each bin to G_f / 2 (G_f for the
+         * first and last bins, which the inverse counts once) */
+        wf_real *k = lmag;
         for (int f = 0; f < bins; f++) {
-            wf_real S = mag[f], dlin = S - tm[f], dlog = lmag[f] - tl[f];
-            wf_real gS = wl * (wf_real)((dlin > 0) - (dlin < 0)) +
-                         wg * (wf_real)((dlog > 0) - (dlog < 0)) / (S + (wf_real)EPS);
-            wf_real k = S > 0 ? gS / S : 0;
-            sp[2 * f] *= k;
-            sp[2 * f + 1] *= k;
+            wf_real S = mag[f], dl = S - tm[f], dg = lmag[f] - tl[f];
+            wf_real sl = (wf_real)(dl > 0 ? 1 : 0) - (wf_real)(dl < 0 ? 1 : 0);
+            wf_real sg = (wf_real)(dg > 0 ? 1 : 0) - (wf_real)(dg < 0 ? 1 : 0);
+            wf_real gS = wl * sl + wg * sg / (S + (wf_real)EPS);
+            k[f] = S > 0 ? (wf_real)0.5 * gS / S : 0;
         }
-        /* the inverse counts the inner bins twice */
-        for (int f = 1; f < bins - 1; f++) {
-            sp[2 * f] *= (wf_real)0.5;
-            sp[2 * f + 1] *= (wf_real)0.5;
-        }
+        k[0] *= 2;
+        k[bins - 1] *= 2;
+        for (int i = 0; i < 2 * bins; i++)
+            sp[i] *= k[i >> 1];
     }
     s->partial[2 * c] = lin;
     s->partial[2 * c + 1] = lg;
@@ -208,18 +209,21 @@ static void mss_chunk(const wf_loss *L, scale *s, const wf_real *y, int c, int w
     }
 }
 
-/* dy[t] += sum of the frame gradients covering t, in frame order. */
+/* dy[t0..t1) += the frame gradients overlapping it, frame after frame (a
+ * fixed order, so the sums do not depend on how blocks are split). */
 static void gather(const scale *s, wf_real *dy, int64_t t0, int64_t t1)
 {
-    for (int64_t t = t0; t < t1; t++) {
-        int64_t mhi = t / s->hop;
-        if (mhi >= s->frames)
-            mhi = s->frames - 1;
-        int64_t mlo = t - s->n + 1 <= 0 ? 0 : (t - s->n + 1 + s->hop - 1) / s->hop;
-        wf_real acc = 0;
-        for (int64_t m = mlo; m <= mhi; m++)
-            acc += s->buf[(size_t)m * s->n + (size_t)(t - m * s->hop)];
-        dy[t] += acc;
+    int64_t mlo = t0 - s->n + 1 <= 0 ? 0 : (t0 - s->n + 1 + s->hop - 1) / s->hop;
+    int64_t mhi = (t1 - 1) / s->hop;
+    if (mhi >= s->frames)
+        mhi = s->frames - 1;
+    for (int64_t m = mlo; m <= mhi; m++) {
+        int64_t start = m * s->hop;
+        int64_t a = t0 > start ? t0 : start;
+        int64_t b = t1 < start + s->n ? t1 : start + s->n;
+        const wf_real *src = s->buf + (size_t)m * s->n - start;
+        for (int64_t t = a; t < b; t++)
+            dy[t] += src[t];
     }
 }
 
@@ -230,7 +234,7 @@ static double mss(wf_loss *L, const wf_real *y, wf_real *dy)
     for (int i = 0; i < L->nsc; i++)
         total += L->sc[i].nchunks;
     /* one flat list of (scale, chunk) jobs, so both cores stay busy */
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (L->n >= 4096)
     for (int job = 0; job < total; job++) {
         int i = 0, c = job;
         while (c >= L->sc[i].nchunks)
@@ -253,7 +257,7 @@ static double mss(wf_loss *L, const wf_real *y, wf_real *dy)
         int64_t n = L->n;
         const int64_t block = 4096;
         int64_t nb = (n + block - 1) / block;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (nb > 1)
         for (int64_t b = 0; b < nb; b++) {
             int64_t t0 = b * block, t1 = t0 + block < n ? t0 + block : n;
             for (int i = 0; i < L->nsc; i++)

@@ -27,6 +27,7 @@
 
 #define MAX_PARTIALS 4096
 #define CHUNK 1024
+#define PARALLEL_WORK (1L << 17) /* sines per call worth a second thread */
 
 enum { A_F0, A_AMPS, A_INH };
 
@@ -41,7 +42,7 @@ static const wf_arg_spec harmonic_args[] = {
 
 typedef struct harm_state {
     double phase; /* frac(S) at the next sample */
-    double sum;   /* S at the next sample, unwrapped (inharmonic partials) */
+    double whole; /* S - frac(S): whole cycles so far (inharmonic partials) */
 } harm_state;
 
 static int harmonic_infer(wf_infer *ic)
@@ -89,9 +90,10 @@ typedef struct harm {
     int f0_frames, amps_frames;
     double B;
     int Kconst;  /* partials below the Nyquist for a constant f0 */
-    wf_phase *c; /* phase of each sample in cycles (B = 0) */
-    double *S;   /* running sum at each sample (B > 0) */
-    wf_phase mk[MAX_PARTIALS];  /* m_k */
+    wf_phase *c; /* phase of each sample in cycles: frac(S) */
+    double *W;   /* whole cycles of S at each sample (B != 0) */
+    wf_phase mk[MAX_PARTIALS];  /* m_k, exact for whole k (B = 0) */
+    double mkd[MAX_PARTIALS];   /* m_k in double (B != 0: not whole) */
     wf_phase dmk[MAX_PARTIALS]; /* dm_k / dB */
 } harm;
 
@@ -143,38 +145,48 @@ static void harm_setup(harm *h, const wf_kctx *k, void **cursor)
     h->B = k->in[A_INH].p[0];
     for (int j = 0; j < h->K; j++) {
         double kk = j + 1, r = sqrt(1 + h->B * kk * kk);
-        h->mk[j] = (wf_phase)(h->B != 0 ? kk * r : kk);
+        h->mkd[j] = h->B != 0 ? kk * r : kk;
+        h->mk[j] = (wf_phase)h->mkd[j];
         h->dmk[j] = (wf_phase)(kk * kk * kk / (2 * r));
     }
     h->Kconst = h->f0_rate == WF_RATE_CONST ? below_nyquist(h, h->f0[0]) : 0;
     h->c = wf_carve(cursor, (size_t)h->n * sizeof(wf_phase));
-    h->S = wf_carve(cursor, (size_t)h->n * sizeof(double));
+    h->W = wf_carve(cursor, (size_t)h->n * sizeof(double));
 }
 
-/* Phases of the block, continuing from st (a sequential pass, cheap). */
+/* Phases of the block, continuing from st (a sequential pass, cheap). S is
+ * kept as whole cycles plus a fraction, so that inharmonic partials,
+ * frac(m_k S) = frac(frac(m_k whole) + m_k frac), stay exact however long
+ * the render. */
 static void harm_phases(harm *h, harm_state *st)
 {
-    double ph = st->phase, sum = st->sum;
+    double ph = st->phase, whole = st->whole;
     double inv = 1.0 / h->sr;
     for (int n = 0; n < h->n; n++) {
         h->c[n] = (wf_phase)ph;
-        h->S[n] = sum;
-        double step = f0_at(h, n) * inv;
-        ph += step;
-        ph -= floor(ph);
-        sum += step;
+        h->W[n] = whole;
+        ph += f0_at(h, n) * inv;
+        double fl = floor(ph);
+        ph -= fl;
+        whole += fl;
     }
     st->phase = ph;
-    st->sum = sum;
+    st->whole = whole;
+}
+
+/* Phase of partial j at sample n when partials are not whole multiples. */
+static inline double inharmonic_phase(const harm *h, int n, int j)
+{
+    double w = h->mkd[j] * h->W[n];
+    return wf_frac(w - floor(w) + h->mkd[j] * (double)h->c[n]);
 }
 
 /* s[k] = sin(2 pi phi_k[n]) (or cos, with quarter = 0.25) for k < K. */
 static inline void harm_sines(const harm *h, int n, int K, wf_real quarter, wf_real *s)
 {
     if (h->B != 0) {
-        double S = h->S[n];
         for (int j = 0; j < K; j++)
-            s[j] = wf_sin2pi((wf_real)wf_frac((double)h->mk[j] * S) + quarter);
+            s[j] = wf_sin2pi((wf_real)inharmonic_phase(h, n, j) + quarter);
     } else {
         wf_phase c = h->c[n];
         for (int j = 0; j < K; j++)
@@ -237,7 +249,8 @@ static void harmonic_forward(wf_kctx *k)
     harm_phases(&h, k->state);
     wf_real *y = k->out.p;
     int n = h.n;
-#pragma omp parallel for schedule(static)
+    /* threads only pay off on big blocks: small streaming blocks stay on one */
+#pragma omp parallel for schedule(static) if ((long)n * h.K >= PARALLEL_WORK)
     for (int c0 = 0; c0 < n; c0 += CHUNK) {
         wf_real s[MAX_PARTIALS];
         int c1 = c0 + CHUNK < n ? c0 + CHUNK : n;
@@ -277,7 +290,7 @@ static void harmonic_backward(wf_kctx *k)
     if (dA->p && dA->rate == WF_RATE_CONTROL)
         memset(right, 0, (size_t)(h.amps_frames + 1) * (size_t)K * sizeof(wf_real));
 
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)n * K >= PARALLEL_WORK)
     for (int sg = 0; sg < nseg; sg++) {
         wf_real s[MAX_PARTIALS], cs[MAX_PARTIALS];
         double accL[MAX_PARTIALS], accR[MAX_PARTIALS];
@@ -320,7 +333,7 @@ static void harmonic_backward(wf_kctx *k)
                     b += (double)(amp * h.dmk[q] * cs[q]);
                 }
                 dS[j] = WF_TWO_PI * (double)gj * a;
-                bsum += WF_TWO_PI * (double)gj * b * h.S[j];
+                bsum += WF_TWO_PI * (double)gj * b * (h.W[j] + (double)h.c[j]);
             }
         }
         dBseg[sg] = bsum;

@@ -21,6 +21,7 @@
 
 #define MAX_PARTIALS 2048
 #define CHUNK 1024
+#define PARALLEL_WORK (1L << 17) /* sines per call worth a second thread */
 
 enum { A_FREQ, A_PHASE };
 
@@ -226,7 +227,8 @@ static void shape_forward(wf_kctx *k, shape_kind kind)
     wf_stride sf = wf_stride_of(f, &k->out);
     double nyq = 0.5 * k->env->sr;
     wf_real *y = k->out.p;
-#pragma omp parallel for schedule(static)
+    long work = (long)n * C * shape_count(&tab, f->p[0], nyq);
+#pragma omp parallel for schedule(static) if (work >= PARALLEL_WORK)
     for (int t0 = 0; t0 < n; t0 += CHUNK) {
         int t1 = t0 + CHUNK < n ? t0 + CHUNK : n;
         for (int t = t0; t < t1; t++)
@@ -260,7 +262,8 @@ static void shape_backward(wf_kctx *k, shape_kind kind)
     wf_stride sf = wf_stride_of(f, &k->out);
     double nyq = 0.5 * k->env->sr;
     const wf_real *g = k->dout->p;
-#pragma omp parallel for schedule(static)
+    long work = (long)n * C * shape_count(&tab, f->p[0], nyq);
+#pragma omp parallel for schedule(static) if (work >= PARALLEL_WORK)
     for (int t0 = 0; t0 < n; t0 += CHUNK) {
         int t1 = t0 + CHUNK < n ? t0 + CHUNK : n;
         for (int t = t0; t < t1; t++)
