@@ -137,6 +137,7 @@ wf_ast *wf_build_paren(wf_builder *b, wf_tok open, wf_ast *x, wf_tok close)
     x->end = tok_end(close);
     x->first_line = open.loc.line;
     x->last_line = close.loc.line;
+    x->paren = 1;
     return x;
 }
 

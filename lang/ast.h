@@ -58,6 +58,7 @@ struct wf_ast {
     wf_loc loc;       /* the token to underline: literal, name, operator */
     int start, end;   /* byte span of the whole expression */
     int first_line, last_line; /* lines of its first and last token */
+    int paren;        /* written in ( ): -(30 db) negates the gain of 30 dB */
     union {
         struct {
             double value; /* as written */

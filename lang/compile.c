@@ -198,8 +198,9 @@ static binding *bind(cc *c, scope *s, const char *name, wf_loc loc)
     return b;
 }
 
-/* "did you mean" among names visible from s, defs and (optionally) nodes. */
-static const char *suggest_name(cc *c, scope *s, const char *name, int nodes)
+/* "did you mean" among the values visible from s or, for a call, among defs
+ * and nodes: a suggestion of the wrong sort would only lead to another error. */
+static const char *suggest_name(cc *c, scope *s, const char *name, int callables)
 {
     int cap = 64, n = 0;
     const char **cands = wf_xmalloc(sizeof(char *) * (size_t)cap);
@@ -214,12 +215,13 @@ static const char *suggest_name(cc *c, scope *s, const char *name, int nodes)
     for (scope *p = s; p; p = p->parent)
         for (int i = 0; i < p->n; i++)
             ADD(p->v[i].name);
-    for (int i = 0; i < c->ndefs; i++)
-        ADD(c->defs[i].name);
-    if (nodes)
+    if (callables) {
+        for (int i = 0; i < c->ndefs; i++)
+            ADD(c->defs[i].name);
         for (int i = 0; i < WF_NODE_COUNT; i++)
             if (!(wf_registry[i]->flags & WF_KIND_INTERNAL))
                 ADD(wf_registry[i]->name);
+    }
 #undef ADD
     const char *r = wf_suggest(name, cands, n);
     free(cands);
@@ -954,8 +956,9 @@ static val eval_node(cc *c, scope *s, const wf_ast *e)
         return vector(c, s, e);
     case WF_AST_NEG: {
         const wf_ast *x = e->u.operand;
-        /* -30 db is a gain of -30 dB, not minus the gain of 30 dB */
-        if (x->kind == WF_AST_NUM)
+        /* -30 db is a gain of -30 dB, not minus the gain of 30 dB;
+         * -(30 db) is minus the gain */
+        if (x->kind == WF_AST_NUM && !x->paren)
             return number(c, -x->u.num.value, x->u.num.unit);
         val v = eval(c, s, x);
         if (v.kind == V_POISON)
@@ -1041,19 +1044,33 @@ static int single_unit(const wf_ast *e)
 {
     if (e->kind == WF_AST_NUM)
         return e->u.num.unit;
-    if (e->kind == WF_AST_NEG && e->u.operand->kind == WF_AST_NUM)
+    if (e->kind == WF_AST_NEG && e->u.operand->kind == WF_AST_NUM && !e->u.operand->paren)
         return e->u.operand->u.num.unit;
     return WF_UNIT_NONE;
+}
+
+/* A declaration that failed still defines its name, so that its uses do not
+ * add "undefined name" errors to the one already given. */
+static void bind_poison(cc *c, const wf_stmt *st)
+{
+    binding *b = bind(c, &c->globals, st->name, st->name_loc);
+    if (b) {
+        b->kind = B_VALUE;
+        b->value = POISON;
+    }
 }
 
 static void param_stmt(cc *c, const wf_stmt *st)
 {
     wf_graph *g = c->g;
     int size = 1;
-    if (st->size && eval_count(c, st->size, "a param's size", 65536, &size))
+    if (st->size && eval_count(c, st->size, "a param's size", 65536, &size)) {
+        bind_poison(c, st);
         return;
+    }
     if (size < 1) {
         wf_diag(c->d, WF_SEV_ERROR, ast_span(st->size), NULL, "a param needs at least one value");
+        bind_poison(c, st);
         return;
     }
     wf_param_decl pd = {0};
@@ -1192,13 +1209,13 @@ static void input_stmt(cc *c, const wf_stmt *st)
 {
     wf_graph *g = c->g;
     int chans = 1;
-    if (st->size && eval_count(c, st->size, "an input's channel count", 1024, &chans))
-        return;
     binding *b = bind(c, &c->globals, st->name, st->name_loc);
     if (!b)
         return;
     b->kind = B_VALUE;
     b->value = POISON;
+    if (st->size && eval_count(c, st->size, "an input's channel count", 1024, &chans))
+        return;
     wf_input_decl in = {0};
     if (st->from && !st->from_is_file && strcmp(st->from, "target") != 0) {
         wf_diag(c->d, WF_SEV_ERROR, st->from_loc, "write `input NAME = target` or `input NAME = \"file.wav\"`",
