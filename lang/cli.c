@@ -199,25 +199,26 @@ int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
         if (s->frames[j] > longest)
             longest = s->frames[j];
     }
-    int64_t nsamples;
+    /* in double until checked: llround of a huge --seconds is undefined */
+    double want;
     if (o->seconds > 0)
-        nsamples = llround(o->seconds * sr);
+        want = o->seconds * sr;
     else if (g->length > 0)
-        nsamples = llround(g->length * sr);
+        want = g->length * sr;
     else if (o->length_frames > 0)
-        nsamples = o->length_frames;
+        want = (double)o->length_frames;
     else if (longest > 0)
-        nsamples = longest;
+        want = (double)longest;
     else {
         wf_fail(d, "%s: the patch has no length: add `length 2 s` to it, or pass --seconds",
                 o->patch);
         return -1;
     }
-    if (nsamples < 1 || nsamples > ((int64_t)1 << 31)) {
-        wf_fail(d, "a run must be between 1 sample and 2^31 samples long (asked for %lld)",
-                (long long)nsamples);
+    if (!(want >= 0.5 && want <= (double)((int64_t)1 << 31))) {
+        wf_fail(d, "a run must be between 1 sample and 2^31 samples long (asked for %.10g)", want);
         return -1;
     }
+    int64_t nsamples = llround(want);
     s->env = wf_patch_env(g, o->rate, o->fallback_rate > 0 ? o->fallback_rate : 48000, nsamples);
     s->env.seed = o->seed;
     if (wf_params_init(&s->params, g, &s->env, s->patch->dir, d))
@@ -420,7 +421,8 @@ int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int
     }
     if (wf_audio_commit(w, d))
         return -1;
-    if (!quiet)
+    /* with --diagnostics=json, stderr holds nothing but the JSON array */
+    if (!quiet && wf_cli_diag_format == WF_DIAG_TEXT)
         fprintf(stderr, "weft: wrote %s (%.3f s, %d channel%s, %g Hz)\n", out,
                 (double)s->env.nsamples / s->env.sr, C, C == 1 ? "" : "s", s->env.sr);
     return 0;

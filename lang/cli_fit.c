@@ -1,5 +1,6 @@
 /* `weft fit` and `weft check`: fitting a patch's params to a recording, and
  * checking its reverse-mode gradients against finite differences. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -370,9 +371,11 @@ int wf_cmd_fit(int argc, char **argv)
     if (logpath) {
         log = fopen(logpath, "w");
         if (!log) {
-            wf_fail(&d, "cannot write the log '%s'", logpath);
+            wf_fail(&d, "cannot write the log '%s': %s", logpath, strerror(errno));
             goto done;
         }
+        /* a line per step, so that the log can be watched while a long fit runs */
+        setvbuf(log, NULL, _IOLBF, 0);
         fputs("step,loss,seconds\n", log);
     }
     progress_ctx pc = {!quiet && isatty(2)};
@@ -396,13 +399,15 @@ int wf_cmd_fit(int argc, char **argv)
         status = 1;
         goto done;
     }
-    if (!quiet || rc)
-        fprintf(stderr,
-                "weft: %s %d steps in %.2f s (%.2f ms/step); loss %.6g -> %.6g, best %.6g; wrote "
-                "%s\n",
+    if ((!quiet || rc) && wf_cli_diag_format == WF_DIAG_TEXT) {
+        char losses[128] = "no finite loss"; /* diverged at the first evaluation */
+        if (isfinite(r.best_loss))
+            snprintf(losses, sizeof losses, "loss %.6g -> %.6g, best %.6g", r.first_loss,
+                     r.final_loss, r.best_loss);
+        fprintf(stderr, "weft: %s %d steps in %.2f s (%.2f ms/step); %s; wrote %s\n",
                 r.status == WF_FIT_STOPPED ? "stopped after" : r.status == WF_FIT_DIVERGED ? "diverged after" : "fitted in",
-                r.steps, r.seconds, r.steps ? 1000 * r.seconds / r.steps : 0.0, r.first_loss,
-                r.final_loss, r.best_loss, outp);
+                r.steps, r.seconds, r.steps ? 1000 * r.seconds / r.steps : 0.0, losses, outp);
+    }
     status = rc ? 1 : r.status == WF_FIT_STOPPED ? 130 : 0;
     if (render && rc == 0) {
         wf_prog_free(prog);

@@ -1,0 +1,1575 @@
+/* End-to-end tests of the weft command: the real executable runs as a child
+ * process (no stdin, stdout and stderr captured through pipes), and each test
+ * checks its exit status, the important parts of what it prints, and the
+ * files it writes, read back with libsndfile. Every test works in a fresh
+ * temporary folder, removed afterwards. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sndfile.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "lang/compile.h"
+#include "runtime/fft.h"
+#include "runtime/real.h"
+#include "runtime/util.h"
+#include "stdlib/registry.h"
+
+#define EXAMPLES WF_SOURCE_DIR "/examples"
+
+/* ------------------------------------------------------- temporary folder */
+
+static char home[4096];
+static char tmp[4096];
+
+static void rm_tree(const char *path)
+{
+    DIR *dir = opendir(path);
+    if (dir) {
+        struct dirent *e;
+        while ((e = readdir(dir))) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            wf_str p = {0};
+            wf_str_printf(&p, "%s/%s", path, e->d_name);
+            struct stat st;
+            if (lstat(p.s, &st) == 0 && S_ISDIR(st.st_mode))
+                rm_tree(p.s);
+            else
+                unlink(p.s);
+            wf_str_free(&p);
+        }
+        closedir(dir);
+    }
+    rmdir(path);
+}
+
+/* Each test runs inside its own folder, so that file names stay short and
+ * relative (as diagnostics print them) and nothing leaks between tests. */
+static int enter_tmp(void **state)
+{
+    (void)state;
+    const char *base = getenv("TMPDIR");
+    snprintf(tmp, sizeof tmp, "%s/weft-cli-XXXXXX", base && base[0] ? base : "/tmp");
+    if (!getcwd(home, sizeof home) || !mkdtemp(tmp) || chdir(tmp) != 0)
+        return -1;
+    return 0;
+}
+
+static int leave_tmp(void **state)
+{
+    (void)state;
+    int rc = chdir(home);
+    rm_tree(tmp);
+    return rc;
+}
+
+static int entries(const char *path)
+{
+    DIR *dir = opendir(path);
+    assert_non_null(dir);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)))
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(dir);
+    return n;
+}
+
+static int exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+static void put_file(const char *path, const char *text)
+{
+    assert_int_equal(wf_write_file_atomic(path, text, strlen(text)), 0);
+}
+
+static char *get_file(const char *path)
+{
+    size_t len;
+    char *text = wf_read_file(path, &len);
+    if (!text)
+        fail_msg("cannot read '%s'", path);
+    return text;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    char *text = get_file(from);
+    put_file(to, text);
+    free(text);
+}
+
+/* ------------------------------------------------------------ the command */
+
+typedef struct result {
+    int status; /* exit status, or 128 + the signal that ended it */
+    char *out, *err;
+} result;
+
+typedef struct child {
+    pid_t pid;
+    int out, err;
+} child;
+
+/* Starts weft with args (NULL-terminated) in the current folder. */
+static child spawn(const char *const *args)
+{
+    const char *argv[64] = {WF_WEFT_EXE};
+    int n = 1;
+    for (; args[n - 1]; n++) {
+        assert_true(n < 63);
+        argv[n] = args[n - 1];
+    }
+    argv[n] = NULL;
+    int po[2], pe[2];
+    assert_int_equal(pipe(po), 0);
+    assert_int_equal(pipe(pe), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        if (null < 0 || dup2(null, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
+            _exit(127);
+        close(null);
+        close(po[0]);
+        close(po[1]);
+        close(pe[0]);
+        close(pe[1]);
+        execv(WF_WEFT_EXE, (char *const *)argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    return (child){pid, po[0], pe[0]};
+}
+
+static int exit_status(int ws)
+{
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+/* Reads both pipes to their ends (together, so that neither fills up and
+ * blocks the child) and waits for the child. */
+static result finish(child c)
+{
+    wf_str b[2] = {{0}, {0}};
+    struct pollfd fds[2] = {{c.out, POLLIN, 0}, {c.err, POLLIN, 0}};
+    int open_fds = 2;
+    while (open_fds) {
+        if (poll(fds, 2, -1) < 0) {
+            assert_int_equal(errno, EINTR);
+            continue;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !fds[i].revents)
+                continue;
+            char buf[4096];
+            ssize_t got = read(fds[i].fd, buf, sizeof buf);
+            if (got > 0) {
+                wf_str_putn(&b[i], buf, (size_t)got);
+            } else if (got == 0 || errno != EINTR) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    int ws;
+    while (waitpid(c.pid, &ws, 0) < 0)
+        assert_int_equal(errno, EINTR);
+    result r = {exit_status(ws), b[0].s ? b[0].s : wf_xstrdup(""),
+                b[1].s ? b[1].s : wf_xstrdup("")};
+    return r;
+}
+
+static result weftv(const char *const *args)
+{
+    return finish(spawn(args));
+}
+
+#define WEFT(...) weftv((const char *const[]){__VA_ARGS__, NULL})
+
+static void result_free(result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static void expect_status(const result *r, int status, const char *file, int line)
+{
+    if (r->status != status) {
+        print_error("weft exited with %d, expected %d\n--- stdout:\n%s--- stderr:\n%s---\n",
+                    r->status, status, r->out, r->err);
+        _fail(file, line);
+    }
+}
+
+static void expect_text(const char *text, const char *part, int present, const char *what,
+                        const char *file, int line)
+{
+    if ((strstr(text, part) != NULL) != present) {
+        print_error("%s %s \"%s\"; it is:\n%s\n---\n", what,
+                    present ? "does not contain" : "contains", part, text);
+        _fail(file, line);
+    }
+}
+
+#define EXPECT_STATUS(r, s) expect_status(&(r), (s), __FILE__, __LINE__)
+#define HAS(text, part) expect_text((text), (part), 1, #text, __FILE__, __LINE__)
+#define LACKS(text, part) expect_text((text), (part), 0, #text, __FILE__, __LINE__)
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* ------------------------------------------------------------------ audio */
+
+typedef struct audio {
+    SF_INFO info;
+    float *x; /* interleaved */
+} audio;
+
+static audio load(const char *path)
+{
+    audio a = {0};
+    SNDFILE *sf = sf_open(path, SFM_READ, &a.info);
+    if (!sf)
+        fail_msg("cannot read back '%s': %s", path, sf_strerror(NULL));
+    size_t n = (size_t)a.info.frames * (size_t)a.info.channels;
+    a.x = wf_xcalloc(n + 1, sizeof(float));
+    assert_int_equal(sf_readf_float(sf, a.x, a.info.frames), a.info.frames);
+    sf_close(sf);
+    return a;
+}
+
+static void save(const char *path, int rate, int chans, int64_t frames, double freq,
+                 const double *amps)
+{
+    SF_INFO info = {.samplerate = rate, .channels = chans, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+    SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+    assert_non_null(sf);
+    float *x = wf_xcalloc((size_t)(frames * chans), sizeof(float));
+    for (int64_t t = 0; t < frames; t++)
+        for (int c = 0; c < chans; c++)
+            x[t * chans + c] =
+                (float)(amps[c] * sin(2 * 3.14159265358979323846 * freq * (double)t / rate));
+    assert_int_equal(sf_writef_float(sf, x, frames), frames);
+    sf_close(sf);
+    free(x);
+}
+
+/* RMS of channel c over frames [from, to). */
+static double rms(const audio *a, int c, int64_t from, int64_t to)
+{
+    int64_t C = a->info.channels;
+    double s = 0;
+    for (int64_t t = from; t < to; t++)
+        s += (double)a->x[t * C + c] * a->x[t * C + c];
+    return sqrt(s / (double)(to - from));
+}
+
+/* ... over the middle half, away from the resampler's edges. */
+static double mid_rms(const audio *a, int c)
+{
+    return rms(a, c, a->info.frames / 4, 3 * a->info.frames / 4);
+}
+
+/* Sign changes of channel c over the middle half, per second. */
+static double mid_crossings(const audio *a, int c)
+{
+    int64_t n = a->info.frames, C = a->info.channels;
+    int count = 0;
+    for (int64_t t = n / 4 + 1; t < 3 * n / 4; t++)
+        count += (a->x[(t - 1) * C + c] < 0) != (a->x[t * C + c] < 0);
+    return count * a->info.samplerate / (double)(3 * n / 4 - n / 4);
+}
+
+static void expect_audio(const audio *a, int rate, int chans, int64_t frames, int format)
+{
+    assert_int_equal(a->info.samplerate, rate);
+    assert_int_equal(a->info.channels, chans);
+    assert_int_equal(a->info.frames, frames);
+    assert_int_equal(a->info.format, format);
+}
+
+/* ------------------------------------------------------------------- JSON */
+
+/* A strict check of JSON syntax (RFC 8259), so that --diagnostics=json is
+ * known to parse without a JSON library. */
+static void json_ws(const char **p)
+{
+    while (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')
+        (*p)++;
+}
+
+static int json_string(const char **p)
+{
+    if (**p != '"')
+        return 0;
+    for ((*p)++; **p != '"'; (*p)++) {
+        if ((unsigned char)**p < 0x20)
+            return 0; /* control characters, and the end of the text */
+        if (**p == '\\') {
+            (*p)++;
+            if (**p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!isxdigit((unsigned char)(*p)[i]))
+                        return 0;
+                *p += 4;
+            } else if (!**p || !strchr("\"\\/bfnrt", **p)) {
+                return 0;
+            }
+        }
+    }
+    (*p)++;
+    return 1;
+}
+
+static int json_digits(const char **p)
+{
+    if (!isdigit((unsigned char)**p))
+        return 0;
+    while (isdigit((unsigned char)**p))
+        (*p)++;
+    return 1;
+}
+
+static int json_number(const char **p)
+{
+    if (**p == '-')
+        (*p)++;
+    if (**p == '0')
+        (*p)++;
+    else if (!json_digits(p))
+        return 0;
+    if (**p == '.') {
+        (*p)++;
+        if (!json_digits(p))
+            return 0;
+    }
+    if (**p == 'e' || **p == 'E') {
+        (*p)++;
+        if (**p == '+' || **p == '-')
+            (*p)++;
+        if (!json_digits(p))
+            return 0;
+    }
+    return 1;
+}
+
+static int json_value(const char **p)
+{
+    json_ws(p);
+    char open = **p;
+    if (open == '[' || open == '{') {
+        char close = open == '[' ? ']' : '}';
+        (*p)++;
+        json_ws(p);
+        if (**p == close) {
+            (*p)++;
+            return 1;
+        }
+        for (;;) {
+            json_ws(p);
+            if (open == '{') {
+                if (!json_string(p))
+                    return 0;
+                json_ws(p);
+                if (**p != ':')
+                    return 0;
+                (*p)++;
+            }
+            if (!json_value(p))
+                return 0;
+            json_ws(p);
+            if (**p != ',')
+                break;
+            (*p)++;
+        }
+        if (**p != close)
+            return 0;
+        (*p)++;
+        return 1;
+    }
+    if (open == '"')
+        return json_string(p);
+    static const char *const words[] = {"true", "false", "null"};
+    for (int i = 0; i < 3; i++) {
+        if (starts_with(*p, words[i])) {
+            *p += strlen(words[i]);
+            return 1;
+        }
+    }
+    return json_number(p);
+}
+
+static int json_valid(const char *text)
+{
+    const char *p = text;
+    if (!json_value(&p))
+        return 0;
+    json_ws(&p);
+    return *p == 0;
+}
+
+static void expect_json_array(const char *text)
+{
+    if (text[0] != '[' || !json_valid(text))
+        fail_msg("not a JSON array:\n%s", text);
+}
+
+/* ------------------------------------------------------------------ lines */
+
+/* Splits text into lines (without their newlines); the array ends in NULL. */
+static char **lines_of(const char *text, int *count)
+{
+    int n = 0, cap = 16;
+    char **v = wf_xmalloc(sizeof(char *) * (size_t)cap);
+    for (const char *p = text; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (n + 2 > cap) {
+            cap *= 2;
+            v = wf_xrealloc(v, sizeof(char *) * (size_t)cap);
+        }
+        v[n++] = wf_xstrndup(p, len);
+        p += len + (e != NULL);
+    }
+    v[n] = NULL;
+    *count = n;
+    return v;
+}
+
+static void lines_free(char **v)
+{
+    for (int i = 0; v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* The one line where the fitted patch differs from its source (both must
+ * have the same lines otherwise); returned as its index. */
+static int only_changed_line(char **src, int nsrc, char **fit, int nfit)
+{
+    assert_int_equal(nfit, nsrc);
+    int changed = -1;
+    for (int i = 0; i < nsrc; i++) {
+        if (strcmp(src[i], fit[i]) == 0)
+            continue;
+        if (changed >= 0)
+            fail_msg("lines %d and %d both changed:\n%s\n%s", changed + 1, i + 1, fit[changed],
+                     fit[i]);
+        changed = i;
+    }
+    assert_true(changed >= 0);
+    return changed;
+}
+
+/* ----------------------------------------------------------------- help */
+
+static void test_help_and_version(void **state)
+{
+    (void)state;
+    result r = WEFT("--help");
+    EXPECT_STATUS(r, 0);
+    assert_true(starts_with(r.out, "usage: weft [--diagnostics=text|json] COMMAND [ARGS]\n"));
+    static const char *const cmds[] = {"run", "fit", "check", "graph", "nodes"};
+    for (int i = 0; i < 5; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "\n  %s ", cmds[i]);
+        HAS(r.out, line);
+    }
+    assert_string_equal(r.err, "");
+    result h = WEFT("-h");
+    EXPECT_STATUS(h, 0);
+    assert_string_equal(h.out, r.out);
+    result_free(&h);
+    result_free(&r);
+
+    r = WEFT("--version");
+    EXPECT_STATUS(r, 0);
+    assert_true(starts_with(r.out, "weft "));
+    HAS(r.out, "(" WF_REAL_NAME " samples; fft: ");
+    char fft[200];
+    snprintf(fft, sizeof fft, "fft: %s;", wf_fft_backends());
+    HAS(r.out, fft);
+    HAS(r.out, "audio: libsndfile-");
+    result_free(&r);
+
+    for (int i = 0; i < 5; i++) {
+        char usage[64];
+        snprintf(usage, sizeof usage, "usage: weft %s", cmds[i]);
+        r = WEFT(cmds[i], "--help");
+        EXPECT_STATUS(r, 0);
+        assert_true(starts_with(r.out, usage));
+        assert_string_equal(r.err, "");
+        result_free(&r);
+        r = WEFT(cmds[i], "-h");
+        EXPECT_STATUS(r, 0);
+        assert_true(starts_with(r.out, usage));
+        result_free(&r);
+    }
+}
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    result r = WEFT("bogus");
+    EXPECT_STATUS(r, 2);
+    assert_true(starts_with(r.err, "weft: unknown command 'bogus'\nusage: weft "));
+    assert_string_equal(r.out, "");
+    result_free(&r);
+
+    r = WEFT("--bogus", "run");
+    EXPECT_STATUS(r, 2);
+    assert_true(starts_with(r.err, "weft: unknown option '--bogus'\nusage: weft "));
+    result_free(&r);
+
+    r = WEFT("--diagnostics=xml", "nodes");
+    EXPECT_STATUS(r, 2);
+    assert_true(starts_with(r.err, "weft: unknown option '--diagnostics=xml'\n"));
+    result_free(&r);
+
+    r = WEFT(NULL);
+    EXPECT_STATUS(r, 2);
+    assert_true(starts_with(r.err, "usage: weft "));
+    result_free(&r);
+
+    r = WEFT("run", EXAMPLES "/sine.weft", "-o", "x.wav", "--bogus");
+    EXPECT_STATUS(r, 2);
+    HAS(r.err, "unrecognized option '--bogus'");
+    HAS(r.err, "usage: weft run PATCH -o OUT");
+    assert_false(exists("x.wav"));
+    result_free(&r);
+
+    r = WEFT("nodes", "--bogus");
+    EXPECT_STATUS(r, 2);
+    assert_string_equal(r.err, "weft nodes: unknown argument '--bogus'\n(see `weft nodes --help`)\n");
+    result_free(&r);
+
+    r = WEFT("graph");
+    EXPECT_STATUS(r, 2);
+    assert_string_equal(r.err, "weft graph: expects one PATCH\n(see `weft graph --help`)\n");
+    result_free(&r);
+
+    r = WEFT("run", EXAMPLES "/sine.weft", EXAMPLES "/organ.weft", "-o", "x.wav");
+    EXPECT_STATUS(r, 2);
+    HAS(r.err, "weft run: expects one PATCH");
+    result_free(&r);
+
+    static const char *const bad[][2] = {
+        {"--seconds", "-1"}, {"--seconds", "2s"}, {"--rate", "0"}, {"--format", "pcm8"}, {"--block", "0"},
+    };
+    for (int i = 0; i < 5; i++) {
+        r = WEFT("run", EXAMPLES "/sine.weft", "-o", "x.wav", bad[i][0], bad[i][1]);
+        EXPECT_STATUS(r, 2);
+        char msg[80];
+        snprintf(msg, sizeof msg, "weft run: %s ", bad[i][0]);
+        assert_true(starts_with(r.err, msg));
+        HAS(r.err, bad[i][1]);
+        result_free(&r);
+    }
+    assert_int_equal(entries("."), 0);
+}
+
+/* ------------------------------------------------------------------- run */
+
+static int is_weft(const struct dirent *e)
+{
+    size_t n = strlen(e->d_name);
+    return n > 5 && strcmp(e->d_name + n - 5, ".weft") == 0;
+}
+
+static void test_run_examples(void **state)
+{
+    (void)state;
+    struct dirent **names;
+    int n = scandir(EXAMPLES, &names, is_weft, alphasort);
+    assert_true(n >= 10);
+    for (int i = 0; i < n; i++) {
+        wf_str patch = {0}, wav = {0};
+        wf_str_printf(&patch, "%s/%s", EXAMPLES, names[i]->d_name);
+        wf_str_printf(&wav, "%.*s.wav", (int)strlen(names[i]->d_name) - 5, names[i]->d_name);
+        /* what the file must hold, from the compiled patch */
+        wf_diags d = {0};
+        wf_compile_opts co = {0};
+        wf_patch *p = wf_compile_file(patch.s, &co, &d);
+        if (!p) {
+            wf_diags_print(stderr, &d, WF_DIAG_TEXT);
+            fail_msg("%s does not compile", patch.s);
+        }
+        wf_diags_free(&d);
+        double rate = wf_patch_rate(p->g, 0, 48000);
+        int chans = p->g->nodes[p->g->out].shape.chans;
+        /* a patch whose length comes from its fit target gets one here */
+        int has_length = p->g->length > 0;
+        double seconds = has_length ? p->g->length : 0.25;
+        wf_patch_free(p);
+        result r = has_length ? WEFT("run", patch.s, "-o", wav.s)
+                              : WEFT("run", patch.s, "-o", wav.s, "--seconds", "0.25");
+        EXPECT_STATUS(r, 0);
+        char summary[300];
+        snprintf(summary, sizeof summary, "weft: wrote %s (%.3f s, %d channel%s, %g Hz)\n", wav.s,
+                 seconds, chans, chans == 1 ? "" : "s", rate);
+        assert_true(starts_with(r.err, summary));
+        audio a = load(wav.s);
+        expect_audio(&a, (int)rate, chans, llround(seconds * rate), SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+        double energy = 0;
+        for (int64_t t = 0; t < a.info.frames * chans; t++)
+            energy += (double)a.x[t] * a.x[t];
+        if (!(energy > 0))
+            fail_msg("%s renders silence", names[i]->d_name);
+        free(a.x);
+        result_free(&r);
+        wf_str_free(&patch);
+        wf_str_free(&wav);
+        free(names[i]);
+    }
+    free(names);
+}
+
+static void test_run_seconds_rate_quiet(void **state)
+{
+    (void)state;
+    result r = WEFT("run", EXAMPLES "/sine.weft", "-o", "s.wav", "--seconds", "0.1", "--rate", "22050");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "weft: wrote s.wav (0.100 s, 1 channel, 22050 Hz)\n");
+    assert_string_equal(r.out, "");
+    audio a = load("s.wav");
+    expect_audio(&a, 22050, 1, 2205, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    assert_close(mid_rms(&a, 0), 0.5 / sqrt(2), 0.01, 0);
+    assert_close(mid_crossings(&a, 0), 880, 0.02, 0);
+    free(a.x);
+    result_free(&r);
+
+    /* blocks of any size give the same file */
+    r = WEFT("run", EXAMPLES "/voice.weft", "-o", "v1.wav", "--seconds", "0.2", "-q");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    r = WEFT("run", EXAMPLES "/voice.weft", "-o", "v2.wav", "--seconds", "0.2", "--block", "37", "--quiet");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    audio v1 = load("v1.wav"), v2 = load("v2.wav");
+    expect_audio(&v2, 48000, 2, 9600, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    assert_memory_equal(v1.x, v2.x, sizeof(float) * 9600 * 2);
+    free(v1.x);
+    free(v2.x);
+}
+
+/* Renders a patch of one (per-channel constant) param in float and returns
+ * the first frame; NULL when the run fails (r keeps the output). */
+static float *first_frame(const char *patch, const char *set, result *r)
+{
+    *r = WEFT("run", patch, "-o", "c.wav", "--format", "float", "-q", "--set", set);
+    if (r->status != 0)
+        return NULL;
+    audio a = load("c.wav");
+    unlink("c.wav");
+    return a.x;
+}
+
+static void test_run_set(void **state)
+{
+    (void)state;
+    put_file("g.weft", "rate 8 khz\nlength 0.01 s\nparam g = 0 db\nout g\n");
+    put_file("v.weft", "rate 8 khz\nlength 0.01 s\nparam v[2] = 0.5 in [0, 1]\nout v\n");
+    result r;
+    float *x = first_frame("g.weft", "g=-6db", &r);
+    EXPECT_STATUS(r, 0);
+    assert_close(x[0], pow(10, -6 / 20.0), 1e-6, 0);
+    free(x);
+    result_free(&r);
+    x = first_frame("v.weft", "v=[0.1, 0.2]", &r);
+    EXPECT_STATUS(r, 0);
+    assert_close(x[0], 0.1, 1e-6, 0);
+    assert_close(x[1], 0.2, 1e-6, 0);
+    free(x);
+    result_free(&r);
+    x = first_frame("v.weft", "v=0.25", &r); /* a scalar fills the vector */
+    EXPECT_STATUS(r, 0);
+    assert_close(x[0], 0.25, 1e-6, 0);
+    assert_close(x[1], 0.25, 1e-6, 0);
+    free(x);
+    result_free(&r);
+
+    x = first_frame("v.weft", "w=0.25", &r);
+    assert_null(x);
+    EXPECT_STATUS(r, 1);
+    assert_string_equal(r.err, "weft: error: --set: the patch has no param 'w'\n"
+                               "      = hint: did you mean 'v'?\n");
+    result_free(&r);
+    x = first_frame("v.weft", "v=[0.1, 1.5]", &r);
+    assert_null(x);
+    EXPECT_STATUS(r, 1);
+    HAS(r.err, "weft: error: --set v: 1.5 is outside the param's range [0, 1]\n");
+    result_free(&r);
+    x = first_frame("v.weft", "v=[0.1, 0.2, 0.3]", &r);
+    assert_null(x);
+    EXPECT_STATUS(r, 1);
+    HAS(r.err, "weft: error: --set v: the param has 2 values, got 3\n");
+    result_free(&r);
+    x = first_frame("v.weft", "v", &r);
+    assert_null(x);
+    EXPECT_STATUS(r, 1);
+    assert_string_equal(r.err, "weft: error: --set takes NAME=VALUE, got 'v'\n");
+    result_free(&r);
+    x = first_frame("v.weft", "v=[0.1,", &r);
+    assert_null(x);
+    EXPECT_STATUS(r, 1);
+    HAS(r.err, ": error: ");
+    result_free(&r);
+    assert_false(exists("c.wav"));
+
+    /* units on a log-domain param, within and beyond its bounds */
+    r = WEFT("run", EXAMPLES "/fit_osc.weft", "-o", "o.wav", "-q", "--set", "freq=2khz", "--set", "amp=0.5");
+    EXPECT_STATUS(r, 0);
+    audio a = load("o.wav");
+    assert_close(mid_crossings(&a, 0), 4000, 0.01, 0);
+    assert_close(mid_rms(&a, 0), 0.5 / sqrt(2), 0.01, 0);
+    free(a.x);
+    result_free(&r);
+    r = WEFT("run", EXAMPLES "/fit_osc.weft", "-o", "o2.wav", "--set", "freq=10 khz");
+    EXPECT_STATUS(r, 1);
+    assert_string_equal(r.err, "weft: error: --set freq: 10000 is outside the param's range [20, 8000]\n");
+    assert_false(exists("o2.wav"));
+    result_free(&r);
+}
+
+static void test_run_input(void **state)
+{
+    (void)state;
+    put_file("in.weft", "# reads x\nrate 16 khz\ninput x\nout x\n");
+    put_file("in2.weft", "rate 16 khz\ninput x[2]\nout x\n");
+    const double amps[2] = {0.5, 0.25};
+    save("m8.wav", 8000, 1, 4000, 440, amps);
+    save("st44.wav", 44100, 2, 22050, 440, amps);
+
+    /* resampled from 8 kHz to the patch's 16 kHz, as long as the file */
+    result r = WEFT("run", "in.weft", "--input", "x=m8.wav", "-o", "o1.wav");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "weft: wrote o1.wav (0.500 s, 1 channel, 16000 Hz)\n");
+    audio a = load("o1.wav");
+    expect_audio(&a, 16000, 1, 8000, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    assert_close(mid_rms(&a, 0), 0.5 / sqrt(2), 0.01, 0);
+    assert_close(mid_crossings(&a, 0), 880, 0.01, 0);
+    free(a.x);
+    result_free(&r);
+
+    /* a stereo file into a mono input is mixed down */
+    r = WEFT("run", "in.weft", "--input", "x=st44.wav", "-o", "o2.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    a = load("o2.wav");
+    expect_audio(&a, 16000, 1, 8000, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    assert_close(mid_rms(&a, 0), 0.375 / sqrt(2), 0.01, 0);
+    assert_close(mid_crossings(&a, 0), 880, 0.01, 0);
+    free(a.x);
+    result_free(&r);
+
+    /* and kept stereo in a stereo input; --seconds pads it with silence */
+    r = WEFT("run", "in2.weft", "--input", "x=st44.wav", "-o", "o3.wav", "-q", "--seconds", "1");
+    EXPECT_STATUS(r, 0);
+    a = load("o3.wav");
+    expect_audio(&a, 16000, 2, 16000, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    assert_close(rms(&a, 0, 2000, 6000), 0.5 / sqrt(2), 0.01, 0);
+    assert_close(rms(&a, 1, 2000, 6000), 0.25 / sqrt(2), 0.01, 0);
+    assert_true(rms(&a, 0, 8000, 16000) == 0 && rms(&a, 1, 8000, 16000) == 0);
+    free(a.x);
+    result_free(&r);
+
+    r = WEFT("run", "in2.weft", "--input", "x=m8.wav", "-o", "o4.wav");
+    EXPECT_STATUS(r, 1);
+    assert_string_equal(r.err,
+                        "in2.weft:2:7: error: shape mismatch: input 'x' has 2 channels but 'm8.wav' has 1\n"
+                        "    2 | input x[2]\n"
+                        "      |       ^\n"
+                        "      = hint: declare `input NAME[C]` with the file's channels\n");
+    result_free(&r);
+
+    r = WEFT("run", "in.weft", "-o", "o4.wav");
+    EXPECT_STATUS(r, 1);
+    assert_true(starts_with(r.err, "in.weft:3:7: error: input 'x' has no source\n"));
+    HAS(r.err, "= hint: pass --input x=FILE\n");
+    result_free(&r);
+
+    r = WEFT("run", "in.weft", "--input", "y=m8.wav", "-o", "o4.wav");
+    EXPECT_STATUS(r, 1);
+    assert_string_equal(r.err, "weft: error: --input y=m8.wav: the patch has no input 'y'\n");
+    result_free(&r);
+
+    r = WEFT("run", "in.weft", "--input", "m8.wav", "-o", "o4.wav");
+    EXPECT_STATUS(r, 1);
+    assert_string_equal(r.err, "weft: error: --input takes NAME=FILE, got 'm8.wav'\n");
+    result_free(&r);
+
+    /* not audio, missing, empty, cut short: a message, never a crash */
+    put_file("text.wav", "this is not a WAV file\n");
+    put_file("empty.wav", "");
+    char *whole = get_file("m8.wav");
+    assert_int_equal(wf_write_file_atomic("cut.wav", whole, 200), 0);
+    free(whole);
+    static const char *const bad[][2] = {
+        {"x=text.wav", "weft: error: cannot read audio file 'text.wav': "},
+        {"x=missing.wav", "weft: error: cannot read audio file 'missing.wav': "},
+        {"x=empty.wav", "weft: error: cannot read audio file 'empty.wav': "},
+        {"x=.", "weft: error: cannot read audio file '.': "},
+        {"x=in.weft", "weft: error: cannot read audio file 'in.weft': "},
+    };
+    for (int i = 0; i < 5; i++) {
+        r = WEFT("run", "in.weft", "--input", bad[i][0], "-o", "o5.wav");
+        EXPECT_STATUS(r, 1);
+        assert_true(starts_with(r.err, bad[i][1]));
+        result_free(&r);
+    }
+    r = WEFT("run", "in.weft", "--input", "x=cut.wav", "-o", "o5.wav", "-q");
+    EXPECT_STATUS(r, 0); /* what the file holds, however little */
+    result_free(&r);
+    assert_false(exists("o4.wav"));
+}
+
+static void test_run_formats(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *format;
+        int sf;
+    } ok[] = {
+        {"a.wav", NULL, SF_FORMAT_WAV | SF_FORMAT_PCM_16},
+        {"b.wav", "pcm16", SF_FORMAT_WAV | SF_FORMAT_PCM_16},
+        {"c.wav", "pcm24", SF_FORMAT_WAV | SF_FORMAT_PCM_24},
+        {"d.wav", "float", SF_FORMAT_WAV | SF_FORMAT_FLOAT},
+        {"e.flac", NULL, SF_FORMAT_FLAC | SF_FORMAT_PCM_16},
+        {"f.flac", "pcm24", SF_FORMAT_FLAC | SF_FORMAT_PCM_24},
+        {"g.ogg", NULL, SF_FORMAT_OGG | SF_FORMAT_VORBIS},
+        {"h.aiff", "pcm24", SF_FORMAT_AIFF | SF_FORMAT_PCM_24},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        result r = ok[i].format ? WEFT("run", EXAMPLES "/sine.weft", "-q", "--seconds", "0.2", "-o",
+                                       ok[i].file, "--format", ok[i].format)
+                                : WEFT("run", EXAMPLES "/sine.weft", "-q", "--seconds", "0.2", "-o",
+                                       ok[i].file);
+        EXPECT_STATUS(r, 0);
+        audio a = load(ok[i].file);
+        expect_audio(&a, 48000, 1, 9600, ok[i].sf);
+        /* lossy Vorbis only keeps the level roughly */
+        int lossy = (ok[i].sf & SF_FORMAT_SUBMASK) == SF_FORMAT_VORBIS;
+        assert_close(mid_rms(&a, 0), 0.5 / sqrt(2), lossy ? 0.05 : 1e-3, 0);
+        free(a.x);
+        result_free(&r);
+    }
+    int files = entries(".");
+
+    result r = WEFT("run", EXAMPLES "/sine.weft", "--seconds", "0.2", "-o", "x.flac", "--format", "float");
+    EXPECT_STATUS(r, 1);
+    assert_string_equal(r.err, "weft: error: FLAC cannot hold float samples ('x.flac'): use pcm16 or pcm24\n");
+    result_free(&r);
+    r = WEFT("run", EXAMPLES "/sine.weft", "--seconds", "0.2", "-o", "x.ogg", "--format", "pcm24");
+    EXPECT_STATUS(r, 1);
+    assert_string_equal(r.err, "weft: error: --format does not apply to Ogg Vorbis output ('x.ogg')\n");
+    result_free(&r);
+    r = WEFT("run", EXAMPLES "/sine.weft", "--seconds", "0.2", "-o", "x.mp3");
+    EXPECT_STATUS(r, 1);
+    assert_true(starts_with(r.err, "weft: error: cannot tell the audio format of 'x.mp3' from its extension"));
+    result_free(&r);
+    r = WEFT("run", EXAMPLES "/sine.weft", "--seconds", "0.2", "-o", "x.wav", "--format", "pcm8");
+    EXPECT_STATUS(r, 2);
+    assert_string_equal(r.err, "weft run: --format is pcm16, pcm24 or float, not 'pcm8'\n"
+                               "(see `weft run --help`)\n");
+    result_free(&r);
+    assert_int_equal(entries("."), files);
+}
+
+static void test_run_failures(void **state)
+{
+    (void)state;
+    result r = WEFT("run", EXAMPLES "/sine.weft");
+    EXPECT_STATUS(r, 2);
+    assert_string_equal(r.err, "weft run: needs -o OUT (the audio file to write)\n"
+                               "(see `weft run --help`)\n");
+    result_free(&r);
+
+    r = WEFT("run", EXAMPLES "/fit_flute.weft", "-o", "f.wav");
+    EXPECT_STATUS(r, 1);
+    assert_string_equal(r.err, "weft: error: " EXAMPLES "/fit_flute.weft: the patch has no length: "
+                               "add `length 2 s` to it, or pass --seconds\n");
+    result_free(&r);
+
+    r = WEFT("run", "missing.weft", "-o", "f.wav");
+    EXPECT_STATUS(r, 1);
+    assert_true(starts_with(r.err, "weft: error: cannot read patch 'missing.weft'"));
+    result_free(&r);
+
+    r = WEFT("run", EXAMPLES "/sine.weft", "-o", "f.wav", "--seconds", "1e300");
+    EXPECT_STATUS(r, 1);
+    assert_string_equal(r.err, "weft: error: a run must be between 1 sample and 2^31 samples long "
+                               "(asked for 4.8e+304)\n");
+    result_free(&r);
+    assert_int_equal(entries("."), 0);
+
+    /* a folder that does not exist: an error, and nothing written anywhere */
+    r = WEFT("run", EXAMPLES "/sine.weft", "-o", "nowhere/f.wav");
+    EXPECT_STATUS(r, 1);
+    assert_true(starts_with(r.err, "weft: error: cannot write 'nowhere/f.wav': "));
+    result_free(&r);
+    assert_int_equal(entries("."), 0);
+
+    /* a run that fails leaves an existing output as it was, with no
+     * temporary file beside it */
+    r = WEFT("run", EXAMPLES "/sine.weft", "-o", "keep.wav", "--seconds", "0.1", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("run", EXAMPLES "/sine.weft", "-o", "keep.flac", "--seconds", "0.1", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    size_t nwav, nflac;
+    char *wav = wf_read_file("keep.wav", &nwav), *flac = wf_read_file("keep.flac", &nflac);
+    assert_true(wav && flac);
+    put_file("in.weft", "rate 8 khz\ninput x\nout x\n");
+    put_file("bad.wav", "RIFF but not really");
+    put_file("err.weft", "rate 8 khz\nlength 0.1 s\nout sine(100 hz\n");
+    put_file("nan.weft", "rate 8 khz\nlength 0.1 s\nout sqrt(-1 + 0 * sine(100 hz))\n");
+    int files = entries(".");
+    const char *const *fails[] = {
+        (const char *const[]){"run", "in.weft", "--input", "x=bad.wav", "-o", "keep.wav", NULL},
+        (const char *const[]){"run", "err.weft", "-o", "keep.wav", NULL},
+        (const char *const[]){"run", "nan.weft", "-o", "keep.wav", NULL},
+        (const char *const[]){"run", "nan.weft", "-o", "keep.wav", "--format", "float", NULL},
+        (const char *const[]){"run", EXAMPLES "/sine.weft", "-o", "keep.wav", "--set", "x=1", NULL},
+        (const char *const[]){"run", EXAMPLES "/sine.weft", "-o", "keep.flac", "--format", "float", NULL},
+    };
+    for (size_t i = 0; i < sizeof fails / sizeof fails[0]; i++) {
+        r = weftv(fails[i]);
+        EXPECT_STATUS(r, 1);
+        HAS(r.err, "error: ");
+        result_free(&r);
+        size_t len;
+        char *now = wf_read_file("keep.wav", &len);
+        assert_true(now && len == nwav);
+        assert_memory_equal(now, wav, len);
+        free(now);
+        now = wf_read_file("keep.flac", &len);
+        assert_true(now && len == nflac);
+        assert_memory_equal(now, flac, len);
+        free(now);
+        assert_int_equal(entries("."), files);
+    }
+    audio a = load("keep.wav");
+    expect_audio(&a, 48000, 1, 4800, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    free(a.x);
+    a = load("keep.flac");
+    expect_audio(&a, 48000, 1, 4800, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
+    free(a.x);
+    free(wav);
+    free(flac);
+
+    r = WEFT("run", "nan.weft", "-o", "nan.wav");
+    EXPECT_STATUS(r, 1);
+    assert_string_equal(r.err, "weft: error: the out is not finite from sample 0 (0.0000 s): "
+                               "nothing was written\n");
+    result_free(&r);
+    assert_false(exists("nan.wav"));
+}
+
+static void test_run_clipping(void **state)
+{
+    (void)state;
+    /* a 1 kHz sine at 8 kHz hits |sin| of 0, 0.707 and 1: doubled, 6 of
+     * every 8 samples pass full scale */
+    put_file("loud.weft", "rate 8 khz\nlength 0.01 s\nout 2 * sine(1 khz)\n");
+    result r = WEFT("run", "loud.weft", "-o", "loud.wav");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "weft: wrote loud.wav (0.010 s, 1 channel, 8000 Hz)\n"
+                               "weft: warning: 60 samples of 'loud.wav' were clipped (peak 6.02 dBFS)\n"
+                               "      = hint: scale the out expression down, or use --format float\n");
+    audio a = load("loud.wav");
+    float peak = 0;
+    for (int t = 0; t < 80; t++)
+        peak = fmaxf(peak, fabsf(a.x[t]));
+    assert_true(peak <= 1);
+    assert_true(peak > 0.999f);
+    free(a.x);
+    result_free(&r);
+
+    r = WEFT("run", "loud.weft", "-o", "loud24.flac", "--format", "pcm24", "-q");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "weft: warning: 60 samples of 'loud24.flac' were clipped");
+    result_free(&r);
+
+    r = WEFT("run", "loud.weft", "-o", "loudf.wav", "--format", "float");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "weft: wrote loudf.wav (0.010 s, 1 channel, 8000 Hz)\n");
+    a = load("loudf.wav");
+    peak = 0;
+    for (int t = 0; t < 80; t++)
+        peak = fmaxf(peak, fabsf(a.x[t]));
+    assert_close(peak, 2, 1e-5, 0);
+    free(a.x);
+    result_free(&r);
+}
+
+/* ------------------------------------------------------------ diagnostics */
+
+static void test_json_checker(void **state)
+{
+    (void)state;
+    assert_true(json_valid("[{\"a\":[1,-2.5e3,true,null,\"\\u00e9\\\"\"]},{}]\n"));
+    assert_true(json_valid("[]"));
+    assert_false(json_valid("[{\"a\":1,}]"));
+    assert_false(json_valid("[\"a\""));
+    assert_false(json_valid("[\"a\"]]"));
+    assert_false(json_valid("[{\"a\" 1}]"));
+    assert_false(json_valid("[\"tab\tinside\"]"));
+    assert_false(json_valid("[01]"));
+    assert_false(json_valid("weft: wrote x.wav\n[]"));
+}
+
+static void test_diagnostics(void **state)
+{
+    (void)state;
+    /* the tab stays one column wide, so the caret still lines up */
+    put_file("err.weft", "rate 8 khz\nlength 0.1 s\nout 2 *\tsinee(100 hz)\n");
+    static const char text[] = "err.weft:3:9: error: unknown node 'sinee'\n"
+                               "    3 | out 2 * sinee(100 hz)\n"
+                               "      |         ^~~~~\n"
+                               "      = hint: did you mean 'sine'?\n";
+    const char *const *cmds[] = {
+        (const char *const[]){"run", "err.weft", "-o", "x.wav", NULL},
+        (const char *const[]){"--diagnostics=text", "run", "err.weft", "-o", "x.wav", NULL},
+        (const char *const[]){"graph", "err.weft", NULL},
+        (const char *const[]){"fit", "err.weft", "--target", "t.wav", NULL},
+    };
+    const double amp = 0.5;
+    save("t.wav", 8000, 1, 800, 100, &amp);
+    for (int i = 0; i < 4; i++) {
+        result r = weftv(cmds[i]);
+        EXPECT_STATUS(r, 1);
+        assert_string_equal(r.err, text);
+        assert_string_equal(r.out, "");
+        result_free(&r);
+    }
+
+    result r = WEFT("--diagnostics=json", "run", "err.weft", "-o", "x.wav");
+    EXPECT_STATUS(r, 1);
+    assert_string_equal(r.out, "");
+    expect_json_array(r.err);
+    HAS(r.err, "{\"severity\":\"error\",\"file\":\"err.weft\",\"line\":3,\"column\":9,");
+    HAS(r.err, "\"length\":5,");
+    HAS(r.err, "\"message\":\"unknown node 'sinee'\"");
+    HAS(r.err, "\"hint\":\"did you mean 'sine'?\"");
+    result_free(&r);
+
+    /* several diagnostics in one array */
+    put_file("err2.weft", "rate 8 khz\nlength 0.1 s\nx = foo + 1\nout sinee(100 hz) + bar\n");
+    r = WEFT("--diagnostics=json", "graph", "err2.weft");
+    EXPECT_STATUS(r, 1);
+    expect_json_array(r.err);
+    HAS(r.err, "\"message\":\"undefined name 'foo'\"");
+    HAS(r.err, "\"message\":\"undefined name 'bar'\"");
+    HAS(r.err, "\"message\":\"unknown node 'sinee'\"");
+    result_free(&r);
+
+    /* errors without a place in a patch, and text that needs escaping */
+    put_file("in.weft", "rate 8 khz\ninput x\nout x\n");
+    r = WEFT("--diagnostics=json", "run", "in.weft", "--input", "x=a\"b\\c.wav", "-o", "x.wav");
+    EXPECT_STATUS(r, 1);
+    expect_json_array(r.err);
+    assert_true(starts_with(r.err, "[{\"severity\":\"error\",\"message\":\"cannot read audio file "
+                                   "'a\\\"b\\\\c.wav': "));
+    LACKS(r.err, "\"file\"");
+    result_free(&r);
+    r = WEFT("--diagnostics=json", "run", EXAMPLES "/fit_gain.weft", "--set", "nope=1", "-o", "x.wav");
+    EXPECT_STATUS(r, 1);
+    expect_json_array(r.err);
+    HAS(r.err, "\"message\":\"--set: the patch has no param 'nope'\"");
+    result_free(&r);
+
+    /* a run that succeeds with a warning: stderr is still nothing but JSON */
+    put_file("loud.weft", "rate 8 khz\nlength 0.01 s\nout 2 * sine(1 khz)\n");
+    r = WEFT("--diagnostics=json", "run", "loud.weft", "-o", "loud.wav");
+    EXPECT_STATUS(r, 0);
+    expect_json_array(r.err);
+    assert_true(starts_with(r.err, "[{\"severity\":\"warning\","
+                                   "\"message\":\"60 samples of 'loud.wav' were clipped"));
+    result_free(&r);
+    r = WEFT("--diagnostics=json", "run", EXAMPLES "/sine.weft", "--seconds", "0.01", "-o", "quiet.wav");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+}
+
+/* ----------------------------------------------------------------- graph */
+
+static int count(const char *text, const char *part)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, part)); p += strlen(part))
+        n++;
+    return n;
+}
+
+static void test_graph(void **state)
+{
+    (void)state;
+    result r = WEFT("graph", EXAMPLES "/fit_osc.weft");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "");
+    assert_true(starts_with(r.out, "digraph weft {\n"));
+    assert_int_equal(r.out[strlen(r.out) - 2], '}');
+    HAS(r.out, "[label=\"amp = param amp\\nconstant x1\"]");
+    HAS(r.out, "[label=\"freq = param freq\\nconstant x1\"]");
+    HAS(r.out, "[label=\"sine\\naudio x1\"]");
+    HAS(r.out, "[label=\"freq\"]");
+    /* the out node, and only it, drawn doubled */
+    HAS(r.out, "[label=\"mul\\naudio x1\", peripheries=2]");
+    assert_int_equal(count(r.out, "peripheries=2"), 1);
+
+    result w = WEFT("graph", EXAMPLES "/fit_osc.weft", "-o", "g.dot");
+    EXPECT_STATUS(w, 0);
+    assert_string_equal(w.out, "");
+    char *dot = get_file("g.dot");
+    assert_string_equal(dot, r.out);
+    free(dot);
+    result_free(&w);
+    result_free(&r);
+
+    r = WEFT("graph", EXAMPLES "/voice.weft");
+    EXPECT_STATUS(r, 0);
+    HAS(r.out, "[label=\"concat\\naudio x2\", peripheries=2]");
+    HAS(r.out, "[label=\"wet = delay\\naudio x1\"]");
+    result_free(&r);
+    r = WEFT("graph", EXAMPLES "/glide.weft");
+    EXPECT_STATUS(r, 0);
+    HAS(r.out, "[label=\"f0 = param f0\\ncontrol x1\"]");
+    HAS(r.out, "[label=\"harmonic\\naudio x1\", peripheries=2]");
+    result_free(&r);
+
+    r = WEFT("graph", EXAMPLES "/sine.weft", "-o", "nowhere/g.dot");
+    EXPECT_STATUS(r, 1);
+    assert_true(starts_with(r.err, "weft: error: cannot write 'nowhere/g.dot': "));
+    result_free(&r);
+    r = WEFT("graph", EXAMPLES "/sine.weft", "--bogus");
+    EXPECT_STATUS(r, 2);
+    result_free(&r);
+    assert_int_equal(entries("."), 1);
+}
+
+/* ----------------------------------------------------------------- nodes */
+
+static void test_nodes(void **state)
+{
+    (void)state;
+    result r = WEFT("nodes");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "");
+    result md = WEFT("nodes", "--markdown");
+    EXPECT_STATUS(md, 0);
+    assert_true(starts_with(md.out, "# Node reference\n"));
+    int listed = 0;
+    for (int i = 0; i < WF_NODE_COUNT; i++) {
+        const wf_node_kind *k = wf_registry[i];
+        char sig[96];
+        snprintf(sig, sizeof sig, "\n  %s(", k->name);
+        expect_text(r.out, sig, !(k->flags & WF_KIND_INTERNAL), k->name, __FILE__, __LINE__);
+        snprintf(sig, sizeof sig, "\n### `%s(", k->name);
+        expect_text(md.out, sig, !(k->flags & WF_KIND_INTERNAL), k->name, __FILE__, __LINE__);
+        listed += !(k->flags & WF_KIND_INTERNAL);
+    }
+    /* one line per public node, and nothing else indented */
+    assert_int_equal(count(r.out, "\n  "), listed);
+    assert_int_equal(count(md.out, "\n### `"), listed);
+    result_free(&md);
+    result_free(&r);
+}
+
+/* ------------------------------------------------------------------- fit */
+
+static void expect_log(const char *path, int steps)
+{
+    char *text = get_file(path);
+    int n;
+    char **lines = lines_of(text, &n);
+    assert_int_equal(n, steps + 1);
+    assert_string_equal(lines[0], "step,loss,seconds");
+    for (int k = 1; k < n; k++) {
+        int step, used = 0;
+        double loss, sec;
+        assert_int_equal(sscanf(lines[k], "%d,%lf,%lf%n", &step, &loss, &sec, &used), 3);
+        assert_int_equal(used, (int)strlen(lines[k]));
+        assert_int_equal(step, k - 1);
+        assert_true(isfinite(loss) && loss >= 0 && sec >= 0);
+    }
+    lines_free(lines);
+    free(text);
+}
+
+/* The value of `param NAME = VALUE rest` on a line, checking the rest. */
+static double param_value(const char *line, const char *name, const char *rest)
+{
+    char head[64];
+    snprintf(head, sizeof head, "param %s = ", name);
+    if (!starts_with(line, head))
+        fail_msg("not the line of param %s: %s", name, line);
+    char *end;
+    double v = strtod(line + strlen(head), &end);
+    if (end == line + strlen(head) || strcmp(end, rest) != 0)
+        fail_msg("param %s's line does not end in \"%s\": %s", name, rest, line);
+    return v;
+}
+
+static void test_fit_gain(void **state)
+{
+    (void)state;
+    assert_int_equal(mkdir("patches", 0755), 0);
+    copy_file(EXAMPLES "/fit_gain.weft", "patches/fit_gain.weft");
+    result r = WEFT("run", EXAMPLES "/fit_gain_target.weft", "-o", "target.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("fit", "patches/fit_gain.weft", "--target", "target.wav", "--loss", "l1", "--lr", "0.01",
+             "--steps", "300", "--log", "fit.csv", "--render", "fitted.wav");
+    EXPECT_STATUS(r, 0);
+    assert_true(starts_with(r.err, "weft: fitted in 300 steps in "));
+    HAS(r.err, "; wrote patches/fit_gain.fitted.weft\n"
+               "weft: wrote fitted.wav (0.500 s, 1 channel, 16000 Hz)\n");
+    result_free(&r);
+    /* by default the fitted patch goes next to the patch */
+    assert_false(exists("fit_gain.fitted.weft"));
+
+    /* the same text, comments and layout kept, but for the param's value */
+    char *src = get_file("patches/fit_gain.weft"), *fit = get_file("patches/fit_gain.fitted.weft");
+    assert_int_equal(fit[strlen(fit) - 1], src[strlen(src) - 1]);
+    int ns, nf;
+    char **ls = lines_of(src, &ns), **lf = lines_of(fit, &nf);
+    int i = only_changed_line(ls, ns, lf, nf);
+    assert_string_equal(ls[i], "param gain = 0.1 in [0, 2]");
+    assert_close(param_value(lf[i], "gain", " in [0, 2]"), 0.7, 0, 0.005);
+    lines_free(ls);
+    lines_free(lf);
+    free(src);
+    free(fit);
+
+    expect_log("fit.csv", 300);
+    audio a = load("fitted.wav");
+    expect_audio(&a, 16000, 1, 8000, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    assert_close(mid_rms(&a, 0), 0.7 / sqrt(2), 0.01, 0);
+    free(a.x);
+
+    /* the fitted patch is a patch: it runs */
+    r = WEFT("run", "patches/fit_gain.fitted.weft", "-o", "again.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+}
+
+static void test_fit_options(void **state)
+{
+    (void)state;
+    copy_file(EXAMPLES "/fit_gain.weft", "gain.weft");
+    const double amp = 0.7;
+    save("target.wav", 16000, 1, 8000, 440, &amp);
+
+    /* no steps: the patch comes back as it was */
+    result r = WEFT("fit", "gain.weft", "--target", "target.wav", "--steps", "0", "-o", "same.weft",
+                    "--log", "same.csv", "-q");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    char *src = get_file("gain.weft"), *same = get_file("same.weft");
+    assert_string_equal(same, src);
+    free(same);
+    free(src);
+    expect_log("same.csv", 0);
+    int files = entries(".");
+
+    r = WEFT("fit", "gain.weft");
+    EXPECT_STATUS(r, 2);
+    assert_string_equal(r.err, "weft fit: needs --target FILE (the recording to fit)\n"
+                               "(see `weft fit --help`)\n");
+    result_free(&r);
+    static const char *const bad[][2] = {
+        {"--steps", "1.5"}, {"--steps", "-1"}, {"--lr", "0"}, {"--loss", "l3"},
+        {"--optimizer", "lbfgs"}, {"--fft-sizes", "2048,66"}, {"--clip", "-1"},
+    };
+    for (int i = 0; i < 7; i++) {
+        r = WEFT("fit", "gain.weft", "--target", "target.wav", bad[i][0], bad[i][1]);
+        EXPECT_STATUS(r, 2);
+        char msg[80];
+        snprintf(msg, sizeof msg, "weft fit: %s ", bad[i][0]);
+        assert_true(starts_with(r.err, msg));
+        result_free(&r);
+    }
+
+    put_file("stereo.weft", "rate 16 khz\nparam g = 0.5\nout [g * sine(440 hz), sine(220 hz)]\n");
+    r = WEFT("fit", "stereo.weft", "--target", "target.wav");
+    EXPECT_STATUS(r, 1);
+    assert_string_equal(r.err, "weft: error: a fit needs a mono out, and this patch's out has 2 "
+                               "channels: mix them with mix(...)\n");
+    result_free(&r);
+    r = WEFT("fit", EXAMPLES "/sine.weft", "--target", "target.wav", "-o", "none.weft");
+    EXPECT_STATUS(r, 1);
+    HAS(r.err, "weft: error: " EXAMPLES "/sine.weft has no params to fit\n");
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "--target", "missing.wav");
+    EXPECT_STATUS(r, 1);
+    assert_true(starts_with(r.err, "weft: error: cannot read audio file 'missing.wav': "));
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "--target", "target.wav", "--steps", "2", "--log", "nowhere/f.csv");
+    EXPECT_STATUS(r, 1);
+    assert_string_equal(r.err, "weft: error: cannot write the log 'nowhere/f.csv': "
+                               "No such file or directory\n");
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "--target", "target.wav", "--steps", "2", "-o", "nowhere/f.weft");
+    EXPECT_STATUS(r, 1);
+    assert_true(starts_with(r.err, "weft: error: cannot write the fitted patch 'nowhere/f.weft': "));
+    result_free(&r);
+    assert_int_equal(entries("."), files + 1); /* stereo.weft */
+}
+
+static void test_fit_diverges(void **state)
+{
+    (void)state;
+    const double amp = 0.5;
+    save("target.wav", 8000, 1, 800, 440, &amp);
+    /* NaN from the first step: nothing to keep but the starting values */
+    put_file("div.weft",
+             "# diverges\nrate 8 khz\nlength 0.1 s\nparam x = 1\nout sqrt(x - 2) * sine(440 hz)\n");
+    result r = WEFT("fit", "div.weft", "--target", "target.wav", "--steps", "10");
+    EXPECT_STATUS(r, 1);
+    assert_true(starts_with(r.err, "weft: diverged after 0 steps in "));
+    HAS(r.err, "; no finite loss; wrote div.fitted.weft\n");
+    HAS(r.err, "error: the fit diverged at step 0");
+    HAS(r.err, "param 'x'");
+    result_free(&r);
+    char *src = get_file("div.weft"), *fit = get_file("div.fitted.weft");
+    assert_string_equal(fit, src);
+    free(src);
+    free(fit);
+
+    /* NaN after a few steps: against silence the L2 loss is (x - 2) / 2, so
+     * plain gradient descent at 0.8 steps x by 0.4, from 3 to 2.6, 2.2 and
+     * then below 2; the last good values are written */
+    const double zero = 0;
+    save("silence.wav", 8000, 1, 800, 440, &zero);
+    put_file("div2.weft", "rate 8 khz\nlength 0.1 s\nparam x = 3\nout sqrt(x - 2) * sine(440 hz)\n");
+    r = WEFT("fit", "div2.weft", "--target", "silence.wav", "--steps", "100", "--loss", "l2",
+             "--optimizer", "sgd", "--momentum", "0", "--lr", "0.8", "--log", "div2.csv");
+    EXPECT_STATUS(r, 1);
+    assert_true(starts_with(r.err, "weft: diverged after 3 steps in "));
+    HAS(r.err, "; wrote div2.fitted.weft\n");
+    HAS(r.err, "div2.weft:4:5: error: the fit diverged at step 3");
+    HAS(r.err, "param 'x'");
+    result_free(&r);
+    expect_log("div2.csv", 3);
+    fit = get_file("div2.fitted.weft");
+    int n;
+    char **lines = lines_of(fit, &n);
+    assert_int_equal(n, 4);
+    assert_close(param_value(lines[2], "x", ""), 2.2, 0, 1e-4);
+    lines_free(lines);
+    free(fit);
+    r = WEFT("run", "div2.fitted.weft", "-o", "div2.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+}
+
+/* Ctrl-C in the middle of a long fit: it stops, keeps the best values and
+ * exits with 130 as shells expect of an interrupted command. */
+static void test_fit_interrupt(void **state)
+{
+    (void)state;
+    copy_file(EXAMPLES "/fit_gain.weft", "gain.weft");
+    const double amp = 0.7;
+    save("target.wav", 16000, 1, 8000, 440, &amp);
+    child c = spawn((const char *const[]){"fit", "gain.weft", "--target", "target.wav", "--loss", "l1",
+                                          "--steps", "100000", "--log", "long.csv", "-o", "long.weft",
+                                          NULL});
+    /* wait for a few steps in the log: the fit loop, and its handler of
+     * SIGINT, are then running */
+    for (;;) {
+        size_t len = 0;
+        char *log = wf_read_file("long.csv", &len);
+        int lines = log ? count(log, "\n") : 0;
+        free(log);
+        if (lines > 5)
+            break;
+        int ws;
+        if (waitpid(c.pid, &ws, WNOHANG) == c.pid)
+            fail_msg("the fit ended (status %d) before it was interrupted", exit_status(ws));
+        nanosleep(&(struct timespec){0, 5000000}, NULL);
+    }
+    assert_int_equal(kill(c.pid, SIGINT), 0);
+    result r = finish(c);
+    EXPECT_STATUS(r, 130);
+    assert_true(starts_with(r.err, "weft: stopped after "));
+    HAS(r.err, "; wrote long.weft\n");
+    result_free(&r);
+    char *fit = get_file("long.weft");
+    const char *line = strstr(fit, "\nparam gain = ");
+    assert_non_null(line);
+    char *param = wf_xstrndup(line + 1, strcspn(line + 1, "\n"));
+    double g = param_value(param, "gain", " in [0, 2]");
+    assert_true(g > 0.1 && g < 0.7 + 1e-3);
+    free(param);
+    free(fit);
+    char *log = get_file("long.csv");
+    int steps = count(log, "\n") - 1;
+    free(log);
+    assert_true(steps >= 5 && steps < 100000);
+    expect_log("long.csv", steps);
+}
+
+/* A per-frame param is fitted into a float WAV beside the fitted patch,
+ * named in its text; the result runs and fits again. */
+static void test_fit_per_frame(void **state)
+{
+    (void)state;
+    static const char patch[] = "# per-frame amplitudes\n"
+                                "rate 8 khz\n"
+                                "frames 100 hz\n"
+                                "length 0.2 s\n"
+                                "param a[2] = 0.1 per frame\n"
+                                "out mix(sine([220 hz, 330 hz]) * a)\n";
+    put_file("pf.weft", patch);
+    put_file("target.weft", "rate 8 khz\nlength 0.2 s\nout 0.3 * sine(220 hz) + 0.05 * sine(330 hz)\n");
+    result r = WEFT("run", "target.weft", "-o", "target.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    assert_int_equal(mkdir("out", 0755), 0);
+    r = WEFT("fit", "pf.weft", "--target", "target.wav", "--steps", "5", "-o", "out/pf.fitted.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+
+    char *src = get_file("pf.weft"), *fit = get_file("out/pf.fitted.weft");
+    int ns, nf;
+    char **ls = lines_of(src, &ns), **lf = lines_of(fit, &nf);
+    int i = only_changed_line(ls, ns, lf, nf);
+    assert_string_equal(lf[i], "param a[2] = \"pf.fitted.a.wav\" per frame");
+    lines_free(ls);
+    lines_free(lf);
+    free(src);
+    free(fit);
+
+    /* one frame of the file per control frame of the run */
+    wf_diags d = {0};
+    wf_patch *p = wf_compile_text("pf.weft", patch, NULL, &d);
+    assert_non_null(p);
+    wf_env env = wf_patch_env(p->g, 0, 48000, 1600);
+    int64_t frames = wf_env_frames(&env, WF_RATE_CONTROL);
+    wf_patch_free(p);
+    wf_diags_free(&d);
+    audio a = load("out/pf.fitted.a.wav");
+    expect_audio(&a, 100, 2, frames, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+    int moved = 0;
+    for (int64_t t = 0; t < frames * 2; t++)
+        moved += fabsf(a.x[t] - 0.1f) > 1e-3f;
+    assert_true(moved > 0);
+    free(a.x);
+
+    r = WEFT("run", "out/pf.fitted.weft", "-o", "out/pf.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    a = load("out/pf.wav");
+    expect_audio(&a, 8000, 1, 1600, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    free(a.x);
+    r = WEFT("fit", "out/pf.fitted.weft", "--target", "target.wav", "--steps", "3", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    fit = get_file("out/pf.fitted.fitted.weft");
+    HAS(fit, "param a[2] = \"pf.fitted.fitted.a.wav\" per frame\n");
+    free(fit);
+    a = load("out/pf.fitted.fitted.a.wav");
+    expect_audio(&a, 100, 2, frames, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+    free(a.x);
+}
+
+/* ----------------------------------------------------------------- check */
+
+static void test_check(void **state)
+{
+    (void)state;
+    result r = WEFT("run", EXAMPLES "/fit_osc.weft", "--set", "amp=0.6", "--set", "freq=440", "-o",
+                    "target.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+
+    r = WEFT("check", EXAMPLES "/sine.weft", "--seconds", "0.05");
+    EXPECT_STATUS(r, 0);
+    HAS(r.out, "all gradients agree\n(the patch has no params)\n");
+    result_free(&r);
+
+    static const char *const tols[] = {"0", "-1", "abc", "inf"};
+    for (int i = 0; i < 4; i++) {
+        r = WEFT("check", EXAMPLES "/fit_osc.weft", "--tol", tols[i]);
+        EXPECT_STATUS(r, 2);
+        char msg[96];
+        snprintf(msg, sizeof msg, "weft check: --tol takes a positive number, got '%s'\n", tols[i]);
+        assert_true(starts_with(r.err, msg));
+        result_free(&r);
+    }
+    r = WEFT("check", EXAMPLES "/fit_osc.weft", "--jitter", "0.5");
+    EXPECT_STATUS(r, 2);
+    result_free(&r);
+
+    /* the float32 command hands the check to its float64 twin, whose finite
+     * differences are precise enough for this patch to pass */
+    wf_str twin = {0};
+    wf_str_printf(&twin, "%.*s/weft64", (int)(strrchr(WF_WEFT_EXE, '/') - WF_WEFT_EXE), WF_WEFT_EXE);
+    int have_twin = access(twin.s, X_OK) == 0;
+    wf_str_free(&twin);
+    if (!have_twin)
+        skip(); /* built without FFTW's double library */
+    r = WEFT("check", EXAMPLES "/fit_osc.weft", "--target", "target.wav");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "");
+    int n;
+    char **lines = lines_of(r.out, &n);
+    assert_int_equal(n, 4);
+    assert_true(starts_with(lines[0], "param "));
+    assert_true(starts_with(lines[1], "amp ") && strstr(lines[1], " 1/1 "));
+    assert_true(starts_with(lines[2], "freq ") && strstr(lines[2], " 1/1 "));
+    for (int i = 1; i <= 2; i++) {
+        size_t len = strlen(lines[i]);
+        if (len < 4 || strcmp(lines[i] + len - 4, "  ok") != 0)
+            fail_msg("not ok: %s", lines[i]);
+    }
+    assert_string_equal(lines[3], "loss: mss; tolerance 0.02; all gradients agree");
+    lines_free(lines);
+    result_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_checker),
+        cmocka_unit_test_setup_teardown(test_help_and_version, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_usage_errors, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_run_examples, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_run_seconds_rate_quiet, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_run_set, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_run_input, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_run_formats, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_run_failures, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_run_clipping, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_diagnostics, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_graph, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_nodes, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_gain, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_options, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_diverges, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_interrupt, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_per_frame, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_check, enter_tmp, leave_tmp),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
