@@ -39,6 +39,7 @@ enum {
     OPT_DECAY,
     OPT_CLIP,
     OPT_FFT,
+    OPT_WEIGHTS,
     OPT_SECONDS,
     OPT_RATE,
     OPT_SET,
@@ -100,6 +101,16 @@ static int common_opt(const char *cmd, int c, common *co)
             return -wf_cli_usage_error(cmd, "--loss is mss, l1 or l2, not '%s'", optarg);
         co->loss_given = 1;
         return 1;
+    case OPT_WEIGHTS: {
+        char *end;
+        double lin = strtod(optarg, &end), lg = *end == ',' ? strtod(end + 1, &end) : -1;
+        if (*end || !(lin >= 0) || !(lg >= 0) || lin + lg <= 0)
+            return -wf_cli_usage_error(cmd, "--loss-weights takes LIN,LOG (two non-negative numbers, not both 0), got '%s'", optarg);
+        co->loss.lin_weight = lin;
+        co->loss.log_weight = lg;
+        co->loss.weights_given = 1;
+        return 1;
+    }
     case OPT_FFT:
         if (parse_sizes(optarg, &co->loss))
             return -wf_cli_usage_error(cmd, "--fft-sizes takes sizes like 2048,512,128 (multiples of 4), got '%s'", optarg);
@@ -213,6 +224,7 @@ static void usage_fit(FILE *f)
           "  --lr X                learning rate (default 0.01)\n"
           "  --loss mss|l1|l2      multi-scale spectral (default), or waveform L1 / L2\n"
           "  --fft-sizes A,B,...   FFT sizes of the spectral loss (default 2048,...,64)\n"
+          "  --loss-weights L,G    weights of its linear and log terms (default 1,1)\n"
           "  --optimizer adam|sgd  (default adam); --momentum M for sgd (default 0.9)\n"
           "  --schedule const|exp|cosine  learning-rate schedule (default const)\n"
           "  --decay D             exp schedule: lr * D^(step/steps) (default 0.1)\n"
@@ -270,6 +282,7 @@ int wf_cmd_fit(int argc, char **argv)
         {"optimizer", required_argument, NULL, OPT_OPTIM}, {"momentum", required_argument, NULL, OPT_MOMENTUM},
         {"schedule", required_argument, NULL, OPT_SCHED}, {"decay", required_argument, NULL, OPT_DECAY},
         {"clip", required_argument, NULL, OPT_CLIP},     {"fft-sizes", required_argument, NULL, OPT_FFT},
+        {"loss-weights", required_argument, NULL, OPT_WEIGHTS},
         {"seconds", required_argument, NULL, OPT_SECONDS}, {"rate", required_argument, NULL, OPT_RATE},
         {"set", required_argument, NULL, OPT_SET},       {"input", required_argument, NULL, OPT_INPUT},
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
@@ -441,6 +454,7 @@ static void usage_check(FILE *f)
           "  --target FILE         check the fit loss against this recording\n"
           "  --loss mss|l1|l2      loss with --target (default mss)\n"
           "  --fft-sizes A,B,...   FFT sizes of the spectral loss\n"
+          "  --loss-weights L,G    weights of its linear and log terms (default 1,1)\n"
           "  --elems N             elements checked per param (default 16; random sample)\n"
           "  --tol T               largest relative error that passes (default 0.02)\n"
           "  --step H              relative finite-difference step (default 1e-6)\n"
@@ -457,6 +471,7 @@ int wf_cmd_check(int argc, char **argv)
     static const struct option longopts[] = {
         {"target", required_argument, NULL, OPT_TARGET}, {"loss", required_argument, NULL, OPT_LOSS},
         {"fft-sizes", required_argument, NULL, OPT_FFT}, {"elems", required_argument, NULL, OPT_ELEMS},
+        {"loss-weights", required_argument, NULL, OPT_WEIGHTS},
         {"tol", required_argument, NULL, OPT_TOL},       {"seed", required_argument, NULL, OPT_SEED},
         {"step", required_argument, NULL, OPT_STEP},     {"jitter", required_argument, NULL, OPT_JITTER},
         {"float32", no_argument, NULL, OPT_F32},

@@ -82,7 +82,7 @@ wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf
 {
     wf_loss *L = wf_xcalloc(1, sizeof *L);
     L->o = *o;
-    if (L->o.lin_weight == 0 && L->o.log_weight == 0)
+    if (!L->o.weights_given)
         L->o.lin_weight = L->o.log_weight = 1;
     if (L->o.nsizes == 0) {
         L->o.nsizes = 6;
@@ -173,13 +173,8 @@ static void mss_chunk(const wf_loss *L, scale *s, const wf_real *y, int c, int w
             mag[f] = (wf_real)sqrt(sp[2 * f] * sp[2 * f] + sp[2 * f + 1] * sp[2 * f + 1]);
         for (int f = 0; f < bins; f++)
             lmag[f] = wf_log_pos(mag[f] + (wf_real)EPS);
-        wf_real rl = 0, rg = 0;
-        for (int f = 0; f < bins; f++) {
-            rl += (wf_real)fabs(mag[f] - tm[f]);
-            rg += (wf_real)fabs(lmag[f] - tl[f]);
-        }
-        lin += rl;
-        lg += rg;
+        lin += wf_sum_absdiff(mag, tm, bins);
+        lg += wf_sum_absdiff(lmag, tl, bins);
         if (!want_grad)
             continue;
         /* dL/dS, then the factor taking each bin to G_f / 2 (G_f for the

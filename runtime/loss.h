@@ -24,7 +24,8 @@ typedef struct wf_loss_opts {
     wf_loss_kind kind;
     int nsizes;                     /* 0: the default 2048 1024 512 256 128 64 */
     int sizes[WF_LOSS_MAX_SIZES];   /* FFT sizes, even */
-    double lin_weight, log_weight;  /* 0 and 0: both 1 */
+    double lin_weight, log_weight;  /* used when weights_given, else both 1 */
+    int weights_given;
 } wf_loss_opts;
 
 typedef struct wf_loss wf_loss;

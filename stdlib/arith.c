@@ -51,7 +51,7 @@ BINARY(div, div_args, "a / b, elementwise with broadcasting.", 3)
 const wf_node_kind wf_kind_neg = {
     .name = "neg",
     .family = "arithmetic",
-    .doc = "-x.",
+    .doc = "Negation, -x (unary minus).",
     .args = neg_args,
     .nargs = 1,
     .flags = WF_KIND_OPERATOR,

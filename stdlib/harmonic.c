@@ -74,11 +74,15 @@ static void harmonic_size(const wf_gnode *g, const wf_shape *in, const wf_env *e
 {
     (void)g;
     size_t n = (size_t)block, K = (size_t)in[A_AMPS].chans;
-    size_t segs = n / CHUNK + (size_t)e->nframes + 2;
+    /* runs: at most one per sample (a prime hop), usually one per frame */
+    size_t runs = n + 1;
+    if (e->hop > 1 && (size_t)e->hop <= CHUNK)
+        runs = n / (size_t)e->hop + 2;
+    (void)e;
     s->state = sizeof(harm_state);
     s->work = n * sizeof(wf_phase) + n * sizeof(double) + 3 * 64;
-    s->bwork = s->work + n * sizeof(double) + n * sizeof(wf_real) + segs * sizeof(double) +
-               segs * K * sizeof(double) + ((size_t)e->nframes + 2) * K * sizeof(wf_real) + 6 * 64;
+    s->bwork = s->work + n * sizeof(double) + n * sizeof(wf_real) + runs * sizeof(double) +
+               2 * runs * K * sizeof(double) + 6 * 64;
 }
 
 /* What one call knows about its inputs. */
@@ -181,64 +185,109 @@ static inline double inharmonic_phase(const harm *h, int n, int j)
     return wf_frac(w - floor(w) + h->mkd[j] * (double)h->c[n]);
 }
 
-/* s[k] = sin(2 pi phi_k[n]) (or cos, with quarter = 0.25) for k < K. */
-static inline void harm_sines(const harm *h, int n, int K, wf_real quarter, wf_real *s)
+/* The block is cut into runs of samples that share their amplitude rows:
+ * one frame (or a divisor of it) when amps or f0 are control rate, else
+ * CHUNK samples. Inside a run, loops go over samples for one partial at a
+ * time, so every inner loop is long and vectorises. */
+typedef struct run {
+    int n0, L;   /* first sample, length */
+    int i0, i1;  /* rows (frames) of the amplitudes around the run */
+    int K0, K1;  /* partials below the Nyquist in those frames */
+    int Km;      /* partials to visit */
+} run;
+
+static int run_length(const harm *h)
 {
-    if (h->B != 0) {
-        for (int j = 0; j < K; j++)
-            s[j] = wf_sin2pi((wf_real)inharmonic_phase(h, n, j) + quarter);
-    } else {
-        wf_phase c = h->c[n];
-        for (int j = 0; j < K; j++)
-            s[j] = wf_sin2pi((wf_real)(h->mk[j] * c) + quarter);
-    }
+    if (h->amps_rate != WF_RATE_CONTROL && h->f0_rate != WF_RATE_CONTROL)
+        return CHUNK;
+    int L = h->hop <= CHUNK ? h->hop : CHUNK;
+    while (h->hop % L)
+        L--;
+    return L;
 }
 
-static inline wf_real dot(const wf_real *a, const wf_real *b, int K)
+static run run_at(const harm *h, int r, int RL)
 {
-    wf_real acc = 0;
-    for (int j = 0; j < K; j++)
-        acc += a[j] * b[j];
-    return acc;
-}
-
-/* The amplitudes at sample n: (1 - t) a0 over the first K0 partials plus
- * t a1 over the first K1 (t = 0 when nothing is interpolated). */
-typedef struct rows {
-    const wf_real *a0, *a1;
-    int i0, i1;
-    int K0, K1;
-    wf_real t;
-} rows;
-
-static inline rows harm_rows(const harm *h, int n)
-{
-    rows r;
-    int j = n % h->hop, i = n / h->hop;
-    wf_real t = (wf_real)j / (wf_real)h->hop;
-    r.t = 0;
+    run u;
+    u.n0 = r * RL;
+    u.L = h->n - u.n0 < RL ? h->n - u.n0 : RL;
+    int i = u.n0 / h->hop;
     if (h->amps_rate == WF_RATE_CONTROL) {
         int last = h->amps_frames - 1;
-        r.i0 = i < last ? i : last;
-        r.i1 = i + 1 < last ? i + 1 : last;
-        r.t = t;
+        u.i0 = i < last ? i : last;
+        u.i1 = i + 1 < last ? i + 1 : last;
     } else {
-        r.i0 = r.i1 = h->amps_rate == WF_RATE_AUDIO ? n : 0;
+        u.i0 = u.i1 = 0;
     }
-    r.a0 = h->amps + (size_t)r.i0 * h->K;
-    r.a1 = h->amps + (size_t)r.i1 * h->K;
     if (h->f0_rate == WF_RATE_CONST) {
-        r.K0 = r.K1 = h->Kconst;
-    } else if (h->f0_rate == WF_RATE_AUDIO) {
-        r.K0 = r.K1 = below_nyquist(h, h->f0[n]);
-    } else {
-        /* control f0: each frame's mask goes with that frame's amplitudes */
+        u.K0 = u.K1 = h->Kconst;
+    } else if (h->f0_rate == WF_RATE_CONTROL) {
         int last = h->f0_frames - 1;
-        r.K0 = below_nyquist(h, h->f0[i < last ? i : last]);
-        r.K1 = below_nyquist(h, h->f0[i + 1 < last ? i + 1 : last]);
-        r.t = t;
+        u.K0 = below_nyquist(h, h->f0[i < last ? i : last]);
+        u.K1 = below_nyquist(h, h->f0[i + 1 < last ? i + 1 : last]);
+    } else {
+        u.K0 = u.K1 = 0; /* per sample, below */
     }
-    return r;
+    u.Km = u.K0 > u.K1 ? u.K0 : u.K1;
+    return u;
+}
+
+/* Per-sample pieces of a run: interpolation weight, partial limit (audio-rate
+ * f0), phase. */
+typedef struct runbuf {
+    wf_real t[CHUNK];
+    int Kn[CHUNK];
+} runbuf;
+
+static void run_fill(const harm *h, run *u, runbuf *b)
+{
+    int interp = h->amps_rate == WF_RATE_CONTROL || h->f0_rate == WF_RATE_CONTROL;
+    for (int n = 0; n < u->L; n++)
+        b->t[n] = interp ? (wf_real)((u->n0 + n) % h->hop) / (wf_real)h->hop : 0;
+    if (h->f0_rate == WF_RATE_AUDIO) {
+        u->Km = 0;
+        for (int n = 0; n < u->L; n++) {
+            b->Kn[n] = below_nyquist(h, h->f0[u->n0 + n]);
+            if (b->Kn[n] > u->Km)
+                u->Km = b->Kn[n];
+        }
+    }
+}
+
+/* sin(2 pi phi_j) over the run (quarter = 0.25: the cosine). */
+static void run_sines(const harm *h, const run *u, int j, wf_real quarter, wf_real *s)
+{
+    if (h->B != 0) {
+        for (int n = 0; n < u->L; n++)
+            s[n] = wf_sin2pi((wf_real)inharmonic_phase(h, u->n0 + n, j) + quarter);
+    } else {
+        const wf_phase m = h->mk[j], *c = h->c + u->n0;
+        for (int n = 0; n < u->L; n++)
+            s[n] = wf_sin2pi((wf_real)(m * c[n]) + quarter);
+    }
+}
+
+/* Amplitude of partial j at each sample of the run, masks applied. */
+static void run_amps(const harm *h, const run *u, const runbuf *b, int j, wf_real *a)
+{
+    if (h->amps_rate == WF_RATE_AUDIO) {
+        const wf_real *p = h->amps + (size_t)u->n0 * h->K + j;
+        for (int n = 0; n < u->L; n++)
+            a[n] = p[(size_t)n * h->K];
+    } else {
+        wf_real a0 = j < u->K0 ? h->amps[(size_t)u->i0 * h->K + j] : 0;
+        wf_real a1 = j < u->K1 ? h->amps[(size_t)u->i1 * h->K + j] : 0;
+        if (h->f0_rate == WF_RATE_AUDIO)
+            a0 = a1 = h->amps[(size_t)u->i0 * h->K + j];
+        if (h->amps_rate == WF_RATE_CONST && h->f0_rate != WF_RATE_CONTROL)
+            a1 = a0;
+        wf_real d = a1 - a0;
+        for (int n = 0; n < u->L; n++)
+            a[n] = a0 + d * b->t[n];
+    }
+    if (h->f0_rate == WF_RATE_AUDIO)
+        for (int n = 0; n < u->L; n++)
+            a[n] = j < b->Kn[n] ? a[n] : 0;
 }
 
 static void harmonic_forward(wf_kctx *k)
@@ -248,21 +297,23 @@ static void harmonic_forward(wf_kctx *k)
     harm_setup(&h, k, &cur);
     harm_phases(&h, k->state);
     wf_real *y = k->out.p;
-    int n = h.n;
+    int RL = run_length(&h), nruns = (h.n + RL - 1) / RL;
     /* threads only pay off on big blocks: small streaming blocks stay on one */
-#pragma omp parallel for schedule(static) if ((long)n * h.K >= PARALLEL_WORK)
-    for (int c0 = 0; c0 < n; c0 += CHUNK) {
-        wf_real s[MAX_PARTIALS];
-        int c1 = c0 + CHUNK < n ? c0 + CHUNK : n;
-        for (int j = c0; j < c1; j++) {
-            rows r = harm_rows(&h, j);
-            int Km = r.K0 > r.K1 ? r.K0 : r.K1;
-            harm_sines(&h, j, Km, 0, s);
-            wf_real v = dot(r.a0, s, r.K0);
-            if (r.t != 0)
-                v = v * (1 - r.t) + dot(r.a1, s, r.K1) * r.t;
-            y[j] = v;
+#pragma omp parallel for schedule(static) if ((long)h.n * h.K >= PARALLEL_WORK)
+    for (int r = 0; r < nruns; r++) {
+        runbuf b;
+        wf_real acc[CHUNK], s[CHUNK], a[CHUNK];
+        run u = run_at(&h, r, RL);
+        run_fill(&h, &u, &b);
+        for (int n = 0; n < u.L; n++)
+            acc[n] = 0;
+        for (int j = 0; j < u.Km; j++) {
+            run_sines(&h, &u, j, 0, s);
+            run_amps(&h, &u, &b, j, a);
+            for (int n = 0; n < u.L; n++)
+                acc[n] += a[n] * s[n];
         }
+        memcpy(y + u.n0, acc, sizeof(wf_real) * (size_t)u.L);
     }
 }
 
@@ -277,99 +328,102 @@ static void harmonic_backward(wf_kctx *k)
     const wf_sig *dA = &k->din[A_AMPS], *dF = &k->din[A_F0], *dBs = &k->din[A_INH];
     int n = h.n, K = h.K, hop = h.hop;
     int want_phase = dF->p || dBs->p;
-    /* Segments: one frame each when amps are control rate (so each segment
-     * owns its rows), else CHUNK samples. Partial sums are kept per segment in
-     * double and combined in order: the result does not depend on threads. */
-    int seglen = h.amps_rate == WF_RATE_CONTROL ? hop : CHUNK;
-    int nseg = (n + seglen - 1) / seglen;
+    int rows_amps = dA->p && dA->rate != WF_RATE_AUDIO;
+    int RL = run_length(&h), nruns = (n + RL - 1) / RL;
     double *dS = wf_carve(&cur, (size_t)n * sizeof(double));
     wf_real *df = wf_carve(&cur, (size_t)n * sizeof(wf_real));
-    double *dBseg = wf_carve(&cur, (size_t)nseg * sizeof(double));
-    double *part = wf_carve(&cur, (size_t)nseg * (size_t)K * sizeof(double));
-    wf_real *right = wf_carve(&cur, (size_t)(h.amps_frames + 1) * (size_t)K * sizeof(wf_real));
-    if (dA->p && dA->rate == WF_RATE_CONTROL)
-        memset(right, 0, (size_t)(h.amps_frames + 1) * (size_t)K * sizeof(wf_real));
+    double *dBrun = wf_carve(&cur, (size_t)nruns * sizeof(double));
+    /* per run, the sums going to its left and right amplitude rows: added
+     * after the loop in run order, so the result does not depend on threads */
+    double *partL = wf_carve(&cur, rows_amps ? (size_t)nruns * K * sizeof(double) : 0);
+    double *partR = wf_carve(&cur, rows_amps ? (size_t)nruns * K * sizeof(double) : 0);
 
 #pragma omp parallel for schedule(static) if ((long)n * K >= PARALLEL_WORK)
-    for (int sg = 0; sg < nseg; sg++) {
-        wf_real s[MAX_PARTIALS], cs[MAX_PARTIALS];
-        double accL[MAX_PARTIALS], accR[MAX_PARTIALS];
-        int c0 = sg * seglen, c1 = c0 + seglen < n ? c0 + seglen : n;
-        int Kacc = 0;
-        double bsum = 0;
-        if (dA->p && dA->rate != WF_RATE_AUDIO) {
-            Kacc = K;
-            memset(accL, 0, sizeof(double) * (size_t)K);
-            memset(accR, 0, sizeof(double) * (size_t)K);
+    for (int r = 0; r < nruns; r++) {
+        runbuf b;
+        wf_real s[CHUNK], cs[CHUNK], a[CHUNK], gl[CHUNK], gr[CHUNK];
+        double ds[CHUNK], db[CHUNK];
+        run u = run_at(&h, r, RL);
+        run_fill(&h, &u, &b);
+        const wf_real *gg = g + u.n0;
+        for (int q = 0; q < u.L; q++) {
+            gl[q] = gg[q] * (1 - b.t[q]);
+            gr[q] = gg[q] * b.t[q];
+            ds[q] = db[q] = 0;
         }
-        int i0 = 0, i1 = 0;
-        for (int j = c0; j < c1; j++) {
-            rows r = harm_rows(&h, j);
-            int Km = r.K0 > r.K1 ? r.K0 : r.K1;
-            wf_real gj = g[j];
-            i0 = r.i0;
-            i1 = r.i1;
+        if (rows_amps) {
+            memset(partL + (size_t)r * K, 0, sizeof(double) * (size_t)K);
+            memset(partR + (size_t)r * K, 0, sizeof(double) * (size_t)K);
+        }
+        for (int j = 0; j < u.Km; j++) {
             if (dA->p) {
-                harm_sines(&h, j, Km, 0, s);
-                wf_real w0 = gj * (1 - r.t), w1 = gj * r.t;
-                if (dA->rate == WF_RATE_AUDIO) {
-                    wf_real *row = dA->p + (size_t)j * K;
-                    for (int q = 0; q < r.K0; q++)
-                        row[q] += gj * s[q];
+                run_sines(&h, &u, j, 0, s);
+                if (h.f0_rate == WF_RATE_AUDIO)
+                    for (int q = 0; q < u.L; q++)
+                        s[q] = j < b.Kn[q] ? s[q] : 0;
+                if (rows_amps) {
+                    /* masks: each frame's partials stop at its own limit */
+                    wf_real sl = wf_dot(gl, s, u.L), sr = wf_dot(gr, s, u.L);
+                    int interp_rows = h.amps_rate == WF_RATE_CONTROL || h.f0_rate == WF_RATE_CONTROL;
+                    if (!interp_rows) {
+                        sl += sr;
+                        sr = 0;
+                    }
+                    if (j < u.K0 || h.f0_rate == WF_RATE_AUDIO)
+                        partL[(size_t)r * K + j] = sl;
+                    if (j < u.K1 && interp_rows)
+                        partR[(size_t)r * K + j] = sr;
                 } else {
-                    for (int q = 0; q < r.K0; q++)
-                        accL[q] += w0 * s[q];
-                    for (int q = 0; q < r.K1; q++)
-                        accR[q] += w1 * s[q];
+                    wf_real *row = dA->p + (size_t)u.n0 * K + j;
+                    for (int q = 0; q < u.L; q++)
+                        row[(size_t)q * K] += gg[q] * s[q];
                 }
             }
             if (want_phase) {
-                harm_sines(&h, j, Km, (wf_real)0.25, cs);
-                double a = 0, b = 0;
-                for (int q = 0; q < Km; q++) {
-                    wf_real amp = (q < r.K0 ? r.a0[q] * (1 - r.t) : 0) +
-                                  (q < r.K1 ? r.a1[q] * r.t : 0);
-                    a += (double)(amp * h.mk[q] * cs[q]);
-                    b += (double)(amp * h.dmk[q] * cs[q]);
+                run_sines(&h, &u, j, (wf_real)0.25, cs);
+                run_amps(&h, &u, &b, j, a);
+                const double m = (double)h.mk[j], dm = (double)h.dmk[j];
+                for (int q = 0; q < u.L; q++) {
+                    double v = (double)(a[q] * cs[q]);
+                    ds[q] += v * m;
+                    db[q] += v * dm;
                 }
-                dS[j] = WF_TWO_PI * (double)gj * a;
-                bsum += WF_TWO_PI * (double)gj * b * (h.W[j] + (double)h.c[j]);
             }
         }
-        dBseg[sg] = bsum;
-        if (Kacc) {
-            if (dA->rate == WF_RATE_CONTROL) {
-                /* a segment is one frame: its left rows are its own, its right
-                 * rows go to a separate buffer (added after the loop) */
-                wf_real *l = dA->p + (size_t)i0 * K, *rr = right + (size_t)i1 * K;
-                for (int q = 0; q < K; q++) {
-                    l[q] += (wf_real)accL[q];
-                    rr[q] += (wf_real)accR[q];
-                }
-            } else {
-                double *pp = part + (size_t)sg * K;
-                for (int q = 0; q < K; q++)
-                    pp[q] = accL[q] + accR[q];
+        double bsum = 0;
+        if (want_phase)
+            for (int q = 0; q < u.L; q++) {
+                dS[u.n0 + q] = WF_TWO_PI * (double)gg[q] * ds[q];
+                bsum += WF_TWO_PI * (double)gg[q] * db[q] * (h.W[u.n0 + q] + (double)h.c[u.n0 + q]);
             }
-        }
+        dBrun[r] = bsum;
     }
 
-    if (dA->p && dA->rate == WF_RATE_CONTROL) {
-        size_t len = (size_t)h.amps_frames * (size_t)K;
-        for (size_t q = 0; q < len; q++)
-            dA->p[q] += right[q];
-    } else if (dA->p && dA->rate == WF_RATE_CONST) {
-        for (int q = 0; q < K; q++) {
-            double acc = 0;
-            for (int sg = 0; sg < nseg; sg++)
-                acc += part[(size_t)sg * K + q];
-            dA->p[q] += (wf_real)acc;
+    if (rows_amps) {
+        /* control amps: run r adds to rows i0 and i1; constant amps: row 0 */
+        int interp_rows = h.amps_rate == WF_RATE_CONTROL || h.f0_rate == WF_RATE_CONTROL;
+        if (dA->rate == WF_RATE_CONTROL) {
+            for (int r = 0; r < nruns; r++) {
+                run u = run_at(&h, r, RL);
+                wf_real *l = dA->p + (size_t)u.i0 * K, *rr = dA->p + (size_t)u.i1 * K;
+                for (int j = 0; j < K; j++) {
+                    l[j] += (wf_real)partL[(size_t)r * K + j];
+                    rr[j] += (wf_real)partR[(size_t)r * K + j];
+                }
+            }
+        } else {
+            for (int j = 0; j < K; j++) {
+                double acc = 0;
+                for (int r = 0; r < nruns; r++)
+                    acc += partL[(size_t)r * K + j] + (interp_rows ? partR[(size_t)r * K + j] : 0);
+                dA->p[j] += (wf_real)acc;
+            }
         }
     }
     if (dBs->p) {
         double acc = 0;
-        for (int sg = 0; sg < nseg; sg++)
-            acc += dBseg[sg];
+        for (int r = 0; r < nruns; r++)
+            acc += dBrun[r];
         dBs->p[0] += (wf_real)acc;
     }
     if (dF->p) {

@@ -123,7 +123,7 @@ static void todb_bwd(wf_kctx *k)
         .backward = id##_bwd,                                                                  \
     };
 
-MATH(exp, x_any, 1, WF_KEEP_OUT, "e^x.")
+MATH(exp, x_any, 1, WF_KEEP_OUT, "Exponential, e^x.")
 MATH(log, x_pos, 1, 1, "Natural logarithm.")
 MATH(sqrt, x_pos, 1, WF_KEEP_OUT, "Square root.")
 MATH(pow, pow_args, 2, 3 | WF_KEEP_OUT, "x raised to the power p.")

@@ -85,12 +85,13 @@ static void test_mss_value(void **state)
     check_value(&o, N, mss_direct(y, t, N, sizes, 4, 1, 1));
     o.lin_weight = 2;
     o.log_weight = 0.5;
+    o.weights_given = 1;
     check_value(&o, N, mss_direct(y, t, N, sizes, 4, 2, 0.5));
     /* sizes longer than the signal are left out */
     int big[] = {512, 64};
     o.nsizes = 2;
     memcpy(o.sizes, big, sizeof big);
-    o.lin_weight = o.log_weight = 0;
+    o.weights_given = 0;
     check_value(&o, N, mss_direct(y, t, N, big + 1, 1, 1, 1));
     free(y);
     free(t);
