@@ -389,6 +389,12 @@ static val binop(cc *c, char op, val a, val b, wf_loc loc, wf_loc la, wf_loc lb)
 {
     if (a.kind == V_POISON || b.kind == V_POISON)
         return POISON;
+    if (op == '/' && b.kind == V_CONST)
+        for (int i = 0; i < b.n; i++)
+            if (b.v[i] == 0) {
+                wf_diag(c->d, WF_SEV_ERROR, lb, NULL, "division by zero");
+                return POISON;
+            }
     if (a.kind == V_CONST && b.kind == V_CONST)
         return fold(c, op, &a, &b, loc);
     int in[2] = {as_node(c, &a, la), as_node(c, &b, lb)};

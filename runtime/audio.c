@@ -264,11 +264,12 @@ wf_audio_writer *wf_audio_create(const char *path, double rate, int chans, wf_sa
         return NULL;
     }
     wf_audio_writer *w = wf_xcalloc(1, sizeof *w);
-    w->path = wf_xstrdup(path);
-    w->tmp = wf_temp_path_for(path);
+    int direct;
+    w->path = wf_atomic_target(path, &direct);
+    w->tmp = direct ? NULL : wf_temp_path_for(w->path);
     w->chans = chans;
     w->pcm = sub != SF_FORMAT_FLOAT;
-    w->sf = sf_open(w->tmp, SFM_WRITE, &info);
+    w->sf = sf_open(w->tmp ? w->tmp : w->path, SFM_WRITE, &info);
     if (!w->sf) {
         wf_fail(d, "cannot write '%s': %s", path, sf_strerror(NULL));
         free(w->path);
@@ -310,9 +311,10 @@ int wf_audio_commit(wf_audio_writer *w, wf_diags *d)
     int rc = 0;
     if (err) {
         wf_fail(d, "cannot finish writing '%s': %s", w->path, sf_error_number(err));
-        unlink(w->tmp);
+        if (w->tmp)
+            unlink(w->tmp);
         rc = -1;
-    } else if (rename(w->tmp, w->path) != 0) {
+    } else if (w->tmp && rename(w->tmp, w->path) != 0) {
         wf_fail(d, "cannot move the finished file into place as '%s'", w->path);
         unlink(w->tmp);
         rc = -1;
@@ -334,7 +336,8 @@ void wf_audio_abort(wf_audio_writer *w)
         return;
     if (w->sf)
         sf_close(w->sf);
-    unlink(w->tmp);
+    if (w->tmp)
+        unlink(w->tmp);
     free(w->path);
     free(w->tmp);
     free(w->buf);

@@ -45,6 +45,7 @@ void wf_graph_free(wf_graph *g)
         free(g->inputs[i].file);
     }
     free(g->inputs);
+    free(g->instances);
     free(g);
 }
 
@@ -64,8 +65,9 @@ int wf_graph_add(wf_graph *g, int kind, int nin, const int *in, wf_loc loc)
     n->opt = wf_xcalloc((size_t)(wf_registry[kind]->nargs + 1), sizeof *n->opt);
     n->loc = loc;
     n->ref = -1;
-    for (int i = 0; i < g->n; i++)
-        n->instance += g->nodes[i].kind == kind;
+    if (!g->instances)
+        g->instances = wf_xcalloc(WF_NODE_COUNT, sizeof(int));
+    n->instance = g->instances[kind]++;
     return g->n++;
 }
 

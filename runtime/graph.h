@@ -89,6 +89,7 @@ typedef struct wf_graph {
     wf_loc rate_loc;
     double frame_rate;  /* requested control rate */
     double length;      /* seconds; 0: not set by the patch */
+    int *instances;     /* nodes made so far, per kind */
 } wf_graph;
 
 wf_graph *wf_graph_new(void);

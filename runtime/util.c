@@ -1,6 +1,6 @@
 /* Small shared helpers: checked allocation, growable strings, whole-file reads
  * and atomic file writes. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 #include "util.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void out_of_memory(size_t n)
@@ -173,39 +174,95 @@ char *wf_temp_path_for(const char *path)
     return b.s;
 }
 
-int wf_write_file_atomic(const char *path, const void *data, size_t len)
+char *wf_atomic_target(const char *path, int *direct)
 {
-    char *tmp = wf_temp_path_for(path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        free(tmp);
-        return -1;
+    struct stat st;
+    *direct = 0;
+    if (lstat(path, &st) != 0)
+        return wf_xstrdup(path);
+    if (S_ISLNK(st.st_mode)) {
+        /* replace what the link points to, and keep the link */
+        char *real = realpath(path, NULL);
+        if (!real) {
+            /* a dangling link: write the file it names */
+            char buf[4096];
+            ssize_t n = readlink(path, buf, sizeof buf - 1);
+            if (n <= 0)
+                return wf_xstrdup(path);
+            buf[n] = 0;
+            wf_str b = {0};
+            const char *slash = strrchr(path, '/');
+            if (buf[0] != '/' && slash)
+                wf_str_putn(&b, path, (size_t)(slash - path + 1));
+            wf_str_puts(&b, buf);
+            return b.s;
+        }
+        char *r = wf_atomic_target(real, direct);
+        free(real);
+        return r;
     }
-    const char *p = data;
-    size_t left = len;
+    if (!S_ISREG(st.st_mode))
+        *direct = 1; /* a device or a pipe: renaming over it would destroy it */
+    return wf_xstrdup(path);
+}
+
+static int write_all(int fd, const char *p, size_t left)
+{
     while (left > 0) {
         ssize_t w = write(fd, p, left);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            errno = e;
             return -1;
         }
         p += w;
         left -= (size_t)w;
     }
-    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+    return 0;
+}
+
+int wf_write_file_atomic(const char *path, const void *data, size_t len)
+{
+    int direct;
+    char *target = wf_atomic_target(path, &direct);
+    if (direct) {
+        int fd = open(target, O_WRONLY);
+        free(target);
+        if (fd < 0)
+            return -1;
+        int rc = write_all(fd, data, len);
+        int e = errno;
+        if (close(fd) != 0 && rc == 0)
+            return -1;
+        errno = e;
+        return rc;
+    }
+    char *tmp = wf_temp_path_for(target);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        free(tmp);
+        free(target);
+        return -1;
+    }
+    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        free(target);
+        errno = e;
+        return -1;
+    }
+    if (close(fd) != 0 || rename(tmp, target) != 0) {
         int e = errno;
         unlink(tmp);
         free(tmp);
+        free(target);
         errno = e;
         return -1;
     }
     free(tmp);
+    free(target);
     return 0;
 }
 

@@ -38,6 +38,10 @@ int wf_write_file_atomic(const char *path, const void *data, size_t len);
 /* Temporary name beside path for callers that write through another library
  * (libsndfile) before renaming; caller frees. */
 char *wf_temp_path_for(const char *path);
+/* Where an atomic write of path must land: a symlink's target (the link is
+ * kept), or path itself. *direct is set for an existing device or pipe, which
+ * must be written in place, never renamed over. Caller frees. */
+char *wf_atomic_target(const char *path, int *direct);
 
 /* Levenshtein distance, for "did you mean" suggestions. */
 int wf_edit_distance(const char *a, const char *b);

@@ -1548,6 +1548,52 @@ static void test_check(void **state)
     result_free(&r);
 }
 
+/* Atomic writes replace a regular file, but write through a symlink (the
+ * link stays) and into a pipe in place: renaming over a device or a pipe
+ * would destroy it. */
+static void test_write_targets(void **state)
+{
+    (void)state;
+    assert_int_equal(symlink("real.dot", "link.dot"), 0); /* dangling: names the file to make */
+    result r = WEFT("graph", EXAMPLES "/sine.weft", "-o", "link.dot");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    struct stat st;
+    assert_int_equal(lstat("link.dot", &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    char *dot = get_file("real.dot");
+    assert_true(starts_with(dot, "digraph weft {"));
+    free(dot);
+    assert_int_equal(symlink("real.wav", "song.wav"), 0);
+    r = WEFT("run", EXAMPLES "/sine.weft", "--seconds", "0.01", "-o", "song.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    assert_int_equal(lstat("song.wav", &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    audio a = load("real.wav");
+    expect_audio(&a, 48000, 1, 480, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    free(a.x);
+
+    assert_int_equal(mkfifo("pipe.dot", 0600), 0);
+    pid_t reader = fork();
+    if (reader == 0) {
+        int fd = open("pipe.dot", O_RDONLY);
+        char buf[4096];
+        ssize_t n, total = 0;
+        while ((n = read(fd, buf, sizeof buf)) > 0)
+            total += n;
+        _exit(total > 0 ? 0 : 1);
+    }
+    r = WEFT("graph", EXAMPLES "/sine.weft", "-o", "pipe.dot");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    int ws;
+    assert_int_equal(waitpid(reader, &ws, 0), reader);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    assert_int_equal(lstat("pipe.dot", &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1563,6 +1609,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_clipping, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_diagnostics, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_graph, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_write_targets, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_nodes, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_gain, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_options, enter_tmp, leave_tmp),

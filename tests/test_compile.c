@@ -550,8 +550,10 @@ static void test_param_declarations(void **state)
                  "a param's initial value must be known when compiling", 1, 11, NULL);
     expect_error("param p = \"a.wav\"\nout p\n", "a param's value must be numbers", 1, 11,
                  "add 'per frame' to start a frame-wise param from a file");
-    expect_error("param p = 1 / 0\nout p\n", "param 'p' starts at a non-finite value", 1, 11,
+    expect_error("param p = 1e308 * 10\nout p\n", "param 'p' starts at a non-finite value", 1, 11,
                  NULL);
+    expect_error("param p = 1 / 0\nout p\n", "division by zero", 1, 15, NULL);
+    expect_error("length 1 s\nout range(3) / [1, 0, 2]\n", "division by zero", 2, 16, NULL);
     expect_error("input x = foo\nout x\n",
                  "an input comes from 'target' or a file name, not 'foo'", 1, 11,
                  "write `input NAME = target` or `input NAME = \"file.wav\"`");
