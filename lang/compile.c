@@ -30,7 +30,7 @@
 /* Recursion of eval through brackets, calls, unary minus, defs and bindings
  * together (operator chains are walked with a loop): bounded so that a
  * pathological patch gets an error rather than a stack overflow. */
-#define MAX_EVAL_DEPTH 3000
+#define MAX_EVAL_DEPTH 1000
 
 /* Physical dimension of a constant, for unit checks in settings and params. */
 typedef enum { DIM_NONE, DIM_FREQ, DIM_TIME, DIM_GAIN } dim;
@@ -332,9 +332,33 @@ static int make_node(cc *c, int kind, int nin, int *in, const wf_loc *in_loc, wf
             }
         }
     }
-    if (rc == 0)
+    int foldable = rc == 0 && k->fold && ic.out.rate == WF_RATE_CONST && nin <= 8;
+    for (int i = 0; foldable && i < nin; i++)
+        foldable = c->g->nodes[in[i]].kind == WF_NODE_const;
+    if (foldable) {
+        /* all inputs are constants: the result is one, computed in double */
+        val v = mkconst(c, ic.out.chans, DIM_NONE);
+        for (int ch = 0; ch < v.n; ch++) {
+            double x[8];
+            for (int i = 0; i < nin; i++) {
+                const wf_opt *o = &c->g->nodes[in[i]].opt[0];
+                x[i] = o->v[o->n == 1 ? 0 : ch];
+            }
+            v.v[ch] = k->fold(x, opts, ch);
+            if (!isfinite(v.v[ch])) {
+                wf_diag(c->d, WF_SEV_ERROR, loc, NULL,
+                        "'%s' of these constants is not a finite number (channel %d)", k->name,
+                        ch);
+                rc = -1;
+                break;
+            }
+        }
+        if (rc == 0)
+            id = const_node(c, &v, loc);
+    } else if (rc == 0) {
         id = add_node(c, kind, nin, in, loc);
-    if (id >= 0) {
+    }
+    if (!foldable && id >= 0) {
         wf_gnode *n = &c->g->nodes[id];
         free(n->opt);
         n->opt = opts;
@@ -1558,6 +1582,7 @@ int wf_build_node(wf_graph *g, int kind, int nin, const int *in, wf_opt *opts, w
     int id = make_node(&c, kind, nin, ins, locs, opts, loc);
     free(ins);
     free(locs);
+    wf_arena_free(&c.arena);
     return id;
 }
 

@@ -177,6 +177,11 @@ wf_prog *wf_prog_new(const wf_graph *g, const wf_env *env, wf_params *params, wf
             dp |= p->rt[gn->in[j]].grad;
         r->grad = dp; /* provisional: "depends on a param" */
         r->ext = gn->kind == WF_NODE_param ? EXT_PARAM : gn->kind == WF_NODE_input ? EXT_INPUT : EXT_NONE;
+        if (!r->ext && !wf_registry[gn->kind]->forward) {
+            wf_fail(d, "internal: node '%s' has no kernel", wf_registry[gn->kind]->name);
+            wf_prog_free(p);
+            return NULL;
+        }
         r->frames = frames_per_call(p, gn->shape.rate);
         r->in = wf_xcalloc((size_t)(gn->nin ? gn->nin : 1), sizeof *r->in);
         r->din = wf_xcalloc((size_t)(gn->nin ? gn->nin : 1), sizeof *r->din);
@@ -407,7 +412,8 @@ static wf_real *base_of(const wf_prog *p, int i, const blockpos *bp)
 static wf_sig view(const wf_prog *p, int i, wf_rate reader, const blockpos *bp, int adjoint)
 {
     const wf_gnode *gn = &p->g->nodes[i];
-    wf_sig s = {adjoint ? p->rt[i].adj : base_of(p, i, bp), 0, gn->shape.chans, gn->shape.rate};
+    wf_sig s = {adjoint ? p->rt[i].adj : base_of(p, i, bp), 0, gn->shape.chans, gn->shape.rate,
+                !adjoint && gn->kind == WF_NODE_const ? gn->opt[0].v : NULL};
     switch (gn->shape.rate) {
     case WF_RATE_CONST:
         s.n = 1;

@@ -60,6 +60,7 @@ typedef struct wf_sig {
     int n;
     int chans;
     wf_rate rate;
+    const double *exact; /* a compile-time constant: its values in double, else NULL */
 } wf_sig;
 
 typedef struct wf_kctx {
@@ -113,6 +114,12 @@ typedef struct wf_node_kind {
     void (*reset)(wf_kctx *k);
     void (*forward)(wf_kctx *k);
     void (*backward)(wf_kctx *k);
+    /* Optional: the value of channel `chan` from constant inputs x (one per
+     * signal input), in double. The compiler folds a call whose inputs are
+     * all constants into a constant with it, so constants stay exact (a
+     * sine's frequency 100 * pow(1.05, 63) is not rounded to float32 before
+     * the phase is accumulated in double). */
+    double (*fold)(const double *x, const wf_opt *opt, int chan);
 } wf_node_kind;
 
 /* Shape rules shared by many kinds. */

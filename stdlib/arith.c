@@ -28,6 +28,12 @@ static void div_backward(wf_kctx *k) { WF_GRAD2(k, (d0 = g / x1, d1 = -g * x0 / 
 static void neg_forward(wf_kctx *k) { WF_MAP1(k, y = -x0); }
 static void neg_backward(wf_kctx *k) { WF_GRAD1(k, (d0 = -g, (void)x0)); }
 
+static double add_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return x[0] + x[1]; }
+static double sub_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return x[0] - x[1]; }
+static double mul_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return x[0] * x[1]; }
+static double div_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return x[0] / x[1]; }
+static double neg_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return -x[0]; }
+
 #define BINARY(id, ARGS, DOC, KEEP)                                                            \
     const wf_node_kind wf_kind_##id = {                                                        \
         .name = #id,                                                                           \
@@ -41,6 +47,7 @@ static void neg_backward(wf_kctx *k) { WF_GRAD1(k, (d0 = -g, (void)x0)); }
         .size = wf_map_size,                                                                   \
         .forward = id##_forward,                                                               \
         .backward = id##_backward,                                                             \
+        .fold = id##_fold,                                                                     \
     };
 
 BINARY(add, bin_args, "a + b, elementwise with broadcasting.", 0)
@@ -59,4 +66,5 @@ const wf_node_kind wf_kind_neg = {
     .size = wf_map_size,
     .forward = neg_forward,
     .backward = neg_backward,
+    .fold = neg_fold,
 };

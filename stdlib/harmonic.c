@@ -91,6 +91,7 @@ typedef struct harm {
     double sr, nyq;
     wf_rate f0_rate, amps_rate;
     const wf_real *f0, *amps;
+    double f0_const; /* a constant f0, exact when it is a compile-time constant */
     int f0_frames, amps_frames;
     double B;
     int Kconst;  /* partials below the Nyquist for a constant f0 */
@@ -104,7 +105,7 @@ typedef struct harm {
 static double f0_at(const harm *h, int n)
 {
     if (h->f0_rate == WF_RATE_CONST)
-        return h->f0[0];
+        return h->f0_const;
     if (h->f0_rate == WF_RATE_AUDIO)
         return h->f0[n];
     int i = n / h->hop, last = h->f0_frames - 1;
@@ -143,6 +144,7 @@ static void harm_setup(harm *h, const wf_kctx *k, void **cursor)
     h->f0_rate = k->in[A_F0].rate;
     h->amps_rate = k->in[A_AMPS].rate;
     h->f0 = k->in[A_F0].p;
+    h->f0_const = k->in[A_F0].exact ? k->in[A_F0].exact[0] : (double)h->f0[0];
     h->amps = k->in[A_AMPS].p;
     h->f0_frames = k->in[A_F0].n;
     h->amps_frames = k->in[A_AMPS].n;
@@ -153,7 +155,7 @@ static void harm_setup(harm *h, const wf_kctx *k, void **cursor)
         h->mk[j] = (wf_phase)h->mkd[j];
         h->dmk[j] = (wf_phase)(kk * kk * kk / (2 * r));
     }
-    h->Kconst = h->f0_rate == WF_RATE_CONST ? below_nyquist(h, h->f0[0]) : 0;
+    h->Kconst = h->f0_rate == WF_RATE_CONST ? below_nyquist(h, h->f0_const) : 0;
     h->c = wf_carve(cursor, (size_t)h->n * sizeof(wf_phase));
     h->W = wf_carve(cursor, (size_t)h->n * sizeof(double));
 }

@@ -109,6 +109,48 @@ static void todb_bwd(wf_kctx *k)
     WF_GRAD1(k, d0 = fabs(x0) > (wf_real)1e-7 ? g * (wf_real)(20 / LN10) / x0 : 0);
 }
 
+/* The same functions in double, for constants folded when compiling. */
+static double dsigm(double x)
+{
+    return 1 / (1 + exp(-x));
+}
+static double exp_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return exp(x[0]); }
+static double log_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return log(x[0]); }
+static double sqrt_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return sqrt(x[0]); }
+static double pow_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return pow(x[0], x[1]); }
+static double sin_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return sin(x[0]); }
+static double cos_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return cos(x[0]); }
+static double tanh_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return tanh(x[0]); }
+static double sigmoid_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return dsigm(x[0]); }
+static double softplus_fold(const double *x, const wf_opt *o, int c)
+{
+    (void)o;
+    (void)c;
+    return (x[0] > 0 ? x[0] : 0) + log1p(exp(-fabs(x[0])));
+}
+static double exp_sigmoid_fold(const double *x, const wf_opt *o, int c)
+{
+    (void)c;
+    double e = o[1].n ? o[1].v[0] : 10, m = o[2].n ? o[2].v[0] : 2, t = o[3].n ? o[3].v[0] : 1e-7;
+    return m * pow(dsigm(x[0]), log(e)) + t;
+}
+static double abs_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return fabs(x[0]); }
+static double clamp_fold(const double *x, const wf_opt *o, int c)
+{
+    (void)o;
+    (void)c;
+    return x[0] < x[1] ? x[1] : x[0] > x[2] ? x[2] : x[0];
+}
+static double min_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return x[0] <= x[1] ? x[0] : x[1]; }
+static double max_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return x[0] >= x[1] ? x[0] : x[1]; }
+static double db_fold(const double *x, const wf_opt *o, int c) { (void)o; (void)c; return pow(10, x[0] / 20); }
+static double todb_fold(const double *x, const wf_opt *o, int c)
+{
+    (void)o;
+    (void)c;
+    return 20 * log10(fabs(x[0]) > 1e-7 ? fabs(x[0]) : 1e-7);
+}
+
 #define MATH(id, ARGS, NARGS, KEEP, DOC)                                                       \
     const wf_node_kind wf_kind_##id = {                                                        \
         .name = #id,                                                                           \
@@ -121,6 +163,7 @@ static void todb_bwd(wf_kctx *k)
         .size = wf_map_size,                                                                   \
         .forward = id##_fwd,                                                                   \
         .backward = id##_bwd,                                                                  \
+        .fold = id##_fold,                                                                     \
     };
 
 MATH(exp, x_any, 1, WF_KEEP_OUT, "Exponential, e^x.")

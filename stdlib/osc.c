@@ -41,6 +41,19 @@ static void osc_phases(const wf_kctx *k, double *state, wf_phase *ph)
     int n = k->out.n, C = k->out.chans;
     wf_stride sf = wf_stride_of(f, &k->out);
     double inv = 1.0 / k->env->sr;
+    if (f->exact) {
+        /* a compile-time constant: its exact value, not the float32 copy */
+        for (int t = 0; t < n; t++) {
+            wf_phase *o = ph + (size_t)t * C;
+            for (int c = 0; c < C; c++) {
+                double p = state[c];
+                o[c] = (wf_phase)p;
+                p += f->exact[c * sf.c] * inv;
+                state[c] = p - floor(p);
+            }
+        }
+        return;
+    }
     for (int t = 0; t < n; t++) {
         const wf_real *fr = f->p + (size_t)t * sf.t;
         wf_phase *o = ph + (size_t)t * C;

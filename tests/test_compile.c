@@ -681,7 +681,7 @@ static void test_nesting_limit(void **state)
     wf_diags d = {0};
     assert_null(compile(s.s, &d));
     assert_int_equal(d.n, 1);
-    assert_string_equal(d.v[0].msg, "the patch nests too deeply here (more than 3000 levels of "
+    assert_string_equal(d.v[0].msg, "the patch nests too deeply here (more than 1000 levels of "
                                     "brackets, calls and bindings)");
     wf_diags_free(&d);
     wf_str_free(&s);
