@@ -93,6 +93,17 @@ static void osc_freq_adjoint(const wf_kctx *k, double *h, wf_real *tmp)
     wf_reduce_into(d, tmp, n, C);
 }
 
+/* Backward runs over the whole signal: the phases again, from phase 0. */
+static wf_phase *osc_replay_phases(const wf_kctx *k, void **cur)
+{
+    size_t C = (size_t)k->out.chans, N = (size_t)k->out.n * C;
+    wf_phase *ph = wf_carve(cur, N * sizeof(wf_phase));
+    double *st = wf_carve(cur, C * sizeof(double));
+    memset(st, 0, C * sizeof(double));
+    osc_phases(k, st, ph);
+    return ph;
+}
+
 static int osc_infer(wf_infer *ic)
 {
     return wf_infer_generator(ic);
@@ -140,13 +151,10 @@ static void sine_backward(wf_kctx *k)
     void *cur = k->work;
     int n = k->out.n, C = k->out.chans;
     size_t N = (size_t)n * C;
-    wf_phase *ph = wf_carve(&cur, N * sizeof(wf_phase));
+    wf_phase *ph = osc_replay_phases(k, &cur);
     double *h = wf_carve(&cur, N * sizeof(double));
     wf_real *cs = wf_carve(&cur, N * sizeof(wf_real));
     wf_real *tmp = wf_carve(&cur, N * sizeof(wf_real));
-    double *st = wf_carve(&cur, (size_t)C * sizeof(double));
-    memset(st, 0, (size_t)C * sizeof(double));
-    osc_phases(k, st, ph);
     const wf_sig *po = &k->in[A_PHASE];
     wf_stride sp = wf_stride_of(po, &k->out);
     const wf_real *g = k->dout->p;
@@ -263,12 +271,9 @@ static void shape_backward(wf_kctx *k, shape_kind kind)
     void *cur = k->work;
     int n = k->out.n, C = k->out.chans;
     size_t N = (size_t)n * C;
-    wf_phase *ph = wf_carve(&cur, N * sizeof(wf_phase));
+    wf_phase *ph = osc_replay_phases(k, &cur);
     double *h = wf_carve(&cur, N * sizeof(double));
     wf_real *tmp = wf_carve(&cur, N * sizeof(wf_real));
-    double *st = wf_carve(&cur, (size_t)C * sizeof(double));
-    memset(st, 0, (size_t)C * sizeof(double));
-    osc_phases(k, st, ph);
     shape_tab tab;
     shape_table(kind, &tab);
     const wf_sig *f = &k->in[A_FREQ];
