@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,32 @@
 
 wf_diag_format wf_cli_diag_format = WF_DIAG_TEXT;
 
+static volatile sig_atomic_t interrupted;
+static void (*previous_handler)(int);
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+    signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends the process at once */
+}
+
+volatile sig_atomic_t *wf_cli_catch_sigint(void)
+{
+    interrupted = 0;
+    previous_handler = signal(SIGINT, on_sigint);
+    return &interrupted;
+}
+
+void wf_cli_release_sigint(void)
+{
+    signal(SIGINT, previous_handler == SIG_ERR ? SIG_DFL : previous_handler);
+}
+
 int wf_cli_finish(wf_diags *d, int status)
 {
-    if (d->n)
+    /* JSON always prints an array (empty on a clean run), so tools can parse */
+    if (d->n || wf_cli_diag_format == WF_DIAG_JSON)
         wf_diags_print(stderr, d, wf_cli_diag_format);
     wf_diags_free(d);
     return status;
@@ -233,17 +257,11 @@ int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
         }
         double *v = NULL;
         int nv = 0;
-        wf_source *src = NULL;
-        int rc = wf_eval_constant("--set", text, &v, &nv, &src, d);
+        char what[80];
+        snprintf(what, sizeof what, "--set %.60s", name);
+        int rc = wf_eval_constant(what, text, &v, &nv, d);
         if (rc == 0)
             rc = wf_params_set(&s->params, name, v, nv, d);
-        if (rc) {
-            /* print now: the diagnostics point into src */
-            wf_diags_print(stderr, d, wf_cli_diag_format);
-            wf_diags_clear(d);
-            d->errors = 1;
-        }
-        wf_source_free(src);
         free(v);
         free(name);
         if (rc)
@@ -360,8 +378,10 @@ static int cmd_run(int argc, char **argv)
     wf_diags d = {0};
     wf_setup s = {0};
     int status = 1;
-    if (wf_setup_prepare(&s, &o, &d) == 0)
-        status = wf_render(&s, out, fmt, (int)block, quiet, &d) ? 1 : 0;
+    if (wf_setup_prepare(&s, &o, &d) == 0) {
+        int rc = wf_render(&s, out, fmt, (int)block, quiet, &d);
+        status = rc == 130 ? 130 : rc ? 1 : 0;
+    }
     wf_setup_free(&s);
     free(o.sets.v);
     free(o.inputs.v);
@@ -396,7 +416,8 @@ int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int
     int64_t at = 0, bad = -1;
     const wf_real *y;
     int n;
-    while (rc == 0 && bad < 0 &&
+    volatile sig_atomic_t *stop = wf_cli_catch_sigint();
+    while (rc == 0 && bad < 0 && !*stop &&
            (y = whole ? (at ? NULL : wf_prog_forward(p)) : wf_prog_next_block(p, &n))) {
         if (whole)
             n = (int)s->env.nsamples;
@@ -408,6 +429,12 @@ int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int
         at += n;
     }
     wf_prog_free(p);
+    wf_cli_release_sigint();
+    if (*stop) {
+        wf_fail(d, "interrupted: '%s' was not written", out);
+        wf_audio_abort(w);
+        return 130;
+    }
     if (bad >= 0) {
         wf_fail(d, "the out is not finite from sample %lld (%.4f s): nothing was written",
                 (long long)bad, (double)bad / s->env.sr);
@@ -562,6 +589,11 @@ int wf_cli_main(int argc, char **argv)
     const char *cmd = argv[i];
     int sub_argc = argc - i;
     char **sub_argv = argv + i;
+    /* getopt names the program after argv[0] in its messages */
+    static char name[64];
+    snprintf(name, sizeof name, "weft %.40s", cmd);
+    char *saved = sub_argv[0];
+    sub_argv[0] = name;
     if (strcmp(cmd, "run") == 0)
         return cmd_run(sub_argc, sub_argv);
     if (strcmp(cmd, "graph") == 0)
@@ -571,7 +603,9 @@ int wf_cli_main(int argc, char **argv)
     if (strcmp(cmd, "fit") == 0)
         return wf_cmd_fit(sub_argc, sub_argv);
     if (strcmp(cmd, "check") == 0) {
+        sub_argv[0] = saved;
         wf_exec_float64(argc, argv);
+        sub_argv[0] = name;
         return wf_cmd_check(sub_argc, sub_argv);
     }
     fprintf(stderr, "weft: unknown command '%s'\n", cmd);

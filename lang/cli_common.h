@@ -4,6 +4,7 @@
 #ifndef WF_CLI_COMMON_H
 #define WF_CLI_COMMON_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "lang/compile.h"
@@ -50,9 +51,15 @@ int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d);
 int wf_setup_load_inputs(wf_setup *s, wf_diags *d);
 void wf_setup_free(wf_setup *s);
 
-/* Renders s to out (streaming unless the graph needs one block). */
+/* Renders s to out (streaming unless the graph needs one block). Returns 0,
+ * -1 on error, or 130 when Ctrl-C stopped it (nothing is written then). */
 int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int quiet,
               wf_diags *d);
+
+/* Ctrl-C sets the returned flag instead of killing the process, so that
+ * long work can stop cleanly; a second Ctrl-C kills as usual. */
+volatile sig_atomic_t *wf_cli_catch_sigint(void);
+void wf_cli_release_sigint(void);
 
 /* Prints diagnostics (text or JSON), frees them, returns status. */
 int wf_cli_finish(wf_diags *d, int status);

@@ -16,15 +16,6 @@
 #include "runtime/gradcheck.h"
 #include "runtime/util.h"
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-    signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends the process at once */
-}
-
 enum {
     OPT_TARGET = 300,
     OPT_STEPS,
@@ -395,12 +386,10 @@ int wf_cmd_fit(int argc, char **argv)
     fo.progress = show_progress;
     fo.progress_ctx = &pc;
     fo.log = log;
-    interrupted = 0;
-    fo.stop = &interrupted;
-    void (*old)(int) = signal(SIGINT, on_sigint);
+    fo.stop = wf_cli_catch_sigint();
     wf_fit_result r;
     int rc = wf_fit(prog, &s.params, loss, &fo, &r, &d);
-    signal(SIGINT, old);
+    wf_cli_release_sigint();
     if (pc.tty && r.steps < fo.steps)
         fputc('\n', stderr);
     if (log) {
@@ -425,8 +414,9 @@ int wf_cmd_fit(int argc, char **argv)
     if (render && rc == 0) {
         wf_prog_free(prog);
         prog = NULL;
-        if (wf_render(&s, render, WF_FMT_DEFAULT, 2048, quiet, &d))
-            status = 1;
+        int rc2 = wf_render(&s, render, WF_FMT_DEFAULT, 2048, quiet, &d);
+        if (rc2)
+            status = rc2 == 130 ? 130 : 1;
     }
 done:
     if (log)

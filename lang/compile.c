@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "lang/compile.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1501,7 +1502,7 @@ wf_patch *wf_compile_file(const char *path, const wf_compile_opts *o, wf_diags *
 {
     wf_source *src = wf_source_load(path);
     if (!src) {
-        wf_fail(d, "cannot read patch '%s'", path);
+        wf_fail(d, "cannot read patch '%s': %s", path, strerror(errno));
         return NULL;
     }
     return wf_compile_source(src, o, d);
@@ -1528,15 +1529,17 @@ void wf_patch_free(wf_patch *p)
     free(p);
 }
 
-int wf_eval_constant(const char *what, const char *text, double **v, int *n, wf_source **srcp,
-                     wf_diags *d)
+int wf_eval_constant(const char *what, const char *text, double **v, int *n, wf_diags *d)
 {
+    /* parsed as the binding `x = TEXT`; diagnostics are then moved back onto
+     * the text alone, so that they show what the user wrote */
+    static const char prefix[] = "x = ";
+    const int plen = (int)sizeof prefix - 1;
     wf_str src = {0};
-    wf_str_printf(&src, "x = %s\n", text);
+    wf_str_printf(&src, "%s%s\n", prefix, text);
     wf_source *s = wf_source_from_string(what, src.s);
-    *srcp = s;
     wf_str_free(&src);
-    int rc = -1;
+    int first = d->n, rc = -1;
     wf_file_ast *f = wf_parse(s, d);
     if (f && f->stmts && f->stmts->kind == WF_ST_BIND && !f->stmts->next) {
         cc c = {0};
@@ -1562,6 +1565,16 @@ int wf_eval_constant(const char *what, const char *text, double **v, int *n, wf_
         wf_fail(d, "%s: '%s' is not a value", what, text);
     }
     wf_file_ast_free(f);
+    for (int i = first; i < d->n; i++) {
+        wf_loc *l = &d->v[i].loc;
+        if (l->src != s)
+            continue;
+        l->col = l->col > plen ? l->col - plen : 1;
+        l->off = l->off > plen ? l->off - plen : 0;
+    }
+    memmove(s->text, s->text + plen, s->len - (size_t)plen + 1);
+    s->len -= (size_t)plen;
+    wf_source_free(s);
     return rc;
 }
 

@@ -34,10 +34,9 @@ wf_patch *wf_compile_source(wf_source *src, const wf_compile_opts *o, wf_diags *
 void wf_patch_free(wf_patch *p);
 
 /* Evaluates a constant expression such as "2 khz" or "[0.1, 0.2]" (for
- * --set); *v is malloc'd. *src receives the source the diagnostics point
- * into: free it (wf_source_free) once they are printed. */
-int wf_eval_constant(const char *what, const char *text, double **v, int *n, wf_source **src,
-                     wf_diags *d);
+ * --set); *v is malloc'd. Diagnostics point into a source named `what`
+ * holding just the text. */
+int wf_eval_constant(const char *what, const char *text, double **v, int *n, wf_diags *d);
 
 /* Adds a node of registry kind `kind` to g as a call would: checks and infers
  * its shape, converting inputs to the rates it asks for. opts (one per

@@ -162,23 +162,74 @@ static void print_json(wf_str *b, const wf_diagnostic *g)
     wf_str_putc(b, '}');
 }
 
+/* Printing order: the compiler reports errors as it evaluates (the out
+ * first, then what it uses), so each run of located diagnostics is put in
+ * source order; a diagnostic without a place keeps its position. */
+static int before(const wf_diagnostic *a, int ia, const wf_diagnostic *b, int ib,
+                  const wf_diags *d)
+{
+    if (a->loc.src != b->loc.src) {
+        /* files in the order they first appear */
+        for (int i = 0; i < d->n; i++) {
+            if (d->v[i].loc.src == a->loc.src)
+                return 1;
+            if (d->v[i].loc.src == b->loc.src)
+                return 0;
+        }
+    }
+    if (a->loc.line != b->loc.line)
+        return a->loc.line < b->loc.line;
+    if (a->loc.col != b->loc.col)
+        return a->loc.col < b->loc.col;
+    return ia < ib;
+}
+
+static int *print_order(const wf_diags *d)
+{
+    int *ord = wf_xmalloc(sizeof(int) * (size_t)(d->n ? d->n : 1));
+    for (int i = 0; i < d->n; i++)
+        ord[i] = i;
+    for (int start = 0; start < d->n;) {
+        if (!d->v[start].loc.src) {
+            start++;
+            continue;
+        }
+        int end = start;
+        while (end < d->n && d->v[end].loc.src)
+            end++;
+        /* insertion sort: stable, and diagnostics are few */
+        for (int i = start + 1; i < end; i++) {
+            int x = ord[i], j = i - 1;
+            while (j >= start && before(&d->v[x], x, &d->v[ord[j]], ord[j], d)) {
+                ord[j + 1] = ord[j];
+                j--;
+            }
+            ord[j + 1] = x;
+        }
+        start = end;
+    }
+    return ord;
+}
+
 void wf_diags_print(FILE *f, const wf_diags *d, wf_diag_format fmt)
 {
+    int *ord = print_order(d);
     if (fmt == WF_DIAG_JSON) {
         wf_str b = {0};
         wf_str_putc(&b, '[');
         for (int i = 0; i < d->n; i++) {
             if (i)
                 wf_str_putc(&b, ',');
-            print_json(&b, &d->v[i]);
+            print_json(&b, &d->v[ord[i]]);
         }
         wf_str_puts(&b, "]\n");
         fputs(b.s, f);
         wf_str_free(&b);
-        return;
+    } else {
+        for (int i = 0; i < d->n; i++)
+            print_text(f, &d->v[ord[i]]);
     }
-    for (int i = 0; i < d->n; i++)
-        print_text(f, &d->v[i]);
+    free(ord);
 }
 
 void wf_diags_clear(wf_diags *d)
