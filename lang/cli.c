@@ -271,7 +271,7 @@ int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
 }
 
 /* Loads every input whole (for WHOLE and GRAD runs). */
-int wf_setup_load_inputs(wf_setup *s, wf_diags *d)
+void wf_setup_load_inputs(wf_setup *s)
 {
     const wf_graph *g = s->patch->g;
     for (int j = 0; j < g->ninputs; j++) {
@@ -288,9 +288,7 @@ int wf_setup_load_inputs(wf_setup *s, wf_diags *d)
                 break;
             got += r;
         }
-        (void)d;
     }
-    return 0;
 }
 
 /* ------------------------------------------------------------------- run */
@@ -396,7 +394,7 @@ int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int
         loaded |= s->data[j] != NULL;
     int whole = loaded || wf_graph_needs_whole(g);
     if (whole && !loaded)
-        wf_setup_load_inputs(s, d);
+        wf_setup_load_inputs(s);
     wf_prog *p = wf_prog_new(g, &s->env, &s->params, whole ? WF_RUN_WHOLE : WF_RUN_STREAM, block, d);
     if (!p)
         return -1;

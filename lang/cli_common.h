@@ -48,7 +48,7 @@ typedef struct wf_setup {
 } wf_setup;
 
 int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d);
-int wf_setup_load_inputs(wf_setup *s, wf_diags *d);
+void wf_setup_load_inputs(wf_setup *s);
 void wf_setup_free(wf_setup *s);
 
 /* Renders s to out (streaming unless the graph needs one block). Returns 0,

@@ -181,7 +181,7 @@ static int prepare(common *co, wf_setup *s, wf_prog **prog, wf_real **target, wf
                 g->nodes[g->out].shape.chans);
         return -1;
     }
-    wf_setup_load_inputs(s, d);
+    wf_setup_load_inputs(s);
     *prog = wf_prog_new(g, &s->env, &s->params, WF_RUN_GRAD, 0, d);
     if (!*prog)
         return -1;

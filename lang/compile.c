@@ -534,7 +534,7 @@ static wf_loc arg_loc(const wf_arg *a)
  * missing ones. names[i] for i < nnames; variadic: the last repeats. */
 static int match_args(cc *c, const char *callee, const char *const *names, int nnames,
                       int variadic, const wf_arg *args, const wf_arg **slot, const wf_arg ***extra,
-                      int *nextra, wf_loc call_loc)
+                      int *nextra)
 {
     int pos = 0, rc = 0, nx = 0, capx = 0;
     const wf_arg **ex = NULL;
@@ -590,7 +590,6 @@ static int match_args(cc *c, const char *callee, const char *const *names, int n
         }
         slot[found] = a;
     }
-    (void)call_loc;
     *extra = ex;
     *nextra = nx;
     return rc;
@@ -630,8 +629,7 @@ static val call_node(cc *c, scope *s, const wf_ast *e, int kind)
     const wf_arg **extra = NULL;
     int nextra = 0;
     int variadic = (k->flags & WF_KIND_VARIADIC) != 0;
-    int rc = match_args(c, k->name, names, nargs, variadic, e->u.call.args, slot, &extra, &nextra,
-                        e->loc);
+    int rc = match_args(c, k->name, names, nargs, variadic, e->u.call.args, slot, &extra, &nextra);
     free(names);
     if (rc) {
         free(slot);
@@ -749,7 +747,7 @@ static val call_node(cc *c, scope *s, const wf_ast *e, int kind)
     return id < 0 ? POISON : mknode(id);
 }
 
-static val eval_body(cc *c, scope *local, const def *df, wf_loc call_loc);
+static val eval_body(cc *c, scope *local, const def *df);
 
 static val call_def(cc *c, scope *s, const wf_ast *e, const def *df)
 {
@@ -780,7 +778,7 @@ static val call_def(cc *c, scope *s, const wf_ast *e, const def *df)
     const wf_arg **slot = wf_xcalloc((size_t)(nf + 1), sizeof *slot);
     const wf_arg **extra = NULL;
     int nextra = 0;
-    int rc = match_args(c, df->name, names, nf, 0, e->u.call.args, slot, &extra, &nextra, e->loc);
+    int rc = match_args(c, df->name, names, nf, 0, e->u.call.args, slot, &extra, &nextra);
     free(names);
     free(extra);
     if (rc) {
@@ -812,14 +810,14 @@ static val call_def(cc *c, scope *s, const wf_ast *e, const def *df)
     val r = POISON;
     if (!bad) {
         c->calls[c->ncalls++] = (frame){df->name, e->loc};
-        r = eval_body(c, &local, df, e->loc);
+        r = eval_body(c, &local, df);
         c->ncalls--;
     }
     scope_free(&local);
     return r;
 }
 
-static val eval_body(cc *c, scope *local, const def *df, wf_loc call_loc)
+static val eval_body(cc *c, scope *local, const def *df)
 {
     const wf_stmt *ret = NULL;
     int bad = 0;
@@ -853,7 +851,6 @@ static val eval_body(cc *c, scope *local, const def *df, wf_loc call_loc)
     for (int i = 0; i < local->n; i++)
         if (local->v[i].kind == B_LAZY)
             force(c, &local->v[i], local->v[i].loc);
-    (void)call_loc;
     return r;
 }
 
@@ -1277,18 +1274,14 @@ static void input_stmt(cc *c, const wf_stmt *st)
 
 /* ----------------------------------------------------------- files, `use` */
 
-static wf_file_ast *load(cc *c, const char *path, wf_loc from, int *missing)
+static wf_file_ast *load(cc *c, const char *path)
 {
     for (int i = 0; i < c->patch->nsources; i++)
         if (strcmp(c->patch->sources[i]->path, path) == 0)
             return NULL; /* already loaded: `use` is idempotent */
     wf_source *src = wf_source_load(path);
-    if (!src) {
-        *missing = 1;
-        (void)from;
+    if (!src)
         return NULL;
-    }
-    *missing = 0;
     int k = c->patch->nsources++;
     c->patch->sources = wf_xrealloc(c->patch->sources, sizeof(void *) * (size_t)c->patch->nsources);
     c->patch->asts = wf_xrealloc(c->patch->asts, sizeof(void *) * (size_t)c->patch->nsources);
@@ -1326,8 +1319,7 @@ static void use_stmt(cc *c, const wf_stmt *st)
         wf_str path = {0};
         wf_str_printf(&path, "%s/%s.weft", dirs[i], st->name);
         if (file_exists(path.s)) {
-            int missing = 0;
-            wf_file_ast *f = load(c, path.s, st->name_loc, &missing);
+            wf_file_ast *f = load(c, path.s);
             if (f)
                 module_stmts(c, f, 1);
             wf_str_free(&path);

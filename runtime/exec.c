@@ -246,7 +246,6 @@ wf_prog *wf_prog_new(const wf_graph *g, const wf_env *env, wf_params *params, wf
     int ni = 0;
     for (int i = 0; i < n; i++) {
         nrt *r = &p->rt[i];
-        const wf_gnode *gn = &g->nodes[i];
         const wf_node_kind *k = kind_of(p, i);
         if (!r->once && !r->ext) {
             int end = i;
@@ -290,7 +289,6 @@ wf_prog *wf_prog_new(const wf_graph *g, const wf_env *env, wf_params *params, wf
             items[ni++] = (item){align64(r->sz.work), i, i, &r->off_work};
         if (r->sz.bwork && r->grad)
             items[ni++] = (item){align64(r->sz.bwork), bwd0 - i, bwd0 - i, &r->off_bwork};
-        (void)gn;
     }
     for (int i = 0; i < n; i++)
         p->rt[i].zero_head = -1;

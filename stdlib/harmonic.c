@@ -78,7 +78,6 @@ static void harmonic_size(const wf_gnode *g, const wf_shape *in, const wf_env *e
     size_t runs = n + 1;
     if (e->hop > 1 && (size_t)e->hop <= CHUNK)
         runs = n / (size_t)e->hop + 2;
-    (void)e;
     s->state = sizeof(harm_state);
     s->work = n * sizeof(wf_phase) + n * sizeof(double) + 3 * 64;
     s->bwork = s->work + n * sizeof(double) + n * sizeof(wf_real) + runs * sizeof(double) +
