@@ -240,28 +240,36 @@ wf_prog *wf_prog_new(const wf_graph *g, const wf_env *env, wf_params *params, wf
         }
     }
 
-    /* Lifetimes of everything in the arena. */
+    /* Lifetimes of everything in the arena, from one pass over the edges:
+     * last[i] is the last step reading i's value, first_adj[i] the first
+     * backward step adding into its adjoint. */
     int bwd0 = 2 * n - 1;
+    int *last = wf_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
+    int *first_adj = wf_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++) {
+        last[i] = i;
+        first_adj[i] = bwd0 - i;
+    }
+    for (int j = 0; j < n; j++) {
+        const wf_gnode *c = &g->nodes[j];
+        unsigned keep = wf_registry[c->kind]->keep;
+        for (int a = 0; a < c->nin; a++) {
+            int i = c->in[a];
+            if (j > last[i])
+                last[i] = j;
+            if (p->rt[j].grad && (keep & (a < 31 ? 1u << a : WF_KEEP_ALL)) && bwd0 - j > last[i])
+                last[i] = bwd0 - j;
+            if (p->rt[j].grad && bwd0 - j < first_adj[i])
+                first_adj[i] = bwd0 - j;
+        }
+    }
     item *items = wf_xmalloc(sizeof(item) * (size_t)(5 * n + 1));
     int ni = 0;
     for (int i = 0; i < n; i++) {
         nrt *r = &p->rt[i];
         const wf_node_kind *k = kind_of(p, i);
         if (!r->once && !r->ext) {
-            int end = i;
-            for (int j = i + 1; j < n; j++) {
-                const wf_gnode *c = &g->nodes[j];
-                for (int a = 0; a < c->nin; a++) {
-                    if (c->in[a] != i)
-                        continue;
-                    if (j > end)
-                        end = j;
-                    unsigned keep = wf_registry[c->kind]->keep;
-                    if (p->rt[j].grad && (keep & (a < 31 ? 1u << a : WF_KEEP_ALL)) &&
-                        bwd0 - j > end)
-                        end = bwd0 - j;
-                }
-            }
+            int end = last[i];
             if (r->grad && (k->keep & WF_KEEP_OUT) && bwd0 - i > end)
                 end = bwd0 - i;
             if (i == g->out && end < n - 1)
@@ -269,17 +277,7 @@ wf_prog *wf_prog_new(const wf_graph *g, const wf_env *env, wf_params *params, wf
             items[ni++] = (item){r->out_bytes, i, end, &r->off_out};
         }
         if (r->grad && r->ext != EXT_PARAM) {
-            int start = bwd0 - i;
-            for (int j = i + 1; j < n; j++) {
-                if (!p->rt[j].grad)
-                    continue;
-                const wf_gnode *c = &g->nodes[j];
-                for (int a = 0; a < c->nin; a++)
-                    if (c->in[a] == i && bwd0 - j < start)
-                        start = bwd0 - j;
-            }
-            if (i == g->out)
-                start = n;
+            int start = i == g->out ? n : first_adj[i];
             r->adj_start = start;
             items[ni++] = (item){r->out_bytes, start, bwd0 - i, &r->off_adj};
         }
@@ -303,6 +301,8 @@ wf_prog *wf_prog_new(const wf_graph *g, const wf_env *env, wf_params *params, wf
     }
     p->arena_bytes = place(items, ni);
     free(items);
+    free(last);
+    free(first_adj);
     p->arena = wf_aalloc(p->arena_bytes);
     for (int i = 0; i < n; i++) {
         nrt *r = &p->rt[i];
