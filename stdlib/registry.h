@@ -27,6 +27,8 @@
     X(adsr) X(line) X(decay)                                                                   \
     /* stdlib/delay.c */                                                                       \
     X(delay)                                                                                   \
+    /* stdlib/fx.c */                                                                          \
+    X(filtered_noise) X(reverb)                                                                \
     /* stdlib/channels.c */                                                                    \
     X(mix) X(concat) X(pick) X(range)                                                          \
     /* stdlib/rate.c */                                                                        \

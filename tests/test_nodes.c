@@ -6,6 +6,7 @@
 #include <kiss_fftr.h>
 
 #include "render.h"
+#include "runtime/fft.h"
 
 #define PI 3.14159265358979323846
 
@@ -690,6 +691,334 @@ static void test_delay_stream(void **state)
     wf_run_close(&r);
 }
 
+/* -------------------------------------------------------------- effects */
+
+/* DDSP filtered noise from its definition (WORKLOADS.md 0.5), in double:
+ * each frame's zero-phase response by the plain inverse DFT of its
+ * magnitudes (the real, even spectrum they stand for), rolled by L/2 and
+ * Hann-windowed, convolved directly with the frame's samples and
+ * overlap-added into z; y[n] = z[n + shift] (the whole pass: shift = D). x
+ * is [N], m holds `rows` frames of B bands (1: the same for every frame). */
+static void ref_filtered_noise(const double *x, int N, const wf_real *m, int rows, int B, int hop,
+                               int shift, double *y)
+{
+    int L = 2 * (B - 1), F = (N + hop - 1) / hop, zlen = F * hop + L;
+    double *z = calloc((size_t)zlen, sizeof *z), *H = wf_xmalloc(sizeof *H * (size_t)L);
+    for (int f = 0; f < F; f++) {
+        const wf_real *mf = m + (size_t)(rows == 1 ? 0 : f) * B;
+        for (int i = 0; i < L; i++) {
+            double s = 0;
+            for (int k = 0; k < L; k++)
+                s += mf[k <= L / 2 ? k : L - k] * cos(2 * PI * k * i / L);
+            H[i] = s / L;
+        }
+        for (int t = f * hop; t < (f + 1) * hop && t < N; t++)
+            for (int j = 0; j < L; j++)
+                z[t + j] += x[t] * (0.5 - 0.5 * cos(2 * PI * j / L)) * H[(j + L / 2) % L];
+    }
+    for (int n = 0; n < N; n++)
+        y[n] = n + shift >= 0 && n + shift < zlen ? z[n + shift] : 0;
+    free(H);
+    free(z);
+}
+
+/* y[n] = sum_{m < M, m <= n} h[m] x[n - m], directly. */
+static void ref_convolve(const double *x, int N, const wf_real *h, int M, double *y)
+{
+    for (int n = 0; n < N; n++) {
+        double s = 0;
+        for (int m = 0; m < M && m <= n; m++)
+            s += (double)h[m] * x[n - m];
+        y[n] = s;
+    }
+}
+
+/* Channel c of noise(seed: seed, channels: C), or a constant. */
+static double *ref_input(uint64_t seed, int C, int c, int N, double constant)
+{
+    double *x = wf_xmalloc(sizeof *x * (size_t)N);
+    for (int n = 0; n < N; n++)
+        x[n] = C ? ref_uniform(seed, (uint64_t)n * C + c) : constant;
+    return x;
+}
+
+/* got [N x C] channel c against want, to atol relative to want's peak. */
+static void check_channel(const char *what, const wf_real *got, int C, int c, const double *want,
+                          int N, double atol)
+{
+    double peak = 0;
+    for (int n = 0; n < N; n++)
+        peak = fmax(peak, fabs(want[n]));
+    assert_true(peak > 0);
+    for (int n = 0; n < N; n++)
+        if (fabs(got[(size_t)n * C + c] - want[n]) > atol * peak)
+            fail_msg("%s: sample %d channel %d is %.9g, want %.9g", what, n, c,
+                     got[(size_t)n * C + c], want[n]);
+}
+
+/* Both FFT backends (KissFFT is the reference, FFTW the default). */
+static const wf_fft_backend fx_backends[2] = {WF_FFT_FFTW, WF_FFT_KISS};
+
+static int fx_use_backend(int i)
+{
+    return wf_fft_set_backend(fx_backends[i]) == 0;
+}
+
+/* Per-frame bands (9 of them, and W2's 65 with filters longer than a hop),
+ * two channels, a last frame cut short; constant bands; a constant x. */
+static void test_filtered_noise(void **state)
+{
+    (void)state;
+    wf_fft_backend keep = wf_fft_get_backend();
+    static const struct {
+        int B, C, N;
+    } cases[] = {{9, 2, 1000}, {65, 1, 2000}, {3, 1, 700}};
+    for (int be = 0; be < 2; be++) {
+        if (!fx_use_backend(be))
+            continue;
+        for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+            int B = cases[t].B, C = cases[t].C, N = cases[t].N;
+            char text[200];
+            snprintf(text, sizeof text,
+                     "rate 16000\nframes 250 hz\nparam m[%d] = 0 per frame\n"
+                     "out filtered_noise(noise(seed: 3, channels: %d), m)\n",
+                     B, C);
+            wf_run r;
+            wf_run_open(&r, text, N, WF_RUN_WHOLE, 0);
+            wf_param *m = wf_run_param(&r, "m");
+            for (size_t i = 0; i < wf_param_len(m); i++)
+                m->value[i] = (wf_real)(0.5 + 0.5 * ref_uniform(9, i));
+            const wf_real *y = wf_prog_forward(r.prog);
+            assert_int_equal(r.chans, C);
+            double *want = wf_xmalloc(sizeof *want * (size_t)N);
+            for (int c = 0; c < C; c++) {
+                double *x = ref_input(3, C, c, N, 0);
+                ref_filtered_noise(x, N, m->value, m->rows, B, 64, (2 * B - 3) / 2 - 1 /* D */,
+                                   want);
+                check_channel(text, y, C, c, want, N, 1e-6);
+                free(x);
+            }
+            free(want);
+            wf_run_close(&r);
+        }
+
+        /* one filter for the whole run, on noise and on a constant */
+        static const wf_real mc[5] = {1, 0.5, 0.25, 0.5, 1};
+        const char *texts[2] = {
+            "rate 16000\nout filtered_noise(noise(seed: 4), [1, 0.5, 0.25, 0.5, 1])\n",
+            "rate 16000\nout filtered_noise(0.5, [1, 0.5, 0.25, 0.5, 1])\n"};
+        for (int i = 0; i < 2; i++) {
+            wf_run r;
+            const int N = 900;
+            const wf_real *y = wf_run_whole(&r, texts[i], N);
+            double *x = ref_input(4, 1 - i, 0, N, 0.5), *want = wf_xmalloc(sizeof *want * N);
+            ref_filtered_noise(x, N, mc, 1, 5, r.env.hop, 2, want);
+            check_channel(texts[i], y, 1, 0, want, N, 1e-6);
+            free(want);
+            free(x);
+            wf_run_close(&r);
+        }
+    }
+    wf_fft_set_backend(keep);
+
+    /* A flat response is a delay of two samples: DDSP's compensation,
+     * (L - 1) div 2 - 1, stops two short of the filter's centre L/2. */
+    wf_run r;
+    const int N = 3000;
+    const wf_real *y = wf_run_whole(
+        &r, "rate 16000\nframes 250 hz\nparam m[65] = 1\nout filtered_noise(noise(seed: 5), m)\n",
+        N);
+    for (int n = 0; n < N; n++)
+        assert_close(y[n], n < 2 ? 0 : ref_uniform(5, (uint64_t)n - 2), 0, 1e-6);
+    wf_run_close(&r);
+}
+
+/* The overlap-add tail is carried from block to block. With L <= 6 taps
+ * the filters do not reach past the block, and blocks of 1, 3 and 10
+ * frames equal the whole pass; longer filters look ahead, so a stream
+ * outputs z[n + 1]: the whole pass L/2 - 3 samples later. */
+static void test_filtered_noise_stream(void **state)
+{
+    (void)state;
+    static const int blocks[3] = {64, 192, 640};
+    static const struct {
+        const char *x;
+        int B;
+    } cases[] = {{"noise(seed: 6, channels: 2)", 4},
+                 {"noise(seed: 6)", 3},
+                 {"0.25", 4},
+                 {"noise(seed: 6, channels: 2)", 65}};
+    const int N = 2000;
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        char text[200];
+        snprintf(
+            text, sizeof text,
+            "rate 16000\nframes 250 hz\nparam m[%d] = 0 per frame\nout filtered_noise(%s, m)\n",
+            cases[t].B, cases[t].x);
+        int B = cases[t].B, L = 2 * (B - 1), lat = L / 2 - 3 > 0 ? L / 2 - 3 : 0;
+        for (int b = -1; b < 3; b++) {
+            wf_run r;
+            wf_run_open(&r, text, N, b < 0 ? WF_RUN_WHOLE : WF_RUN_STREAM, b < 0 ? 0 : blocks[b]);
+            wf_param *m = wf_run_param(&r, "m");
+            for (size_t i = 0; i < wf_param_len(m); i++)
+                m->value[i] = (wf_real)(0.5 + 0.5 * ref_uniform(10, i));
+            int C = r.chans;
+            wf_real *y = b < 0 ? NULL : wf_run_collect(&r, blocks[b]);
+            const wf_real *yy = b < 0 ? wf_prog_forward(r.prog) : y;
+            double *want = wf_xmalloc(sizeof *want * N);
+            for (int c = 0; c < C; c++) {
+                double *x =
+                    cases[t].x[0] == '0' ? ref_input(0, 0, 0, N, 0.25) : ref_input(6, C, c, N, 0);
+                ref_filtered_noise(x, N, m->value, m->rows, B, 64, b < 0 || !lat ? L / 2 - 2 : 1,
+                                   want);
+                check_channel(text, yy, C, c, want, N, 1e-6);
+                free(x);
+            }
+            free(want);
+            free(y);
+            wf_run_close(&r);
+        }
+    }
+}
+
+/* Direct convolution: an IR of 300 taps on two channels, one of 5000 taps
+ * (several partitions), one longer than the run, a constant x, and a short
+ * IR written as a vector. */
+static void test_reverb(void **state)
+{
+    (void)state;
+    wf_fft_backend keep = wf_fft_get_backend();
+    static const struct {
+        int M, C, N;
+    } cases[] = {{300, 2, 3000}, {5000, 1, 9000}, {2000, 1, 1000}, {700, 0, 1500}};
+    for (int be = 0; be < 2; be++) {
+        if (!fx_use_backend(be))
+            continue;
+        for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+            int M = cases[t].M, C = cases[t].C, N = cases[t].N;
+            char text[200];
+            if (C)
+                snprintf(
+                    text, sizeof text,
+                    "rate 16000\nparam h[%d] = 0\nout reverb(noise(seed: 7, channels: %d), h)\n", M,
+                    C);
+            else
+                snprintf(text, sizeof text, "rate 16000\nparam h[%d] = 0\nout reverb(0.5, h)\n", M);
+            wf_run r;
+            wf_run_open(&r, text, N, WF_RUN_WHOLE, 0);
+            wf_param *h = wf_run_param(&r, "h");
+            for (int m = 0; m < M; m++)
+                h->value[m] = (wf_real)(ref_uniform(8, (uint64_t)m) * exp(-m / 500.0));
+            const wf_real *y = wf_prog_forward(r.prog);
+            double *want = wf_xmalloc(sizeof *want * (size_t)N);
+            for (int c = 0; c < (C ? C : 1); c++) {
+                double *x = ref_input(7, C, c, N, 0.5);
+                ref_convolve(x, N, h->value, M, want);
+                check_channel(text, y, C ? C : 1, c, want, N, 2e-6);
+                free(x);
+            }
+            free(want);
+            wf_run_close(&r);
+        }
+    }
+    wf_fft_set_backend(keep);
+
+    wf_run r;
+    const int N = 500;
+    const wf_real *y = wf_run_whole(&r, "rate 16000\nout reverb(noise(seed: 9), [1, 0, 0.5])\n", N);
+    for (int n = 0; n < N; n++)
+        assert_close(y[n],
+                     ref_uniform(9, (uint64_t)n) +
+                         (n >= 2 ? 0.5 * ref_uniform(9, (uint64_t)n - 2) : 0),
+                     0, 1e-6);
+    wf_run_close(&r);
+}
+
+/* A stream keeps the last input spectra and samples, with partitions that
+ * divide its block (6400 samples: 3200), and equals the whole pass. */
+static void test_reverb_stream(void **state)
+{
+    (void)state;
+    static const int blocks[4] = {64, 192, 640, 6400};
+    const char *text = "rate 16000\nframes 250 hz\nparam h[5000] = 0\n"
+                       "out reverb(noise(seed: 11, channels: 2), h)\n";
+    const int N = 20000;
+    wf_real *whole = NULL;
+    for (int b = -1; b < 4; b++) {
+        wf_run r;
+        wf_run_open(&r, text, N, b < 0 ? WF_RUN_WHOLE : WF_RUN_STREAM, b < 0 ? 0 : blocks[b]);
+        wf_param *h = wf_run_param(&r, "h");
+        for (int m = 0; m < 5000; m++)
+            h->value[m] = (wf_real)(ref_uniform(12, (uint64_t)m) * exp(-m / 1000.0));
+        if (b < 0) {
+            whole = wf_xmalloc(sizeof(wf_real) * 2 * N);
+            memcpy(whole, wf_prog_forward(r.prog), sizeof(wf_real) * 2 * N);
+        } else {
+            wf_real *y = wf_run_collect(&r, blocks[b]);
+            for (int i = 0; i < 2 * N; i++)
+                if (fabs(y[i] - whole[i]) > 2e-5)
+                    fail_msg("blocks of %d: sample %d channel %d is %.9g, whole pass %.9g",
+                             blocks[b], i / 2, i % 2, y[i], whole[i]);
+            free(y);
+        }
+        wf_run_close(&r);
+    }
+    free(whole);
+}
+
+/* The backward kernels at the sizes of W2, which the registry's gradient
+ * check (a few channels) cannot reach: filters longer than a hop, IRs of
+ * several partitions. Both nodes are linear in each input, so for any
+ * output weights w, <w, y> = <dL/dx, x> = <dL/dmags, mags> = <dL/dir, ir>
+ * exactly, and float32 must agree to rounding. */
+static void test_fx_adjoints(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int N;
+    } cases[] = {
+        {"rate 16000\nframes 250 hz\nparam x[2] = 0 per frame\nparam m[65] = 0 per frame\n"
+         "out filtered_noise(x, m)\n",
+         8000},
+        {"rate 16000\nframes 250 hz\nparam x = 0\nparam m[9] = 0\nout filtered_noise(x, m)\n",
+         3000},
+        {"rate 16000\nframes 250 hz\nparam x[2] = 0 per frame\nparam m[5000] = 0\n"
+         "out reverb(x, m)\n",
+         12000},
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        wf_run r;
+        int N = cases[t].N;
+        wf_run_open(&r, cases[t].text, N, WF_RUN_GRAD, 0);
+        for (int i = 0; i < r.ps.n; i++) {
+            wf_param *p = &r.ps.v[i];
+            for (size_t j = 0; j < wf_param_len(p); j++)
+                p->value[j] =
+                    (wf_real)(ref_uniform(20 + (uint64_t)i, j) * (i ? 0.5 : 1) + (i ? 0.5 : 0));
+        }
+        size_t len = (size_t)N * r.chans;
+        wf_real *w = wf_xmalloc(sizeof *w * len);
+        for (size_t j = 0; j < len; j++)
+            w[j] = ref_uniform(30, j);
+        wf_params_zero_grad(&r.ps);
+        const wf_real *y = wf_prog_forward(r.prog);
+        double lw = 0;
+        for (size_t j = 0; j < len; j++)
+            lw += (double)w[j] * y[j];
+        wf_prog_backward(r.prog, w);
+        for (int i = 0; i < r.ps.n; i++) {
+            wf_param *p = &r.ps.v[i];
+            double s = 0;
+            for (size_t j = 0; j < wf_param_len(p); j++)
+                s += (double)p->grad[j] * p->value[j];
+            assert_close(s, lw, 1e-4, 0);
+        }
+        free(w);
+        wf_run_close(&r);
+    }
+}
+
 /* ----------------------------------------------------------------- math */
 
 typedef double (*fn1)(double);
@@ -1113,6 +1442,9 @@ static const struct {
     {"line", {T(test_line), T(test_shapes_fourier), T(test_delay)}},
     {"decay", {T(test_decay)}},
     {"delay", {T(test_delay), T(test_delay_stream)}},
+    {"filtered_noise",
+     {T(test_filtered_noise), T(test_filtered_noise_stream), T(test_fx_adjoints)}},
+    {"reverb", {T(test_reverb), T(test_reverb_stream), T(test_fx_adjoints)}},
     {"mix", {T(test_mix)}},
     {"concat", {T(test_concat), T(test_noise)}},
     {"pick", {T(test_pick)}},
