@@ -109,6 +109,8 @@ int wf_graph_needs_whole(const wf_graph *g)
 {
     for (int i = 0; i < g->n; i++) {
         const wf_gnode *n = &g->nodes[i];
+        if (wf_registry[n->kind]->flags & WF_KIND_LOOKAHEAD)
+            return 1;
         if (n->shape.rate != WF_RATE_CONTROL)
             continue;
         for (int j = 0; j < n->nin; j++)

@@ -102,8 +102,9 @@ int wf_graph_add(wf_graph *g, int kind, int nin, const int *in, wf_loc loc);
 void wf_graph_prune(wf_graph *g);
 /* Graphviz DOT of the graph, with each node's shape and rate. */
 char *wf_graph_dot(const wf_graph *g);
-/* True when some control-rate node reads an audio-rate signal: such graphs
- * render as one block rather than streaming. */
+/* True when some control-rate node reads an audio-rate signal, or a node
+ * reads its audio input ahead (WF_KIND_LOOKAHEAD): such graphs render as one
+ * block rather than streaming. */
 int wf_graph_needs_whole(const wf_graph *g);
 
 #endif

@@ -46,6 +46,10 @@ enum {
     WF_KIND_OPERATOR = 1 << 1, /* behind an operator (+ - * /); callable too */
     WF_KIND_VARIADIC = 1 << 2, /* the last SIGNAL argument repeats */
     WF_KIND_EXTERNAL = 1 << 3, /* output provided by the executor (param, input) */
+    /* reads its audio input ahead of its output (a zero-phase filter), which
+     * block-by-block streaming cannot give it: graphs holding it render in
+     * one block */
+    WF_KIND_LOOKAHEAD = 1 << 4,
 };
 
 #define WF_KEEP_OUT (1u << 31) /* backward reads the node's own output */

@@ -32,13 +32,10 @@
  * whole run (constant); an audio-rate mags is refused, since a filter lasts
  * a frame. x may be constant or audio (a control x is interpolated first).
  *
- * Streaming: the overlap-add tail is state. The zero-phase filter reaches
- * L/2 - 3 samples ahead, so y[n] depends on x up to n + L/2 - 3, which a
- * stream has not rendered yet at the end of a block (audio inputs have no
- * lookahead). A run cut into blocks therefore outputs z[n + 1] when
- * L/2 - 3 > 0: the whole-pass signal delayed by L/2 - 3 samples (61 for 65
- * bands), with the filters' first samples that the whole pass trims. For
- * L <= 6, and for a run in one block, the stream equals the whole pass.
+ * The zero-phase filter reaches L/2 - 3 samples ahead: y[n] depends on x up
+ * to n + L/2 - 3, which a stream has not rendered at the end of a block
+ * (audio inputs have no lookahead). So the kind is WF_KIND_LOOKAHEAD and
+ * graphs holding it render in one block.
  *
  * reverb(x, ir): convolution with an impulse response whose taps are the
  * channels of a constant signal (a `param ir[M]`), WORKLOADS.md 0.6 and
@@ -151,7 +148,7 @@ static const wf_arg_spec fn_args[] = {
 typedef struct fn_geo {
     int h, B, L, D; /* hop, bands, filter taps, delay compensation */
     int nfft, bins; /* convolution FFT */
-    int tail;       /* overlap-add values carried to the next block, per channel */
+    int tail;       /* how far a frame's convolution reaches past the block */
 } fn_geo;
 
 static fn_geo fn_geometry(int hop, int B)
@@ -166,10 +163,6 @@ static fn_geo fn_geometry(int hop, int B)
     g.tail = g.L + hop - 1; /* the furthest a frame's convolution reaches past the block */
     return g;
 }
-
-typedef struct fn_state {
-    int lat; /* a stream's delay beyond the whole pass (see the top) */
-} fn_state;
 
 static int fn_infer(wf_infer *ic)
 {
@@ -240,7 +233,6 @@ static void fn_size(const wf_gnode *gn, const wf_shape *in, const wf_env *e, int
     size_t C = (size_t)gn->shape.chans, nfp = (size_t)round_up((block + g.h - 1) / g.h, CHUNK);
     size_t nfmp = in[N_MAGS].rate == WF_RATE_CONST ? CHUNK : nfp;
     size_t nfft = (size_t)g.nfft, cb = 2 * (size_t)g.bins, L = (size_t)g.L, B = (size_t)g.B;
-    s->state = 64 + reals(C * (size_t)g.tail);
     s->saved = fn_tape_bytes(&g, (int)nfp, (int)nfmp, (int)C);
     /* window, tape, filter pieces (spectrum, taps, padded), frames, products,
      * overlap-add line */
@@ -300,10 +292,6 @@ static void fn_forward(wf_kctx *k)
     wf_real *Ys = wf_carve(&cur, sizeof(wf_real) * (size_t)C * fc.nfp * cb);
     wf_real *line = wf_carve(&cur, sizeof(wf_real) * (size_t)(n + g.tail));
 
-    fn_state *st = k->state;
-    wf_real *tail = (wf_real *)((char *)k->state + 64);
-    if (k->t0 == 0)
-        st->lat = n < k->env->nsamples && g.D >= 2 ? g.D - 1 : 0;
     if (fc.nfm == 1)
         fn_filters(&fc, mags, 0, 1, mspec, taps, pad);
 
@@ -330,20 +318,18 @@ static void fn_forward(wf_kctx *k)
         }
     }
 
-    /* overlap-add in frame order; line[i] is z[t0 + i + D - lat] */
-    int shift = g.D - st->lat, len = h + g.L - 1;
+    /* overlap-add in frame order; line[i] is z[i + D] */
+    int len = h + g.L - 1;
     for (int c = 0; c < C; c++) {
-        memcpy(line, tail + (size_t)c * g.tail, sizeof(wf_real) * (size_t)g.tail);
-        memset(line + g.tail, 0, sizeof(wf_real) * (size_t)n);
+        memset(line, 0, sizeof(wf_real) * (size_t)(n + g.tail));
         for (int f = 0; f < nf; f++) {
             const wf_real *conv = fr + ((size_t)c * fc.nfp + f) * nfft;
-            int at = f * h - shift, t0 = at < 0 ? -at : 0;
+            int at = f * h - g.D, t0 = at < 0 ? -at : 0;
             for (int t = t0; t < len; t++)
                 line[at + t] += conv[t];
         }
         for (int i = 0; i < n; i++)
             k->out.p[(size_t)i * C + c] = line[i];
-        memcpy(tail + (size_t)c * g.tail, line + n, sizeof(wf_real) * (size_t)g.tail);
     }
 }
 
@@ -441,10 +427,10 @@ const wf_node_kind wf_kind_filtered_noise = {
            "Hann-windowed zero-phase FIR of 2 (B - 1) taps whose magnitude response is that "
            "frame's B bands of mags (frequency sampling), and the frames are overlap-added, "
            "aligned as DDSP does (a flat response delays by 2 samples). The filters look "
-           "B - 4 samples ahead, so a stream cut into blocks gives the same signal B - 4 "
-           "samples later when B > 4.",
+           "ahead in x, so patches using it render in one block rather than streaming.",
     .args = fn_args,
     .nargs = 2,
+    .flags = WF_KIND_LOOKAHEAD,
     .keep = 0, /* backward reads the spectra on its tape */
     .infer = fn_infer,
     .size = fn_size,
