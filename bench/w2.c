@@ -27,7 +27,7 @@
 static const char *patch = "rate 16 khz\n"
                            "frames 250 hz\n"
                            "length 4 s\n"
-                           "param f0 = 440 hz per frame\n"
+                           "param f0 = 440 hz per frame fixed\n"
                            "param A[100] = 0.01 per frame\n"
                            "param Nm[65] = 0.001 per frame\n"
                            "param h[16000] = 0\n"

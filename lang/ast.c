@@ -234,6 +234,12 @@ wf_stmt *wf_build_param_bounds(wf_builder *b, wf_stmt *opts, wf_tok in, wf_ast *
 wf_stmt *wf_build_param_scale(wf_builder *b, wf_stmt *opts, wf_tok scale)
 {
     wf_stmt *s = param_opts(b, opts, scale.loc);
+    if (strcmp(scale.text, "fixed") == 0) {
+        if (s->fixed)
+            wf_error(b->diags, scale.loc, "the param is already 'fixed'");
+        s->fixed = 1;
+        return s;
+    }
     if (s->scale)
         wf_error(b->diags, scale.loc, "the param already has a scale ('%s')", s->scale);
     s->scale = scale.text;

@@ -110,6 +110,7 @@ struct wf_stmt {
     wf_ast *lo, *hi;   /* PARAM in [lo, hi] */
     const char *scale; /* PARAM lin|log as written, or NULL */
     wf_loc scale_loc;
+    int fixed;         /* PARAM `fixed`: a value, not learnt */
     const char *per;   /* PARAM `per frame`: the word after per */
     wf_loc per_loc;
     const char *from;  /* INPUT = target | "file" */

@@ -368,7 +368,10 @@ int wf_cmd_fit(int argc, char **argv)
     int status = 1;
     if (prepare(&co, &s, &prog, &target, &loss, &d))
         goto done;
-    if (s.params.n == 0 || prog == NULL) {
+    int learnable = 0;
+    for (int i = 0; i < s.params.n; i++)
+        learnable += !s.params.v[i].decl->fixed;
+    if (learnable == 0 || prog == NULL) {
         wf_fail(&d, "%s has no params to fit", co.so.patch);
         goto done;
     }
@@ -533,8 +536,9 @@ int wf_cmd_check(int argc, char **argv)
         printf("%-20s %9s %14s %14s  %s\n", "param", "checked", "max abs err", "max rel err", "");
         for (int i = 0; i < s.params.n; i++) {
             const wf_gradcheck_row *r = &rows[i];
-            if (s.params.v[i].decl->node < 0) {
-                printf("%-20s %9s %14s %14s  unused\n", r->param, "-", "-", "-");
+            if (s.params.v[i].decl->node < 0 || r->fixed) {
+                printf("%-20s %9s %14s %14s  %s\n", r->param, "-", "-", "-",
+                       r->fixed ? "fixed" : "unused");
                 continue;
             }
             printf("%-20s %4d/%-4d %14.3g %14.3g  %s\n", r->param, r->checked, r->size, r->max_abs,

@@ -1111,6 +1111,7 @@ static void param_stmt(cc *c, const wf_stmt *st)
     pd.init_end = st->expr->end;
     pd.init_unit = single_unit(st->expr);
     pd.rate = WF_RATE_CONST;
+    pd.fixed = st->fixed;
     int bad = 0;
     if (st->per) {
         if (strcmp(st->per, "frame") != 0) {
@@ -1123,7 +1124,7 @@ static void param_stmt(cc *c, const wf_stmt *st)
         if (strcmp(st->scale, "log") == 0)
             pd.log = 1;
         else if (strcmp(st->scale, "lin") != 0) {
-            wf_diag(c->d, WF_SEV_ERROR, st->scale_loc, "a param's scale is 'lin' or 'log'",
+            wf_diag(c->d, WF_SEV_ERROR, st->scale_loc, "after a param's value come 'lin', 'log' or 'fixed'",
                     "unexpected '%s' after the param's value", st->scale);
             bad = 1;
         }

@@ -92,7 +92,7 @@ char *wf_rewrite_patch(const wf_patch *p, const wf_params *ps, const wf_env *env
     for (int i = 0; i < ps->n && rc == 0; i++) {
         const wf_param *pa = &ps->v[i];
         const wf_param_decl *pd = pa->decl;
-        if (pd->src != src)
+        if (pd->src != src || pd->fixed)
             continue;
         wf_str b = {0};
         if (pd->rate == WF_RATE_CONTROL) {

@@ -172,7 +172,7 @@ wf_prog *wf_prog_new(const wf_graph *g, const wf_env *env, wf_params *params, wf
     for (int i = 0; i < n; i++) {
         const wf_gnode *gn = &g->nodes[i];
         nrt *r = &p->rt[i];
-        int dp = gn->kind == WF_NODE_param;
+        int dp = gn->kind == WF_NODE_param && !g->params[gn->ref].fixed;
         for (int j = 0; j < gn->nin; j++)
             dp |= p->rt[gn->in[j]].grad;
         r->grad = dp; /* provisional: "depends on a param" */

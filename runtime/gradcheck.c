@@ -85,7 +85,8 @@ int wf_gradcheck(wf_prog *p, wf_params *ps, wf_loss *loss, const wf_gradcheck_op
         size_t len = wf_param_len(pa);
         r->size = (int)len;
         r->ok = 1;
-        if (pa->decl->node < 0)
+        r->fixed = pa->decl->fixed;
+        if (pa->decl->node < 0 || pa->decl->fixed)
             continue;
         /* which elements: all, or a seeded sample without repeats */
         size_t count = len < (size_t)max_elems ? len : (size_t)max_elems;

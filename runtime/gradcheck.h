@@ -35,6 +35,7 @@ typedef struct wf_gradcheck_row {
     int checked, size;
     double max_abs, max_rel;
     int ok;
+    int fixed; /* a `fixed` param: not checked */
 } wf_gradcheck_row;
 
 /* p: a WF_RUN_GRAD program over ps. loss NULL: the loss is a fixed random

@@ -57,6 +57,7 @@ typedef struct wf_param_decl {
     wf_rate rate;   /* CONST: a vector of `size`; CONTROL: `per frame`; AUDIO: API only */
     int size;       /* channels */
     int log;        /* fitted in the log domain */
+    int fixed;      /* `fixed`: settable and loadable, but never fitted */
     int bounded;
     double lo, hi;  /* bounds in value units */
     double *init;   /* `size` initial values (broadcast over frames), or NULL with init_file */

@@ -111,6 +111,8 @@ double wf_optim_step(wf_optim *o, wf_params *ps)
     double norm2 = 0;
     for (int i = 0; i < ps->n; i++) {
         wf_param *p = &ps->v[i];
+        if (p->decl->fixed)
+            continue;
         size_t len = wf_param_len(p);
         int lg = p->decl->log;
         for (size_t j = 0; j < len; j++) {
@@ -132,6 +134,8 @@ double wf_optim_step(wf_optim *o, wf_params *ps)
     for (int i = 0; i < ps->n; i++) {
         wf_param *p = &ps->v[i];
         const wf_param_decl *d = p->decl;
+        if (d->fixed)
+            continue;
         size_t len = wf_param_len(p);
         int lg = d->log;
         double lo = -INFINITY, hi = INFINITY;

@@ -543,7 +543,7 @@ static void test_param_declarations(void **state)
 {
     (void)state;
     expect_error("param p = 1 foo\nout p\n", "unexpected 'foo' after the param's value", 1, 13,
-                 "a param's scale is 'lin' or 'log'");
+                 "after a param's value come 'lin', 'log' or 'fixed'");
     expect_error("param p = 1 per sample\nout p\n", "unknown 'per sample'", 1, 17,
                  "write 'per frame'");
     expect_error("param p = sine(1)\nout p\n",
@@ -553,6 +553,9 @@ static void test_param_declarations(void **state)
     expect_error("param p = 1e308 * 10\nout p\n", "param 'p' starts at a non-finite value", 1, 11,
                  NULL);
     expect_error("param p = 1 / 0\nout p\n", "division by zero", 1, 15, NULL);
+    expect_error("param p = 1 fixed fixed\nout p\n", "the param is already 'fixed'", 1, 19, NULL);
+    expect_error("param p = 1 loud\nout p\n", "unexpected 'loud' after the param's value", 1, 13,
+                 "after a param's value come 'lin', 'log' or 'fixed'");
     expect_error("length 1 s\nout range(3) / [1, 0, 2]\n", "division by zero", 2, 16, NULL);
     expect_error("input x = foo\nout x\n",
                  "an input comes from 'target' or a file name, not 'foo'", 1, 11,

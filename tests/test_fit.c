@@ -507,6 +507,34 @@ static void test_reproducible(void **state)
     wf_afree(t);
 }
 
+/* A `fixed` param is a value: settable, never learnt, never rewritten. */
+static void test_fixed_param(void **state)
+{
+    (void)state;
+    const char *text = "rate 8 khz\nlength 0.25 s\nparam f = 300 hz fixed\n"
+                       "param a = 0.2 in [0, 1]\nout a * sine(f)\n";
+    int64_t n = 2000;
+    wf_real *t = wf_aalloc(sizeof(wf_real) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        t[i] = (wf_real)(0.6 * sin(2 * 3.14159265358979 * 300 * (double)i / 8000));
+    run r;
+    run_open(&r, "/tmp/fixed.weft", text, 0, 8000, WF_RUN_GRAD);
+    assert_true(param(&r, "f")->decl->fixed);
+    param(&r, "f")->value[0] = 300; /* as --set would */
+    fit(&r, t, WF_LOSS_L2, 0.01, 200);
+    assert_true(param(&r, "f")->value[0] == 300);
+    assert_true(param(&r, "f")->grad[0] == 0); /* no gradient is computed for it */
+    assert_close(param(&r, "a")->value[0], 0.6, 0.01, 0);
+    wf_diags d = {0};
+    char *out = wf_rewrite_patch(r.patch, &r.ps, &r.env, "/tmp/fixed.fitted.weft", &d);
+    assert_non_null(strstr(out, "param f = 300 hz fixed\n"));
+    assert_null(strstr(out, "param a = 0.2 in"));
+    free(out);
+    wf_diags_free(&d);
+    run_close(&r);
+    wf_afree(t);
+}
+
 /* ---------------------------------------------------- the fitted text */
 
 static void test_rewrite(void **state)
@@ -557,7 +585,7 @@ int main(void)
         cmocka_unit_test(test_oscillator),     cmocka_unit_test(test_w1_harmonics),
         cmocka_unit_test(test_flute),          cmocka_unit_test(test_stop),
         cmocka_unit_test(test_divergence),     cmocka_unit_test(test_reproducible),
-        cmocka_unit_test(test_rewrite),
+        cmocka_unit_test(test_rewrite),       cmocka_unit_test(test_fixed_param),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
