@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lang/lexer.h"
+#include "lang/lex.h"
 #include "lang/parser.h"
 #include "runtime/util.h"
 

@@ -7,7 +7,7 @@
 
 #include "check.h"
 #include "lang/ast.h"
-#include "lang/lexer.h"
+#include "lang/lex.h"
 #include "lang/parser.h"
 
 #define MAX_TOKS 600
