@@ -1,6 +1,6 @@
 /* Tests of the lexer (lang/lexer.re) token by token through wf_lex_next, and
  * of the parser's syntax errors through wf_parse: numbers and units, words and
- * keywords, strings, comments, the newline rules of lexer.h, and every
+ * keywords, strings, comments, the newline rules of lex.h, and every
  * lexical error with its message, line and column. */
 #include <stdlib.h>
 #include <string.h>
