@@ -157,22 +157,3 @@ void wf_fft_c2r(int n, int count, wf_real *in, wf_real *out)
     (void)bins;
 }
 
-void wf_fft_cleanup(void)
-{
-    while (plans) {
-        plan *p = plans;
-        plans = p->next;
-#if HAVE_KISS
-        if (p->kiss)
-            kiss_fftr_free(p->kiss);
-#endif
-#if HAVE_FFTW
-        if (p->backend == WF_FFT_FFTW) {
-            pthread_mutex_lock(&planner_lock);
-            FFTW(destroy_plan)(p->fftw);
-            pthread_mutex_unlock(&planner_lock);
-        }
-#endif
-        free(p);
-    }
-}

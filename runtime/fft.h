@@ -25,7 +25,4 @@ void wf_fft_r2c(int n, int count, const wf_real *in, wf_real *out);
  * used as scratch and left undefined (FFTW's c2r works in place). */
 void wf_fft_c2r(int n, int count, wf_real *in, wf_real *out);
 
-/* Drops the calling thread's cached plans. */
-void wf_fft_cleanup(void);
-
 #endif

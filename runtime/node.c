@@ -14,7 +14,7 @@ int64_t wf_env_frames(const wf_env *e, wf_rate r)
     return r == WF_RATE_CONST ? 1 : r == WF_RATE_CONTROL ? e->nframes : e->nsamples;
 }
 
-int wf_broadcast_chans(int a, int b)
+static int broadcast_chans(int a, int b)
 {
     if (a == b || b == 1)
         return a;
@@ -27,7 +27,7 @@ static int broadcast_all(wf_infer *ic, int *chans)
 {
     int c = 1;
     for (int i = 0; i < ic->nin; i++) {
-        int nc = wf_broadcast_chans(c, ic->in[i].chans);
+        int nc = broadcast_chans(c, ic->in[i].chans);
         if (nc < 0) {
             int first = 0;
             for (int j = 0; j < i; j++)

@@ -132,8 +132,6 @@ typedef struct wf_node_kind {
 int wf_infer_elementwise(wf_infer *ic);
 /* Audio-rate output, channels broadcast over the inputs (a generator). */
 int wf_infer_generator(wf_infer *ic);
-/* Channels of two shapes broadcast, or -1. */
-int wf_broadcast_chans(int a, int b);
 
 /* Carves an aligned piece of `bytes` out of a scratch area; size requests
  * add 64 bytes per piece for the alignment. */

@@ -81,11 +81,6 @@ void wf_optim_free(wf_optim *o)
     free(o);
 }
 
-int wf_optim_steps_done(const wf_optim *o)
-{
-    return o->step;
-}
-
 double wf_optim_lr(const wf_optim *o, int step)
 {
     const wf_optim_opts *p = &o->o;

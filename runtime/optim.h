@@ -40,7 +40,6 @@ double wf_optim_lr(const wf_optim *o, int step);
 /* One update from the gradients in ps; returns the gradient norm (in the
  * fitting domain, before clipping). */
 double wf_optim_step(wf_optim *o, wf_params *ps);
-int wf_optim_steps_done(const wf_optim *o);
 
 int wf_optim_parse(const char *s, wf_optim_kind *k);
 int wf_sched_parse(const char *s, wf_sched_kind *k);

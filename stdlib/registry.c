@@ -20,14 +20,6 @@ int wf_registry_find(const char *name)
     return -1;
 }
 
-int wf_registry_arg(const wf_node_kind *k, const char *name)
-{
-    for (int i = 0; i < k->nargs; i++)
-        if (strcmp(k->args[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
 int wf_registry_signal_args(const wf_node_kind *k)
 {
     int n = 0;

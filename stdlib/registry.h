@@ -49,8 +49,6 @@ extern const wf_node_kind *const wf_registry[WF_NODE_COUNT];
 
 /* Kind index by name, or -1. */
 int wf_registry_find(const char *name);
-/* Index of the signature argument `name` of kind k, or -1. */
-int wf_registry_arg(const wf_node_kind *k, const char *name);
 /* Number of SIGNAL arguments in k's signature. */
 int wf_registry_signal_args(const wf_node_kind *k);
 /* Signature argument of signal input i (the last repeats for variadics). */
