@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "lang/diag.h"
+#include "runtime/diag.h"
 
 /* Bump allocator for one parse. */
 typedef struct wf_arena_chunk wf_arena_chunk;

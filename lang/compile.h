@@ -8,13 +8,14 @@
 #define WF_COMPILE_H
 
 #include "lang/ast.h"
-#include "lang/diag.h"
+#include "runtime/diag.h"
 #include "runtime/graph.h"
+#include "runtime/node.h"
 
 typedef struct wf_patch {
     wf_graph *g;
-    wf_source **sources; /* the patch first, then used modules */
-    int nsources;
+    wf_source **sources; /* the patch's own (nmain of them), then used modules */
+    int nsources, nmain;
     wf_file_ast **asts;
     char *dir; /* folder of the patch, for `use` and relative files */
 } wf_patch;
@@ -42,8 +43,8 @@ int wf_eval_constant(const char *what, const char *text, double **v, int *n, wf_
  * its shape, converting inputs to the rates it asks for. opts (one per
  * signature argument, or NULL for none) is taken over. Returns the node, or
  * -1 with diagnostics. For programs that build graphs without source text. */
-int wf_build_node(wf_graph *g, int kind, int nin, const int *in, wf_opt *opts, wf_loc loc,
-                  wf_diags *d);
+int wf_build_node(wf_graph *g, const wf_node_kind *kind, int nin, const int *in, wf_opt *opts,
+                  wf_loc loc, wf_diags *d);
 
 /* The run's timing for a patch: rate from (in order) the command line, the
  * patch, or `fallback`; the control hop is the rate over the frame rate,

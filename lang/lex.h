@@ -6,7 +6,7 @@
 #define WF_LEXER_H
 
 #include "lang/ast.h"
-#include "lang/diag.h"
+#include "runtime/diag.h"
 
 #define WF_LEX_MAX_NEST 256
 

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "lang/diag.h"
+#include "runtime/diag.h"
 #include "runtime/real.h"
 
 typedef struct wf_audio_reader wf_audio_reader;

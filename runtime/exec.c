@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "runtime/util.h"
-#include "stdlib/registry.h"
 
 enum { EXT_NONE, EXT_PARAM, EXT_INPUT };
 
@@ -124,7 +123,7 @@ static size_t align64(size_t n)
 
 static const wf_node_kind *kind_of(const wf_prog *p, int i)
 {
-    return wf_registry[p->g->nodes[i].kind];
+    return p->g->nodes[i].kind;
 }
 
 static int frames_per_call(const wf_prog *p, wf_rate r)
@@ -172,13 +171,13 @@ wf_prog *wf_prog_new(const wf_graph *g, const wf_env *env, wf_params *params, wf
     for (int i = 0; i < n; i++) {
         const wf_gnode *gn = &g->nodes[i];
         nrt *r = &p->rt[i];
-        int dp = gn->kind == WF_NODE_param && !g->params[gn->ref].fixed;
+        int dp = gn->kind == &wf_kind_param && !g->params[gn->ref].fixed;
         for (int j = 0; j < gn->nin; j++)
             dp |= p->rt[gn->in[j]].grad;
         r->grad = dp; /* provisional: "depends on a param" */
-        r->ext = gn->kind == WF_NODE_param ? EXT_PARAM : gn->kind == WF_NODE_input ? EXT_INPUT : EXT_NONE;
-        if (!r->ext && !wf_registry[gn->kind]->forward) {
-            wf_fail(d, "internal: node '%s' has no kernel", wf_registry[gn->kind]->name);
+        r->ext = gn->kind == &wf_kind_param ? EXT_PARAM : gn->kind == &wf_kind_input ? EXT_INPUT : EXT_NONE;
+        if (!r->ext && !gn->kind->forward) {
+            wf_fail(d, "internal: node '%s' has no kernel", gn->kind->name);
             wf_prog_free(p);
             return NULL;
         }
@@ -252,7 +251,7 @@ wf_prog *wf_prog_new(const wf_graph *g, const wf_env *env, wf_params *params, wf
     }
     for (int j = 0; j < n; j++) {
         const wf_gnode *c = &g->nodes[j];
-        unsigned keep = wf_registry[c->kind]->keep;
+        unsigned keep = c->kind->keep;
         for (int a = 0; a < c->nin; a++) {
             int i = c->in[a];
             if (j > last[i])
@@ -411,7 +410,7 @@ static wf_sig view(const wf_prog *p, int i, wf_rate reader, const blockpos *bp, 
 {
     const wf_gnode *gn = &p->g->nodes[i];
     wf_sig s = {adjoint ? p->rt[i].adj : base_of(p, i, bp), 0, gn->shape.chans, gn->shape.rate,
-                !adjoint && gn->kind == WF_NODE_const ? gn->opt[0].v : NULL};
+                !adjoint && gn->kind == &wf_kind_const ? gn->opt[0].v : NULL};
     switch (gn->shape.rate) {
     case WF_RATE_CONST:
         s.n = 1;
@@ -445,7 +444,7 @@ static void build_ctx(wf_prog *p, int i, const blockpos *bp, wf_kctx *k, int bac
     for (int j = 0; j < gn->nin; j++) {
         r->in[j] = view(p, gn->in[j], gn->shape.rate, bp, 0);
         if (backward) {
-            const wf_arg_spec *as = wf_registry_input_spec(wf_registry[gn->kind], j);
+            const wf_arg_spec *as = wf_kind_input_spec(gn->kind, j);
             int want = p->rt[gn->in[j]].grad && !(as && (as->flags & WF_ARG_NODIFF));
             r->din[j] = want ? view(p, gn->in[j], gn->shape.rate, bp, 1) : (wf_sig){0};
         }

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lang/diag.h"
+#include "runtime/diag.h"
 #include "runtime/graph.h"
 #include "runtime/node.h"
 #include "runtime/params.h"

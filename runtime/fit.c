@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "runtime/util.h"
-#include "stdlib/registry.h"
 
 double wf_fit_grad(wf_prog *p, wf_params *ps, wf_loss *loss, wf_real *dy)
 {
@@ -80,13 +79,13 @@ static void report_divergence(wf_prog *p, const wf_params *ps, int step, double 
         wf_str who = {0};
         int first;
         params_behind(g, bad, &who, &first);
-        if (n->kind == WF_NODE_param)
+        if (n->kind == &wf_kind_param)
             wf_diag(d, WF_SEV_ERROR, n->loc, hint,
                     "the fit diverged at step %d: param %s is no longer finite", step, who.s);
         else
             wf_diag(d, WF_SEV_ERROR, n->loc, hint,
                     "the fit diverged at step %d: '%s' produced %s; it depends on param%s %s", step,
-                    wf_registry[n->kind]->name, isnan(loss) ? "NaN" : "non-finite values",
+                    n->kind->name, isnan(loss) ? "NaN" : "non-finite values",
                     strchr(who.s ? who.s : "", ',') ? "s" : "", who.s ? who.s : "(none)");
         wf_str_free(&who);
         return;

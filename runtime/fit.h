@@ -10,7 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 
-#include "lang/diag.h"
+#include "runtime/diag.h"
 #include "runtime/exec.h"
 #include "runtime/loss.h"
 #include "runtime/optim.h"

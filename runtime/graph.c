@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "runtime/util.h"
-#include "stdlib/registry.h"
+#include "runtime/node.h"
 
 wf_graph *wf_graph_new(void)
 {
@@ -18,7 +18,7 @@ wf_graph *wf_graph_new(void)
 
 static void free_node(wf_gnode *n)
 {
-    const wf_node_kind *k = wf_registry[n->kind];
+    const wf_node_kind *k = n->kind;
     if (n->opt)
         for (int a = 0; a < k->nargs; a++)
             free(n->opt[a].v);
@@ -45,11 +45,10 @@ void wf_graph_free(wf_graph *g)
         free(g->inputs[i].file);
     }
     free(g->inputs);
-    free(g->instances);
     free(g);
 }
 
-int wf_graph_add(wf_graph *g, int kind, int nin, const int *in, wf_loc loc)
+int wf_graph_add(wf_graph *g, const wf_node_kind *kind, int nin, const int *in, wf_loc loc)
 {
     if (g->n == g->cap) {
         g->cap = g->cap ? g->cap * 2 : 32;
@@ -62,12 +61,9 @@ int wf_graph_add(wf_graph *g, int kind, int nin, const int *in, wf_loc loc)
     n->in = wf_xmalloc(sizeof(int) * (size_t)(nin ? nin : 1));
     if (nin)
         memcpy(n->in, in, sizeof(int) * (size_t)nin);
-    n->opt = wf_xcalloc((size_t)(wf_registry[kind]->nargs + 1), sizeof *n->opt);
+    n->opt = wf_xcalloc((size_t)(kind->nargs + 1), sizeof *n->opt);
     n->loc = loc;
     n->ref = -1;
-    if (!g->instances)
-        g->instances = wf_xcalloc(WF_NODE_COUNT, sizeof(int));
-    n->instance = g->instances[kind]++;
     return g->n++;
 }
 
@@ -109,7 +105,7 @@ int wf_graph_needs_whole(const wf_graph *g)
 {
     for (int i = 0; i < g->n; i++) {
         const wf_gnode *n = &g->nodes[i];
-        if (wf_registry[n->kind]->flags & WF_KIND_LOOKAHEAD)
+        if (n->kind->flags & WF_KIND_LOOKAHEAD)
             return 1;
         if (n->shape.rate != WF_RATE_CONTROL)
             continue;
@@ -135,19 +131,19 @@ char *wf_graph_dot(const wf_graph *g)
     wf_str_puts(&b, "digraph weft {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
     for (int i = 0; i < g->n; i++) {
         const wf_gnode *n = &g->nodes[i];
-        const wf_node_kind *k = wf_registry[n->kind];
+        const wf_node_kind *k = n->kind;
         wf_str_printf(&b, "  n%d [label=\"", i);
         if (n->label) {
             dot_escape(&b, n->label);
             wf_str_puts(&b, " = ");
         }
-        if (n->kind == WF_NODE_param && n->ref >= 0) {
+        if (n->kind == &wf_kind_param && n->ref >= 0) {
             wf_str_puts(&b, "param ");
             dot_escape(&b, g->params[n->ref].name);
-        } else if (n->kind == WF_NODE_input && n->ref >= 0) {
+        } else if (n->kind == &wf_kind_input && n->ref >= 0) {
             wf_str_puts(&b, "input ");
             dot_escape(&b, g->inputs[n->ref].name);
-        } else if (n->kind == WF_NODE_const) {
+        } else if (n->kind == &wf_kind_const) {
             const wf_opt *o = &n->opt[0];
             if (o->n == 1) {
                 wf_str_printf(&b, "%g", o->v[0]);
@@ -165,9 +161,8 @@ char *wf_graph_dot(const wf_graph *g)
     }
     for (int i = 0; i < g->n; i++) {
         const wf_gnode *n = &g->nodes[i];
-        const wf_node_kind *k = wf_registry[n->kind];
         for (int j = 0; j < n->nin; j++) {
-            const wf_arg_spec *a = wf_registry_input_spec(k, j);
+            const wf_arg_spec *a = wf_kind_input_spec(n->kind, j);
             wf_str_printf(&b, "  n%d -> n%d [label=\"%s\"];\n", n->in[j], i, a ? a->name : "");
         }
     }

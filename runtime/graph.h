@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "lang/diag.h"
+#include "runtime/diag.h"
 
 typedef enum { WF_RATE_CONST = 0, WF_RATE_CONTROL = 1, WF_RATE_AUDIO = 2 } wf_rate;
 
@@ -26,15 +26,19 @@ typedef struct wf_opt {
     double *v;
 } wf_opt;
 
+struct wf_node_kind;
+
 typedef struct wf_gnode {
-    int kind;      /* index into the node registry */
+    const struct wf_node_kind *kind; /* its record (runtime/node.h) */
     int nin;
     int *in;       /* producer node of each signal input, in signature order */
     wf_opt *opt;   /* one per signature argument (signals leave theirs empty) */
     wf_shape shape;
     int ref;       /* param or input index for those kinds */
-    int instance;  /* how many nodes of this kind the compiler made before it
-                      (gives each noise() call its own default seed) */
+    uint64_t id;   /* stable identity: from the binding and the place in its
+                      expression, so that it survives edits elsewhere in the
+                      patch (live editing keeps the state of nodes by id; a
+                      noise() call takes its default seed from it) */
     wf_loc loc;
     char *label;   /* name it was bound to, for `weft graph` */
 } wf_gnode;
@@ -90,14 +94,14 @@ typedef struct wf_graph {
     wf_loc rate_loc;
     double frame_rate;  /* requested control rate */
     double length;      /* seconds; 0: not set by the patch */
-    int *instances;     /* nodes made so far, per kind */
 } wf_graph;
 
 wf_graph *wf_graph_new(void);
 void wf_graph_free(wf_graph *g);
-/* Appends a node of registry kind `kind` with nin inputs and returns its
- * index; the caller fills opts and shape. */
-int wf_graph_add(wf_graph *g, int kind, int nin, const int *in, wf_loc loc);
+/* Appends a node of kind `kind` with nin inputs and returns its index; the
+ * caller fills opts, shape and id. */
+int wf_graph_add(wf_graph *g, const struct wf_node_kind *kind, int nin, const int *in,
+                 wf_loc loc);
 /* Drops nodes the output does not depend on and renumbers the rest, keeping
  * topological order; params and inputs left unused get node -1. */
 void wf_graph_prune(wf_graph *g);

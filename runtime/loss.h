@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "lang/diag.h"
+#include "runtime/diag.h"
 #include "runtime/real.h"
 
 typedef enum { WF_LOSS_MSS, WF_LOSS_L1, WF_LOSS_L2 } wf_loss_kind;

@@ -14,6 +14,29 @@ int64_t wf_env_frames(const wf_env *e, wf_rate r)
     return r == WF_RATE_CONST ? 1 : r == WF_RATE_CONTROL ? e->nframes : e->nsamples;
 }
 
+int wf_kind_signal_args(const wf_node_kind *k)
+{
+    int n = 0;
+    for (int i = 0; i < k->nargs; i++)
+        n += k->args[i].kind == WF_ARG_SIGNAL;
+    return n;
+}
+
+const wf_arg_spec *wf_kind_input_spec(const wf_node_kind *k, int i)
+{
+    const wf_arg_spec *last = NULL;
+    int seen = 0;
+    for (int a = 0; a < k->nargs; a++) {
+        if (k->args[a].kind != WF_ARG_SIGNAL)
+            continue;
+        if (seen == i)
+            return &k->args[a];
+        last = &k->args[a];
+        seen++;
+    }
+    return (k->flags & WF_KIND_VARIADIC) ? last : NULL;
+}
+
 static int broadcast_chans(int a, int b)
 {
     if (a == b || b == 1)

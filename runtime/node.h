@@ -1,7 +1,9 @@
 /* The node record: what one kind of node is (name, signature, doc), how its
  * output shape follows from its inputs, and its kernels. Every kind is one
- * wf_node_kind in the registry (stdlib/registry.h); the compiler, the
- * executor, `weft nodes`, the docs and the gradient tests all read it.
+ * wf_node_kind in the registry (stdlib/registry.h); the compiler, `weft
+ * nodes`, the docs and the gradient tests read the registry, and the
+ * executor reads each graph node's record through its pointer, so the engine
+ * needs no table of kinds.
  *
  * Kernels run over whole blocks: a forward call computes out.n frames of the
  * node's output from its inputs' blocks; a backward call (whole-signal runs
@@ -12,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lang/diag.h"
+#include "runtime/diag.h"
 #include "runtime/graph.h"
 #include "runtime/real.h"
 
@@ -125,6 +127,18 @@ typedef struct wf_node_kind {
      * the phase is accumulated in double). */
     double (*fold)(const double *x, const wf_opt *opt, int chan);
 } wf_node_kind;
+
+/* The sources the executor provides itself (runtime/source.c): literals,
+ * params (views of the param store) and inputs (the caller's data). */
+extern const wf_node_kind wf_kind_const;
+extern const wf_node_kind wf_kind_param;
+extern const wf_node_kind wf_kind_input;
+
+/* Number of SIGNAL arguments in k's signature. */
+int wf_kind_signal_args(const wf_node_kind *k);
+/* Signature argument of signal input i (the last repeats for variadics), or
+ * NULL. */
+const wf_arg_spec *wf_kind_input_spec(const wf_node_kind *k, int i);
 
 /* Shape rules shared by many kinds. */
 /* Output at the highest input rate, channels broadcast (equal, or 1); a

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "lang/diag.h"
+#include "runtime/diag.h"
 #include "runtime/graph.h"
 #include "runtime/real.h"
 

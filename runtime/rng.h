@@ -14,6 +14,20 @@ static inline uint64_t wf_splitmix64(uint64_t seed, uint64_t i)
     return z ^ (z >> 31);
 }
 
+/* Hashes for identities (node ids): mixing a value or a string into h. */
+static inline uint64_t wf_hash_u64(uint64_t h, uint64_t v)
+{
+    return wf_splitmix64(h ^ 0x243F6A8885A308D3ull, v);
+}
+
+static inline uint64_t wf_hash_str(uint64_t h, const char *s)
+{
+    uint64_t x = 0xCBF29CE484222325ull; /* FNV-1a, then mixed */
+    for (; *s; s++)
+        x = (x ^ (unsigned char)*s) * 0x100000001B3ull;
+    return wf_hash_u64(h, x);
+}
+
 /* Uniform in [-1, 1), exact in float32: (z >> 40) * 2^-23 - 1. */
 static inline float wf_uniform(uint64_t seed, uint64_t i)
 {

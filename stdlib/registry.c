@@ -12,35 +12,20 @@ const wf_node_kind *const wf_registry[WF_NODE_COUNT] = {
 #undef WF_X
 };
 
+int wf_registry_index(const wf_node_kind *k)
+{
+    for (int i = 0; i < WF_NODE_COUNT; i++)
+        if (wf_registry[i] == k)
+            return i;
+    return -1;
+}
+
 int wf_registry_find(const char *name)
 {
     for (int i = 0; i < WF_NODE_COUNT; i++)
         if (strcmp(wf_registry[i]->name, name) == 0)
             return i;
     return -1;
-}
-
-int wf_registry_signal_args(const wf_node_kind *k)
-{
-    int n = 0;
-    for (int i = 0; i < k->nargs; i++)
-        n += k->args[i].kind == WF_ARG_SIGNAL;
-    return n;
-}
-
-const wf_arg_spec *wf_registry_input_spec(const wf_node_kind *k, int i)
-{
-    const wf_arg_spec *last = NULL;
-    int seen = 0;
-    for (int a = 0; a < k->nargs; a++) {
-        if (k->args[a].kind != WF_ARG_SIGNAL)
-            continue;
-        if (seen == i)
-            return &k->args[a];
-        last = &k->args[a];
-        seen++;
-    }
-    return (k->flags & WF_KIND_VARIADIC) ? last : NULL;
 }
 
 static void signature(wf_str *b, const wf_node_kind *k)

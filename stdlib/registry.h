@@ -8,9 +8,10 @@
 
 #include "runtime/node.h"
 
-/* X(id): the record is wf_kind_<id>, defined in the family file. */
+/* X(id): the record is wf_kind_<id>, defined in the family file (the sources
+ * the executor provides itself are the engine's, in runtime/source.c). */
 #define WF_NODES(X)                                                                            \
-    /* stdlib/source.c */                                                                      \
+    /* runtime/source.c */                                                                     \
     X(const) X(param) X(input)                                                                 \
     /* stdlib/arith.c */                                                                       \
     X(add) X(sub) X(mul) X(div) X(neg)                                                         \
@@ -45,14 +46,13 @@ enum {
 WF_NODES(WF_X)
 #undef WF_X
 
+/* The kind's index in the registry, or -1. */
+int wf_registry_index(const wf_node_kind *k);
+
 extern const wf_node_kind *const wf_registry[WF_NODE_COUNT];
 
 /* Kind index by name, or -1. */
 int wf_registry_find(const char *name);
-/* Number of SIGNAL arguments in k's signature. */
-int wf_registry_signal_args(const wf_node_kind *k);
-/* Signature argument of signal input i (the last repeats for variadics). */
-const wf_arg_spec *wf_registry_input_spec(const wf_node_kind *k, int i);
 /* Markdown reference of every public node (docs/nodes.md). */
 char *wf_registry_markdown(void);
 /* Plain-text listing for `weft nodes`. */

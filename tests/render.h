@@ -98,7 +98,7 @@ static inline int wf_run_uses(const wf_run *r, const char *name)
     int kind = wf_registry_find(name), count = 0;
     assert_true(kind >= 0);
     for (int i = 0; i < r->patch->g->n; i++)
-        count += r->patch->g->nodes[i].kind == kind;
+        count += r->patch->g->nodes[i].kind == wf_registry[kind];
     return count;
 }
 

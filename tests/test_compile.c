@@ -62,7 +62,7 @@ static int count_kind(const wf_graph *g, int kind)
 {
     int n = 0;
     for (int i = 0; i < g->n; i++)
-        n += g->nodes[i].kind == kind;
+        n += g->nodes[i].kind == wf_registry[kind];
     return n;
 }
 
@@ -82,16 +82,16 @@ static const wf_gnode *input_of(const wf_patch *p, const wf_gnode *n, int i)
 static const wf_opt *out_constant(const wf_patch *p)
 {
     const wf_gnode *o = out_node(p);
-    assert_int_equal(o->kind, WF_NODE_upsample);
+    assert_ptr_equal(o->kind, &wf_kind_upsample);
     const wf_gnode *k = input_of(p, o, 0);
-    assert_int_equal(k->kind, WF_NODE_const);
+    assert_ptr_equal(k->kind, &wf_kind_const);
     return &k->opt[0];
 }
 
 static void expect_shape(const wf_gnode *n, int kind, wf_rate rate, int chans)
 {
-    if (n->kind != kind)
-        fail_msg("node is '%s', want '%s'", wf_registry[n->kind]->name, wf_registry[kind]->name);
+    if (n->kind != wf_registry[kind])
+        fail_msg("node is '%s', want '%s'", n->kind->name, wf_registry[kind]->name);
     assert_int_equal(n->shape.rate, rate);
     assert_int_equal(n->shape.chans, chans);
 }

@@ -49,7 +49,7 @@ static void make_configs(const wf_node_kind *k, int nin, config *cf, int *ncf)
         cf[n] = (config){0};
         cf[n].name = r == 0 ? "all constant" : r == 1 ? "all control" : "all audio";
         for (int i = 0; i < nin; i++) {
-            cf[n].rate[i] = pick_rate(wf_registry_input_spec(k, i), all[r]);
+            cf[n].rate[i] = pick_rate(wf_kind_input_spec(k, i), all[r]);
             cf[n].chans[i] = 1;
         }
         n++;
@@ -58,21 +58,21 @@ static void make_configs(const wf_node_kind *k, int nin, config *cf, int *ncf)
     cf[n] = (config){0};
     cf[n].name = "audio x3 with constant x1";
     for (int i = 0; i < nin; i++) {
-        cf[n].rate[i] = pick_rate(wf_registry_input_spec(k, i), i == 0 ? WF_RATE_AUDIO : WF_RATE_CONST);
+        cf[n].rate[i] = pick_rate(wf_kind_input_spec(k, i), i == 0 ? WF_RATE_AUDIO : WF_RATE_CONST);
         cf[n].chans[i] = i == 0 ? 3 : 1;
     }
     n++;
     cf[n] = (config){0};
     cf[n].name = "control x1 with audio x2";
     for (int i = 0; i < nin; i++) {
-        cf[n].rate[i] = pick_rate(wf_registry_input_spec(k, i), i == 0 ? WF_RATE_CONTROL : WF_RATE_AUDIO);
+        cf[n].rate[i] = pick_rate(wf_kind_input_spec(k, i), i == 0 ? WF_RATE_CONTROL : WF_RATE_AUDIO);
         cf[n].chans[i] = i == 0 ? 1 : 2;
     }
     n++;
     cf[n] = (config){0};
     cf[n].name = "constant x4 with control x4";
     for (int i = 0; i < nin; i++) {
-        cf[n].rate[i] = pick_rate(wf_registry_input_spec(k, i), i == 0 ? WF_RATE_CONST : WF_RATE_CONTROL);
+        cf[n].rate[i] = pick_rate(wf_kind_input_spec(k, i), i == 0 ? WF_RATE_CONST : WF_RATE_CONTROL);
         cf[n].chans[i] = 4;
     }
     n++;
@@ -107,7 +107,7 @@ static wf_opt *test_opts(const wf_node_kind *k)
 }
 
 /* A graph of one node fed by params; -1 when the node refuses the shapes. */
-static int build(const wf_node_kind *k, int kind, int nin, const config *cf, wf_graph *g)
+static int build(const wf_node_kind *k, int nin, const config *cf, wf_graph *g)
 {
     int in[8];
     g->params = wf_xcalloc((size_t)nin + 1, sizeof *g->params);
@@ -119,14 +119,14 @@ static int build(const wf_node_kind *k, int kind, int nin, const config *cf, wf_
         pd->rate = cf->rate[i];
         pd->size = cf->chans[i];
         pd->init = wf_xcalloc((size_t)cf->chans[i], sizeof(double));
-        int id = wf_graph_add(g, WF_NODE_param, 0, NULL, (wf_loc){0});
+        int id = wf_graph_add(g, &wf_kind_param, 0, NULL, (wf_loc){0});
         g->nodes[id].ref = i;
         g->nodes[id].shape = (wf_shape){cf->rate[i], cf->chans[i]};
         pd->node = id;
         in[i] = id;
     }
     wf_diags d = {0};
-    int id = wf_build_node(g, kind, nin, in, test_opts(k), (wf_loc){0}, &d);
+    int id = wf_build_node(g, k, nin, in, test_opts(k), (wf_loc){0}, &d);
     wf_diags_free(&d);
     g->out = id;
     return id;
@@ -135,7 +135,7 @@ static int build(const wf_node_kind *k, int kind, int nin, const config *cf, wf_
 static void randomize(wf_params *ps, const wf_node_kind *k, uint64_t seed)
 {
     for (int i = 0; i < ps->n; i++) {
-        const wf_arg_spec *as = wf_registry_input_spec(k, i);
+        const wf_arg_spec *as = wf_kind_input_spec(k, i);
         wf_param *p = &ps->v[i];
         size_t len = wf_param_len(p);
         for (size_t j = 0; j < len; j++) {
@@ -158,7 +158,7 @@ static int check_config(int kind, const config *cf, int nin)
 {
     const wf_node_kind *k = wf_registry[kind];
     wf_graph *g = wf_graph_new();
-    if (build(k, kind, nin, cf, g) < 0) {
+    if (build(k, nin, cf, g) < 0) {
         wf_graph_free(g);
         return 0;
     }
@@ -186,7 +186,7 @@ static int check_config(int kind, const config *cf, int nin)
             scale = fmax(scale, fabs(pa->grad[j]));
         /* the step follows the input's scale, so that it stays far below the
          * distance to the kinks of piecewise-linear nodes (delay taps) */
-        const wf_arg_spec *as = wf_registry_input_spec(k, i);
+        const wf_arg_spec *as = wf_kind_input_spec(k, i);
         double h = 1e-6 * (as->test_hi > as->test_lo ? as->test_hi - as->test_lo : 1);
         for (size_t j = 0; j < n; j++) {
             double x = pa->value[j];
@@ -200,7 +200,7 @@ static int check_config(int kind, const config *cf, int nin)
             double tol = 1e-5 * fmax(scale, fabs(fd)) + 1e-7;
             if (fabs(ad - fd) > tol && failures++ < 5)
                 print_error("%s [%s]: d/d %s[%zu] reverse %.9g, finite differences %.9g\n",
-                            k->name, cf->name, wf_registry_input_spec(k, i)->name, j, ad, fd);
+                            k->name, cf->name, wf_kind_input_spec(k, i)->name, j, ad, fd);
         }
     }
     wf_prog_free(p);
@@ -242,7 +242,7 @@ static void test_kind(void **state)
     const wf_node_kind *k = wf_registry[kind];
     if (k->flags & WF_KIND_EXTERNAL)
         skip(); /* params and inputs: the executor provides them */
-    int nin = wf_registry_signal_args(k);
+    int nin = wf_kind_signal_args(k);
     if (k->flags & WF_KIND_VARIADIC)
         nin = 2;
     if (nin == 0) {

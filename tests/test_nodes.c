@@ -6,6 +6,7 @@
 #include <kiss_fftr.h>
 
 #include "render.h"
+#include "runtime/rng.h"
 #include "runtime/fft.h"
 
 #define PI 3.14159265358979323846
@@ -507,16 +508,32 @@ static void test_noise(void **state)
     assert_true(lo >= -1 && lo < -0.999 && hi < 1 && hi > 0.999);
     wf_run_close(&r);
 
-    /* without a seed, the n-th call uses stream n: two calls differ */
+    /* without a seed, a call's stream is named by its node id: two calls
+     * differ */
     y = wf_run_whole(&r, "out [noise(), noise()]\n", N);
+    uint64_t seeds[2];
+    int found = 0;
+    for (int i = 0; i < r.patch->g->n; i++)
+        if (r.patch->g->nodes[i].kind == &wf_kind_noise)
+            seeds[found++] = wf_hash_u64(r.patch->g->nodes[i].id, 0);
+    assert_int_equal(found, 2);
     int same = 0;
     for (int i = 0; i < N; i++) {
-        assert_true(y[2 * i] == ref_uniform(0, (uint64_t)i));
-        assert_true(y[2 * i + 1] == ref_uniform(1, (uint64_t)i));
+        assert_true(y[2 * i] == ref_uniform(seeds[0], (uint64_t)i));
+        assert_true(y[2 * i + 1] == ref_uniform(seeds[1], (uint64_t)i));
         same += y[2 * i] == y[2 * i + 1];
     }
     assert_true(same < 5);
     wf_run_close(&r);
+
+    /* and it stays the same when other lines of the patch change */
+    wf_run r2;
+    const wf_real *a = wf_run_whole(&r, "air = noise()\nout air\n", N);
+    const wf_real *b = wf_run_whole(&r2, "hum = 0.1 * noise()\nair = noise()\nout air + 0 * hum\n", N);
+    for (int i = 0; i < N; i++)
+        assert_true(a[i] == b[i]);
+    wf_run_close(&r);
+    wf_run_close(&r2);
 }
 
 /* ------------------------------------------------------------ envelopes */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "lang/compile.h"
-#include "lang/diag.h"
+#include "runtime/diag.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /* Diagnostics: collection, human-readable printing with source line and caret,
  * and JSON output for tools. */
 #define _POSIX_C_SOURCE 200809L
-#include "lang/diag.h"
+#include "runtime/diag.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,14 +1,14 @@
-/* Pieces shared by the subcommands of lang/cli.c and lang/cli_fit.c: turning
- * a patch plus command-line options into a ready run (params, inputs,
- * length), rendering, and reporting. */
-#ifndef WF_CLI_COMMON_H
-#define WF_CLI_COMMON_H
+/* What every subcommand of the weft command shares: turning a patch plus
+ * command-line options into a ready run (params, inputs, length), rendering,
+ * Ctrl-C, option parsing helpers and the reporting of diagnostics. */
+#ifndef WF_CMD_SETUP_H
+#define WF_CMD_SETUP_H
 
 #include <signal.h>
 #include <stdint.h>
 
 #include "lang/compile.h"
-#include "lang/diag.h"
+#include "runtime/diag.h"
 #include "runtime/audio.h"
 #include "runtime/params.h"
 
@@ -64,9 +64,5 @@ void wf_cli_release_sigint(void);
 /* Prints diagnostics (text or JSON), frees them, returns status. */
 int wf_cli_finish(wf_diags *d, int status);
 int wf_cli_usage_error(const char *cmd, const char *fmt, const char *arg);
-
-int wf_cmd_fit(int argc, char **argv);
-void wf_exec_float64(int argc, char **argv);
-int wf_cmd_check(int argc, char **argv);
 
 #endif

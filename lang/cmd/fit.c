@@ -1,0 +1,247 @@
+/* `weft fit`: fits a patch's params to a recording and writes the fitted
+ * patch (and, with --render, its sound). */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lang/cmd/cmds.h"
+#include "lang/cmd/objective.h"
+#include "lang/rewrite.h"
+#include "runtime/fit.h"
+#include "runtime/util.h"
+
+static void usage_fit(FILE *f)
+{
+    fputs("usage: weft fit PATCH --target REC [options]\n"
+          "\n"
+          "Fits PATCH's params so that its out sounds like the recording REC, then writes\n"
+          "the fitted patch: the same text with each param's value replaced.\n"
+          "\n"
+          "  --target FILE         the recording (any format libsndfile reads; mixed to mono\n"
+          "                        and resampled to the patch's rate); also feeds\n"
+          "                        `input x = target`. Sets the length unless the patch does.\n"
+          "  --steps N             optimizer steps (default 500)\n"
+          "  --lr X                learning rate (default 0.01)\n"
+          "  --loss mss|l1|l2      multi-scale spectral (default), or waveform L1 / L2\n"
+          "  --fft-sizes A,B,...   FFT sizes of the spectral loss (default 2048,...,64)\n"
+          "  --loss-weights L,G    weights of its linear and log terms (default 1,1)\n"
+          "  --optimizer adam|sgd  (default adam); --momentum M for sgd (default 0.9)\n"
+          "  --schedule const|exp|cosine  learning-rate schedule (default const)\n"
+          "  --decay D             exp schedule: lr * D^(step/steps) (default 0.1)\n"
+          "  --clip C              clip the gradient norm to C\n"
+          "  -o, --output FILE     fitted patch (default: PATCH's name + .fitted.weft)\n"
+          "  --render FILE         also render the fitted patch to an audio file\n"
+          "  --log FILE            CSV of step,loss,seconds per step\n"
+          "  --seed S              offsets the default seeds of noise() (default 0)\n"
+          "  --seconds S, --rate HZ, --set NAME=VALUE, --input NAME=FILE  as for `weft run`\n"
+          "  -q, --quiet           no progress line\n"
+          "\n"
+          "Ctrl-C stops and writes the best patch so far. A loss that becomes NaN stops\n"
+          "the fit with an error naming the param whose gradient diverged.\n",
+          f);
+}
+
+typedef struct progress_ctx {
+    int tty;
+} progress_ctx;
+
+static void show_progress(void *ctx, const wf_fit_progress *p)
+{
+    progress_ctx *pc = ctx;
+    if (!pc->tty)
+        return;
+    double rate = p->step / (p->seconds > 0 ? p->seconds : 1e-9);
+    double eta = (p->steps - p->step) / (rate > 0 ? rate : 1);
+    fprintf(stderr, "\rstep %d/%d  loss %.6g  best %.6g  %.1f steps/s  ETA %.0fs   ", p->step,
+            p->steps, p->loss, p->best, rate, eta);
+    if (p->step == p->steps)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static char *default_output(const char *patch)
+{
+    wf_str b = {0};
+    const char *dot = strrchr(patch, '.');
+    const char *slash = strrchr(patch, '/');
+    if (dot && (!slash || dot > slash))
+        wf_str_putn(&b, patch, (size_t)(dot - patch));
+    else
+        wf_str_puts(&b, patch);
+    wf_str_puts(&b, ".fitted.weft");
+    return b.s;
+}
+
+int wf_cmd_fit(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"target", required_argument, NULL, OPT_TARGET}, {"steps", required_argument, NULL, OPT_STEPS},
+        {"lr", required_argument, NULL, OPT_LR},         {"loss", required_argument, NULL, OPT_LOSS},
+        {"output", required_argument, NULL, 'o'},        {"render", required_argument, NULL, OPT_RENDER},
+        {"log", required_argument, NULL, OPT_LOG},       {"seed", required_argument, NULL, OPT_SEED},
+        {"optimizer", required_argument, NULL, OPT_OPTIM}, {"momentum", required_argument, NULL, OPT_MOMENTUM},
+        {"schedule", required_argument, NULL, OPT_SCHED}, {"decay", required_argument, NULL, OPT_DECAY},
+        {"clip", required_argument, NULL, OPT_CLIP},     {"fft-sizes", required_argument, NULL, OPT_FFT},
+        {"loss-weights", required_argument, NULL, OPT_WEIGHTS},
+        {"seconds", required_argument, NULL, OPT_SECONDS}, {"rate", required_argument, NULL, OPT_RATE},
+        {"set", required_argument, NULL, OPT_SET},       {"input", required_argument, NULL, OPT_INPUT},
+        {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    common co = {0};
+    wf_fit_opts fo = {0};
+    fo.steps = 500;
+    fo.optim.kind = WF_OPTIM_ADAM;
+    fo.optim.lr = 0.01;
+    fo.optim.momentum = 0.9;
+    const char *out = NULL, *render = NULL, *logpath = NULL;
+    int quiet = 0, c;
+    double v;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+        int h = wf_objective_opt("fit", c, &co);
+        if (h < 0) {
+            wf_objective_free(&co);
+            return -h;
+        }
+        if (h)
+            continue;
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'h': usage_fit(stdout); wf_objective_free(&co); return 0;
+        case OPT_RENDER: render = optarg; break;
+        case OPT_LOG: logpath = optarg; break;
+        case OPT_STEPS:
+            if (wf_parse_number(optarg, &v) || v < 0 || v > 1e9 || v != floor(v)) {
+                wf_objective_free(&co);
+                return wf_cli_usage_error("fit", "--steps takes a whole number, got '%s'", optarg);
+            }
+            fo.steps = (int)v;
+            break;
+        case OPT_LR:
+            if (wf_parse_number(optarg, &fo.optim.lr) || fo.optim.lr <= 0) {
+                wf_objective_free(&co);
+                return wf_cli_usage_error("fit", "--lr takes a positive number, got '%s'", optarg);
+            }
+            break;
+        case OPT_OPTIM:
+            if (wf_optim_parse(optarg, &fo.optim.kind)) {
+                wf_objective_free(&co);
+                return wf_cli_usage_error("fit", "--optimizer is adam or sgd, not '%s'", optarg);
+            }
+            break;
+        case OPT_MOMENTUM:
+            if (wf_parse_number(optarg, &fo.optim.momentum) || fo.optim.momentum < 0 || fo.optim.momentum >= 1) {
+                wf_objective_free(&co);
+                return wf_cli_usage_error("fit", "--momentum takes a number in [0, 1), got '%s'", optarg);
+            }
+            break;
+        case OPT_SCHED:
+            if (wf_sched_parse(optarg, &fo.optim.sched)) {
+                wf_objective_free(&co);
+                return wf_cli_usage_error("fit", "--schedule is const, exp or cosine, not '%s'", optarg);
+            }
+            break;
+        case OPT_DECAY:
+            if (wf_parse_number(optarg, &fo.optim.decay) || fo.optim.decay <= 0 || fo.optim.decay > 1) {
+                wf_objective_free(&co);
+                return wf_cli_usage_error("fit", "--decay takes a number in (0, 1], got '%s'", optarg);
+            }
+            break;
+        case OPT_CLIP:
+            if (wf_parse_number(optarg, &fo.optim.clip) || fo.optim.clip <= 0) {
+                wf_objective_free(&co);
+                return wf_cli_usage_error("fit", "--clip takes a positive number, got '%s'", optarg);
+            }
+            break;
+        default: usage_fit(stderr); wf_objective_free(&co); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        wf_objective_free(&co);
+        return wf_cli_usage_error("fit", "expects one PATCH%s", "");
+    }
+    if (!co.so.target) {
+        wf_objective_free(&co);
+        return wf_cli_usage_error("fit", "needs --target FILE (the recording to fit)%s", "");
+    }
+    co.so.patch = argv[optind];
+    char *outp = out ? wf_xstrdup(out) : default_output(co.so.patch);
+    wf_diags d = {0};
+    wf_setup s = {0};
+    wf_prog *prog = NULL;
+    wf_real *target = NULL;
+    wf_loss *loss = NULL;
+    FILE *log = NULL;
+    int status = 1;
+    if (wf_objective_prepare(&co, &s, &prog, &target, &loss, &d))
+        goto done;
+    int learnable = 0;
+    for (int i = 0; i < s.params.n; i++)
+        learnable += !s.params.v[i].decl->fixed;
+    if (learnable == 0 || prog == NULL) {
+        wf_fail(&d, "%s has no params to fit", co.so.patch);
+        goto done;
+    }
+    if (logpath) {
+        log = fopen(logpath, "w");
+        if (!log) {
+            wf_fail(&d, "cannot write the log '%s': %s", logpath, strerror(errno));
+            goto done;
+        }
+        /* a line per step, so that the log can be watched while a long fit runs */
+        setvbuf(log, NULL, _IOLBF, 0);
+        fputs("step,loss,seconds\n", log);
+    }
+    progress_ctx pc = {!quiet && isatty(2)};
+    fo.progress = show_progress;
+    fo.progress_ctx = &pc;
+    fo.log = log;
+    fo.stop = wf_cli_catch_sigint();
+    wf_fit_result r;
+    int rc = wf_fit(prog, &s.params, loss, &fo, &r, &d);
+    wf_cli_release_sigint();
+    if (pc.tty && r.steps < fo.steps)
+        fputc('\n', stderr);
+    if (log) {
+        fclose(log);
+        log = NULL;
+    }
+    /* The best params are in place whatever happened: keep them. */
+    if (wf_write_fitted_patch(s.patch, &s.params, &s.env, outp, &d)) {
+        status = 1;
+        goto done;
+    }
+    if ((!quiet || rc) && wf_cli_diag_format == WF_DIAG_TEXT) {
+        char losses[128] = "no finite loss"; /* diverged at the first evaluation */
+        if (isfinite(r.best_loss))
+            snprintf(losses, sizeof losses, "loss %.6g -> %.6g, best %.6g", r.first_loss,
+                     r.final_loss, r.best_loss);
+        fprintf(stderr, "weft: %s %d steps in %.2f s (%.2f ms/step); %s; wrote %s\n",
+                r.status == WF_FIT_STOPPED ? "stopped after" : r.status == WF_FIT_DIVERGED ? "diverged after" : "fitted in",
+                r.steps, r.seconds, r.steps ? 1000 * r.seconds / r.steps : 0.0, losses, outp);
+    }
+    status = rc ? 1 : r.status == WF_FIT_STOPPED ? 130 : 0;
+    if (render && rc == 0) {
+        wf_prog_free(prog);
+        prog = NULL;
+        int rc2 = wf_render(&s, render, WF_FMT_DEFAULT, 2048, quiet, &d);
+        if (rc2)
+            status = rc2 == 130 ? 130 : 1;
+    }
+done:
+    if (log)
+        fclose(log);
+    wf_prog_free(prog);
+    wf_loss_free(loss);
+    wf_afree(target);
+    wf_setup_free(&s);
+    free(outp);
+    wf_objective_free(&co);
+    return wf_cli_finish(&d, status);
+}

@@ -1,0 +1,325 @@
+/* The set-up every subcommand shares (setup.h): inputs resolved and opened,
+ * the run's length and params, rendering to a file, Ctrl-C, and the final
+ * report of diagnostics. */
+#include "lang/cmd/setup.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/audio.h"
+#include "runtime/exec.h"
+#include "runtime/util.h"
+
+wf_diag_format wf_cli_diag_format = WF_DIAG_TEXT;
+
+static volatile sig_atomic_t interrupted;
+static void (*previous_handler)(int);
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+    signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends the process at once */
+}
+
+volatile sig_atomic_t *wf_cli_catch_sigint(void)
+{
+    interrupted = 0;
+    previous_handler = signal(SIGINT, on_sigint);
+    return &interrupted;
+}
+
+void wf_cli_release_sigint(void)
+{
+    signal(SIGINT, previous_handler == SIG_ERR ? SIG_DFL : previous_handler);
+}
+
+int wf_cli_finish(wf_diags *d, int status)
+{
+    /* JSON always prints an array (empty on a clean run), so tools can parse */
+    if (d->n || wf_cli_diag_format == WF_DIAG_JSON)
+        wf_diags_print(stderr, d, wf_cli_diag_format);
+    wf_diags_free(d);
+    return status;
+}
+
+int wf_cli_usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "weft %s: ", cmd);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(see `weft %s --help`)\n", cmd);
+    return 2;
+}
+
+int wf_parse_number(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno == ERANGE || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+void wf_opts_add(wf_pairs *p, const char *text)
+{
+    p->v = wf_xrealloc(p->v, sizeof(char *) * (size_t)(p->n + 1));
+    p->v[p->n++] = text;
+}
+
+int wf_pair_split(const char *text, char **name, const char **value)
+{
+    const char *eq = strchr(text, '=');
+    if (!eq || eq == text || !eq[1])
+        return -1;
+    *name = wf_xstrndup(text, (size_t)(eq - text));
+    *value = eq + 1;
+    return 0;
+}
+
+void wf_setup_free(wf_setup *s)
+{
+    if (!s)
+        return;
+    if (s->patch) {
+        for (int i = 0; i < s->patch->g->ninputs; i++) {
+            if (s->readers)
+                wf_audio_close(s->readers[i]);
+            if (s->data)
+                wf_afree(s->data[i]);
+            if (s->paths)
+                free(s->paths[i]);
+        }
+    }
+    free(s->readers);
+    free(s->data);
+    free(s->frames);
+    free(s->paths);
+    if (s->params_ready)
+        wf_params_free(&s->params);
+    wf_patch_free(s->patch);
+    memset(s, 0, sizeof *s);
+}
+
+/* Where each used input comes from: --input, the patch's own file name, or
+ * the fit target. */
+static int resolve_inputs(wf_setup *s, const wf_pairs *inputs, const char *target, wf_diags *d)
+{
+    const wf_graph *g = s->patch->g;
+    int n = g->ninputs;
+    s->paths = wf_xcalloc((size_t)(n + 1), sizeof(char *));
+    for (int i = 0; i < inputs->n; i++) {
+        char *name;
+        const char *file;
+        if (wf_pair_split(inputs->v[i], &name, &file)) {
+            wf_fail(d, "--input takes NAME=FILE, got '%s'", inputs->v[i]);
+            return -1;
+        }
+        int found = -1;
+        for (int j = 0; j < n; j++)
+            if (strcmp(g->inputs[j].name, name) == 0)
+                found = j;
+        if (found < 0) {
+            wf_fail(d, "--input %s: the patch has no input '%s'", inputs->v[i], name);
+            free(name);
+            return -1;
+        }
+        free(name);
+        free(s->paths[found]);
+        s->paths[found] = wf_xstrdup(file);
+    }
+    for (int j = 0; j < n; j++) {
+        const wf_input_decl *in = &g->inputs[j];
+        if (s->paths[j] || in->node < 0)
+            continue;
+        if (in->from_target && target) {
+            s->paths[j] = wf_xstrdup(target);
+        } else if (in->file) {
+            wf_str p = {0};
+            if (in->file[0] == '/')
+                wf_str_puts(&p, in->file);
+            else
+                wf_str_printf(&p, "%s/%s", s->patch->dir, in->file);
+            s->paths[j] = p.s;
+        } else {
+            char hint[200];
+            snprintf(hint, sizeof hint, "pass --input %s=FILE%s", in->name,
+                     in->from_target ? ", or fit it with --target FILE" : "");
+            wf_diag(d, WF_SEV_ERROR, in->loc, hint, "input '%s' has no source", in->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
+{
+    wf_compile_opts co = {0};
+    s->patch = wf_compile_file(o->patch, &co, d);
+    if (!s->patch)
+        return -1;
+    const wf_graph *g = s->patch->g;
+    if (resolve_inputs(s, &o->inputs, o->target, d))
+        return -1;
+    double sr = wf_patch_rate(g, o->rate, o->fallback_rate > 0 ? o->fallback_rate : 48000);
+    int n = g->ninputs;
+    s->readers = wf_xcalloc((size_t)(n + 1), sizeof *s->readers);
+    s->data = wf_xcalloc((size_t)(n + 1), sizeof *s->data);
+    s->frames = wf_xcalloc((size_t)(n + 1), sizeof *s->frames);
+    int64_t longest = 0;
+    for (int j = 0; j < n; j++) {
+        if (!s->paths[j])
+            continue;
+        const wf_input_decl *in = &g->inputs[j];
+        s->readers[j] = wf_audio_open(s->paths[j], sr, in->chans == 1, d);
+        if (!s->readers[j])
+            return -1;
+        if (wf_audio_chans(s->readers[j]) != in->chans) {
+            wf_diag(d, WF_SEV_ERROR, in->loc, "declare `input NAME[C]` with the file's channels",
+                    "shape mismatch: input '%s' has %d channels but '%s' has %d", in->name,
+                    in->chans, s->paths[j], wf_audio_chans(s->readers[j]));
+            return -1;
+        }
+        s->frames[j] = wf_audio_frames(s->readers[j]);
+        if (s->frames[j] > longest)
+            longest = s->frames[j];
+    }
+    /* in double until checked: llround of a huge --seconds is undefined */
+    double want;
+    if (o->seconds > 0)
+        want = o->seconds * sr;
+    else if (g->length > 0)
+        want = g->length * sr;
+    else if (o->length_frames > 0)
+        want = (double)o->length_frames;
+    else if (longest > 0)
+        want = (double)longest;
+    else {
+        wf_fail(d, "%s: the patch has no length: add `length 2 s` to it, or pass --seconds",
+                o->patch);
+        return -1;
+    }
+    if (!(want >= 0.5 && want <= (double)((int64_t)1 << 31))) {
+        wf_fail(d, "a run must be between 1 sample and 2^31 samples long (asked for %.10g)", want);
+        return -1;
+    }
+    int64_t nsamples = llround(want);
+    s->env = wf_patch_env(g, o->rate, o->fallback_rate > 0 ? o->fallback_rate : 48000, nsamples);
+    s->env.seed = o->seed;
+    if (wf_params_init(&s->params, g, &s->env, s->patch->dir, d))
+        return -1;
+    s->params_ready = 1;
+    for (int i = 0; i < o->sets.n; i++) {
+        char *name;
+        const char *text;
+        if (wf_pair_split(o->sets.v[i], &name, &text)) {
+            wf_fail(d, "--set takes NAME=VALUE, got '%s'", o->sets.v[i]);
+            return -1;
+        }
+        double *v = NULL;
+        int nv = 0;
+        char what[80];
+        snprintf(what, sizeof what, "--set %.60s", name);
+        int rc = wf_eval_constant(what, text, &v, &nv, d);
+        if (rc == 0)
+            rc = wf_params_set(&s->params, name, v, nv, d);
+        free(v);
+        free(name);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+/* Loads every input whole (for WHOLE and GRAD runs). */
+void wf_setup_load_inputs(wf_setup *s)
+{
+    const wf_graph *g = s->patch->g;
+    for (int j = 0; j < g->ninputs; j++) {
+        if (!s->readers[j])
+            continue;
+        int C = g->inputs[j].chans;
+        size_t len = (size_t)s->env.nsamples * (size_t)C;
+        s->data[j] = wf_aalloc(len * sizeof(wf_real));
+        int64_t got = 0;
+        while (got < s->env.nsamples) {
+            int want = s->env.nsamples - got > (1 << 20) ? (1 << 20) : (int)(s->env.nsamples - got);
+            int r = wf_audio_read(s->readers[j], s->data[j] + (size_t)got * C, want);
+            if (r <= 0)
+                break;
+            got += r;
+        }
+    }
+}
+
+int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int quiet, wf_diags *d)
+{
+    const wf_graph *g = s->patch->g;
+    int loaded = 0;
+    for (int j = 0; j < g->ninputs; j++)
+        loaded |= s->data[j] != NULL;
+    int whole = loaded || wf_graph_needs_whole(g);
+    if (whole && !loaded)
+        wf_setup_load_inputs(s);
+    wf_prog *p = wf_prog_new(g, &s->env, &s->params, whole ? WF_RUN_WHOLE : WF_RUN_STREAM, block, d);
+    if (!p)
+        return -1;
+    for (int j = 0; j < g->ninputs; j++) {
+        if (whole && s->data[j])
+            wf_prog_set_input(p, j, s->data[j]);
+        else if (s->readers[j])
+            wf_prog_set_reader(p, j, wf_audio_read, s->readers[j]);
+    }
+    int C = wf_prog_out_chans(p);
+    wf_audio_writer *w = wf_audio_create(out, s->env.sr, C, fmt, d);
+    if (!w) {
+        wf_prog_free(p);
+        return -1;
+    }
+    int rc = 0;
+    int64_t at = 0, bad = -1;
+    const wf_real *y;
+    int n;
+    volatile sig_atomic_t *stop = wf_cli_catch_sigint();
+    while (rc == 0 && bad < 0 && !*stop &&
+           (y = whole ? (at ? NULL : wf_prog_forward(p)) : wf_prog_next_block(p, &n))) {
+        if (whole)
+            n = (int)s->env.nsamples;
+        for (size_t i = 0; i < (size_t)n * (size_t)C && bad < 0; i++)
+            if (!isfinite((double)y[i]))
+                bad = at + (int64_t)(i / (size_t)C);
+        if (bad < 0)
+            rc = wf_audio_write(w, y, n);
+        at += n;
+    }
+    wf_prog_free(p);
+    wf_cli_release_sigint();
+    if (*stop) {
+        wf_fail(d, "interrupted: '%s' was not written", out);
+        wf_audio_abort(w);
+        return 130;
+    }
+    if (bad >= 0) {
+        wf_fail(d, "the out is not finite from sample %lld (%.4f s): nothing was written",
+                (long long)bad, (double)bad / s->env.sr);
+        wf_audio_abort(w);
+        return -1;
+    }
+    if (rc) {
+        wf_fail(d, "cannot write '%s'", out);
+        wf_audio_abort(w);
+        return -1;
+    }
+    if (wf_audio_commit(w, d))
+        return -1;
+    /* with --diagnostics=json, stderr holds nothing but the JSON array */
+    if (!quiet && wf_cli_diag_format == WF_DIAG_TEXT)
+        fprintf(stderr, "weft: wrote %s (%.3f s, %d channel%s, %g Hz)\n", out,
+                (double)s->env.nsamples / s->env.sr, C, C == 1 ? "" : "s", s->env.sr);
+    return 0;
+}

@@ -1,0 +1,198 @@
+/* Scopes and bindings: lookup, duplicates, cycles between bindings, and the
+ * "did you mean" suggestions of unknown names. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lang/compile_int.h"
+#include "runtime/util.h"
+#include "stdlib/registry.h"
+
+wf_loc wf_cc_span(const wf_ast *e)
+{
+    wf_loc l = e->loc;
+    /* underline the whole expression when it sits on one line */
+    if (e->first_line == e->last_line && e->start <= l.off) {
+        l.col -= l.off - e->start;
+        l.off = e->start;
+        l.len = e->end - e->start;
+    }
+    return l;
+}
+
+binding *wf_cc_find_local(scope *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->v[i].name, name) == 0)
+            return &s->v[i];
+    return NULL;
+}
+
+binding *wf_cc_lookup(scope *s, const char *name)
+{
+    for (; s; s = s->parent) {
+        binding *b = wf_cc_find_local(s, name);
+        if (b)
+            return b;
+    }
+    return NULL;
+}
+
+void wf_cc_scope_free(scope *s)
+{
+    free(s->v);
+    s->v = NULL;
+    s->n = s->cap = 0;
+}
+
+def *wf_cc_find_def(cc *c, const char *name)
+{
+    for (int i = 0; i < c->ndefs; i++)
+        if (strcmp(c->defs[i].name, name) == 0)
+            return &c->defs[i];
+    return NULL;
+}
+
+void wf_cc_dup_error(cc *c, wf_loc loc, const char *name, wf_loc first)
+{
+    char hint[256];
+    if (first.src)
+        snprintf(hint, sizeof hint, "first defined at %s:%d:%d", first.src->path, first.line,
+                 first.col);
+    else
+        snprintf(hint, sizeof hint, "'%s' is a built-in node", name);
+    wf_diag(c->d, WF_SEV_ERROR, loc, hint, "duplicate name '%s'", name);
+}
+
+binding *wf_cc_bind(cc *c, scope *s, const char *name, wf_loc loc)
+{
+    binding *old = wf_cc_find_local(s, name);
+    if (old) {
+        wf_cc_dup_error(c, loc, name, old->loc);
+        return NULL;
+    }
+    const def *df = wf_cc_find_def(c, name);
+    if (df) {
+        wf_cc_dup_error(c, loc, name, df->st->name_loc);
+        return NULL;
+    }
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 16;
+        s->v = wf_xrealloc(s->v, sizeof *s->v * (size_t)s->cap);
+    }
+    binding *b = &s->v[s->n++];
+    memset(b, 0, sizeof *b);
+    b->name = name;
+    b->loc = loc;
+    b->scope = s;
+    b->path = wf_hash_str(s->path, name);
+    return b;
+}
+
+/* "did you mean" among the values visible from s or, for a call, among defs
+ * and nodes: a suggestion of the wrong sort would only lead to another error. */
+static const char *suggest_name(cc *c, scope *s, const char *name, int callables)
+{
+    int cap = 64, n = 0;
+    const char **cands = wf_xmalloc(sizeof(char *) * (size_t)cap);
+#define ADD(x)                                                                                 \
+    do {                                                                                       \
+        if (n == cap) {                                                                        \
+            cap *= 2;                                                                          \
+            cands = wf_xrealloc(cands, sizeof(char *) * (size_t)cap);                          \
+        }                                                                                      \
+        cands[n++] = (x);                                                                      \
+    } while (0)
+    for (scope *p = s; p; p = p->parent)
+        for (int i = 0; i < p->n; i++)
+            ADD(p->v[i].name);
+    if (callables) {
+        for (int i = 0; i < c->ndefs; i++)
+            ADD(c->defs[i].name);
+        for (int i = 0; i < WF_NODE_COUNT; i++)
+            if (!(wf_registry[i]->flags & WF_KIND_INTERNAL))
+                ADD(wf_registry[i]->name);
+    }
+#undef ADD
+    const char *r = wf_suggest(name, cands, n);
+    free(cands);
+    return r;
+}
+
+void wf_cc_unknown(cc *c, scope *s, wf_loc loc, const char *fmt, const char *name, int callables)
+{
+    const char *sg = suggest_name(c, s, name, callables);
+    char hint[160];
+    if (sg)
+        snprintf(hint, sizeof hint, "did you mean '%s'?", sg);
+    wf_diag(c->d, WF_SEV_ERROR, loc, sg ? hint : NULL, fmt, name);
+}
+
+static void cycle_error(cc *c, const binding *b, wf_loc at)
+{
+    wf_str chain = {0};
+    int start = 0;
+    for (int i = 0; i < c->nevals; i++)
+        if (c->evals[i] == b)
+            start = i;
+    for (int i = start; i < c->nevals; i++)
+        wf_str_printf(&chain, "%s -> ", c->evals[i]->name);
+    wf_str_puts(&chain, b->name);
+    wf_diag(c->d, WF_SEV_ERROR, at,
+            "feedback needs a delay of at least one sample, which is not supported yet: "
+            "recursion lives inside nodes",
+            "cycle: '%s' depends on itself (%s)", b->name, chain.s);
+    wf_str_free(&chain);
+}
+
+val wf_cc_force(cc *c, binding *b, wf_loc at)
+{
+    if (b->kind == B_VALUE || b->state == 2)
+        return b->value;
+    if (b->state == 1) {
+        cycle_error(c, b, at);
+        return WF_POISON;
+    }
+    if (c->nevals == (int)(sizeof c->evals / sizeof c->evals[0])) {
+        wf_diag(c->d, WF_SEV_ERROR, at, NULL, "bindings nested too deeply");
+        return WF_POISON;
+    }
+    b->state = 1;
+    c->evals[c->nevals++] = b;
+    wf_mark m = {c->path, c->seq};
+    c->path = b->path;
+    c->seq = 0;
+    val v = wf_cc_eval(c, b->scope, b->expr);
+    wf_cc_leave(c, m);
+    c->nevals--;
+    b->state = 2;
+    b->value = v;
+    if (v.kind == V_NODE && !c->g->nodes[v.node].label)
+        c->g->nodes[v.node].label = wf_xstrdup(b->name);
+    return v;
+}
+
+val wf_cc_name_ref(cc *c, scope *s, const wf_ast *e)
+{
+    binding *b = wf_cc_lookup(s, e->u.name);
+    if (b)
+        return wf_cc_force(c, b, e->loc);
+    if (wf_cc_find_def(c, e->u.name) || wf_registry_find(e->u.name) >= 0) {
+        wf_diag(c->d, WF_SEV_ERROR, e->loc, "call it with arguments in parentheses",
+                "'%s' is a node or def, not a value", e->u.name);
+        return WF_POISON;
+    }
+    wf_cc_unknown(c, s, e->loc, "undefined name '%s'", e->u.name, 0);
+    return WF_POISON;
+}
+
+/* A declaration that failed still defines its name, so that its uses do not
+ * add "undefined name" errors to the one already given. */
+void wf_cc_bind_poison(cc *c, const wf_stmt *st)
+{
+    binding *b = wf_cc_bind(c, &c->globals, st->name, st->name_loc);
+    if (b) {
+        b->kind = B_VALUE;
+        b->value = WF_POISON;
+    }
+}
