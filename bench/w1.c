@@ -1,4 +1,4 @@
-/* W1 harmonic fit (WORKLOADS.md): 50 harmonic amplitudes of 220 Hz at
+/* W1 harmonic fit (bench/WORKLOADS.md): 50 harmonic amplitudes of 220 Hz at
  * 16 kHz, learnt from 0.1 against the target 0.5/k with the multi-scale
  * spectral loss and Adam (lr 0.01), 500 steps. The model is a weft patch
  * compiled from text, so the benchmark runs what a user's fit runs. Timed:

@@ -1,8 +1,8 @@
-/* W2 DDSP synth (WORKLOADS.md): one forward and backward of a harmonic plus
+/* W2 DDSP synth (bench/WORKLOADS.md): one forward and backward of a harmonic plus
  * filtered-noise synth through a learnable 16000-tap reverb, 16 kHz, 4 s,
  * 1000 frames, against a fixed target with the multi-scale spectral loss.
  * The synth is a weft patch compiled from text; its params are set through
- * the API (f0, the target and the initial values as WORKLOADS.md defines
+ * the API (f0, the target and the initial values as bench/WORKLOADS.md defines
  * them). Timed, 7 times after 2 warm-ups each: forward only, forward and
  * loss, and forward, loss and backward (zeroed grads included). */
 #include <math.h>

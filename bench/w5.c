@@ -1,4 +1,4 @@
-/* W5a render (WORKLOADS.md): 64 summed sines at 100 * 1.05^i Hz, gain 1/64,
+/* W5a render (bench/WORKLOADS.md): 64 summed sines at 100 * 1.05^i Hz, gain 1/64,
  * 48 kHz, 10 s, forward only, streamed in blocks as `weft run` does, into
  * memory. Timed: the block loop (7 renders after 2 warm-ups, each from a
  * fresh program). Reported: samples per second, real-time factor, and the

@@ -12,9 +12,15 @@
 
 typedef enum { WF_RATE_CONST = 0, WF_RATE_CONTROL = 1, WF_RATE_AUDIO = 2 } wf_rate;
 
+/* A signal's shape as the compiler knows it. Lanes are independent copies of
+ * a signal (the voices of a polyphonic patch): lanes = 0 is one lane, shared
+ * by every voice; lanes = k > 0 is one lane per voice of lane space k (the
+ * k-th `input` of notes), a count that is known only when the notes are read,
+ * so programs bind it when they are planned. */
 typedef struct wf_shape {
     wf_rate rate;
     int chans;
+    int lanes;
 } wf_shape;
 
 const char *wf_rate_name(wf_rate r);

@@ -3,7 +3,7 @@
  *   l1:  mean |y - t|
  *   l2:  mean (y - t)^2
  *   mss: the multi-scale spectral loss of DDSP (Engel et al. 2020), as
- *        WORKLOADS.md 0.2 defines it: for each FFT size n, hop n/4, periodic
+ *        bench/WORKLOADS.md 0.2 defines it: for each FFT size n, hop n/4, periodic
  *        Hann window, no padding, S = |STFT|,
  *        w_lin mean|S - T| + w_log mean|log(S + 1e-7) - log(T + 1e-7)|,
  *        summed over sizes.

@@ -166,8 +166,8 @@ static inline double wf_opt_num(const wf_gnode *g, int arg, double dflt)
  * out like the input (CONST: 1 frame; 1 channel: summed over channels). */
 void wf_reduce_into(const wf_sig *d, const wf_real *g, int n, int c);
 
-/* Linear interpolation of a control signal to audio samples (DESIGN
- * "Values"; WORKLOADS 0.3): sample j of the block, frame i = j / hop,
+/* Linear interpolation of a control signal to audio samples (docs/design.md
+ * "Values"; bench/WORKLOADS.md 0.3): sample j of the block, frame i = j / hop,
  * v = v[i] (1 - t) + v[min(i + 1, last)] t with t = (j mod hop) / hop. */
 void wf_interp_control(const wf_sig *ctl, int hop, wf_real *dst, int n);
 /* Adjoint of wf_interp_control: adds into the control adjoint. */

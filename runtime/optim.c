@@ -1,6 +1,6 @@
 /* Adam and SGD with momentum over params, with schedules, clipping and the
  * projection onto bounds described in optim.h. Optimizer state is float32
- * like the params (WORKLOADS.md: everything float32). */
+ * like the params (bench/WORKLOADS.md: everything float32). */
 #include "runtime/optim.h"
 
 #include <math.h>

@@ -1,5 +1,5 @@
 /* Portable, bit-exact random numbers: splitmix64 in counter form
- * (WORKLOADS.md 0.1), so value i of stream `seed` can be computed on its own:
+ * (bench/WORKLOADS.md 0.1), so value i of stream `seed` can be computed on its own:
  * seeded noise is reproducible and streams block by block without state. */
 #ifndef WF_RNG_H
 #define WF_RNG_H

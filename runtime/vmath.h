@@ -18,7 +18,7 @@
 #define WF_TWO_PI 6.283185307179586476925286766559
 
 /* Oscillator phases in cycles, as the sine evaluation sees them: float32 in
- * weft (WORKLOADS.md 0.4), double in the gradient-test build so that finite
+ * weft (bench/WORKLOADS.md 0.4), double in the gradient-test build so that finite
  * differences see a smooth function of frequency. */
 #ifdef WF_REAL_DOUBLE
 typedef double wf_phase;

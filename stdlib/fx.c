@@ -2,7 +2,7 @@
  *
  * filtered_noise(x, mags): DDSP's filtered noise (Engel et al. 2020, "DDSP:
  * Differentiable Digital Signal Processing", section 3.2; ddsp/core.py
- * frequency_impulse_response and fft_convolve), WORKLOADS.md 0.5, with the
+ * frequency_impulse_response and fft_convolve), bench/WORKLOADS.md 0.5, with the
  * signal to filter as an input. B bands, L = 2 (B - 1) taps, hop h; frame f
  * holds samples f h .. f h + h - 1 and magnitudes m_f:
  *
@@ -38,7 +38,7 @@
  * graphs holding it render in one block.
  *
  * reverb(x, ir): convolution with an impulse response whose taps are the
- * channels of a constant signal (a `param ir[M]`), WORKLOADS.md 0.6 and
+ * channels of a constant signal (a `param ir[M]`), bench/WORKLOADS.md 0.6 and
  * DDSP's Reverb (ddsp/effects.py, core.fft_convolve) without its dry mask:
  *   y[n] = sum_{m < M} ir[m] x[n - m],  n < N,  x = 0 before the start.
  * It runs as uniformly partitioned overlap-save convolution (Stockham 1966;

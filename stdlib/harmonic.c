@@ -8,10 +8,10 @@
  *                                  Fletcher, JASA 36, 1964)
  *
  * With B = 0, phi_k = k c[n] where c[n] = frac(S[n]) is cast to float, so
- * long renders do not drift (WORKLOADS.md 0.4). A partial at or above the
+ * long renders do not drift (bench/WORKLOADS.md 0.4). A partial at or above the
  * Nyquist (m_k |f0| >= sr/2) is silenced: per frame, before interpolation,
  * when f0 is control rate, else per sample. Control-rate amplitudes are
- * interpolated inside the kernel (WORKLOADS.md 0.3), so no [samples x K]
+ * interpolated inside the kernel (bench/WORKLOADS.md 0.3), so no [samples x K]
  * matrix is ever built.
  *
  * Backward: d/da_k = sum_n g sin(2 pi phi_k); d/dS[n] = g sum_k a_k 2 pi m_k

@@ -1,5 +1,5 @@
 /* noise: white noise, uniform in [-1, 1), from the counter-based splitmix64
- * stream of its seed (WORKLOADS.md 0.1): sample t of channel c is value
+ * stream of its seed (bench/WORKLOADS.md 0.1): sample t of channel c is value
  * t * channels + c of the stream, so a seed always gives the same signal,
  * whatever the block size. Without a seed, a call's seed comes from its place
  * in the patch (its node id, mixed with the run's --seed), so two calls do

@@ -1,5 +1,5 @@
 /* Conversions between rates. upsample interpolates a control signal to audio
- * rate linearly between frame values (WORKLOADS.md 0.3; a constant is simply
+ * rate linearly between frame values (bench/WORKLOADS.md 0.3; a constant is simply
  * held); the compiler inserts it wherever a control signal meets audio.
  * downsample averages each hop of audio into one frame,
  *   v[i] = mean(x[i hop .. (i+1) hop - 1]).

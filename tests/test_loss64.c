@@ -1,5 +1,5 @@
 /* Losses in double precision: values against a direct computation (a plain
- * DFT written out in the test, WORKLOADS.md 0.2 to the letter) and gradients
+ * DFT written out in the test, bench/WORKLOADS.md 0.2 to the letter) and gradients
  * against central finite differences, for l1, l2 and the multi-scale
  * spectral loss with default and custom sizes and weights. */
 #include <stdlib.h>

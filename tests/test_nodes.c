@@ -1,5 +1,5 @@
 /* Forward values of every node kind against references computed here in
- * double precision from the definitions (DESIGN.md, WORKLOADS.md), mostly by
+ * double precision from the definitions (docs/design.md, bench/WORKLOADS.md), mostly by
  * rendering small patch texts. The table at the bottom maps each kind of the
  * registry to its tests, and one test fails when a kind has none, so a node
  * cannot be added without a forward test. */
@@ -13,7 +13,7 @@
 
 /* ------------------------------------------------------------ references */
 
-/* splitmix64 in counter form and its float32 uniform (WORKLOADS.md 0.1). */
+/* splitmix64 in counter form and its float32 uniform (bench/WORKLOADS.md 0.1). */
 static uint64_t ref_splitmix(uint64_t seed, uint64_t i)
 {
     uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
@@ -27,7 +27,7 @@ static float ref_uniform(uint64_t seed, uint64_t i)
     return (float)((double)(ref_splitmix(seed, i) >> 40) * 0x1p-23 - 1.0);
 }
 
-/* Frame-rate to audio-rate interpolation (WORKLOADS.md 0.3) of channel c of
+/* Frame-rate to audio-rate interpolation (bench/WORKLOADS.md 0.3) of channel c of
  * F frames of C channels, at sample n. */
 static double ref_interp(const wf_real *v, int64_t F, int C, int c, int hop, int64_t n)
 {
@@ -349,7 +349,7 @@ static void test_harmonic_constant(void **state)
     wf_run_close(&r);
 }
 
-/* Control-rate f0 and amps (WORKLOADS.md 0.3, 0.4): each frame's amps are
+/* Control-rate f0 and amps (bench/WORKLOADS.md 0.3, 0.4): each frame's amps are
  * masked with that frame's f0 (k f0 >= sr/2 silenced) before both are
  * interpolated; the phase is the exclusive running sum of the interpolated
  * f0 in double. f0 rises through the Nyquist of partials 6 to 3. */
@@ -482,7 +482,7 @@ static void test_harmonic_no_drift(void **state)
 static void test_noise(void **state)
 {
     (void)state;
-    /* the reference itself against the check values of WORKLOADS.md 0.1 */
+    /* the reference itself against the check values of bench/WORKLOADS.md 0.1 */
     assert_true(ref_splitmix(0, 0) == 0xe220a8397b1dcdafull);
     assert_true(ref_splitmix(0, 1) == 0x6e789e6aa1b965f4ull);
     static const double check[4] = {0.76662159, -0.13694406, -0.94713247, 0.94176388};
@@ -710,7 +710,7 @@ static void test_delay_stream(void **state)
 
 /* -------------------------------------------------------------- effects */
 
-/* DDSP filtered noise from its definition (WORKLOADS.md 0.5), in double:
+/* DDSP filtered noise from its definition (bench/WORKLOADS.md 0.5), in double:
  * each frame's zero-phase response by the plain inverse DFT of its
  * magnitudes (the real, even spectrum they stand for), rolled by L/2 and
  * Hann-windowed, convolved directly with the frame's samples and
@@ -1318,7 +1318,7 @@ static void test_range(void **state)
 
 /* ---------------------------------------------------------------- rates */
 
-/* upsample is WORKLOADS.md 0.3 exactly, including the held last frame, for a
+/* upsample is bench/WORKLOADS.md 0.3 exactly, including the held last frame, for a
  * length that is a whole number of frames and one that is not. */
 static void test_upsample(void **state)
 {
