@@ -76,7 +76,7 @@ static int const_node(cc *c, const val *v, wf_loc loc)
     n->opt[0].n = v->n;
     n->opt[0].v = wf_xmalloc(sizeof(double) * (size_t)v->n);
     memcpy(n->opt[0].v, v->v, sizeof(double) * (size_t)v->n);
-    n->shape = (wf_shape){WF_RATE_CONST, v->n};
+    n->shape = wf_shape_of(WF_RATE_CONST, v->n);
     return id;
 }
 
@@ -134,7 +134,7 @@ int wf_cc_make_node(cc *c, const wf_node_kind *k, int nin, int *in, const wf_loc
                     rc = -1;
                     break;
                 }
-                c->g->nodes[up].shape = (wf_shape){WF_RATE_AUDIO, shapes[i].chans};
+                c->g->nodes[up].shape = wf_shape_of(WF_RATE_AUDIO, shapes[i].chans);
                 in[i] = up;
             }
         }

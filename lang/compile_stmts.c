@@ -204,7 +204,7 @@ static void param_stmt(cc *c, const wf_stmt *st)
         return;
     }
     g->nodes[id].ref = idx;
-    g->nodes[id].shape = (wf_shape){pd.rate, size};
+    g->nodes[id].shape = wf_shape_of(pd.rate, size);
     g->nodes[id].label = wf_xstrdup(st->name);
     b->value = wf_cc_node(id);
 }
@@ -243,7 +243,7 @@ static void input_stmt(cc *c, const wf_stmt *st)
     if (id < 0)
         return;
     g->nodes[id].ref = idx;
-    g->nodes[id].shape = (wf_shape){WF_RATE_AUDIO, chans};
+    g->nodes[id].shape = wf_shape_of(WF_RATE_AUDIO, chans);
     g->nodes[id].label = wf_xstrdup(st->name);
     b->value = wf_cc_node(id);
 }
@@ -319,7 +319,7 @@ static void eval_out(cc *c, const wf_stmt *out)
         if (sh.rate != WF_RATE_AUDIO) {
             int up = wf_cc_add_node(c, &wf_kind_upsample, 1, &id, loc);
             if (up >= 0)
-                c->g->nodes[up].shape = (wf_shape){WF_RATE_AUDIO, sh.chans};
+                c->g->nodes[up].shape = wf_shape_of(WF_RATE_AUDIO, sh.chans);
             id = up;
         }
         c->g->out = id;

@@ -23,6 +23,12 @@ typedef struct wf_shape {
     int lanes;
 } wf_shape;
 
+/* A shape of one lane. */
+static inline wf_shape wf_shape_of(wf_rate rate, int chans)
+{
+    return (wf_shape){rate, chans, 0};
+}
+
 const char *wf_rate_name(wf_rate r);
 
 /* Value of a NUMBER or ENUM argument: n numbers (n = 0: not given). An ENUM

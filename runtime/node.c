@@ -80,7 +80,7 @@ int wf_infer_elementwise(wf_infer *ic)
     for (int i = 0; i < ic->nin; i++)
         if (ic->in[i].rate != WF_RATE_CONST)
             ic->want[i] = r;
-    ic->out = (wf_shape){r, c};
+    ic->out = wf_shape_of(r, c);
     return 0;
 }
 
@@ -92,7 +92,7 @@ int wf_infer_generator(wf_infer *ic)
     for (int i = 0; i < ic->nin; i++)
         if (ic->in[i].rate == WF_RATE_CONTROL)
             ic->want[i] = WF_RATE_AUDIO;
-    ic->out = (wf_shape){WF_RATE_AUDIO, c};
+    ic->out = wf_shape_of(WF_RATE_AUDIO, c);
     return 0;
 }
 

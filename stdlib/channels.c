@@ -15,7 +15,7 @@ static const wf_arg_spec mix_args[] = {
 
 static int mix_infer(wf_infer *ic)
 {
-    ic->out = (wf_shape){ic->in[0].rate, 1};
+    ic->out = wf_shape_of(ic->in[0].rate, 1);
     return 0;
 }
 
@@ -69,7 +69,7 @@ static int concat_infer(wf_infer *ic)
     for (int i = 0; i < ic->nin; i++)
         if (ic->in[i].rate != WF_RATE_CONST)
             ic->want[i] = r;
-    ic->out = (wf_shape){r, C};
+    ic->out = wf_shape_of(r, C);
     return 0;
 }
 
@@ -136,7 +136,7 @@ static int pick_infer(wf_infer *ic)
             return -1;
         }
     }
-    ic->out = (wf_shape){ic->in[0].rate, ix->n};
+    ic->out = wf_shape_of(ic->in[0].rate, ix->n);
     return 0;
 }
 
@@ -184,7 +184,7 @@ static int range_infer(wf_infer *ic)
         wf_diag(ic->d, WF_SEV_ERROR, ic->loc, NULL, "'range' makes at most 65536 values");
         return -1;
     }
-    ic->out = (wf_shape){WF_RATE_CONST, (int)n};
+    ic->out = wf_shape_of(WF_RATE_CONST, (int)n);
     return 0;
 }
 

@@ -128,7 +128,7 @@ static int infer_x(wf_infer *ic, int arg)
 {
     if (ic->in[arg].rate == WF_RATE_CONTROL)
         ic->want[arg] = WF_RATE_AUDIO;
-    ic->out = (wf_shape){WF_RATE_AUDIO, ic->in[arg].chans};
+    ic->out = wf_shape_of(WF_RATE_AUDIO, ic->in[arg].chans);
     return 0;
 }
 

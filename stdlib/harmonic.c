@@ -65,7 +65,7 @@ static int harmonic_infer(wf_infer *ic)
                 ic->in[A_AMPS].chans);
         return -1;
     }
-    ic->out = (wf_shape){WF_RATE_AUDIO, 1};
+    ic->out = wf_shape_of(WF_RATE_AUDIO, 1);
     return 0;
 }
 

@@ -23,7 +23,7 @@ static int noise_infer(wf_infer *ic)
         wf_diag(ic->d, WF_SEV_ERROR, ic->loc, NULL, "'noise' takes at most 4096 channels");
         return -1;
     }
-    ic->out = (wf_shape){WF_RATE_AUDIO, (int)ch};
+    ic->out = wf_shape_of(WF_RATE_AUDIO, (int)ch);
     return 0;
 }
 

@@ -24,7 +24,7 @@ static int up_infer(wf_infer *ic)
                 "rate mismatch in 'upsample': x is already audio rate");
         return -1;
     }
-    ic->out = (wf_shape){WF_RATE_AUDIO, ic->in[0].chans};
+    ic->out = wf_shape_of(WF_RATE_AUDIO, ic->in[0].chans);
     return 0;
 }
 
@@ -68,7 +68,7 @@ static int down_infer(wf_infer *ic)
                 wf_rate_name(ic->in[0].rate));
         return -1;
     }
-    ic->out = (wf_shape){WF_RATE_CONTROL, ic->in[0].chans};
+    ic->out = wf_shape_of(WF_RATE_CONTROL, ic->in[0].chans);
     return 0;
 }
 

@@ -121,7 +121,7 @@ static int build(const wf_node_kind *k, int nin, const config *cf, wf_graph *g)
         pd->init = wf_xcalloc((size_t)cf->chans[i], sizeof(double));
         int id = wf_graph_add(g, &wf_kind_param, 0, NULL, (wf_loc){0});
         g->nodes[id].ref = i;
-        g->nodes[id].shape = (wf_shape){cf->rate[i], cf->chans[i]};
+        g->nodes[id].shape = wf_shape_of(cf->rate[i], cf->chans[i]);
         pd->node = id;
         in[i] = id;
     }
