@@ -116,7 +116,7 @@ int wf_cc_make_node(cc *c, const wf_node_kind *k, int nin, int *in, const wf_loc
     tmp.nin = nin;
     tmp.in = in;
     tmp.opt = opts;
-    wf_infer ic = {&tmp, nin, shapes, want, {WF_RATE_CONST, 1}, c->d, loc, in_loc, k->name};
+    wf_infer ic = {&tmp, nin, shapes, want, wf_shape_of(WF_RATE_CONST, 1), c->d, loc, in_loc, k->name};
     if (rc == 0 && k->infer)
         rc = k->infer(&ic);
     int id = -1;
