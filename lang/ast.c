@@ -225,7 +225,7 @@ wf_stmt *wf_build_param_bounds(wf_builder *b, wf_stmt *opts, wf_tok in, wf_ast *
 {
     wf_stmt *s = param_opts(b, opts, in.loc);
     if (s->lo)
-        wf_error(b->diags, in.loc, "the param already has bounds");
+        wf_report_repeated_bounds(b->diags, in.loc, NULL);
     s->lo = lo;
     s->hi = hi;
     return s;
@@ -236,12 +236,12 @@ wf_stmt *wf_build_param_scale(wf_builder *b, wf_stmt *opts, wf_tok scale)
     wf_stmt *s = param_opts(b, opts, scale.loc);
     if (strcmp(scale.text, "fixed") == 0) {
         if (s->fixed)
-            wf_error(b->diags, scale.loc, "the param is already 'fixed'");
+            wf_report_repeated_fixed(b->diags, scale.loc, NULL);
         s->fixed = 1;
         return s;
     }
     if (s->scale)
-        wf_error(b->diags, scale.loc, "the param already has a scale ('%s')", s->scale);
+        wf_report_repeated_scale(b->diags, scale.loc, NULL, s->scale);
     s->scale = scale.text;
     s->scale_loc = scale.loc;
     return s;
@@ -251,7 +251,7 @@ wf_stmt *wf_build_param_per(wf_builder *b, wf_stmt *opts, wf_tok per, wf_tok uni
 {
     wf_stmt *s = param_opts(b, opts, per.loc);
     if (s->per)
-        wf_error(b->diags, per.loc, "the param is already 'per %s'", s->per);
+        wf_report_repeated_per(b->diags, per.loc, NULL, s->per);
     s->per = unit.text;
     s->per_loc = unit.loc;
     return s;
@@ -270,6 +270,40 @@ wf_stmt *wf_build_input(wf_builder *b, wf_tok kw, wf_tok name, wf_ast *size, con
         s->from_is_file = from_is_file;
     }
     return s;
+}
+
+wf_stmt *wf_build_input_notes(wf_builder *b, wf_tok kw, wf_tok name, wf_ast *size, wf_tok open,
+                              wf_noteitem *notes)
+{
+    wf_stmt *s = wf_build_input(b, kw, name, size, NULL, 0);
+    s->from_loc = open.loc;
+    s->notes = notes;
+    return s;
+}
+
+wf_noteitem *wf_build_note(wf_builder *b, wf_tok key, wf_tok on, wf_tok dur, const wf_tok *vel)
+{
+    wf_noteitem *n = wf_arena_alloc(b->arena, sizeof *n);
+    n->key = key;
+    n->on = on;
+    n->dur = dur;
+    if (vel) {
+        n->vel = *vel;
+        n->has_vel = 1;
+    }
+    return n;
+}
+
+wf_noteitem *wf_build_notes(wf_builder *b, wf_noteitem *list, wf_noteitem *n)
+{
+    (void)b;
+    if (!list) {
+        n->tail = n;
+        return n;
+    }
+    list->tail->next = n;
+    list->tail = n;
+    return list;
 }
 
 wf_stmt *wf_build_bind(wf_builder *b, wf_tok name, wf_ast *e)
@@ -357,19 +391,19 @@ void wf_parse_syntax_error(wf_builder *b, int type, wf_tok t)
         hint = open_hint;
     } else if (type == WF_TK_IDENT || type == WF_TK_NUMBER)
         hint = "statements go one per line (or separated by ';')";
-    if (operand) {
-        wf_diag(b->diags, WF_SEV_ERROR, t.loc, hint, "unexpected %s '%.*s'", what, t.loc.len,
-                b->src->text + t.loc.off);
-    } else {
-        wf_diag(b->diags, WF_SEV_ERROR, t.loc, hint, "unexpected %s", what);
-    }
+    /* an operand is shown as written: "unexpected name 'c'" */
+    wf_str token = {0};
+    wf_str_puts(&token, what);
+    if (operand)
+        wf_str_printf(&token, " '%.*s'", t.loc.len, b->src->text + t.loc.off);
+    wf_report_unexpected_token(b->diags, t.loc, hint, token.s);
+    wf_str_free(&token);
 }
 
 void wf_parse_too_deep(wf_builder *b)
 {
     if (!b->failed)
-        wf_diag(b->diags, WF_SEV_ERROR, b->at, "split it into smaller expressions",
-                "expression nested too deeply");
+        wf_report_expression_too_deep(b->diags, b->at, "split it into smaller expressions");
     b->failed = 1;
 }
 

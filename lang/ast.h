@@ -99,6 +99,14 @@ typedef struct wf_formal {
     struct wf_formal *next, *tail;
 } wf_formal;
 
+/* A note written in a patch: key (a note name such as c4, or a MIDI key
+ * number), onset and duration (times), and an optional velocity. */
+typedef struct wf_noteitem {
+    wf_tok key, on, dur, vel;
+    int has_vel;
+    struct wf_noteitem *next, *tail;
+} wf_noteitem;
+
 typedef struct wf_stmt wf_stmt;
 struct wf_stmt {
     wf_stmt_kind kind;
@@ -116,6 +124,7 @@ struct wf_stmt {
     const char *from;  /* INPUT = target | "file" */
     int from_is_file;
     wf_loc from_loc;
+    wf_noteitem *notes; /* INPUT = [c4 0 s 1 s, ...] */
     wf_formal *formals; /* DEF */
     wf_stmt *body;      /* DEF */
     wf_stmt *next, *tail;
@@ -164,6 +173,10 @@ wf_stmt *wf_build_param_scale(wf_builder *b, wf_stmt *opts, wf_tok scale);
 wf_stmt *wf_build_param_per(wf_builder *b, wf_stmt *opts, wf_tok per, wf_tok unit);
 wf_stmt *wf_build_input(wf_builder *b, wf_tok kw, wf_tok name, wf_ast *size, const wf_tok *from,
                         int from_is_file);
+wf_stmt *wf_build_input_notes(wf_builder *b, wf_tok kw, wf_tok name, wf_ast *size, wf_tok open,
+                              wf_noteitem *notes);
+wf_noteitem *wf_build_note(wf_builder *b, wf_tok key, wf_tok on, wf_tok dur, const wf_tok *vel);
+wf_noteitem *wf_build_notes(wf_builder *b, wf_noteitem *list, wf_noteitem *n);
 wf_stmt *wf_build_bind(wf_builder *b, wf_tok name, wf_ast *e);
 wf_stmt *wf_build_out(wf_builder *b, wf_tok kw, wf_ast *e);
 wf_stmt *wf_build_return(wf_builder *b, wf_tok kw, wf_ast *e);

@@ -1,4 +1,4 @@
-/* The `weft` command: its subcommands (run, graph, nodes, check, fit) as
+/* The `weft` command: its subcommands (run, graph, nodes, errors, check, fit) as
  * library calls, so that tests can drive them in-process. */
 #ifndef WF_CLI_H
 #define WF_CLI_H

@@ -43,8 +43,8 @@ wf_patch *wf_compile_source(wf_source *src, const wf_compile_opts *o, wf_diags *
     wf_graph_prune(p->g);
     for (int i = 0; i < p->g->nparams; i++)
         if (p->g->params[i].node < 0)
-            wf_diag(d, WF_SEV_WARNING, p->g->params[i].loc, "a fit leaves it unchanged",
-                    "param '%s' does not reach the out", p->g->params[i].name);
+            wf_report_unused_param(d, p->g->params[i].loc, "a fit leaves it unchanged",
+                                   p->g->params[i].name);
     return p;
 }
 
@@ -52,7 +52,7 @@ wf_patch *wf_compile_file(const char *path, const wf_compile_opts *o, wf_diags *
 {
     wf_source *src = wf_source_load(path);
     if (!src) {
-        wf_fail(d, "cannot read patch '%s': %s", path, strerror(errno));
+        wf_report_cannot_read_patch(d, WF_NOWHERE, NULL, path, strerror(errno));
         return NULL;
     }
     return wf_compile_source(src, o, d);
@@ -106,13 +106,13 @@ int wf_eval_constant(const char *what, const char *text, double **v, int *n, wf_
                 memcpy(*v, r.v, sizeof(double) * (size_t)r.n);
                 rc = 0;
             } else {
-                wf_fail(d, "%s: '%s' is not a constant", what, text);
+                wf_report_set_not_constant(d, WF_NOWHERE, NULL, what, text);
             }
         }
         wf_graph_free(c.g);
         wf_arena_free(&c.arena);
     } else if (f) {
-        wf_fail(d, "%s: '%s' is not a value", what, text);
+        wf_report_set_not_value(d, WF_NOWHERE, NULL, what, text);
     }
     wf_file_ast_free(f);
     for (int i = first; i < d->n; i++) {

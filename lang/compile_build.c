@@ -57,8 +57,7 @@ int wf_cc_add_node(cc *c, const wf_node_kind *k, int nin, const int *in, wf_loc 
 {
     if (c->g->n >= MAX_NODES) {
         if (!c->too_big)
-            wf_diag(c->d, WF_SEV_ERROR, loc, NULL,
-                    "the patch expands to more than %d nodes", MAX_NODES);
+            wf_report_too_many_nodes(c->d, loc, NULL, MAX_NODES);
         c->too_big = 1;
         return -1;
     }
@@ -87,9 +86,37 @@ int wf_cc_as_node(cc *c, const val *v, wf_loc loc)
     if (v->kind == V_CONST)
         return const_node(c, v, loc);
     if (v->kind == V_STR)
-        wf_diag(c->d, WF_SEV_ERROR, loc, "strings name files in `input` and `param ... per frame`",
-                "a string is not a signal");
+        wf_report_string_not_signal(c->d, loc,
+                                    "strings name files in `input` and `param ... per frame`");
     return -1;
+}
+
+/* The lanes of a node's output: the lane space of its inputs (signals of
+ * one lane broadcast), none after a lane reduction. Two lane spaces cannot
+ * meet: their voices do not correspond. */
+static int infer_lanes(cc *c, const wf_node_kind *k, int nin, const wf_shape *shapes,
+                       const wf_loc *in_loc, wf_loc loc, wf_shape *out)
+{
+    int lanes = 0, first = -1;
+    for (int i = 0; i < nin; i++) {
+        if (!shapes[i].lanes)
+            continue;
+        if (lanes && shapes[i].lanes != lanes) {
+            wf_diag(c->d, WF_SEV_ERROR, in_loc[i],
+                    "reduce one of them first, with lanes_sum() or lanes_mean()",
+                    "lane mismatch in '%s': argument %d has the voices of notes input '%s', "
+                    "argument %d those of '%s'",
+                    k->name, i + 1, wf_cc_space_name(c, shapes[i].lanes), first + 1,
+                    wf_cc_space_name(c, lanes));
+            return -1;
+        }
+        lanes = shapes[i].lanes;
+        if (first < 0)
+            first = i;
+    }
+    (void)loc;
+    out->lanes = (k->flags & WF_KIND_LANES) ? 0 : lanes;
+    return 0;
 }
 
 int wf_cc_make_node(cc *c, const wf_node_kind *k, int nin, int *in, const wf_loc *in_loc,
@@ -103,11 +130,9 @@ int wf_cc_make_node(cc *c, const wf_node_kind *k, int nin, int *in, const wf_loc
         want[i] = shapes[i].rate;
         const wf_arg_spec *as = wf_kind_input_spec(k, i);
         if (as && (as->flags & WF_ARG_CONST_ONLY) && shapes[i].rate != WF_RATE_CONST) {
-            wf_diag(c->d, WF_SEV_ERROR, in_loc[i], "use a number or a param without 'per frame'",
-                    "rate mismatch in '%s': argument '%s' must be constant, but it is %s "
-                    "%s-rate signal",
-                    k->name, as->name, shapes[i].rate == WF_RATE_AUDIO ? "an" : "a",
-                    wf_rate_name(shapes[i].rate));
+            wf_report_rate_mismatch(c->d, in_loc[i], "use a number or a param without 'per frame'",
+                                    k->name, as->name, shapes[i].rate == WF_RATE_AUDIO ? "an" : "a",
+                                    wf_rate_name(shapes[i].rate));
             rc = -1;
         }
     }
@@ -121,9 +146,11 @@ int wf_cc_make_node(cc *c, const wf_node_kind *k, int nin, int *in, const wf_loc
         rc = k->infer(&ic);
     int id = -1;
     if (rc == 0 && ic.out.chans < 1) {
-        wf_diag(c->d, WF_SEV_ERROR, loc, NULL, "'%s' would have no channels", k->name);
+        wf_report_no_channels(c->d, loc, NULL, k->name);
         rc = -1;
     }
+    if (rc == 0)
+        rc = infer_lanes(c, k, nin, shapes, in_loc, loc, &ic.out);
     if (rc == 0) {
         for (int i = 0; i < nin; i++) {
             const wf_arg_spec *as = wf_kind_input_spec(k, i);
@@ -135,6 +162,7 @@ int wf_cc_make_node(cc *c, const wf_node_kind *k, int nin, int *in, const wf_loc
                     break;
                 }
                 c->g->nodes[up].shape = wf_shape_of(WF_RATE_AUDIO, shapes[i].chans);
+                c->g->nodes[up].shape.lanes = shapes[i].lanes;
                 in[i] = up;
             }
         }
@@ -153,9 +181,7 @@ int wf_cc_make_node(cc *c, const wf_node_kind *k, int nin, int *in, const wf_loc
             }
             v.v[ch] = k->fold(x, opts, ch);
             if (!isfinite(v.v[ch])) {
-                wf_diag(c->d, WF_SEV_ERROR, loc, NULL,
-                        "'%s' of these constants is not a finite number (channel %d)", k->name,
-                        ch);
+                wf_report_fold_not_finite(c->d, loc, NULL, k->name, ch);
                 rc = -1;
                 break;
             }
@@ -180,6 +206,14 @@ int wf_cc_make_node(cc *c, const wf_node_kind *k, int nin, int *in, const wf_loc
     free(shapes);
     free(want);
     return id;
+}
+
+const char *wf_cc_space_name(cc *c, int k)
+{
+    for (int i = 0; i < c->g->ninputs; i++)
+        if (c->g->inputs[i].space == k)
+            return c->g->inputs[i].name;
+    return "?";
 }
 
 wf_opt *wf_cc_new_opts(const wf_node_kind *k)

@@ -27,8 +27,7 @@ static int match_args(cc *c, const char *callee, const char *const *names, int n
     for (const wf_arg *a = args; a; a = a->next) {
         if (!a->name) {
             if (seen_named) {
-                wf_diag(c->d, WF_SEV_ERROR, wf_cc_span(a->value), NULL,
-                        "positional argument after a named one in a call of '%s'", callee);
+                wf_report_positional_after_named(c->d, wf_cc_span(a->value), NULL, callee);
                 rc = -1;
                 continue;
             }
@@ -44,9 +43,8 @@ static int match_args(cc *c, const char *callee, const char *const *names, int n
                 int count = 0;
                 for (const wf_arg *b = args; b; b = b->next)
                     count++;
-                wf_diag(c->d, WF_SEV_ERROR, wf_cc_span(a->value), NULL,
-                        "'%s' takes at most %d argument%s, got %d", callee, nnames,
-                        nnames == 1 ? "" : "s", count);
+                wf_report_too_many_arguments(c->d, wf_cc_span(a->value), NULL, callee, nnames,
+                                             nnames == 1 ? "" : "s", count);
                 free(ex);
                 return -1;
             }
@@ -62,14 +60,12 @@ static int match_args(cc *c, const char *callee, const char *const *names, int n
             char hint[160];
             if (s)
                 snprintf(hint, sizeof hint, "did you mean '%s'?", s);
-            wf_diag(c->d, WF_SEV_ERROR, a->name_loc, s ? hint : NULL,
-                    "'%s' has no argument named '%s'", callee, a->name);
+            wf_report_unknown_argument(c->d, a->name_loc, s ? hint : NULL, callee, a->name);
             rc = -1;
             continue;
         }
         if (slot[found]) {
-            wf_diag(c->d, WF_SEV_ERROR, a->name_loc, NULL,
-                    "argument '%s' of '%s' is given twice", a->name, callee);
+            wf_report_repeated_argument(c->d, a->name_loc, NULL, a->name, callee);
             rc = -1;
             continue;
         }
@@ -85,18 +81,15 @@ static int check_number(cc *c, const wf_arg_spec *as, const val *v, const char *
 {
     for (int i = 0; i < v->n; i++) {
         if ((as->flags & WF_ARG_INT) && v->v[i] != floor(v->v[i])) {
-            wf_diag(c->d, WF_SEV_ERROR, loc, NULL, "argument '%s' of '%s' must be a whole number, got %g",
-                    as->name, callee, v->v[i]);
+            wf_report_argument_not_whole(c->d, loc, NULL, as->name, callee, v->v[i]);
             return -1;
         }
         if ((as->flags & WF_ARG_POSITIVE) && !(v->v[i] > 0)) {
-            wf_diag(c->d, WF_SEV_ERROR, loc, NULL, "argument '%s' of '%s' must be positive, got %g",
-                    as->name, callee, v->v[i]);
+            wf_report_argument_not_positive(c->d, loc, NULL, as->name, callee, v->v[i]);
             return -1;
         }
         if (!isfinite(v->v[i]) || fabs(v->v[i]) > 1e15) {
-            wf_diag(c->d, WF_SEV_ERROR, loc, NULL, "argument '%s' of '%s' is out of range (%g)",
-                    as->name, callee, v->v[i]);
+            wf_report_argument_out_of_range(c->d, loc, NULL, as->name, callee, v->v[i]);
             return -1;
         }
     }
@@ -133,9 +126,8 @@ static val call_node(cc *c, scope *s, const wf_ast *e, const wf_node_kind *k)
             const char *word = as->dflt;
             if (given) {
                 if (given->value->kind != WF_AST_NAME) {
-                    wf_diag(c->d, WF_SEV_ERROR, wf_cc_span(given->value), NULL,
-                            "argument '%s' of '%s' takes a word, such as '%s'", as->name, k->name,
-                            as->choices[0]);
+                    wf_report_argument_not_word(c->d, wf_cc_span(given->value), NULL, as->name,
+                                                k->name, as->choices[0]);
                     bad = 1;
                     continue;
                 }
@@ -148,14 +140,14 @@ static val call_node(cc *c, scope *s, const wf_ast *e, const wf_node_kind *k)
                 if (strcmp(as->choices[i], word) == 0)
                     found = i;
             if (!word) {
-                wf_diag(c->d, WF_SEV_ERROR, e->loc, NULL, "'%s' needs argument '%s'", k->name, as->name);
+                wf_report_missing_argument(c->d, e->loc, NULL, k->name, as->name, "");
                 bad = 1;
             } else if (found < 0) {
                 const char *sg = wf_suggest(word, as->choices, nch);
                 char hint[160];
                 snprintf(hint, sizeof hint, sg ? "did you mean '%s'?" : "one of: %s", sg ? sg : as->choices[0]);
-                wf_diag(c->d, WF_SEV_ERROR, wf_cc_span(given->value), hint,
-                        "'%s' is not a %s of '%s'", word, as->name, k->name);
+                wf_report_unknown_word(c->d, wf_cc_span(given->value), hint, word, as->name,
+                                       k->name);
                 bad = 1;
             } else {
                 opts[a].n = 1;
@@ -172,8 +164,10 @@ static val call_node(cc *c, scope *s, const wf_ast *e, const wf_node_kind *k)
         } else if (as->kind == WF_ARG_NUMBER && (as->flags & WF_ARG_OPTIONAL)) {
             continue;
         } else {
-            wf_diag(c->d, WF_SEV_ERROR, e->loc, NULL, "'%s' needs argument '%s' (%s)", k->name,
-                    as->name, as->doc);
+            wf_str about = {0};
+            wf_str_printf(&about, " (%s)", as->doc);
+            wf_report_missing_argument(c->d, e->loc, NULL, k->name, as->name, about.s);
+            wf_str_free(&about);
             bad = 1;
             continue;
         }
@@ -183,9 +177,8 @@ static val call_node(cc *c, scope *s, const wf_ast *e, const wf_node_kind *k)
         }
         if (as->kind == WF_ARG_NUMBER) {
             if (v.kind != V_CONST) {
-                wf_diag(c->d, WF_SEV_ERROR, loc, "write a number, or a binding of one",
-                        "argument '%s' of '%s' must be a number known when compiling",
-                        as->name, k->name);
+                wf_report_argument_not_constant(c->d, loc, "write a number, or a binding of one",
+                                                as->name, k->name);
                 bad = 1;
                 continue;
             }
@@ -241,15 +234,16 @@ static val call_def(cc *c, scope *s, const wf_ast *e, const def *df)
             for (int j = i; j < c->ncalls; j++)
                 wf_str_printf(&chain, "%s -> ", c->calls[j].name);
             wf_str_puts(&chain, df->name);
-            wf_diag(c->d, WF_SEV_ERROR, e->loc,
-                    "defs are expanded when compiling, so they cannot call themselves",
-                    "recursive def '%s' (%s)", df->name, chain.s);
+            wf_report_recursive_def(c->d, e->loc,
+                                    "defs are expanded when compiling, so they cannot call "
+                                    "themselves",
+                                    df->name, chain.s);
             wf_str_free(&chain);
             return WF_POISON;
         }
     }
     if (c->ncalls == MAX_DEPTH) {
-        wf_diag(c->d, WF_SEV_ERROR, e->loc, NULL, "defs nested more than %d deep", MAX_DEPTH);
+        wf_report_defs_too_deep(c->d, e->loc, NULL, MAX_DEPTH);
         return WF_POISON;
     }
     int nf = 0;
@@ -279,7 +273,7 @@ static val call_def(cc *c, scope *s, const wf_ast *e, const def *df)
         } else if (f->dflt) {
             v = wf_cc_eval_child(c, &c->globals, f->dflt, (uint64_t)i);
         } else {
-            wf_diag(c->d, WF_SEV_ERROR, e->loc, NULL, "'%s' needs argument '%s'", df->name, f->name);
+            wf_report_missing_argument(c->d, e->loc, NULL, df->name, f->name, "");
             bad = 1;
             continue;
         }
@@ -315,19 +309,18 @@ static val eval_body(cc *c, scope *local, const def *df)
             }
         } else if (st->kind == WF_ST_RETURN) {
             if (ret) {
-                wf_diag(c->d, WF_SEV_ERROR, st->loc, NULL, "def '%s' has more than one return",
-                        df->name);
+                wf_report_two_returns(c->d, st->loc, NULL, df->name);
                 bad = 1;
             }
             ret = st;
         } else {
-            wf_diag(c->d, WF_SEV_ERROR, st->loc, "declare params, inputs and settings at the top level",
-                    "only bindings and 'return' may appear inside a def");
+            wf_report_statement_in_def(c->d, st->loc,
+                                       "declare params, inputs and settings at the top level");
             bad = 1;
         }
     }
     if (!ret) {
-        wf_diag(c->d, WF_SEV_ERROR, df->st->name_loc, NULL, "def '%s' has no 'return'", df->name);
+        wf_report_missing_return(c->d, df->st->name_loc, NULL, df->name);
         return WF_POISON;
     }
     if (bad)
@@ -352,10 +345,12 @@ val wf_cc_call(cc *c, scope *s, const wf_ast *e)
     if (kind >= 0 && !(wf_registry[kind]->flags & WF_KIND_INTERNAL))
         return call_node(c, s, e, wf_registry[kind]);
     if (wf_cc_lookup(s, e->u.call.name)) {
-        wf_diag(c->d, WF_SEV_ERROR, e->loc, NULL, "'%s' is a value, not a node or def",
-                e->u.call.name);
+        wf_report_not_callable(c->d, e->loc, NULL, e->u.call.name);
         return WF_POISON;
     }
-    wf_cc_unknown(c, NULL, e->loc, "unknown node '%s'", e->u.call.name, 1);
+    char hint[160];
+    wf_report_unknown_node(c->d, e->loc,
+                           wf_cc_did_you_mean(c, NULL, e->u.call.name, 1, hint, sizeof hint),
+                           e->u.call.name);
     return WF_POISON;
 }

@@ -11,8 +11,8 @@ static val fold(cc *c, char op, const val *a, const val *b, wf_loc loc)
 {
     int n = a->n > b->n ? a->n : b->n;
     if (a->n != b->n && a->n != 1 && b->n != 1) {
-        wf_diag(c->d, WF_SEV_ERROR, loc, "channels broadcast when they are equal or one side has 1",
-                "shape mismatch: the left side has %d channels, the right side %d", a->n, b->n);
+        wf_report_constant_shape_mismatch(
+            c->d, loc, "channels broadcast when they are equal or one side has 1", a->n, b->n);
         return WF_POISON;
     }
     val r = wf_cc_const(c, n, wf_cc_combine_dim(op, a->dim, b->dim));
@@ -30,7 +30,7 @@ static val binop(cc *c, char op, val a, val b, wf_loc loc, wf_loc la, wf_loc lb)
     if (op == '/' && b.kind == V_CONST)
         for (int i = 0; i < b.n; i++)
             if (b.v[i] == 0) {
-                wf_diag(c->d, WF_SEV_ERROR, lb, NULL, "division by zero");
+                wf_report_division_by_zero(c->d, lb, NULL);
                 return WF_POISON;
             }
     if (a.kind == V_CONST && b.kind == V_CONST)
@@ -67,7 +67,7 @@ static val vector(cc *c, scope *s, const wf_ast *e)
     if (bad) {
     } else if (all_const) {
         if (total > MAX_VECTOR) {
-            wf_diag(c->d, WF_SEV_ERROR, e->loc, NULL, "vector literal longer than %d", MAX_VECTOR);
+            wf_report_vector_too_long(c->d, e->loc, NULL, MAX_VECTOR);
         } else {
             r = wf_cc_const(c, total, vs[0].dim);
             int at = 0;
@@ -136,10 +136,7 @@ val wf_cc_eval(cc *c, scope *s, const wf_ast *e)
     if (c->too_big || c->too_deep)
         return WF_POISON;
     if (c->depth == MAX_EVAL_DEPTH) {
-        wf_diag(c->d, WF_SEV_ERROR, e->loc, "split it into smaller expressions",
-                "the patch nests too deeply here (more than %d levels of brackets, calls and "
-                "bindings)",
-                MAX_EVAL_DEPTH);
+        wf_report_patch_too_deep(c->d, e->loc, "split it into smaller expressions", MAX_EVAL_DEPTH);
         c->too_deep = 1;
         return WF_POISON;
     }

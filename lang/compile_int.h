@@ -119,9 +119,11 @@ binding *wf_cc_bind(cc *c, scope *s, const char *name, wf_loc loc);
 void wf_cc_bind_poison(cc *c, const wf_stmt *st);
 val wf_cc_force(cc *c, binding *b, wf_loc at);
 val wf_cc_name_ref(cc *c, scope *s, const wf_ast *e);
-/* Reports fmt (one %s: name) with a "did you mean" among the values visible
- * from s or, with callables, among defs and nodes. */
-void wf_cc_unknown(cc *c, scope *s, wf_loc loc, const char *fmt, const char *name, int callables);
+/* The hint for an unknown name: "did you mean" the closest among the values
+ * visible from s or, with callables, among defs and nodes; written into buf,
+ * or NULL when nothing is close. */
+const char *wf_cc_did_you_mean(cc *c, scope *s, const char *name, int callables, char *buf,
+                               size_t size);
 
 /* ---- compile_units.c */
 const char *wf_cc_dim_name(dim d);
@@ -150,6 +152,9 @@ wf_opt *wf_cc_new_opts(const wf_node_kind *k);
 wf_mark wf_cc_enter(cc *c, uint64_t role);
 wf_mark wf_cc_enter_name(cc *c, const char *what, const char *name);
 void wf_cc_leave(cc *c, wf_mark m);
+
+/* The notes input that made lane space k, for messages. */
+const char *wf_cc_space_name(cc *c, int k);
 
 /* ---- compile_eval.c */
 val wf_cc_eval(cc *c, scope *s, const wf_ast *e);

@@ -73,7 +73,7 @@ static void use_stmt(cc *c, const wf_stmt *st)
     char *hint = wf_xstrdup(tried.s ? tried.s : "");
     wf_str h = {0};
     wf_str_printf(&h, "looked for %s", hint);
-    wf_diag(c->d, WF_SEV_ERROR, st->name_loc, h.s, "cannot find module '%s'", st->name);
+    wf_report_module_not_found(c->d, st->name_loc, h.s, st->name);
     wf_str_free(&h);
     free(hint);
     wf_str_free(&tried);
@@ -90,8 +90,7 @@ static void def_stmt(cc *c, const wf_stmt *st)
         return;
     }
     if (wf_registry_find(st->name) >= 0) {
-        wf_diag(c->d, WF_SEV_ERROR, st->name_loc, "choose another name",
-                "def '%s' would hide the built-in node of that name", st->name);
+        wf_report_def_hides_node(c->d, st->name_loc, "choose another name", st->name);
         return;
     }
     if (c->ndefs == c->capdefs) {
@@ -110,7 +109,7 @@ void wf_cc_module_stmts(cc *c, const wf_file_ast *f, int is_module)
         else if (st->kind == WF_ST_DEF)
             def_stmt(c, st);
         else if (is_module)
-            wf_diag(c->d, WF_SEV_ERROR, st->loc, "move it into the patch that uses this module",
-                    "a module may only contain 'def' and 'use' statements");
+            wf_report_statement_in_module(c->d, st->loc,
+                                          "move it into the patch that uses this module");
     }
 }

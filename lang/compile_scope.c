@@ -61,7 +61,7 @@ void wf_cc_dup_error(cc *c, wf_loc loc, const char *name, wf_loc first)
                  first.col);
     else
         snprintf(hint, sizeof hint, "'%s' is a built-in node", name);
-    wf_diag(c->d, WF_SEV_ERROR, loc, hint, "duplicate name '%s'", name);
+    wf_report_duplicate_name(c->d, loc, hint, name);
 }
 
 binding *wf_cc_bind(cc *c, scope *s, const char *name, wf_loc loc)
@@ -119,13 +119,14 @@ static const char *suggest_name(cc *c, scope *s, const char *name, int callables
     return r;
 }
 
-void wf_cc_unknown(cc *c, scope *s, wf_loc loc, const char *fmt, const char *name, int callables)
+const char *wf_cc_did_you_mean(cc *c, scope *s, const char *name, int callables, char *buf,
+                               size_t size)
 {
     const char *sg = suggest_name(c, s, name, callables);
-    char hint[160];
-    if (sg)
-        snprintf(hint, sizeof hint, "did you mean '%s'?", sg);
-    wf_diag(c->d, WF_SEV_ERROR, loc, sg ? hint : NULL, fmt, name);
+    if (!sg)
+        return NULL;
+    snprintf(buf, size, "did you mean '%s'?", sg);
+    return buf;
 }
 
 static void cycle_error(cc *c, const binding *b, wf_loc at)
@@ -138,10 +139,10 @@ static void cycle_error(cc *c, const binding *b, wf_loc at)
     for (int i = start; i < c->nevals; i++)
         wf_str_printf(&chain, "%s -> ", c->evals[i]->name);
     wf_str_puts(&chain, b->name);
-    wf_diag(c->d, WF_SEV_ERROR, at,
-            "feedback needs a delay of at least one sample, which is not supported yet: "
-            "recursion lives inside nodes",
-            "cycle: '%s' depends on itself (%s)", b->name, chain.s);
+    wf_report_cycle(c->d, at,
+                    "feedback needs a delay of at least one sample, which is not supported yet: "
+                    "recursion lives inside nodes",
+                    b->name, chain.s);
     wf_str_free(&chain);
 }
 
@@ -154,7 +155,7 @@ val wf_cc_force(cc *c, binding *b, wf_loc at)
         return WF_POISON;
     }
     if (c->nevals == (int)(sizeof c->evals / sizeof c->evals[0])) {
-        wf_diag(c->d, WF_SEV_ERROR, at, NULL, "bindings nested too deeply");
+        wf_report_bindings_too_deep(c->d, at, NULL);
         return WF_POISON;
     }
     b->state = 1;
@@ -172,17 +173,71 @@ val wf_cc_force(cc *c, binding *b, wf_loc at)
     return v;
 }
 
+/* The fields of a notes input, its channels in this order (runtime/midi.h). */
+static const char *const note_fields[] = {"freq", "gate", "vel", "onset"};
+
+/* name.field: a channel of a notes input, as pick(name, index). */
+static val field_ref(cc *c, scope *s, const wf_ast *e, const char *dot)
+{
+    const char *name = e->u.name, *field = dot + 1;
+    char *base = wf_arena_strndup(&c->arena, name, (size_t)(dot - name));
+    binding *b = wf_cc_lookup(s, base);
+    wf_loc loc = e->loc;
+    if (!b) {
+        wf_loc bl = loc;
+        bl.len = (int)(dot - name);
+        char hint[160];
+        wf_report_undefined_name(c->d, bl, wf_cc_did_you_mean(c, s, base, 0, hint, sizeof hint),
+                                 base);
+        return WF_POISON;
+    }
+    val v = wf_cc_force(c, b, loc);
+    if (v.kind == V_POISON)
+        return v;
+    const wf_gnode *n = v.kind == V_NODE ? &c->g->nodes[v.node] : NULL;
+    if (!n || n->kind != &wf_kind_input || !c->g->inputs[n->ref].space || strchr(field, '.')) {
+        wf_diag(c->d, WF_SEV_ERROR, loc,
+                "fields belong to notes inputs: notes.freq, notes.gate, notes.vel, notes.onset",
+                "'%s' has no fields", base);
+        return WF_POISON;
+    }
+    int idx = -1;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(note_fields[i], field) == 0)
+            idx = i;
+    if (idx < 0) {
+        const char *sg = wf_suggest(field, note_fields, 4);
+        char hint[160];
+        snprintf(hint, sizeof hint, sg ? "did you mean '%s'?" : "the fields are freq, gate, vel and onset",
+                 sg);
+        wf_diag(c->d, WF_SEV_ERROR, loc, hint, "notes input '%s' has no field '%s'", base, field);
+        return WF_POISON;
+    }
+    wf_opt *opts = wf_cc_new_opts(&wf_kind_pick);
+    opts[1].n = 1;
+    opts[1].v = wf_xmalloc(sizeof(double));
+    opts[1].v[0] = idx;
+    int in = v.node;
+    int id = wf_cc_make_node(c, &wf_kind_pick, 1, &in, &loc, opts, loc);
+    return id < 0 ? WF_POISON : wf_cc_node(id);
+}
+
 val wf_cc_name_ref(cc *c, scope *s, const wf_ast *e)
 {
+    const char *dot = strchr(e->u.name, '.');
+    if (dot)
+        return field_ref(c, s, e, dot);
     binding *b = wf_cc_lookup(s, e->u.name);
     if (b)
         return wf_cc_force(c, b, e->loc);
     if (wf_cc_find_def(c, e->u.name) || wf_registry_find(e->u.name) >= 0) {
-        wf_diag(c->d, WF_SEV_ERROR, e->loc, "call it with arguments in parentheses",
-                "'%s' is a node or def, not a value", e->u.name);
+        wf_report_not_a_value(c->d, e->loc, "call it with arguments in parentheses", e->u.name);
         return WF_POISON;
     }
-    wf_cc_unknown(c, s, e->loc, "undefined name '%s'", e->u.name, 0);
+    char hint[160];
+    wf_report_undefined_name(c->d, e->loc,
+                             wf_cc_did_you_mean(c, s, e->u.name, 0, hint, sizeof hint),
+                             e->u.name);
     return WF_POISON;
 }
 

@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lang/compile_int.h"
+#include "runtime/midi.h"
 #include "runtime/util.h"
 #include "stdlib/registry.h"
 
@@ -17,18 +19,19 @@ static int eval_scalar(cc *c, const wf_ast *e, dim want, const char *what, doubl
         return -1;
     wf_loc loc = wf_cc_span(e);
     if (v.kind != V_CONST || v.n != 1) {
-        wf_diag(c->d, WF_SEV_ERROR, loc, NULL, "%s must be a single number known when compiling",
-                what);
+        wf_report_setting_not_constant(c->d, loc, NULL, what);
         return -1;
     }
     if (v.dim != DIM_NONE && v.dim != want) {
-        wf_diag(c->d, WF_SEV_ERROR, loc,
-                want == DIM_FREQ ? "write it in hz or khz" : want == DIM_TIME ? "write it in s or ms" : NULL,
-                "bad unit: %s expects %s, got %s", what, wf_cc_dim_name(want), wf_cc_dim_name(v.dim));
+        wf_report_bad_unit(c->d, loc,
+                           want == DIM_FREQ   ? "write it in hz or khz"
+                           : want == DIM_TIME ? "write it in s or ms"
+                                              : NULL,
+                           what, wf_cc_dim_name(want), wf_cc_dim_name(v.dim));
         return -1;
     }
     if (!(v.v[0] > 0) || !isfinite(v.v[0])) {
-        wf_diag(c->d, WF_SEV_ERROR, loc, NULL, "%s must be positive, got %g", what, v.v[0]);
+        wf_report_setting_not_positive(c->d, loc, NULL, what, v.v[0]);
         return -1;
     }
     *out = v.v[0];
@@ -41,8 +44,7 @@ static int eval_count(cc *c, const wf_ast *e, const char *what, int limit, int *
     if (eval_scalar(c, e, DIM_NONE, what, &x))
         return -1;
     if (x != floor(x) || x > limit) {
-        wf_diag(c->d, WF_SEV_ERROR, wf_cc_span(e), NULL, "%s must be a whole number up to %d, got %g",
-                what, limit, x);
+        wf_report_bad_count(c->d, wf_cc_span(e), NULL, what, limit, x);
         return -1;
     }
     *out = (int)x;
@@ -54,7 +56,7 @@ static void setting(cc *c, const wf_stmt *st, wf_loc *seen, const char *what, di
     if (seen->src) {
         char hint[200];
         snprintf(hint, sizeof hint, "first set at line %d", seen->line);
-        wf_diag(c->d, WF_SEV_ERROR, st->loc, hint, "'%s' is set twice", what);
+        wf_report_setting_twice(c->d, st->loc, hint, what);
         return;
     }
     *seen = st->loc;
@@ -72,7 +74,7 @@ static void param_stmt(cc *c, const wf_stmt *st)
         return;
     }
     if (size < 1) {
-        wf_diag(c->d, WF_SEV_ERROR, wf_cc_span(st->size), NULL, "a param needs at least one value");
+        wf_report_setting_not_positive(c->d, wf_cc_span(st->size), NULL, "a param's size", size);
         wf_cc_bind_poison(c, st);
         return;
     }
@@ -90,7 +92,7 @@ static void param_stmt(cc *c, const wf_stmt *st)
     int bad = 0;
     if (st->per) {
         if (strcmp(st->per, "frame") != 0) {
-            wf_diag(c->d, WF_SEV_ERROR, st->per_loc, "write 'per frame'", "unknown 'per %s'", st->per);
+            wf_report_unknown_per(c->d, st->per_loc, "write 'per frame'", st->per);
             bad = 1;
         }
         pd.rate = WF_RATE_CONTROL;
@@ -99,8 +101,9 @@ static void param_stmt(cc *c, const wf_stmt *st)
         if (strcmp(st->scale, "log") == 0)
             pd.log = 1;
         else if (strcmp(st->scale, "lin") != 0) {
-            wf_diag(c->d, WF_SEV_ERROR, st->scale_loc, "after a param's value come 'lin', 'log' or 'fixed'",
-                    "unexpected '%s' after the param's value", st->scale);
+            wf_report_unknown_param_option(c->d, st->scale_loc,
+                                           "after a param's value come 'lin', 'log' or 'fixed'",
+                                           st->scale);
             bad = 1;
         }
     }
@@ -109,25 +112,23 @@ static void param_stmt(cc *c, const wf_stmt *st)
     if (init.kind == V_STR && pd.rate == WF_RATE_CONTROL) {
         pd.init_file = wf_xstrdup(init.str);
     } else if (init.kind == V_STR) {
-        wf_diag(c->d, WF_SEV_ERROR, iloc, "add 'per frame' to start a frame-wise param from a file",
-                "a param's value must be numbers");
+        wf_report_param_string(c->d, iloc,
+                               "add 'per frame' to start a frame-wise param from a file");
         bad = 1;
     } else if (init.kind == V_NODE) {
-        wf_diag(c->d, WF_SEV_ERROR, iloc, NULL, "a param's initial value must be known when compiling");
+        wf_report_param_not_constant(c->d, iloc, NULL);
         bad = 1;
     } else if (init.kind == V_POISON) {
         bad = 1;
     } else if (init.n != 1 && init.n != size) {
-        wf_diag(c->d, WF_SEV_ERROR, iloc, NULL,
-                "shape mismatch: param '%s' has %d values but its initial value has %d", st->name,
-                size, init.n);
+        wf_report_param_size_mismatch(c->d, iloc, NULL, st->name, size, init.n);
         bad = 1;
     } else {
         pd.init = wf_xmalloc(sizeof(double) * (size_t)size);
         for (int i = 0; i < size; i++) {
             pd.init[i] = init.v[init.n == 1 ? 0 : i];
             if (!isfinite(pd.init[i])) {
-                wf_diag(c->d, WF_SEV_ERROR, iloc, NULL, "param '%s' starts at a non-finite value", st->name);
+                wf_report_param_not_finite(c->d, iloc, NULL, st->name);
                 bad = 1;
                 break;
             }
@@ -137,12 +138,10 @@ static void param_stmt(cc *c, const wf_stmt *st)
         val lo = wf_cc_eval(c, &c->globals, st->lo), hi = wf_cc_eval(c, &c->globals, st->hi);
         if (lo.kind != V_CONST || hi.kind != V_CONST || lo.n != 1 || hi.n != 1) {
             if (lo.kind != V_POISON && hi.kind != V_POISON)
-                wf_diag(c->d, WF_SEV_ERROR, st->lo->loc, NULL, "a param's bounds must be two numbers");
+                wf_report_bad_bounds(c->d, st->lo->loc, NULL);
             bad = 1;
         } else if (!(lo.v[0] < hi.v[0])) {
-            wf_diag(c->d, WF_SEV_ERROR, wf_cc_span(st->lo), NULL,
-                    "param '%s' has bounds [%g, %g]: the lower must be below the upper", st->name,
-                    lo.v[0], hi.v[0]);
+            wf_report_reversed_bounds(c->d, wf_cc_span(st->lo), NULL, st->name, lo.v[0], hi.v[0]);
             bad = 1;
         } else {
             dim di = init.kind == V_CONST ? init.dim : DIM_NONE;
@@ -152,9 +151,10 @@ static void param_stmt(cc *c, const wf_stmt *st)
                 if (dims[i] == DIM_NONE)
                     continue;
                 if (first != DIM_NONE && dims[i] != first) {
-                    wf_diag(c->d, WF_SEV_ERROR, wf_cc_span(i == 0 ? st->expr : i == 1 ? st->lo : st->hi),
-                            NULL, "bad unit: param '%s' mixes %s and %s", st->name,
-                            wf_cc_dim_name(first), wf_cc_dim_name(dims[i]));
+                    wf_report_mixed_units(c->d,
+                                          wf_cc_span(i == 0 ? st->expr : i == 1 ? st->lo : st->hi),
+                                          NULL, st->name, wf_cc_dim_name(first),
+                                          wf_cc_dim_name(dims[i]));
                     bad = 1;
                     break;
                 }
@@ -165,9 +165,8 @@ static void param_stmt(cc *c, const wf_stmt *st)
             pd.hi = hi.v[0];
             for (int i = 0; !bad && pd.init && i < size; i++)
                 if (pd.init[i] < pd.lo || pd.init[i] > pd.hi) {
-                    wf_diag(c->d, WF_SEV_ERROR, iloc, NULL,
-                            "param '%s' starts at %g, outside its bounds [%g, %g]", st->name,
-                            pd.init[i], pd.lo, pd.hi);
+                    wf_report_param_outside_bounds(c->d, iloc, NULL, st->name, pd.init[i], pd.lo,
+                                                   pd.hi);
                     bad = 1;
                 }
         }
@@ -177,8 +176,8 @@ static void param_stmt(cc *c, const wf_stmt *st)
         for (int i = 0; pd.init && i < size; i++)
             nonpos |= pd.init[i] <= 0;
         if (nonpos) {
-            wf_diag(c->d, WF_SEV_ERROR, st->scale_loc, "a log param is fitted as log(value)",
-                    "log param '%s' needs positive values and bounds", st->name);
+            wf_report_log_param_not_positive(c->d, st->scale_loc,
+                                             "a log param is fitted as log(value)", st->name);
             bad = 1;
         }
     }
@@ -209,32 +208,115 @@ static void param_stmt(cc *c, const wf_stmt *st)
     b->value = wf_cc_node(id);
 }
 
+/* A file of notes rather than audio: a Standard MIDI File, by its name. */
+static int is_midi_name(const char *f)
+{
+    const char *dot = strrchr(f, '.');
+    return dot && (strcasecmp(dot, ".mid") == 0 || strcasecmp(dot, ".midi") == 0 ||
+                   strcasecmp(dot, ".smf") == 0);
+}
+
+/* A time of a note written in the patch: seconds, with s, ms or no unit. */
+static int note_time(cc *c, const wf_tok *t, const char *what, double *out)
+{
+    if (t->unit != WF_UNIT_NONE && t->unit != WF_UNIT_S && t->unit != WF_UNIT_MS) {
+        wf_diag(c->d, WF_SEV_ERROR, t->loc, "write it in s or ms",
+                "bad unit: a note's %s expects a time", what);
+        return -1;
+    }
+    *out = t->unit == WF_UNIT_MS ? t->num / 1000 : t->num;
+    if (!(*out >= 0) || *out > 1e6) {
+        wf_diag(c->d, WF_SEV_ERROR, t->loc, NULL, "a note's %s must be between 0 and 1e6 s, got %g",
+                what, *out);
+        return -1;
+    }
+    return 0;
+}
+
+/* The notes of `input NAME = [c4 0 s 1 s, ...]`: key, onset, duration and
+ * velocity (0..1, default 0.8) each. */
+static int note_items(cc *c, const wf_stmt *st, wf_input_decl *in)
+{
+    int n = 0, bad = 0;
+    for (const wf_noteitem *it = st->notes; it; it = it->next)
+        n++;
+    in->notes = wf_xcalloc((size_t)n, sizeof *in->notes);
+    for (const wf_noteitem *it = st->notes; it; it = it->next) {
+        wf_note_decl nd = {0, 0, -1, 0.8};
+        if (it->key.text) {
+            nd.key = wf_midi_key(it->key.text);
+            if (nd.key < 0) {
+                wf_diag(c->d, WF_SEV_ERROR, it->key.loc,
+                        "a letter a-g, an optional # or b, an octave: c4 is middle C, f#3, eb5",
+                        "'%s' is not a note name", it->key.text);
+                bad = 1;
+                continue;
+            }
+        } else if (it->key.unit != WF_UNIT_NONE || it->key.num != floor(it->key.num) ||
+                   it->key.num < 0 || it->key.num > 127) {
+            wf_diag(c->d, WF_SEV_ERROR, it->key.loc, "60 is middle C", "a MIDI key is a whole number from 0 to 127");
+            bad = 1;
+            continue;
+        } else {
+            nd.key = (int)it->key.num;
+        }
+        double dur;
+        if (note_time(c, &it->on, "onset", &nd.on) || note_time(c, &it->dur, "duration", &dur)) {
+            bad = 1;
+            continue;
+        }
+        nd.off = nd.on + dur;
+        if (it->has_vel) {
+            if (it->vel.unit != WF_UNIT_NONE || !(it->vel.num >= 0 && it->vel.num <= 1)) {
+                wf_diag(c->d, WF_SEV_ERROR, it->vel.loc, "write a number from 0 to 1",
+                        "a note's velocity must be between 0 and 1");
+                bad = 1;
+                continue;
+            }
+            nd.vel = it->vel.num;
+        }
+        in->notes[in->nnotes++] = nd;
+    }
+    return bad ? -1 : 0;
+}
+
 static void input_stmt(cc *c, const wf_stmt *st)
 {
     wf_graph *g = c->g;
-    int chans = 1;
+    int size = 1;
     binding *b = wf_cc_bind(c, &c->globals, st->name, st->name_loc);
     if (!b)
         return;
     b->kind = B_VALUE;
     b->value = WF_POISON;
-    if (st->size && eval_count(c, st->size, "an input's channel count", 1024, &chans))
+    int notes = st->notes || (st->from_is_file && is_midi_name(st->from));
+    const char *what = notes ? "a notes input's voice count" : "an input's channel count";
+    if (st->size && eval_count(c, st->size, what, notes ? 4096 : 1024, &size))
         return;
     wf_input_decl in = {0};
     if (st->from && !st->from_is_file && strcmp(st->from, "target") != 0) {
-        wf_diag(c->d, WF_SEV_ERROR, st->from_loc, "write `input NAME = target` or `input NAME = \"file.wav\"`",
-                "an input comes from 'target' or a file name, not '%s'", st->from);
+        wf_report_bad_input_source(c->d, st->from_loc,
+                                   "write `input NAME = target` or `input NAME = \"file.wav\"`",
+                                   st->from);
         return;
     }
-    if (chans < 1) {
-        wf_diag(c->d, WF_SEV_ERROR, wf_cc_span(st->size), NULL, "an input needs at least one channel");
+    if (size < 1) {
+        wf_report_setting_not_positive(c->d, wf_cc_span(st->size), NULL, what, size);
+        return;
+    }
+    if (notes && st->notes && note_items(c, st, &in)) {
+        free(in.notes);
         return;
     }
     in.name = wf_xstrdup(st->name);
     in.loc = st->name_loc;
-    in.chans = chans;
+    in.chans = notes ? WF_MIDI_FIELDS : size;
     in.from_target = st->from && !st->from_is_file;
     in.file = st->from && st->from_is_file ? wf_xstrdup(st->from) : NULL;
+    if (notes) {
+        in.space = ++g->nspaces;
+        in.max_voices = st->size ? size : 0;
+    }
     int idx = g->ninputs++;
     g->inputs = wf_xrealloc(g->inputs, sizeof *g->inputs * (size_t)g->ninputs);
     int id = wf_cc_add_node(c, &wf_kind_input, 0, NULL, st->name_loc);
@@ -243,7 +325,8 @@ static void input_stmt(cc *c, const wf_stmt *st)
     if (id < 0)
         return;
     g->nodes[id].ref = idx;
-    g->nodes[id].shape = wf_shape_of(WF_RATE_AUDIO, chans);
+    g->nodes[id].shape = wf_shape_of(notes ? WF_RATE_CONTROL : WF_RATE_AUDIO, in.chans);
+    g->nodes[id].shape.lanes = in.space;
     g->nodes[id].label = wf_xstrdup(st->name);
     b->value = wf_cc_node(id);
 }
@@ -292,14 +375,13 @@ static void declare(cc *c, const wf_stmt *st, decls *seen)
         if (seen->out) {
             char hint[64];
             snprintf(hint, sizeof hint, "the first is at line %d", seen->out->loc.line);
-            wf_diag(c->d, WF_SEV_ERROR, st->loc, hint,
-                    "a patch has one 'out' (make several channels with [a, b])");
+            wf_report_two_outs(c->d, st->loc, hint);
         } else {
             seen->out = st;
         }
         break;
     case WF_ST_RETURN:
-        wf_diag(c->d, WF_SEV_ERROR, st->loc, NULL, "'return' outside a def");
+        wf_report_return_outside_def(c->d, st->loc, NULL);
         break;
     case WF_ST_DEF:
     case WF_ST_USE:
@@ -307,13 +389,16 @@ static void declare(cc *c, const wf_stmt *st, decls *seen)
     }
 }
 
-/* The out's expression, brought to audio rate. */
+/* The out's expression, summed over its lanes and brought to audio rate. */
 static void eval_out(cc *c, const wf_stmt *out)
 {
     wf_mark m = wf_cc_enter_name(c, "out", "");
     val v = wf_cc_eval(c, &c->globals, out->expr);
     wf_loc loc = wf_cc_span(out->expr);
     int id = v.kind == V_POISON ? -1 : wf_cc_as_node(c, &v, loc);
+    if (id >= 0 && wf_cc_shape(c, id).lanes) /* a chord: the voices summed */
+        id = wf_cc_make_node(c, &wf_kind_lanes_sum, 1, &id, &loc, wf_cc_new_opts(&wf_kind_lanes_sum),
+                             loc);
     if (id >= 0) {
         wf_shape sh = wf_cc_shape(c, id);
         if (sh.rate != WF_RATE_AUDIO) {
@@ -343,8 +428,7 @@ void wf_cc_compile_patch(cc *c, int nmain)
         for (size_t i = 0; i + 1 < src->len; i++)
             lines += src->text[i] == '\n';
         wf_loc loc = {src, lines, 1, 0, 0};
-        wf_diag(c->d, WF_SEV_ERROR, loc, "end the patch with `out EXPR`",
-                "the patch has no 'out' statement");
+        wf_report_missing_out(c->d, loc, "end the patch with `out EXPR`");
     } else {
         eval_out(c, seen.out);
     }

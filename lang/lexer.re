@@ -28,14 +28,6 @@ static wf_loc here(const wf_lexer *L, const unsigned char *start, const unsigned
                     (int)(start - (const unsigned char *)L->src->text), (int)(end - start)};
 }
 
-static int lex_error(wf_lexer *L, const unsigned char *s, const unsigned char *e,
-                     const char *hint, const char *msg, const char *arg)
-{
-    wf_diag(L->diags, WF_SEV_ERROR, here(L, s, e), hint, msg, arg);
-    L->done = 1;
-    return -1;
-}
-
 static const struct {
     const char *word;
     int type;
@@ -80,14 +72,18 @@ static int lex_number(wf_lexer *L, wf_tok *t)
     const unsigned char *num_end = p;
     char buf[128];
     size_t n = (size_t)(num_end - s);
-    if (n >= sizeof buf)
-        return lex_error(L, s, num_end, NULL, "number literal is too long%s", "");
+    if (n >= sizeof buf) {
+        wf_report_number_too_long(L->diags, here(L, s, num_end), NULL);
+        return -1;
+    }
     memcpy(buf, s, n);
     buf[n] = 0;
     errno = 0;
     double v = strtod(buf, NULL);
-    if (errno == ERANGE && !isfinite(v))
-        return lex_error(L, s, num_end, NULL, "number '%s' is out of range", buf);
+    if (errno == ERANGE && !isfinite(v)) {
+        wf_report_number_out_of_range(L->diags, here(L, s, num_end), NULL, buf);
+        return -1;
+    }
     const unsigned char *u = num_end;
     while (u < e && (*u == ' ' || *u == '\t'))
         u++;
@@ -107,8 +103,9 @@ static int lex_number(wf_lexer *L, wf_tok *t)
             size_t wl = ul < sizeof word - 1 ? ul : sizeof word - 1;
             memcpy(word, u, wl);
             word[wl] = 0;
-            return lex_error(L, u, e, "units are hz, khz, ms, s and db", "unknown unit '%s'",
-                             word);
+            wf_report_unknown_unit(L->diags, here(L, u, e), "units are hz, khz, ms, s and db",
+                                   word);
+            return -1;
         }
         if (!found)
             L->cur = e = num_end; /* a separate word: hand it out as the next token */
@@ -132,8 +129,9 @@ static int lex_string(wf_lexer *L, wf_tok *t)
             case '"': out[n++] = '"'; break;
             case '\\': out[n++] = '\\'; break;
             default:
-                return lex_error(L, p - 1, p + 1, "escapes are \\n \\t \\\" and \\\\",
-                                 "unknown escape in string%s", "");
+                wf_report_unknown_escape(L->diags, here(L, p - 1, p + 1),
+                                         "escapes are \\n \\t \\\" and \\\\");
+                return -1;
             }
             p++;
         } else {
@@ -159,8 +157,10 @@ static int lex_ident(wf_lexer *L, wf_tok *t)
 
 static int open_nest(wf_lexer *L, char c)
 {
-    if (L->depth == WF_LEX_MAX_NEST)
-        return lex_error(L, L->tok, L->cur, NULL, "brackets nested too deeply (limit %s)", "256");
+    if (L->depth == WF_LEX_MAX_NEST) {
+        wf_report_brackets_too_deep(L->diags, here(L, L->tok, L->cur), NULL, WF_LEX_MAX_NEST);
+        return -1;
+    }
     L->nest_loc[L->depth] = here(L, L->tok, L->cur);
     L->nest[L->depth++] = c;
     return 0;
@@ -197,7 +197,8 @@ static int scan(wf_lexer *L, wf_tok *t)
 
         "\x00" {
             if (L->cur - 1 >= L->lim) { L->cur--; return 0; }
-            return lex_error(L, L->tok, L->cur, NULL, "unexpected NUL byte in source%s", "");
+            wf_report_nul_byte(L->diags, here(L, L->tok, L->cur), NULL);
+            return -1;
         }
         [ \t\r]+ { continue; }
         "#" [^\n\x00]* { continue; }
@@ -211,7 +212,12 @@ static int scan(wf_lexer *L, wf_tok *t)
         num [ \t]* word / [^a-zA-Z0-9_] { return lex_number(L, t); }
         num { return lex_number(L, t); }
         "\"" ([^"\\\n\x00] | "\\" [^\n\x00])* "\"" { return lex_string(L, t); }
-        "\"" { return lex_error(L, L->tok, L->cur, "close the string on the same line", "unterminated string%s", ""); }
+        "\"" {
+            wf_report_unterminated_string(L->diags, here(L, L->tok, L->cur),
+                                          "close the string on the same line");
+            return -1;
+        }
+        word ("." word)+ { return lex_ident(L, t); } /* a field: notes.freq */
         word { return lex_ident(L, t); }
         "(" { t->loc = here(L, L->tok, L->cur); return open_nest(L, '(') ? -1 : WF_TK_LPAREN; }
         ")" { t->loc = here(L, L->tok, L->cur); close_nest(L, '('); return WF_TK_RPAREN; }
@@ -232,7 +238,8 @@ static int scan(wf_lexer *L, wf_tok *t)
             unsigned char ch = *L->tok;
             if (ch >= 0x21 && ch < 0x7f) { c[0] = (char)ch; c[1] = 0; }
             else snprintf(c, sizeof c, "\\x%02x", ch);
-            return lex_error(L, L->tok, L->cur, NULL, "unexpected character '%s'", c);
+            wf_report_unexpected_character(L->diags, here(L, L->tok, L->cur), NULL, c);
+            return -1;
         }
         */
     }
@@ -270,11 +277,10 @@ int wf_lex_next(wf_lexer *L, wf_tok *t)
             if (L->depth > 0) {
                 /* Report the bracket, not the end of the file far below it. */
                 static const char closer[] = {['('] = ')', ['['] = ']', ['{'] = '}'};
-                char what[2] = {L->nest[L->depth - 1], 0};
+                char open = L->nest[L->depth - 1];
                 char hint[48];
-                snprintf(hint, sizeof hint, "the file ends before its '%c'", closer[(int)what[0]]);
-                wf_diag(L->diags, WF_SEV_ERROR, L->nest_loc[L->depth - 1], hint,
-                        "'%s' is not closed", what);
+                snprintf(hint, sizeof hint, "the file ends before its '%c'", closer[(int)open]);
+                wf_report_unclosed_bracket(L->diags, L->nest_loc[L->depth - 1], hint, open);
                 return -1;
             }
             t->loc = here(L, L->cur, L->cur);

@@ -38,6 +38,9 @@
 %type formals {wf_formal *}
 %type formallist {wf_formal *}
 %type argname {wf_tok}
+%type notes {wf_noteitem *}
+%type note {wf_noteitem *}
+%type notekey {wf_tok}
 
 /* patch := { stmt NL } */
 patch ::= lines.
@@ -59,10 +62,20 @@ popts(O) ::= popts(P) PER(K) IDENT(W).               { O = wf_build_param_per(b,
 size(Z) ::= .                                        { Z = NULL; }
 size(Z) ::= LBRACK expr(E) RBRACK.                   { Z = E; }
 
-/* input := 'input' name ['[' expr ']'] ['=' ('target' | string)] */
+/* input := 'input' name ['[' expr ']'] ['=' ('target' | string | '[' notes ']')] */
 stmt(S) ::= INPUT(K) IDENT(N) size(Z).               { S = wf_build_input(b, K, N, Z, NULL, 0); }
 stmt(S) ::= INPUT(K) IDENT(N) size(Z) ASSIGN IDENT(F). { S = wf_build_input(b, K, N, Z, &F, 0); }
 stmt(S) ::= INPUT(K) IDENT(N) size(Z) ASSIGN STRING(F). { S = wf_build_input(b, K, N, Z, &F, 1); }
+stmt(S) ::= INPUT(K) IDENT(N) size(Z) ASSIGN LBRACK(O) notes(L) RBRACK. { S = wf_build_input_notes(b, K, N, Z, O, L); }
+stmt(S) ::= INPUT(K) IDENT(N) size(Z) ASSIGN LBRACK(O) notes(L) COMMA RBRACK. { S = wf_build_input_notes(b, K, N, Z, O, L); }
+
+/* notes := note {',' note} ;  note := key onset duration [velocity] ;  key := name | number */
+notes(L) ::= note(X).                                { L = wf_build_notes(b, NULL, X); }
+notes(L) ::= notes(A) COMMA note(X).                 { L = wf_build_notes(b, A, X); }
+note(X) ::= notekey(K) NUMBER(O) NUMBER(D).          { X = wf_build_note(b, K, O, D, NULL); }
+note(X) ::= notekey(K) NUMBER(O) NUMBER(D) NUMBER(V). { X = wf_build_note(b, K, O, D, &V); }
+notekey(K) ::= IDENT(T).                             { K = T; }
+notekey(K) ::= NUMBER(T).                            { K = T; }
 
 /* binding := name '=' expr ;  out := 'out' expr ;  return := 'return' expr */
 stmt(S) ::= IDENT(N) ASSIGN expr(E).                 { S = wf_build_bind(b, N, E); }

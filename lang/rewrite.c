@@ -156,7 +156,7 @@ int wf_write_fitted_patch(const wf_patch *p, const wf_params *ps, const wf_env *
         return -1;
     int rc = wf_write_file_atomic(out_path, text, strlen(text));
     if (rc)
-        wf_fail(d, "cannot write the fitted patch '%s': %s", out_path, strerror(errno));
+        wf_report_cannot_write_patch(d, WF_NOWHERE, NULL, out_path, strerror(errno));
     free(text);
     return rc;
 }

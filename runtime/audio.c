@@ -61,12 +61,12 @@ wf_audio_reader *wf_audio_open(const char *path, double rate, int mono, wf_diags
     wf_audio_reader *r = wf_xcalloc(1, sizeof *r);
     r->sf = sf_open(path, SFM_READ, &r->info);
     if (!r->sf) {
-        wf_fail(d, "cannot read audio file '%s': %s", path, sf_strerror(NULL));
+        wf_report_cannot_read_audio(d, WF_NOWHERE, NULL, path, sf_strerror(NULL));
         free(r);
         return NULL;
     }
     if (r->info.channels < 1 || r->info.samplerate < 1 || r->info.frames < 0) {
-        wf_fail(d, "audio file '%s' has no usable channels or sample rate", path);
+        wf_report_unusable_audio(d, WF_NOWHERE, NULL, path);
         sf_close(r->sf);
         free(r);
         return NULL;
@@ -81,15 +81,14 @@ wf_audio_reader *wf_audio_open(const char *path, double rate, int mono, wf_diags
     r->total = (int64_t)llround((double)r->info.frames * r->ratio);
     if (fabs(r->ratio - 1) > 1e-12) {
         if (r->ratio > 256 || r->ratio < 1.0 / 256) {
-            wf_fail(d, "cannot resample '%s' from %d Hz to %g Hz (ratio beyond 256)", path,
-                    r->info.samplerate, r->rate);
+            wf_report_resample_ratio(d, WF_NOWHERE, NULL, path, r->info.samplerate, r->rate);
             wf_audio_close(r);
             return NULL;
         }
         int err = 0;
         r->src = src_callback_new(src_feed, SRC_SINC_BEST_QUALITY, r->chans, &err, r);
         if (!r->src) {
-            wf_fail(d, "cannot resample '%s': %s", path, src_strerror(err));
+            wf_report_resample_failed(d, WF_NOWHERE, NULL, path, src_strerror(err));
             wf_audio_close(r);
             return NULL;
         }
@@ -163,12 +162,12 @@ int wf_audio_load(const char *path, double rate, int mono, wf_real **data, int64
         return -1;
     int64_t n = wf_audio_frames(r);
     if (n <= 0) {
-        wf_fail(d, "audio file '%s' is empty", path);
+        wf_report_empty_audio(d, WF_NOWHERE, NULL, path);
         wf_audio_close(r);
         return -1;
     }
     if (n > (int64_t)1 << 31) {
-        wf_fail(d, "audio file '%s' is too long (%lld frames)", path, (long long)n);
+        wf_report_audio_too_long(d, WF_NOWHERE, NULL, path, n);
         wf_audio_close(r);
         return -1;
     }
@@ -226,9 +225,7 @@ static int major_format(const char *path, wf_diags *d)
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcasecmp(ext, table[i].ext) == 0)
             return table[i].fmt;
-    wf_fail(d, "cannot tell the audio format of '%s' from its extension (use .wav, .flac, "
-               ".ogg, .aiff, .au, .caf or .w64)",
-            path);
+    wf_report_unknown_audio_format(d, WF_NOWHERE, NULL, path);
     return -1;
 }
 
@@ -241,13 +238,13 @@ wf_audio_writer *wf_audio_create(const char *path, double rate, int chans, wf_sa
     int sub;
     if (major == SF_FORMAT_OGG) {
         if (fmt != WF_FMT_DEFAULT) {
-            wf_fail(d, "--format does not apply to Ogg Vorbis output ('%s')", path);
+            wf_report_ogg_format(d, WF_NOWHERE, NULL, path);
             return NULL;
         }
         sub = SF_FORMAT_VORBIS;
     } else if (fmt == WF_FMT_FLOAT) {
         if (major == SF_FORMAT_FLAC) {
-            wf_fail(d, "FLAC cannot hold float samples ('%s'): use pcm16 or pcm24", path);
+            wf_report_flac_float(d, WF_NOWHERE, NULL, path);
             return NULL;
         }
         sub = SF_FORMAT_FLOAT;
@@ -259,8 +256,7 @@ wf_audio_writer *wf_audio_create(const char *path, double rate, int chans, wf_sa
     info.channels = chans;
     info.format = major | sub;
     if (!sf_format_check(&info)) {
-        wf_fail(d, "libsndfile cannot write %d channels at %d Hz in the format asked for '%s'",
-                chans, info.samplerate, path);
+        wf_report_unsupported_audio_format(d, WF_NOWHERE, NULL, chans, info.samplerate, path);
         return NULL;
     }
     wf_audio_writer *w = wf_xcalloc(1, sizeof *w);
@@ -271,7 +267,7 @@ wf_audio_writer *wf_audio_create(const char *path, double rate, int chans, wf_sa
     w->pcm = sub != SF_FORMAT_FLOAT;
     w->sf = sf_open(w->tmp ? w->tmp : w->path, SFM_WRITE, &info);
     if (!w->sf) {
-        wf_fail(d, "cannot write '%s': %s", path, sf_strerror(NULL));
+        wf_report_cannot_write(d, WF_NOWHERE, NULL, path, sf_strerror(NULL));
         free(w->path);
         free(w->tmp);
         free(w);
@@ -310,18 +306,17 @@ int wf_audio_commit(wf_audio_writer *w, wf_diags *d)
     w->sf = NULL;
     int rc = 0;
     if (err) {
-        wf_fail(d, "cannot finish writing '%s': %s", w->path, sf_error_number(err));
+        wf_report_cannot_finish_writing(d, WF_NOWHERE, NULL, w->path, sf_error_number(err));
         if (w->tmp)
             unlink(w->tmp);
         rc = -1;
     } else if (w->tmp && rename(w->tmp, w->path) != 0) {
-        wf_fail(d, "cannot move the finished file into place as '%s'", w->path);
+        wf_report_cannot_rename(d, WF_NOWHERE, NULL, w->path);
         unlink(w->tmp);
         rc = -1;
     } else if (w->pcm && w->clipped) {
-        wf_diag(d, WF_SEV_WARNING, (wf_loc){0}, "scale the out expression down, or use --format float",
-                "%lld samples of '%s' were clipped (peak %.2f dBFS)", (long long)w->clipped,
-                w->path, 20 * log10(w->peak));
+        wf_report_clipped(d, WF_NOWHERE, "scale the out expression down, or use --format float",
+                          w->clipped, w->path, 20 * log10(w->peak));
     }
     free(w->path);
     free(w->tmp);
@@ -353,7 +348,7 @@ int wf_audio_save(const char *path, double rate, int chans, const wf_real *data,
     for (int64_t done = 0; done < frames;) {
         int n = frames - done > (1 << 20) ? (1 << 20) : (int)(frames - done);
         if (wf_audio_write(w, data + (size_t)done * chans, n)) {
-            wf_fail(d, "cannot write '%s'", path);
+            wf_report_write_failed(d, WF_NOWHERE, NULL, path);
             wf_audio_abort(w);
             return -1;
         }

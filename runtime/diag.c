@@ -1,5 +1,6 @@
-/* Diagnostics: collection, human-readable printing with source line and caret,
- * and JSON output for tools. */
+/* Diagnostics: the table of codes made from runtime/diag_codes.h, collection,
+ * human-readable printing with source line and caret, JSON output for tools,
+ * and the list of codes for `weft errors` and docs/language.md. */
 #define _POSIX_C_SOURCE 200809L
 #include "runtime/diag.h"
 
@@ -62,14 +63,39 @@ static char *vformat(const char *fmt, va_list ap)
     return s;
 }
 
-void wf_vdiag(wf_diags *d, wf_severity sev, wf_loc loc, const char *hint, const char *fmt,
-              va_list ap)
+/* a category's STAGE as its at_run flag */
+#define AT_RUN_COMPILE 0
+#define AT_RUN_RUN 1
+const wf_diag_category_info wf_diag_categories[WF_DIAG_CAT_COUNT] = {
+#define WF_X(id, stage, title) {#id, title, AT_RUN_##stage},
+    WF_DIAG_CATEGORIES(WF_X)
+#undef WF_X
+};
+
+const wf_diag_info wf_diag_codes[WF_DIAG_COUNT] = {
+#define WF_X(id, name, sev, cat, params, templ, doc)                                           \
+    {name, WF_SEV_##sev, WF_DIAG_CAT_##cat, templ, {WF_DIAG_NAMES_##params NULL}, doc},
+    WF_DIAG_CODES(WF_X)
+#undef WF_X
+};
+
+int wf_diag_code_find(const char *name)
+{
+    for (int i = 0; i < WF_DIAG_COUNT; i++)
+        if (strcmp(wf_diag_codes[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+static void add(wf_diags *d, wf_diag_code code, wf_severity sev, wf_loc loc, const char *hint,
+                const char *fmt, va_list ap)
 {
     if (d->n == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 8;
         d->v = wf_xrealloc(d->v, (size_t)d->cap * sizeof *d->v);
     }
     wf_diagnostic *g = &d->v[d->n++];
+    g->code = code;
     g->sev = sev;
     g->loc = loc;
     g->msg = vformat(fmt, ap);
@@ -81,11 +107,20 @@ void wf_vdiag(wf_diags *d, wf_severity sev, wf_loc loc, const char *hint, const 
         d->errors++;
 }
 
+void wf_diag_emit(wf_diags *d, wf_diag_code code, wf_loc loc, const char *hint, const char *fmt,
+                  ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add(d, code, wf_diag_codes[code].sev, loc, hint, fmt, ap);
+    va_end(ap);
+}
+
 void wf_diag(wf_diags *d, wf_severity sev, wf_loc loc, const char *hint, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    wf_vdiag(d, sev, loc, hint, fmt, ap);
+    add(d, WF_DIAG_runtime_error, sev, loc, hint, fmt, ap);
     va_end(ap);
 }
 
@@ -93,7 +128,7 @@ void wf_fail(wf_diags *d, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    wf_vdiag(d, WF_SEV_ERROR, (wf_loc){0}, NULL, fmt, ap);
+    add(d, WF_DIAG_runtime_error, WF_SEV_ERROR, WF_NOWHERE, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -118,11 +153,16 @@ static const char *line_text(const wf_source *src, int line, int *len)
 
 static void print_text(FILE *f, const wf_diagnostic *g)
 {
+    /* the code goes last, as gcc puts its [-Wflag], so that the line keeps
+     * the shape editors parse; runtime-error names nothing to look up */
+    char code[64] = "";
+    if (g->code != WF_DIAG_runtime_error)
+        snprintf(code, sizeof code, " [%s]", wf_diag_code_name(g->code));
     if (!g->loc.src) {
-        fprintf(f, "weft: %s: %s\n", sev_name(g->sev), g->msg);
+        fprintf(f, "weft: %s: %s%s\n", sev_name(g->sev), g->msg, code);
     } else {
-        fprintf(f, "%s:%d:%d: %s: %s\n", g->loc.src->path, g->loc.line, g->loc.col,
-                sev_name(g->sev), g->msg);
+        fprintf(f, "%s:%d:%d: %s: %s%s\n", g->loc.src->path, g->loc.line, g->loc.col,
+                sev_name(g->sev), g->msg, code);
         int n;
         const char *t = line_text(g->loc.src, g->loc.line, &n);
         fprintf(f, "%5d | ", g->loc.line);
@@ -149,6 +189,8 @@ static void print_json(wf_str *b, const wf_diagnostic *g)
 {
     wf_str_puts(b, "{\"severity\":");
     wf_str_json(b, sev_name(g->sev));
+    wf_str_puts(b, ",\"code\":");
+    wf_str_json(b, wf_diag_code_name(g->code));
     if (g->loc.src) {
         wf_str_puts(b, ",\"file\":");
         wf_str_json(b, g->loc.src->path);
@@ -269,4 +311,73 @@ const char *wf_suggest(const char *name, const char *const *cands, int n)
         }
     }
     return bestd <= limit ? best : NULL;
+}
+
+/* A template with each conversion shown as {parameter}: "unknown node
+ * '{name}'". gcc has checked that each conversion has its parameter (a '*'
+ * width or precision one of its own). */
+static void put_template(wf_str *b, const wf_diag_info *c)
+{
+    const char *const *param = c->params;
+    for (const char *p = c->templ; *p; p++) {
+        if (*p != '%' || p[1] == '%') {
+            wf_str_putc(b, *p);
+            p += *p == '%';
+            continue;
+        }
+        while (*++p && !strchr("diouxXeEfFgGaAcsp", *p))
+            param += *p == '*';
+        wf_str_printf(b, "{%s}", *param++);
+        if (!*p)
+            break;
+    }
+}
+
+static void put_entry(wf_str *b, const wf_diag_info *c)
+{
+    wf_str_printf(b, "  %-26s ", c->name);
+    put_template(b, c);
+    wf_str_printf(b, "\n  %-26s %s%s\n", "", c->sev == WF_SEV_WARNING ? "(warning) " : "",
+                  c->doc);
+}
+
+char *wf_diag_codes_listing(int code)
+{
+    wf_str b = {0};
+    if (code >= 0) {
+        const wf_diag_info *c = &wf_diag_codes[code];
+        wf_str_printf(&b, "%s\n", wf_diag_categories[c->cat].title);
+        put_entry(&b, c);
+        return b.s;
+    }
+    for (int k = 0; k < WF_DIAG_CAT_COUNT; k++) {
+        wf_str_printf(&b, "%s%s\n", k ? "\n" : "", wf_diag_categories[k].title);
+        for (int i = 0; i < WF_DIAG_COUNT; i++)
+            if (wf_diag_codes[i].cat == (wf_diag_category)k)
+                put_entry(&b, &wf_diag_codes[i]);
+    }
+    return b.s;
+}
+
+char *wf_diag_codes_markdown(void)
+{
+    wf_str b = {0};
+    wf_str_puts(&b, WF_DIAG_MD_BEGIN "\n");
+    for (int k = 0; k < WF_DIAG_CAT_COUNT; k++) {
+        wf_str_printf(&b, "\n### %s\n\n| code | message | when |\n|---|---|---|\n",
+                      wf_diag_categories[k].title);
+        for (int i = 0; i < WF_DIAG_COUNT; i++) {
+            const wf_diag_info *c = &wf_diag_codes[i];
+            if (c->cat != (wf_diag_category)k)
+                continue;
+            /* a template holding backticks needs a longer fence */
+            int ticks = strchr(c->templ, '`') != NULL;
+            wf_str_printf(&b, "| `%s` | %s", c->name, ticks ? "`` " : "`");
+            put_template(&b, c);
+            wf_str_printf(&b, "%s | %s%s |\n", ticks ? " ``" : "`",
+                          c->sev == WF_SEV_WARNING ? "(warning) " : "", c->doc);
+        }
+    }
+    wf_str_puts(&b, "\n" WF_DIAG_MD_END "\n");
+    return b.s;
 }

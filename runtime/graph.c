@@ -43,6 +43,7 @@ void wf_graph_free(wf_graph *g)
     for (int i = 0; i < g->ninputs; i++) {
         free(g->inputs[i].name);
         free(g->inputs[i].file);
+        free(g->inputs[i].notes);
     }
     free(g->inputs);
     free(g);
@@ -99,21 +100,6 @@ void wf_graph_prune(wf_graph *g)
         g->inputs[i].node = g->inputs[i].node >= 0 ? remap[g->inputs[i].node] : -1;
     free(remap);
     free(live);
-}
-
-int wf_graph_needs_whole(const wf_graph *g)
-{
-    for (int i = 0; i < g->n; i++) {
-        const wf_gnode *n = &g->nodes[i];
-        if (n->kind->flags & WF_KIND_LOOKAHEAD)
-            return 1;
-        if (n->shape.rate != WF_RATE_CONTROL)
-            continue;
-        for (int j = 0; j < n->nin; j++)
-            if (g->nodes[n->in[j]].shape.rate == WF_RATE_AUDIO)
-                return 1;
-    }
-    return 0;
 }
 
 static void dot_escape(wf_str *b, const char *s)

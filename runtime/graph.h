@@ -63,6 +63,10 @@ typedef struct wf_env {
     int64_t nsamples;   /* length of the run in samples */
     int64_t nframes;    /* control frames: ceil(nsamples / hop) */
     uint64_t seed;      /* offsets the default seeds of random nodes (--seed) */
+    /* Set by the executor: every call but a run's last covers a multiple of
+     * this many audio samples (a whole pass: nsamples), and starts at a
+     * multiple of it, so block-wise algorithms can partition their input. */
+    int granule;
 } wf_env;
 
 int64_t wf_env_frames(const wf_env *e, wf_rate r);
@@ -85,13 +89,26 @@ typedef struct wf_param_decl {
     int node;       /* its graph node, -1 when unused */
 } wf_param_decl;
 
+typedef struct wf_note_decl {
+    double on, off; /* seconds */
+    int key;        /* MIDI key, 60 = C4 */
+    double vel;     /* 0..1 */
+} wf_note_decl;
+
 typedef struct wf_input_decl {
     char *name;
     wf_loc loc;
     int chans;
     int from_target; /* `input x = target` */
-    char *file;      /* `input x = "file.wav"` */
+    char *file;      /* `input x = "file.wav"` (or a MIDI file for notes) */
     int node;        /* -1 when unused */
+    /* Notes: a control-rate signal of the fields freq, gate, vel, onset
+     * whose lanes are voices (lane space `space`), from a MIDI file or the
+     * notes written in the patch. */
+    int space;           /* 0: an audio input */
+    int max_voices;      /* `input notes[8] = ...`: at most 8 voices (0: as many as needed) */
+    wf_note_decl *notes; /* written in the patch (file NULL) */
+    int nnotes;
 } wf_input_decl;
 
 typedef struct wf_graph {
@@ -102,6 +119,7 @@ typedef struct wf_graph {
     int nparams;
     wf_input_decl *inputs;
     int ninputs;
+    int nspaces;        /* lane spaces: notes inputs, numbered from 1 */
     double rate;        /* 0: not set by the patch */
     wf_loc rate_loc;
     double frame_rate;  /* requested control rate */
@@ -119,9 +137,5 @@ int wf_graph_add(wf_graph *g, const struct wf_node_kind *kind, int nin, const in
 void wf_graph_prune(wf_graph *g);
 /* Graphviz DOT of the graph, with each node's shape and rate. */
 char *wf_graph_dot(const wf_graph *g);
-/* True when some control-rate node reads an audio-rate signal, or a node
- * reads its audio input ahead (WF_KIND_LOOKAHEAD): such graphs render as one
- * block rather than streaming. */
-int wf_graph_needs_whole(const wf_graph *g);
 
 #endif

@@ -90,8 +90,7 @@ wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf
     }
     for (int64_t i = 0; i < n; i++)
         if (!isfinite(target[i])) {
-            wf_fail(d, "the target has a non-finite sample (%g at sample %lld)", (double)target[i],
-                    (long long)i);
+            wf_report_target_not_finite(d, WF_NOWHERE, NULL, target[i], i);
             free(L);
             return NULL;
         }
@@ -104,7 +103,7 @@ wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf
     for (int i = 0; i < L->o.nsizes; i++) {
         int sz = L->o.sizes[i];
         if (sz < 4 || sz % 4 || sz > (1 << 20)) {
-            wf_fail(d, "FFT size %d: sizes must be multiples of 4 up to 2^20", sz);
+            wf_report_bad_fft_size(d, WF_NOWHERE, NULL, sz);
             wf_loss_free(L);
             return NULL;
         }
@@ -139,9 +138,7 @@ wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf
         for (int i = 1; i < L->o.nsizes; i++)
             if (L->o.sizes[i] < smallest)
                 smallest = L->o.sizes[i];
-        wf_fail(d, "the signal (%lld samples) is shorter than the smallest FFT size of the "
-                   "spectral loss (%d)",
-                (long long)n, smallest);
+        wf_report_signal_too_short(d, WF_NOWHERE, NULL, n, smallest);
         wf_loss_free(L);
         return NULL;
     }

@@ -56,10 +56,9 @@ static int broadcast_all(wf_infer *ic, int *chans)
             for (int j = 0; j < i; j++)
                 if (ic->in[j].chans == c)
                     first = j;
-            wf_diag(ic->d, WF_SEV_ERROR, ic->arg_loc ? ic->arg_loc[i] : ic->loc,
-                    "channels broadcast when they are equal or one side has 1",
-                    "shape mismatch in '%s': argument %d has %d channels but argument %d has %d",
-                    ic->name, i + 1, ic->in[i].chans, first + 1, c);
+            wf_report_shape_mismatch(ic->d, ic->arg_loc ? ic->arg_loc[i] : ic->loc,
+                                     "channels broadcast when they are equal or one side has 1",
+                                     ic->name, i + 1, ic->in[i].chans, first + 1, c);
             return -1;
         }
         c = nc;

@@ -48,19 +48,20 @@ enum {
     WF_KIND_OPERATOR = 1 << 1, /* behind an operator (+ - * /); callable too */
     WF_KIND_VARIADIC = 1 << 2, /* the last SIGNAL argument repeats */
     WF_KIND_EXTERNAL = 1 << 3, /* output provided by the executor (param, input) */
-    /* reads its audio input ahead of its output (a zero-phase filter), which
-     * block-by-block streaming cannot give it: graphs holding it render in
-     * one block */
-    WF_KIND_LOOKAHEAD = 1 << 4,
+    WF_KIND_LANES = 1 << 4,    /* reduces the lanes of its input (lanes_sum, lanes_mean) */
 };
 
 #define WF_KEEP_OUT (1u << 31) /* backward reads the node's own output */
 #define WF_KEEP_ALL 0x7fffffffu /* backward reads every input */
 
 /* One signal as a kernel sees it: `n` frames of `chans` interleaved channels
- * from p (frame-major). A CONST signal has n = 1 and applies to every frame.
- * A control input of an audio-rate node (WF_ARG_KEEP_CONTROL) starts at the
- * frame holding the block's first sample and has one frame of lookahead. */
+ * from p (frame-major), starting at the call's first output frame. A CONST
+ * signal has n = 1 and applies to every frame. Time-varying inputs may hold
+ * more frames than the output: a control input of an audio-rate node
+ * (WF_ARG_KEEP_CONTROL) starts at the frame holding the block's first sample
+ * and has one frame of lookahead, and an input the kind declares a lookahead
+ * on holds that many frames past the output's last (fewer at the end of a
+ * run: a kernel treats frames past n as zero). */
 typedef struct wf_sig {
     wf_real *p;
     int n;
@@ -72,6 +73,8 @@ typedef struct wf_sig {
 typedef struct wf_kctx {
     const wf_gnode *node;
     const wf_env *env;
+    int lane;      /* which lane of the node this call computes */
+    int block;     /* frames a call covers at most (what size() was given) */
     void *state;   /* persists from block to block; set up by reset */
     void *saved;   /* tape: forward writes what backward needs (NULL if no backward) */
     void *work;    /* scratch for one call */
@@ -120,6 +123,11 @@ typedef struct wf_node_kind {
     void (*reset)(wf_kctx *k);
     void (*forward)(wf_kctx *k);
     void (*backward)(wf_kctx *k);
+    /* Optional: how far the node reads input i ahead of its output, in the
+     * input's frames (samples for audio, frames for control). The executor
+     * gives a streaming node that much more of the input, delaying the node
+     * and what follows it, so that streams equal whole passes. */
+    int (*lookahead)(const wf_gnode *g, const wf_shape *in, const wf_env *e, int input);
     /* Optional: the value of channel `chan` from constant inputs x (one per
      * signal input), in double. The compiler folds a call whose inputs are
      * all constants into a constant with it, so constants stay exact (a

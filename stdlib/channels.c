@@ -129,10 +129,9 @@ static int pick_infer(wf_infer *ic)
     const wf_opt *ix = &ic->node->opt[1];
     for (int j = 0; j < ix->n; j++) {
         if (ix->v[j] < 0 || ix->v[j] >= ic->in[0].chans) {
-            wf_diag(ic->d, WF_SEV_ERROR, ic->loc, "channels are numbered from 0",
-                    "shape mismatch in 'pick': index %g is out of range for a signal with %d "
-                    "channel%s",
-                    ix->v[j], ic->in[0].chans, ic->in[0].chans == 1 ? "" : "s");
+            wf_report_index_out_of_range(ic->d, ic->loc, "channels are numbered from 0", ic->name,
+                                         ix->v[j], ic->in[0].chans,
+                                         ic->in[0].chans == 1 ? "" : "s");
             return -1;
         }
     }
@@ -181,7 +180,7 @@ static int range_infer(wf_infer *ic)
 {
     double n = wf_opt_num(ic->node, 0, 1);
     if (n > 65536) {
-        wf_diag(ic->d, WF_SEV_ERROR, ic->loc, NULL, "'range' makes at most 65536 values");
+        wf_report_too_many_values(ic->d, ic->loc, NULL, ic->name, 65536);
         return -1;
     }
     ic->out = wf_shape_of(WF_RATE_CONST, (int)n);

@@ -28,9 +28,7 @@ static int delay_infer(wf_infer *ic)
         if (ic->in[i].rate == WF_RATE_CONTROL)
             ic->want[i] = WF_RATE_AUDIO;
     if (ic->in[A_X].rate != WF_RATE_AUDIO && ic->in[A_X].rate != WF_RATE_CONTROL) {
-        wf_diag(ic->d, WF_SEV_ERROR, ic->arg_loc[A_X], NULL,
-                "rate mismatch in 'delay': x must be a signal that changes over time, not a "
-                "constant");
+        wf_report_constant_signal(ic->d, ic->arg_loc[A_X], NULL, ic->name, "x");
         return -1;
     }
     return 0;

@@ -32,10 +32,10 @@
  * whole run (constant); an audio-rate mags is refused, since a filter lasts
  * a frame. x may be constant or audio (a control x is interpolated first).
  *
- * The zero-phase filter reaches L/2 - 3 samples ahead: y[n] depends on x up
- * to n + L/2 - 3, which a stream has not rendered at the end of a block
- * (audio inputs have no lookahead). So the kind is WF_KIND_LOOKAHEAD and
- * graphs holding it render in one block.
+ * The zero-phase filter reaches ahead: y[n] depends on x up to the end of the
+ * frame holding n + D. The kind declares that lookahead, so a stream gives it
+ * x (and mags) that far ahead, and it keeps the overlap-add line and the
+ * next frame to convolve from call to call: streams equal whole passes.
  *
  * reverb(x, ir): convolution with an impulse response whose taps are the
  * channels of a constant signal (a `param ir[M]`), bench/WORKLOADS.md 0.6 and
@@ -47,7 +47,7 @@
  *   U_i = FFT[x_{i-1}, x_i],  IR_k = FFT[ir_k, 0],  y_i = last half of IFFT(sum_k U_{i-k} IR_k).
  * Partitions keep every FFT small, so the whole 64000 x 16000 convolution of
  * W2 is 36 FFTs of 8192 points split over both cores instead of three of
- * 131072. A stream takes P dividing its block and keeps the last K - 1 input
+ * 131072. A stream takes P dividing its calls and keeps the last K - 1 input
  * spectra and P samples as state, so it equals the whole pass exactly.
  * Backward: dx[n] = sum_m g[n + m] ir[m], dir[m] = sum_n g[n + m] x[n], with
  * GP_i = FFT[0, g_i] (the adjoint of keeping the last half):
@@ -148,7 +148,6 @@ static const wf_arg_spec fn_args[] = {
 typedef struct fn_geo {
     int h, B, L, D; /* hop, bands, filter taps, delay compensation */
     int nfft, bins; /* convolution FFT */
-    int tail;       /* how far a frame's convolution reaches past the block */
 } fn_geo;
 
 static fn_geo fn_geometry(int hop, int B)
@@ -160,7 +159,6 @@ static fn_geo fn_geometry(int hop, int B)
     g.D = (g.L - 1) / 2 - 1;
     g.nfft = pow2_at_least(hop + g.L - 1);
     g.bins = g.nfft / 2 + 1;
-    g.tail = g.L + hop - 1; /* the furthest a frame's convolution reaches past the block */
     return g;
 }
 
@@ -168,18 +166,15 @@ static int fn_infer(wf_infer *ic)
 {
     const wf_shape *m = &ic->in[N_MAGS];
     if (m->rate == WF_RATE_AUDIO) {
-        wf_diag(ic->d, WF_SEV_ERROR, ic->arg_loc[N_MAGS],
-                "use a `per frame` param or downsample(...) of the signal",
-                "rate mismatch in 'filtered_noise': mags must be control rate (one filter per "
-                "frame) or constant, not audio rate");
+        wf_report_audio_rate_filter(ic->d, ic->arg_loc[N_MAGS],
+                                    "use a `per frame` param or downsample(...) of the signal",
+                                    ic->name, "mags");
         return -1;
     }
     if (m->chans < 2) {
-        wf_diag(ic->d, WF_SEV_ERROR, ic->arg_loc[N_MAGS],
-                "give one channel per band, 0 Hz to the Nyquist",
-                "shape mismatch in 'filtered_noise': mags needs at least 2 bands, it has %d "
-                "channel",
-                m->chans);
+        wf_report_too_few_bands(ic->d, ic->arg_loc[N_MAGS],
+                                "give one channel per band, 0 Hz to the Nyquist", ic->name, "mags",
+                                m->chans);
         return -1;
     }
     return infer_x(ic, N_X);
@@ -227,18 +222,46 @@ static void fn_window(fn_call *fc, void **cur)
         fc->win[j] = (wf_real)((0.5 - 0.5 * cos(WF_TWO_PI * j / L)) * scale);
 }
 
+/* Streaming state: the next frame to convolve, then per channel the
+ * overlap-add line z[zbase ..] of frames convolved so far, zbase being the
+ * first sample of z not output yet. */
+typedef struct fn_state {
+    int64_t nextf;
+} fn_state;
+
+static int fn_line_len(const fn_geo *g, int block)
+{
+    return block + g->h + g->L;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* In a stream, frames reaching D samples past the output are convolved:
+ * x must be there up to the end of the last of them. */
+static int fn_lookahead(const wf_gnode *gn, const wf_shape *in, const wf_env *e, int input)
+{
+    (void)gn;
+    fn_geo g = fn_geometry(e->hop, in[N_MAGS].chans);
+    int frames = g.D > 0 ? (g.D + g.h - 1) / g.h : 0;
+    return input == N_X ? frames * g.h : frames;
+}
+
 static void fn_size(const wf_gnode *gn, const wf_shape *in, const wf_env *e, int block, wf_sizes *s)
 {
     fn_geo g = fn_geometry(e->hop, in[N_MAGS].chans);
-    size_t C = (size_t)gn->shape.chans, nfp = (size_t)round_up((block + g.h - 1) / g.h, CHUNK);
+    int ahead = fn_lookahead(gn, in, e, N_MAGS) + 1;
+    size_t C = (size_t)gn->shape.chans, nfp = (size_t)round_up((block + g.h - 1) / g.h + ahead, CHUNK);
     size_t nfmp = in[N_MAGS].rate == WF_RATE_CONST ? CHUNK : nfp;
     size_t nfft = (size_t)g.nfft, cb = 2 * (size_t)g.bins, L = (size_t)g.L, B = (size_t)g.B;
     s->saved = fn_tape_bytes(&g, (int)nfp, (int)nfmp, (int)C);
     /* window, tape, filter pieces (spectrum, taps, padded), frames, products,
      * overlap-add line */
+    s->state = 64 + C * (size_t)fn_line_len(&g, block) * sizeof(wf_real);
     s->work = reals(L) + s->saved + 64 + reals(nfmp * 2 * B) + reals(nfmp * L) +
-              reals(nfmp * nfft) + reals(C * nfp * nfft) + reals(C * nfp * cb) +
-              reals((size_t)block + (size_t)g.tail);
+              reals(nfmp * nfft) + reals(C * nfp * nfft) + reals(C * nfp * cb);
     /* window, frame adjoints (spectra, samples), filter adjoints (spectrum,
      * samples, taps, bands), dm and dx */
     s->bwork = reals(L) + reals(C * nfp * cb) + reals(C * nfp * nfft) + reals(nfp * cb) +
@@ -273,41 +296,72 @@ static void fn_filters(const fn_call *fc, const wf_sig *mags, int f0, int f1, wf
     wf_fft_r2c(g->nfft, count, pad + (size_t)f0 * g->nfft, fc->Hs + (size_t)f0 * 2 * g->bins);
 }
 
+/* A call outputs y[s0 .. s0 + n) = z[s0 + D .. s0 + n + D): it convolves the
+ * frames that reach into that range and have not been convolved yet, as far
+ * as x is there (in a stream the executor gives x the lookahead these
+ * frames need; past the end of a run x is silent). A whole pass convolves
+ * the frames of its own samples, which is what the tape keeps. */
 static void fn_forward(wf_kctx *k)
 {
     const wf_sig *x = &k->in[N_X], *mags = &k->in[N_MAGS];
     fn_geo g = fn_geometry(k->env->hop, mags->chans);
+    fn_state *st = k->state;
+    int C = k->out.chans, n = k->out.n, h = g.h, nfft = g.nfft, bins = g.bins;
+    int64_t s0 = k->t0, zbase = s0 + g.D, fv = s0 / h;
+    int64_t fend = floor_div(s0 + n + g.D - 1, h) + 1;
+    if (x->rate != WF_RATE_CONST && fend > (s0 + x->n + h - 1) / h)
+        fend = (s0 + x->n + h - 1) / h;
+    /* past the end of the run x is silent: a whole pass convolves just its
+     * own frames, as the tape holds them, and so does a stream */
+    if (fend > (k->env->nsamples + h - 1) / h)
+        fend = (k->env->nsamples + h - 1) / h;
+    int64_t fbeg = st->nextf;
     fn_call fc;
     fn_setup(&fc, k, &g);
+    fc.nf = fend > fbeg ? (int)(fend - fbeg) : 0;
+    fc.nfp = round_up(fc.nf, CHUNK);
+    fc.nfm = mags->rate == WF_RATE_CONST ? 1 : fc.nf;
+    fc.nfmp = round_up(fc.nfm, CHUNK);
     void *cur = k->work;
     fn_window(&fc, &cur);
     void *tape = k->saved ? k->saved : wf_carve(&cur, fn_tape_bytes(&g, fc.nfp, fc.nfmp, fc.C));
     fn_carve_tape(&fc, &tape);
-    int C = fc.C, n = fc.n, nf = fc.nf, h = g.h, nfft = g.nfft, bins = g.bins;
+    int nf = fc.nf, linelen = fn_line_len(&g, k->block);
     size_t cb = 2 * (size_t)bins;
     wf_real *mspec = wf_carve(&cur, sizeof(wf_real) * (size_t)fc.nfmp * 2 * g.B);
     wf_real *taps = wf_carve(&cur, sizeof(wf_real) * (size_t)fc.nfmp * g.L);
     wf_real *pad = wf_carve(&cur, sizeof(wf_real) * (size_t)fc.nfmp * nfft);
     wf_real *fr = wf_carve(&cur, sizeof(wf_real) * (size_t)C * fc.nfp * nfft);
     wf_real *Ys = wf_carve(&cur, sizeof(wf_real) * (size_t)C * fc.nfp * cb);
-    wf_real *line = wf_carve(&cur, sizeof(wf_real) * (size_t)(n + g.tail));
+    wf_real *lines = (wf_real *)((char *)st + 64);
+    /* frame i of this call is frame fbeg + i; the mags view starts at frame fv */
+    wf_sig mv = *mags;
+    if (mags->rate != WF_RATE_CONST) {
+        int64_t off = fbeg - fv;
+        mv.p += (size_t)off * (size_t)mags->chans;
+        mv.n = (int)(mags->n - off);
+    }
 
-    if (fc.nfm == 1)
-        fn_filters(&fc, mags, 0, 1, mspec, taps, pad);
+    if (nf > 0 && fc.nfm == 1)
+        fn_filters(&fc, &mv, 0, 1, mspec, taps, pad);
 
     int nchunks = (nf + CHUNK - 1) / CHUNK;
 #pragma omp parallel for schedule(dynamic, 1) if ((long)nf * C * nfft >= PARALLEL_WORK)
     for (int ch = 0; ch < nchunks; ch++) {
         int f0 = ch * CHUNK, f1 = f0 + CHUNK < nf ? f0 + CHUNK : nf;
         if (fc.nfm > 1)
-            fn_filters(&fc, mags, f0, f1, mspec, taps, pad);
+            fn_filters(&fc, &mv, f0, f1, mspec, taps, pad);
         for (int c = 0; c < C; c++) {
             size_t base = (size_t)c * fc.nfp;
             for (int f = f0; f < f1; f++) {
                 wf_real *p = fr + (base + f) * nfft;
-                int len = n - f * h < h ? n - f * h : h;
+                int64_t at = (fbeg + f) * h - s0; /* in the x view */
+                int64_t left = k->env->nsamples - (fbeg + f) * h; /* x is silent past the run */
+                if (x->rate != WF_RATE_CONST && x->n - at < left)
+                    left = x->n - at;
+                int len = left < 0 ? 0 : left < h ? (int)left : h;
                 for (int s = 0; s < len; s++)
-                    p[s] = sample_at(x, f * h + s, c);
+                    p[s] = sample_at(x, (int)at + s, c);
                 memset(p + len, 0, sizeof(wf_real) * (size_t)(nfft - len));
             }
             wf_fft_r2c(nfft, f1 - f0, fr + (base + f0) * nfft, fc.Xs + (base + f0) * cb);
@@ -318,19 +372,24 @@ static void fn_forward(wf_kctx *k)
         }
     }
 
-    /* overlap-add in frame order; line[i] is z[i + D] */
+    /* overlap-add in frame order; line[i] is z[zbase + i] */
     int len = h + g.L - 1;
     for (int c = 0; c < C; c++) {
-        memset(line, 0, sizeof(wf_real) * (size_t)(n + g.tail));
+        wf_real *line = lines + (size_t)c * (size_t)linelen;
         for (int f = 0; f < nf; f++) {
             const wf_real *conv = fr + ((size_t)c * fc.nfp + f) * nfft;
-            int at = f * h - g.D, t0 = at < 0 ? -at : 0;
+            int64_t at = (fbeg + f) * h - zbase;
+            int t0 = at < 0 ? (int)-at : 0;
             for (int t = t0; t < len; t++)
                 line[at + t] += conv[t];
         }
         for (int i = 0; i < n; i++)
             k->out.p[(size_t)i * C + c] = line[i];
+        memmove(line, line + n, sizeof(wf_real) * (size_t)(linelen - n));
+        memset(line + linelen - n, 0, sizeof(wf_real) * (size_t)n);
     }
+    if (nf > 0)
+        st->nextf = fend;
 }
 
 static void fn_backward(wf_kctx *k)
@@ -426,11 +485,11 @@ const wf_node_kind wf_kind_filtered_noise = {
     .doc = "DDSP's filtered noise: each frame of x (usually noise()) is convolved with a "
            "Hann-windowed zero-phase FIR of 2 (B - 1) taps whose magnitude response is that "
            "frame's B bands of mags (frequency sampling), and the frames are overlap-added, "
-           "aligned as DDSP does (a flat response delays by 2 samples). The filters look "
-           "ahead in x, so patches using it render in one block rather than streaming.",
+           "aligned as DDSP does (a flat response delays by 2 samples). Its zero-phase "
+           "filters read x ahead; streams delay what follows by that much and stay exact.",
     .args = fn_args,
     .nargs = 2,
-    .flags = WF_KIND_LOOKAHEAD,
+    .lookahead = fn_lookahead,
     .keep = 0, /* backward reads the spectra on its tape */
     .infer = fn_infer,
     .size = fn_size,
@@ -455,23 +514,24 @@ typedef struct rv_geo {
     int hist; /* spectra kept before a call's own, >= K - 1, a multiple of 8 */
 } rv_geo;
 
-/* A whole pass picks its partition; a stream needs one dividing its block,
- * so that partitions never straddle two calls. */
-static rv_geo rv_geometry(int taps, int block, int64_t nsamples)
+/* A whole pass picks its partition; a stream needs one dividing its calls
+ * (granule: every call but the last is a multiple of it), so that
+ * partitions never straddle two calls. */
+static rv_geo rv_geometry(int taps, int granule, int64_t nsamples)
 {
     rv_geo g;
     g.M = (int64_t)taps < nsamples ? taps : (int)nsamples;
-    if (block >= nsamples) {
+    if (granule >= nsamples) {
         g.P = pow2_at_least(g.M);
         g.P = g.P < 64 ? 64 : g.P > PART_MAX ? PART_MAX : g.P;
-    } else if (block <= PART_MAX) {
-        g.P = block;
+    } else if (granule <= PART_MAX) {
+        g.P = granule;
     } else {
         g.P = PART_MAX;
-        while (block % g.P)
+        while (granule % g.P)
             g.P--;
         if (g.P < 64)
-            g.P = block;
+            g.P = granule;
     }
     g.K = (g.M + g.P - 1) / g.P;
     g.hist = round_up(g.K - 1, 8);
@@ -497,7 +557,7 @@ static int rv_infer(wf_infer *ic)
 
 static void rv_size(const wf_gnode *gn, const wf_shape *in, const wf_env *e, int block, wf_sizes *s)
 {
-    rv_geo g = rv_geometry(in[R_IR].chans, block, e->nsamples);
+    rv_geo g = rv_geometry(in[R_IR].chans, e->granule, e->nsamples);
     size_t C = (size_t)gn->shape.chans, sp = rv_spec(&g), P = (size_t)g.P, K = (size_t)g.K;
     size_t nbp = (size_t)round_up((block + g.P - 1) / g.P, 8), K8 = (size_t)round_up(g.K, 8);
     size_t spad = (size_t)round_up((int)sp, 64), P2pad = (size_t)round_up(2 * g.P, 16);
@@ -543,7 +603,7 @@ static void rv_forward(wf_kctx *k)
     const wf_sig *x = &k->in[R_X], *ir = &k->in[R_IR];
     rv_state *st = k->state;
     if (k->t0 == 0)
-        st->g = rv_geometry(ir->chans, k->out.n, k->env->nsamples);
+        st->g = rv_geometry(ir->chans, k->env->granule, k->env->nsamples);
     const rv_geo g = st->g;
     int C = k->out.chans, n = k->out.n, P = g.P, nb = (n + P - 1) / P, nbp = round_up(nb, 8);
     size_t sp = rv_spec(&g), P2 = 2 * (size_t)P;
@@ -615,7 +675,7 @@ static void rv_forward(wf_kctx *k)
 static void rv_backward(wf_kctx *k)
 {
     const wf_sig *ir = &k->in[R_IR], *dX = &k->din[R_X], *dI = &k->din[R_IR];
-    const rv_geo g = rv_geometry(ir->chans, k->out.n, k->env->nsamples);
+    const rv_geo g = rv_geometry(ir->chans, k->env->granule, k->env->nsamples);
     int C = k->out.chans, n = k->out.n, P = g.P, nb = (n + P - 1) / P, nbp = round_up(nb, 8);
     size_t sp = rv_spec(&g), P2 = 2 * (size_t)P;
     /* the partitions' adjoints go through single FFTs: strides padded to 64 bytes */

@@ -48,21 +48,18 @@ typedef struct harm_state {
 static int harmonic_infer(wf_infer *ic)
 {
     if (ic->in[A_F0].chans != 1) {
-        wf_diag(ic->d, WF_SEV_ERROR, ic->arg_loc[A_F0], "use one harmonic() per voice",
-                "shape mismatch in 'harmonic': f0 must have 1 channel, it has %d",
-                ic->in[A_F0].chans);
+        wf_report_not_mono(ic->d, ic->arg_loc[A_F0], "use one harmonic() per voice", ic->name,
+                           "f0", ic->in[A_F0].chans);
         return -1;
     }
     if (ic->in[A_INH].chans != 1) {
-        wf_diag(ic->d, WF_SEV_ERROR, ic->arg_loc[A_INH], NULL,
-                "shape mismatch in 'harmonic': inharmonicity must have 1 channel, it has %d",
-                ic->in[A_INH].chans);
+        wf_report_not_mono(ic->d, ic->arg_loc[A_INH], NULL, ic->name, "inharmonicity",
+                           ic->in[A_INH].chans);
         return -1;
     }
     if (ic->in[A_AMPS].chans > MAX_PARTIALS) {
-        wf_diag(ic->d, WF_SEV_ERROR, ic->arg_loc[A_AMPS], NULL,
-                "'harmonic' takes at most %d partials, amps has %d channels", MAX_PARTIALS,
-                ic->in[A_AMPS].chans);
+        wf_report_too_many_partials(ic->d, ic->arg_loc[A_AMPS], NULL, ic->name, MAX_PARTIALS,
+                                    ic->in[A_AMPS].chans);
         return -1;
     }
     ic->out = wf_shape_of(WF_RATE_AUDIO, 1);

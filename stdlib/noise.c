@@ -20,7 +20,7 @@ static int noise_infer(wf_infer *ic)
 {
     double ch = wf_opt_num(ic->node, A_CHANNELS, 1);
     if (ch > 4096) {
-        wf_diag(ic->d, WF_SEV_ERROR, ic->loc, NULL, "'noise' takes at most 4096 channels");
+        wf_report_too_many_channels(ic->d, ic->loc, NULL, ic->name, 4096);
         return -1;
     }
     ic->out = wf_shape_of(WF_RATE_AUDIO, (int)ch);

@@ -20,8 +20,7 @@ static const wf_arg_spec down_args[] = {
 static int up_infer(wf_infer *ic)
 {
     if (ic->in[0].rate == WF_RATE_AUDIO) {
-        wf_diag(ic->d, WF_SEV_ERROR, ic->arg_loc[0], NULL,
-                "rate mismatch in 'upsample': x is already audio rate");
+        wf_report_already_audio(ic->d, ic->arg_loc[0], NULL, ic->name, "x");
         return -1;
     }
     ic->out = wf_shape_of(WF_RATE_AUDIO, ic->in[0].chans);
@@ -63,9 +62,8 @@ const wf_node_kind wf_kind_upsample = {
 static int down_infer(wf_infer *ic)
 {
     if (ic->in[0].rate != WF_RATE_AUDIO) {
-        wf_diag(ic->d, WF_SEV_ERROR, ic->arg_loc[0], NULL,
-                "rate mismatch in 'downsample': x must be audio rate, it is %s rate",
-                wf_rate_name(ic->in[0].rate));
+        wf_report_not_audio_rate(ic->d, ic->arg_loc[0], NULL, ic->name, "x",
+                                 wf_rate_name(ic->in[0].rate));
         return -1;
     }
     ic->out = wf_shape_of(WF_RATE_CONTROL, ic->in[0].chans);

@@ -33,7 +33,9 @@
     /* stdlib/channels.c */                                                                    \
     X(mix) X(concat) X(pick) X(range)                                                          \
     /* stdlib/rate.c */                                                                        \
-    X(upsample) X(downsample)
+    X(upsample) X(downsample)                                                                  \
+    /* stdlib/lanes.c */                                                                       \
+    X(lanes_sum) X(lanes_mean)
 
 enum {
 #define WF_X(id) WF_NODE_##id,

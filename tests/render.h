@@ -28,10 +28,11 @@ static inline void wf_run_fail(wf_diags *d, const char *what, const char *text)
     fail_msg("%s:\n%s", what, text);
 }
 
-/* Compiles text and plans it for nsamples; params keep their initial values
- * until the caller sets them (wf_run_param) before running. */
-static inline void wf_run_open(wf_run *r, const char *text, int64_t nsamples, wf_run_mode mode,
-                               int block)
+/* Compiles text and plans it for nsamples with voices[k] lanes in lane space
+ * k + 1 (voices NULL: one each); params keep their initial values until the
+ * caller sets them (wf_run_param) before running. */
+static inline void wf_run_open_voices(wf_run *r, const char *text, int64_t nsamples,
+                                      wf_run_mode mode, int block, const int *voices)
 {
     wf_diags d = {0};
     memset(r, 0, sizeof *r);
@@ -41,11 +42,18 @@ static inline void wf_run_open(wf_run *r, const char *text, int64_t nsamples, wf
     r->env = wf_patch_env(r->patch->g, 0, 48000, nsamples);
     if (wf_params_init(&r->ps, r->patch->g, &r->env, NULL, &d))
         wf_run_fail(&d, "the params cannot be set up", text);
-    r->prog = wf_prog_new(r->patch->g, &r->env, &r->ps, mode, block, &d);
+    wf_plan o = {mode, block, 1, NULL, voices};
+    r->prog = wf_prog_plan(r->patch->g, &r->env, &r->ps, &o, &d);
     if (!r->prog)
         wf_run_fail(&d, "the patch cannot be planned", text);
     r->chans = wf_prog_out_chans(r->prog);
     wf_diags_free(&d);
+}
+
+static inline void wf_run_open(wf_run *r, const char *text, int64_t nsamples, wf_run_mode mode,
+                               int block)
+{
+    wf_run_open_voices(r, text, nsamples, mode, block, NULL);
 }
 
 static inline void wf_run_close(wf_run *r)

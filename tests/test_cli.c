@@ -123,6 +123,32 @@ typedef struct child {
     int out, err;
 } child;
 
+/* Every code the command printed in any test, for test_every_run_code: the
+ * text form ends a diagnostic's first line with " [code]", JSON holds
+ * "code":"...". */
+static int seen[WF_DIAG_COUNT];
+
+static void record_between(const char *text, const char *open, const char *close)
+{
+    for (const char *p = text; (p = strstr(p, open)); ) {
+        p += strlen(open);
+        const char *e = strstr(p, close);
+        if (!e)
+            break;
+        char *name = wf_xstrndup(p, (size_t)(e - p));
+        int c = wf_diag_code_find(name);
+        if (c >= 0)
+            seen[c] = 1;
+        free(name);
+    }
+}
+
+static void record_codes(const char *err)
+{
+    record_between(err, " [", "]\n");
+    record_between(err, "\"code\":\"", "\"");
+}
+
 /* Starts weft with args (NULL-terminated) in the current folder. */
 static child spawn(const char *const *args)
 {
@@ -191,6 +217,7 @@ static result finish(child c)
         assert_int_equal(errno, EINTR);
     result r = {exit_status(ws), b[0].s ? b[0].s : wf_xstrdup(""),
                 b[1].s ? b[1].s : wf_xstrdup("")};
+    record_codes(r.err);
     return r;
 }
 
@@ -230,9 +257,27 @@ static void expect_text(const char *text, const char *part, int present, const c
 #define HAS(text, part) expect_text((text), (part), 1, #text, __FILE__, __LINE__)
 #define LACKS(text, part) expect_text((text), (part), 0, #text, __FILE__, __LINE__)
 
+/* A diagnostic of this code among those printed as text. */
+static void expect_code(const char *err, const char *code, const char *file, int line)
+{
+    char part[96];
+    snprintf(part, sizeof part, " [%s]\n", code);
+    expect_text(err, part, 1, "stderr", file, line);
+}
+
+#define HAS_CODE(text, code) expect_code((text), (code), __FILE__, __LINE__)
+
 static int starts_with(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int count(const char *text, const char *part)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, part)); p += strlen(part))
+        n++;
+    return n;
 }
 
 /* ------------------------------------------------------------------ audio */
@@ -486,8 +531,8 @@ static void test_help_and_version(void **state)
     result r = WEFT("--help");
     EXPECT_STATUS(r, 0);
     assert_true(starts_with(r.out, "usage: weft [--diagnostics=text|json] COMMAND [ARGS]\n"));
-    static const char *const cmds[] = {"run", "fit", "check", "graph", "nodes"};
-    for (int i = 0; i < 5; i++) {
+    static const char *const cmds[] = {"run", "fit", "check", "graph", "nodes", "errors"};
+    for (int i = 0; i < 6; i++) {
         char line[64];
         snprintf(line, sizeof line, "\n  %s ", cmds[i]);
         HAS(r.out, line);
@@ -509,7 +554,7 @@ static void test_help_and_version(void **state)
     HAS(r.out, "audio: libsndfile-");
     result_free(&r);
 
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         char usage[64];
         snprintf(usage, sizeof usage, "usage: weft %s", cmds[i]);
         r = WEFT(cmds[i], "--help");
@@ -725,12 +770,24 @@ static void test_run_set(void **state)
     x = first_frame("v.weft", "v", &r);
     assert_null(x);
     EXPECT_STATUS(r, 1);
-    assert_string_equal(r.err, "weft: error: --set takes NAME=VALUE, got 'v'\n");
+    HAS_CODE(r.err, "bad-set-option");
     result_free(&r);
+    /* the value is compiled as an expression, with its errors */
     x = first_frame("v.weft", "v=[0.1,", &r);
     assert_null(x);
     EXPECT_STATUS(r, 1);
-    HAS(r.err, ": error: ");
+    assert_true(starts_with(r.err, "--set v:1:1: error: "));
+    HAS_CODE(r.err, "unclosed-bracket");
+    result_free(&r);
+    x = first_frame("v.weft", "v=sine(1)", &r);
+    assert_null(x);
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "set-not-constant");
+    result_free(&r);
+    x = first_frame("v.weft", "v=1; w = 2", &r);
+    assert_null(x);
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "set-not-value");
     result_free(&r);
     assert_false(exists("c.wav"));
 
@@ -793,7 +850,7 @@ static void test_run_input(void **state)
     r = WEFT("run", "in2.weft", "--input", "x=m8.wav", "-o", "o4.wav");
     EXPECT_STATUS(r, 1);
     assert_string_equal(r.err,
-                        "in2.weft:2:7: error: shape mismatch: input 'x' has 2 channels but 'm8.wav' has 1\n"
+                        "in2.weft:2:7: error: shape mismatch: input 'x' has 2 channels but 'm8.wav' has 1 [input-channels]\n"
                         "    2 | input x[2]\n"
                         "      |       ^\n"
                         "      = hint: declare `input NAME[C]` with the file's channels\n");
@@ -801,18 +858,19 @@ static void test_run_input(void **state)
 
     r = WEFT("run", "in.weft", "-o", "o4.wav");
     EXPECT_STATUS(r, 1);
-    assert_true(starts_with(r.err, "in.weft:3:7: error: input 'x' has no source\n"));
+    assert_true(starts_with(r.err, "in.weft:3:7: error: "));
+    HAS_CODE(r.err, "input-without-source");
     HAS(r.err, "= hint: pass --input x=FILE\n");
     result_free(&r);
 
     r = WEFT("run", "in.weft", "--input", "y=m8.wav", "-o", "o4.wav");
     EXPECT_STATUS(r, 1);
-    assert_string_equal(r.err, "weft: error: --input y=m8.wav: the patch has no input 'y'\n");
+    HAS_CODE(r.err, "unknown-input");
     result_free(&r);
 
     r = WEFT("run", "in.weft", "--input", "m8.wav", "-o", "o4.wav");
     EXPECT_STATUS(r, 1);
-    assert_string_equal(r.err, "weft: error: --input takes NAME=FILE, got 'm8.wav'\n");
+    HAS_CODE(r.err, "bad-input-option");
     result_free(&r);
 
     /* not audio, missing, empty, cut short: a message, never a crash */
@@ -821,19 +879,20 @@ static void test_run_input(void **state)
     char *whole = get_file("m8.wav");
     assert_int_equal(wf_write_file_atomic("cut.wav", whole, 200), 0);
     free(whole);
-    static const char *const bad[][2] = {
-        {"x=text.wav", "weft: error: cannot read audio file 'text.wav': "},
-        {"x=missing.wav", "weft: error: cannot read audio file 'missing.wav': "},
-        {"x=empty.wav", "weft: error: cannot read audio file 'empty.wav': "},
-        {"x=.", "weft: error: cannot read audio file '.': "},
-        {"x=in.weft", "weft: error: cannot read audio file 'in.weft': "},
-    };
+    static const char *const bad[] = {"x=text.wav", "x=missing.wav", "x=empty.wav", "x=.",
+                                      "x=in.weft"};
     for (int i = 0; i < 5; i++) {
-        r = WEFT("run", "in.weft", "--input", bad[i][0], "-o", "o5.wav");
+        r = WEFT("run", "in.weft", "--input", bad[i], "-o", "o5.wav");
         EXPECT_STATUS(r, 1);
-        assert_true(starts_with(r.err, bad[i][1]));
+        HAS_CODE(r.err, "cannot-read-audio");
         result_free(&r);
     }
+    /* a rate too far from the patch's to resample */
+    save("slow.wav", 50, 1, 50, 5, amps);
+    r = WEFT("run", "in.weft", "--input", "x=slow.wav", "-o", "o5.wav");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "resample-ratio");
+    result_free(&r);
     r = WEFT("run", "in.weft", "--input", "x=cut.wav", "-o", "o5.wav", "-q");
     EXPECT_STATUS(r, 0); /* what the file holds, however little */
     result_free(&r);
@@ -874,16 +933,23 @@ static void test_run_formats(void **state)
 
     result r = WEFT("run", EXAMPLES "/sine.weft", "--seconds", "0.2", "-o", "x.flac", "--format", "float");
     EXPECT_STATUS(r, 1);
-    assert_string_equal(r.err, "weft: error: FLAC cannot hold float samples ('x.flac'): use pcm16 or pcm24\n");
+    HAS_CODE(r.err, "flac-float");
     result_free(&r);
     r = WEFT("run", EXAMPLES "/sine.weft", "--seconds", "0.2", "-o", "x.ogg", "--format", "pcm24");
     EXPECT_STATUS(r, 1);
-    assert_string_equal(r.err, "weft: error: --format does not apply to Ogg Vorbis output ('x.ogg')\n");
+    HAS_CODE(r.err, "ogg-format");
     result_free(&r);
     r = WEFT("run", EXAMPLES "/sine.weft", "--seconds", "0.2", "-o", "x.mp3");
     EXPECT_STATUS(r, 1);
-    assert_true(starts_with(r.err, "weft: error: cannot tell the audio format of 'x.mp3' from its extension"));
+    HAS_CODE(r.err, "unknown-audio-format");
     result_free(&r);
+    /* FLAC holds at most 8 channels */
+    put_file("nine.weft", "rate 8 khz\nlength 0.1 s\nout noise(channels: 9)\n");
+    r = WEFT("run", "nine.weft", "-o", "x.flac");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "unsupported-audio-format");
+    result_free(&r);
+    assert_int_equal(unlink("nine.weft"), 0);
     r = WEFT("run", EXAMPLES "/sine.weft", "--seconds", "0.2", "-o", "x.wav", "--format", "pcm8");
     EXPECT_STATUS(r, 2);
     assert_string_equal(r.err, "weft run: --format is pcm16, pcm24 or float, not 'pcm8'\n"
@@ -903,28 +969,33 @@ static void test_run_failures(void **state)
 
     r = WEFT("run", EXAMPLES "/fit_flute.weft", "-o", "f.wav");
     EXPECT_STATUS(r, 1);
-    assert_string_equal(r.err, "weft: error: " EXAMPLES "/fit_flute.weft: the patch has no length: "
-                               "add `length 2 s` to it, or pass --seconds\n");
+    HAS_CODE(r.err, "no-length");
     result_free(&r);
 
     r = WEFT("run", "missing.weft", "-o", "f.wav");
     EXPECT_STATUS(r, 1);
-    assert_true(starts_with(r.err, "weft: error: cannot read patch 'missing.weft'"));
+    HAS_CODE(r.err, "cannot-read-patch");
     result_free(&r);
 
     r = WEFT("run", EXAMPLES "/sine.weft", "-o", "f.wav", "--seconds", "1e300");
     EXPECT_STATUS(r, 1);
-    assert_string_equal(r.err, "weft: error: a run must be between 1 sample and 2^31 samples long "
-                               "(asked for 4.8e+304)\n");
+    HAS_CODE(r.err, "bad-length");
     result_free(&r);
     assert_int_equal(entries("."), 0);
 
     /* a folder that does not exist: an error, and nothing written anywhere */
     r = WEFT("run", EXAMPLES "/sine.weft", "-o", "nowhere/f.wav");
     EXPECT_STATUS(r, 1);
-    assert_true(starts_with(r.err, "weft: error: cannot write 'nowhere/f.wav': "));
+    HAS_CODE(r.err, "cannot-write");
     result_free(&r);
     assert_int_equal(entries("."), 0);
+    /* a device that takes no data: FLAC fails when it writes its first block */
+    assert_int_equal(symlink("/dev/full", "full.flac"), 0);
+    r = WEFT("run", EXAMPLES "/sine.weft", "-o", "full.flac", "--seconds", "0.1");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "write-failed");
+    result_free(&r);
+    assert_int_equal(unlink("full.flac"), 0);
 
     /* a run that fails leaves an existing output as it was, with no
      * temporary file beside it */
@@ -977,8 +1048,7 @@ static void test_run_failures(void **state)
 
     r = WEFT("run", "nan.weft", "-o", "nan.wav");
     EXPECT_STATUS(r, 1);
-    assert_string_equal(r.err, "weft: error: the out is not finite from sample 0 (0.0000 s): "
-                               "nothing was written\n");
+    HAS_CODE(r.err, "out-not-finite");
     result_free(&r);
     assert_false(exists("nan.wav"));
 }
@@ -992,7 +1062,7 @@ static void test_run_clipping(void **state)
     result r = WEFT("run", "loud.weft", "-o", "loud.wav");
     EXPECT_STATUS(r, 0);
     assert_string_equal(r.err, "weft: wrote loud.wav (0.010 s, 1 channel, 8000 Hz)\n"
-                               "weft: warning: 60 samples of 'loud.wav' were clipped (peak 6.02 dBFS)\n"
+                               "weft: warning: 60 samples of 'loud.wav' were clipped (peak 6.02 dBFS) [clipped]\n"
                                "      = hint: scale the out expression down, or use --format float\n");
     audio a = load("loud.wav");
     float peak = 0;
@@ -1005,7 +1075,8 @@ static void test_run_clipping(void **state)
 
     r = WEFT("run", "loud.weft", "-o", "loud24.flac", "--format", "pcm24", "-q");
     EXPECT_STATUS(r, 0);
-    HAS(r.err, "weft: warning: 60 samples of 'loud24.flac' were clipped");
+    assert_true(starts_with(r.err, "weft: warning: "));
+    HAS_CODE(r.err, "clipped");
     result_free(&r);
 
     r = WEFT("run", "loud.weft", "-o", "loudf.wav", "--format", "float");
@@ -1018,6 +1089,44 @@ static void test_run_clipping(void **state)
     assert_close(peak, 2, 1e-5, 0);
     free(a.x);
     result_free(&r);
+}
+
+/* The size of the file in the current folder other than `except`, or -1. */
+static off_t other_file_size(const char *except)
+{
+    DIR *dir = opendir(".");
+    assert_non_null(dir);
+    off_t size = -1;
+    struct dirent *e;
+    struct stat st;
+    while ((e = readdir(dir)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, except) &&
+            stat(e->d_name, &st) == 0)
+            size = st.st_size;
+    closedir(dir);
+    return size;
+}
+
+/* Ctrl-C during a render: nothing is written, and the exit status is 130. */
+static void test_run_interrupt(void **state)
+{
+    (void)state;
+    put_file("long.weft", "rate 8 khz\nlength 20000 s\nout sine(440 hz)\n");
+    child c = spawn((const char *const[]){"run", "long.weft", "-o", "long.wav", "-q", NULL});
+    /* samples in the temporary file: the render loop, and its handler of
+     * SIGINT, are running */
+    while (other_file_size("long.weft") < 100000) {
+        int ws;
+        if (waitpid(c.pid, &ws, WNOHANG) == c.pid)
+            fail_msg("the run ended (status %d) before it was interrupted", exit_status(ws));
+        nanosleep(&(struct timespec){0, 2000000}, NULL);
+    }
+    assert_int_equal(kill(c.pid, SIGINT), 0);
+    result r = finish(c);
+    EXPECT_STATUS(r, 130);
+    HAS_CODE(r.err, "interrupted");
+    result_free(&r);
+    assert_int_equal(entries("."), 1);
 }
 
 /* ------------------------------------------------------------ diagnostics */
@@ -1041,7 +1150,7 @@ static void test_diagnostics(void **state)
     (void)state;
     /* the tab stays one column wide, so the caret still lines up */
     put_file("err.weft", "rate 8 khz\nlength 0.1 s\nout 2 *\tsinee(100 hz)\n");
-    static const char text[] = "err.weft:3:9: error: unknown node 'sinee'\n"
+    static const char text[] = "err.weft:3:9: error: unknown node 'sinee' [unknown-node]\n"
                                "    3 | out 2 * sinee(100 hz)\n"
                                "      |         ^~~~~\n"
                                "      = hint: did you mean 'sine'?\n";
@@ -1065,7 +1174,8 @@ static void test_diagnostics(void **state)
     EXPECT_STATUS(r, 1);
     assert_string_equal(r.out, "");
     expect_json_array(r.err);
-    HAS(r.err, "{\"severity\":\"error\",\"file\":\"err.weft\",\"line\":3,\"column\":9,");
+    HAS(r.err, "{\"severity\":\"error\",\"code\":\"unknown-node\",\"file\":\"err.weft\",\"line\":3,"
+               "\"column\":9,");
     HAS(r.err, "\"length\":5,");
     HAS(r.err, "\"message\":\"unknown node 'sinee'\"");
     HAS(r.err, "\"hint\":\"did you mean 'sine'?\"");
@@ -1076,9 +1186,8 @@ static void test_diagnostics(void **state)
     r = WEFT("--diagnostics=json", "graph", "err2.weft");
     EXPECT_STATUS(r, 1);
     expect_json_array(r.err);
-    HAS(r.err, "\"message\":\"undefined name 'foo'\"");
-    HAS(r.err, "\"message\":\"undefined name 'bar'\"");
-    HAS(r.err, "\"message\":\"unknown node 'sinee'\"");
+    assert_int_equal(count(r.err, "\"code\":\"undefined-name\""), 2);
+    assert_int_equal(count(r.err, "\"code\":\"unknown-node\""), 1);
     result_free(&r);
 
     /* errors without a place in a patch, and text that needs escaping */
@@ -1086,14 +1195,14 @@ static void test_diagnostics(void **state)
     r = WEFT("--diagnostics=json", "run", "in.weft", "--input", "x=a\"b\\c.wav", "-o", "x.wav");
     EXPECT_STATUS(r, 1);
     expect_json_array(r.err);
-    assert_true(starts_with(r.err, "[{\"severity\":\"error\",\"message\":\"cannot read audio file "
-                                   "'a\\\"b\\\\c.wav': "));
+    assert_true(starts_with(r.err, "[{\"severity\":\"error\",\"code\":\"cannot-read-audio\","
+                                   "\"message\":\"cannot read audio file 'a\\\"b\\\\c.wav': "));
     LACKS(r.err, "\"file\"");
     result_free(&r);
     r = WEFT("--diagnostics=json", "run", EXAMPLES "/fit_gain.weft", "--set", "nope=1", "-o", "x.wav");
     EXPECT_STATUS(r, 1);
     expect_json_array(r.err);
-    HAS(r.err, "\"message\":\"--set: the patch has no param 'nope'\"");
+    HAS(r.err, "\"code\":\"runtime-error\",\"message\":\"--set: the patch has no param 'nope'\"");
     result_free(&r);
 
     /* a run that succeeds with a warning: stderr is still nothing but JSON */
@@ -1101,7 +1210,7 @@ static void test_diagnostics(void **state)
     r = WEFT("--diagnostics=json", "run", "loud.weft", "-o", "loud.wav");
     EXPECT_STATUS(r, 0);
     expect_json_array(r.err);
-    assert_true(starts_with(r.err, "[{\"severity\":\"warning\","
+    assert_true(starts_with(r.err, "[{\"severity\":\"warning\",\"code\":\"clipped\","
                                    "\"message\":\"60 samples of 'loud.wav' were clipped"));
     result_free(&r);
     /* a clean run still prints an (empty) array, so tools can always parse */
@@ -1112,14 +1221,6 @@ static void test_diagnostics(void **state)
 }
 
 /* ----------------------------------------------------------------- graph */
-
-static int count(const char *text, const char *part)
-{
-    int n = 0;
-    for (const char *p = text; (p = strstr(p, part)); p += strlen(part))
-        n++;
-    return n;
-}
 
 static void test_graph(void **state)
 {
@@ -1159,7 +1260,7 @@ static void test_graph(void **state)
 
     r = WEFT("graph", EXAMPLES "/sine.weft", "-o", "nowhere/g.dot");
     EXPECT_STATUS(r, 1);
-    assert_true(starts_with(r.err, "weft: error: cannot write 'nowhere/g.dot': "));
+    HAS_CODE(r.err, "cannot-write");
     result_free(&r);
     r = WEFT("graph", EXAMPLES "/sine.weft", "--bogus");
     EXPECT_STATUS(r, 2);
@@ -1192,6 +1293,41 @@ static void test_nodes(void **state)
     assert_int_equal(count(r.out, "\n  "), listed);
     assert_int_equal(count(md.out, "\n### `"), listed);
     result_free(&md);
+    result_free(&r);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+static void test_errors(void **state)
+{
+    (void)state;
+    result r = WEFT("errors");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "");
+    result md = WEFT("errors", "--markdown");
+    EXPECT_STATUS(md, 0);
+    assert_true(starts_with(md.out, WF_DIAG_MD_BEGIN "\n"));
+    for (int c = 0; c < WF_DIAG_COUNT; c++) {
+        char line[96];
+        snprintf(line, sizeof line, "\n  %s ", wf_diag_code_name(c));
+        HAS(r.out, line);
+        snprintf(line, sizeof line, "\n| `%s` | ", wf_diag_code_name(c));
+        HAS(md.out, line);
+    }
+    result_free(&md);
+    result_free(&r);
+    /* one code, its parameters named in its message */
+    r = WEFT("errors", "unknown-node");
+    EXPECT_STATUS(r, 0);
+    assert_true(starts_with(r.out, "Names and values\n  unknown-node "));
+    HAS(r.out, " unknown node '{name}'\n");
+    result_free(&r);
+    r = WEFT("errors", "unknown-nod");
+    EXPECT_STATUS(r, 2);
+    assert_true(starts_with(r.err, "weft errors: no code 'unknown-nod'; did you mean 'unknown-node'?\n"));
+    result_free(&r);
+    r = WEFT("errors", "cycle", "--bogus");
+    EXPECT_STATUS(r, 2);
     result_free(&r);
 }
 
@@ -1314,25 +1450,23 @@ static void test_fit_options(void **state)
     put_file("stereo.weft", "rate 16 khz\nparam g = 0.5\nout [g * sine(440 hz), sine(220 hz)]\n");
     r = WEFT("fit", "stereo.weft", "--target", "target.wav");
     EXPECT_STATUS(r, 1);
-    assert_string_equal(r.err, "weft: error: a fit needs a mono out, and this patch's out has 2 "
-                               "channels: mix them with mix(...)\n");
+    HAS_CODE(r.err, "fit-needs-mono");
     result_free(&r);
     r = WEFT("fit", EXAMPLES "/sine.weft", "--target", "target.wav", "-o", "none.weft");
     EXPECT_STATUS(r, 1);
-    HAS(r.err, "weft: error: " EXAMPLES "/sine.weft has no params to fit\n");
+    HAS_CODE(r.err, "nothing-to-fit");
     result_free(&r);
     r = WEFT("fit", "gain.weft", "--target", "missing.wav");
     EXPECT_STATUS(r, 1);
-    assert_true(starts_with(r.err, "weft: error: cannot read audio file 'missing.wav': "));
+    HAS_CODE(r.err, "cannot-read-audio");
     result_free(&r);
     r = WEFT("fit", "gain.weft", "--target", "target.wav", "--steps", "2", "--log", "nowhere/f.csv");
     EXPECT_STATUS(r, 1);
-    assert_string_equal(r.err, "weft: error: cannot write the log 'nowhere/f.csv': "
-                               "No such file or directory\n");
+    HAS_CODE(r.err, "cannot-write-log");
     result_free(&r);
     r = WEFT("fit", "gain.weft", "--target", "target.wav", "--steps", "2", "-o", "nowhere/f.weft");
     EXPECT_STATUS(r, 1);
-    assert_true(starts_with(r.err, "weft: error: cannot write the fitted patch 'nowhere/f.weft': "));
+    HAS_CODE(r.err, "cannot-write-patch");
     result_free(&r);
     assert_int_equal(entries("."), files + 1); /* stereo.weft */
 }
@@ -1494,6 +1628,36 @@ static void test_fit_per_frame(void **state)
     free(a.x);
 }
 
+/* Targets a fit cannot use, or can only pad. */
+static void test_fit_targets(void **state)
+{
+    (void)state;
+    copy_file(EXAMPLES "/fit_gain.weft", "gain.weft"); /* 0.5 s at 16 kHz */
+    const double amp = 0.5, nan = NAN;
+    save("short.wav", 16000, 1, 4000, 440, &amp);
+    save("nan.wav", 16000, 1, 8000, 440, &nan);
+    save("empty.wav", 16000, 1, 0, 440, &amp);
+    result r = WEFT("fit", "gain.weft", "--target", "short.wav", "--steps", "1", "-q");
+    EXPECT_STATUS(r, 0);
+    assert_true(starts_with(r.err, "weft: warning: "));
+    HAS_CODE(r.err, "target-shorter");
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "--target", "nan.wav", "--steps", "1");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "target-not-finite");
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "--target", "empty.wav", "--steps", "1");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "empty-audio");
+    result_free(&r);
+    /* 16 samples: shorter than the spectral loss's smallest window */
+    put_file("tiny.weft", "rate 16 khz\nlength 0.001 s\nparam g = 0.5\nout g * sine(440 hz)\n");
+    r = WEFT("fit", "tiny.weft", "--target", "short.wav", "--steps", "1");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "signal-too-short");
+    result_free(&r);
+}
+
 /* ----------------------------------------------------------------- check */
 
 static void test_check(void **state)
@@ -1595,6 +1759,34 @@ static void test_write_targets(void **state)
     assert_true(S_ISFIFO(st.st_mode));
 }
 
+/* ------------------------------------------------------------ every code */
+
+/* Codes no test can provoke: failures of the disk or of libraries
+ * (libsndfile refuses a header without channels or rate itself), a file of
+ * 2^31 frames, and FFT sizes the command line checks before the loss does. */
+static const char *const unprovoked[] = {
+    "unusable-audio", "audio-too-long", "resample-failed", "cannot-finish-writing",
+    "cannot-rename", "bad-fft-size",
+};
+
+/* Runs last: every code of the command and the runtime was printed by some
+ * test above. */
+static void test_every_run_code(void **state)
+{
+    (void)state;
+    int skip[WF_DIAG_COUNT] = {0};
+    for (size_t i = 0; i < sizeof unprovoked / sizeof unprovoked[0]; i++) {
+        int c = wf_diag_code_find(unprovoked[i]);
+        assert_true(c >= 0);
+        if (seen[c])
+            fail_msg("%s was reached: drop it from the list of unprovoked codes", unprovoked[i]);
+        skip[c] = 1;
+    }
+    for (int c = 0; c < WF_DIAG_COUNT; c++)
+        if (wf_diag_categories[wf_diag_codes[c].cat].at_run && !skip[c] && !seen[c])
+            fail_msg("no test makes weft report %s", wf_diag_code_name(c));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1608,16 +1800,20 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_formats, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_failures, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_clipping, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_run_interrupt, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_diagnostics, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_graph, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_write_targets, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_nodes, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_errors, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_gain, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_options, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_diverges, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_interrupt, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_per_frame, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_targets, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_check, enter_tmp, leave_tmp),
+        cmocka_unit_test(test_every_run_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /* Tests of the compiler (lang/compile.c) through wf_compile_text: every
- * compile error with its message, line, column and hint, one message per
- * mistake; then what a good patch compiles to: units, constant folding, def
- * expansion, modules, the rates and channels inferred for each node, pruning,
- * warnings, and the diagnostics printed as text and as JSON. */
+ * compile error with its code, line, column and composed hint, one error per
+ * mistake, and a patch for every code the compiler reports; then what a good
+ * patch compiles to: units, constant folding, def expansion, modules, the
+ * rates and channels inferred for each node, pruning, warnings, and the
+ * diagnostics printed as text and as JSON. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -18,31 +19,30 @@ static wf_patch *compile(const char *text, wf_diags *d)
     return wf_compile_text("t.weft", text, NULL, d);
 }
 
-/* text must fail to compile with exactly this one error. hint NULL: none. */
-static void expect_error_in(const char *name, const char *text, const char *msg, int line,
-                            int col, const char *hint)
+static const char *code_of(const wf_diagnostic *g)
+{
+    return wf_diag_code_name(g->code);
+}
+
+/* text must fail to compile with exactly this one error: its code, where it
+ * points and, unless hint is NULL, its hint (only the hints the compiler
+ * composes, such as "did you mean", are worth checking). */
+static void expect_error(const char *text, const char *code, int line, int col, const char *hint)
 {
     wf_diags d = {0};
-    wf_patch *p = wf_compile_text(name, text, NULL, &d);
+    wf_patch *p = compile(text, &d);
     if (p || d.n != 1 || d.errors != 1) {
         wf_diags_print(stderr, &d, WF_DIAG_TEXT);
         fail_msg("%s: want one error, got %d diagnostics and %s", text, d.n,
                  p ? "a patch" : "no patch");
     }
-    assert_string_equal(d.v[0].msg, msg);
+    assert_string_equal(code_of(&d.v[0]), code);
     assert_non_null(d.v[0].loc.src);
     assert_int_equal(d.v[0].loc.line, line);
     assert_int_equal(d.v[0].loc.col, col);
     if (hint)
         assert_string_equal(d.v[0].hint ? d.v[0].hint : "(no hint)", hint);
-    else
-        assert_null(d.v[0].hint);
     wf_diags_free(&d);
-}
-
-static void expect_error(const char *text, const char *msg, int line, int col, const char *hint)
-{
-    expect_error_in("t.weft", text, msg, line, col, hint);
 }
 
 /* text must compile with no diagnostics at all. */
@@ -101,79 +101,66 @@ static void expect_shape(const wf_gnode *n, int kind, wf_rate rate, int chans)
 static void test_unknown_node(void **state)
 {
     (void)state;
-    expect_error("out sinee(440)\n", "unknown node 'sinee'", 1, 5, "did you mean 'sine'?");
-    expect_error("x = 1\nout zzzzzz(1)\n", "unknown node 'zzzzzz'", 2, 5, NULL);
+    expect_error("out sinee(440)\n", "unknown-node", 1, 5, "did you mean 'sine'?");
+    expect_error("x = 1\nout zzzzzz(1)\n", "unknown-node", 2, 5, NULL);
     /* defs are candidates too */
-    expect_error("def voice(f) { return sine(f) }\nout voise(220)\n", "unknown node 'voise'", 2,
-                 5, "did you mean 'voice'?");
+    expect_error("def voice(f) { return sine(f) }\nout voise(220)\n",
+                 "unknown-node", 2, 5, "did you mean 'voice'?");
     /* internal kinds are not callable by name */
-    expect_error("out const(1)\n", "unknown node 'const'", 1, 5, "did you mean 'cos'?");
+    expect_error("out const(1)\n", "unknown-node", 1, 5, "did you mean 'cos'?");
 }
 
 static void test_too_many_arguments(void **state)
 {
     (void)state;
-    expect_error("out sine(440, 0, 3)\n", "'sine' takes at most 2 arguments, got 3", 1, 18, NULL);
-    expect_error("def f(x) { return x }\nout f(1, 2)\n", "'f' takes at most 1 argument, got 2", 2,
-                 10, NULL);
+    expect_error("out sine(440, 0, 3)\n", "too-many-arguments", 1, 18, NULL);
+    expect_error("def f(x) { return x }\nout f(1, 2)\n", "too-many-arguments", 2, 10, NULL);
 }
 
 static void test_unknown_argument_name(void **state)
 {
     (void)state;
-    expect_error("out sine(440, phse: 1)\n", "'sine' has no argument named 'phse'", 1, 15,
-                 "did you mean 'phase'?");
-    expect_error("out sine(440, colour: 1)\n", "'sine' has no argument named 'colour'", 1, 15,
-                 NULL);
-    expect_error("def f(gain) { return gain }\nout f(gian: 1)\n", "'f' has no argument named 'gian'",
-                 2, 7, "did you mean 'gain'?");
+    expect_error("out sine(440, phse: 1)\n", "unknown-argument", 1, 15, "did you mean 'phase'?");
+    expect_error("out sine(440, colour: 1)\n", "unknown-argument", 1, 15, NULL);
+    expect_error("def f(gain) { return gain }\nout f(gian: 1)\n",
+                 "unknown-argument", 2, 7, "did you mean 'gain'?");
 }
 
 static void test_repeated_argument(void **state)
 {
     (void)state;
-    expect_error("out sine(440, freq: 1)\n", "argument 'freq' of 'sine' is given twice", 1, 15,
-                 NULL);
-    expect_error("out sine(phase: 1, freq: 2, phase: 3)\n",
-                 "argument 'phase' of 'sine' is given twice", 1, 29, NULL);
+    expect_error("out sine(440, freq: 1)\n", "repeated-argument", 1, 15, NULL);
+    expect_error("out sine(phase: 1, freq: 2, phase: 3)\n", "repeated-argument", 1, 29, NULL);
 }
 
 static void test_missing_argument(void **state)
 {
     (void)state;
-    expect_error("out sine(phase: 1)\n", "'sine' needs argument 'freq' (frequency in Hz)", 1, 5,
-                 NULL);
-    expect_error("def f(x, y = 2) { return x * y }\nout f(y: 1)\n", "'f' needs argument 'x'", 2,
-                 5, NULL);
+    expect_error("out sine(phase: 1)\n", "missing-argument", 1, 5, NULL);
+    expect_error("def f(x, y = 2) { return x * y }\nout f(y: 1)\n",
+                 "missing-argument", 2, 5, NULL);
 }
 
 static void test_positional_after_named(void **state)
 {
     (void)state;
-    expect_error("out sine(phase: 1, 440)\n",
-                 "positional argument after a named one in a call of 'sine'", 1, 20, NULL);
+    expect_error("out sine(phase: 1, 440)\n", "positional-after-named", 1, 20, NULL);
 }
 
 static void test_number_arguments(void **state)
 {
     (void)state;
-    expect_error("out noise(seed: sine(1))\n",
-                 "argument 'seed' of 'noise' must be a number known when compiling", 1, 11,
-                 "write a number, or a binding of one");
-    expect_error("out noise(channels: 1.5)\n",
-                 "argument 'channels' of 'noise' must be a whole number, got 1.5", 1, 11, NULL);
-    expect_error("n = 0\nout noise(channels: n)\n",
-                 "argument 'channels' of 'noise' must be positive, got 0", 2, 11, NULL);
+    expect_error("out noise(seed: sine(1))\n", "argument-not-constant", 1, 11, NULL);
+    expect_error("out noise(channels: 1.5)\n", "argument-not-whole", 1, 11, NULL);
+    expect_error("n = 0\nout noise(channels: n)\n", "argument-not-positive", 2, 11, NULL);
 }
 
 static void test_value_or_node(void **state)
 {
     (void)state;
-    expect_error("out sine(440) + sine\n", "'sine' is a node or def, not a value", 1, 17,
-                 "call it with arguments in parentheses");
-    expect_error("x = 1\nout x(2)\n", "'x' is a value, not a node or def", 2, 5, NULL);
-    expect_error("out \"a.wav\"\n", "a string is not a signal", 1, 5,
-                 "strings name files in `input` and `param ... per frame`");
+    expect_error("out sine(440) + sine\n", "not-a-value", 1, 17, NULL);
+    expect_error("x = 1\nout x(2)\n", "not-callable", 2, 5, NULL);
+    expect_error("out \"a.wav\"\n", "string-not-signal", 1, 5, NULL);
 }
 
 /* ------------------------------------------------------ shapes and rates */
@@ -181,41 +168,26 @@ static void test_value_or_node(void **state)
 static void test_shape_mismatch_folded(void **state)
 {
     (void)state;
-    expect_error("out [1, 2] + [1, 2, 3]\n",
-                 "shape mismatch: the left side has 2 channels, the right side 3", 1, 12,
-                 "channels broadcast when they are equal or one side has 1");
+    expect_error("out [1, 2] + [1, 2, 3]\n", "constant-shape-mismatch", 1, 12, NULL);
 }
 
 static void test_shape_mismatch_signal(void **state)
 {
     (void)state;
-    expect_error("out sine([1, 2]) * [1, 2, 3]\n",
-                 "shape mismatch in 'mul': argument 2 has 3 channels but argument 1 has 2", 1, 20,
-                 "channels broadcast when they are equal or one side has 1");
-    expect_error("out harmonic(sine([1, 2]), [1, 0.5])\n",
-                 "shape mismatch in 'harmonic': f0 must have 1 channel, it has 2", 1, 14,
-                 "use one harmonic() per voice");
-    expect_error("out pick(sine([1, 2]), index: 5)\n",
-                 "shape mismatch in 'pick': index 5 is out of range for a signal with 2 channels",
-                 1, 5, "channels are numbered from 0");
+    expect_error("out sine([1, 2]) * [1, 2, 3]\n", "shape-mismatch", 1, 20, NULL);
+    expect_error("out harmonic(sine([1, 2]), [1, 0.5])\n", "not-mono", 1, 14, NULL);
+    expect_error("out pick(sine([1, 2]), index: 5)\n", "index-out-of-range", 1, 5, NULL);
 }
 
 static void test_rate_mismatch(void **state)
 {
     (void)state;
     expect_error("param b = 0 per frame\nout harmonic(440, [1, 2], inharmonicity: b)\n",
-                 "rate mismatch in 'harmonic': argument 'inharmonicity' must be constant, but it "
-                 "is a control-rate signal",
-                 2, 27, "use a number or a param without 'per frame'");
+                 "rate-mismatch", 2, 27, NULL);
     expect_error("out harmonic(220, [1], inharmonicity: sine(1) * 1e-4)\n",
-                 "rate mismatch in 'harmonic': argument 'inharmonicity' must be constant, but it "
-                 "is an audio-rate signal",
-                 1, 24, "use a number or a param without 'per frame'");
-    expect_error("out upsample(downsample(1))\n",
-                 "rate mismatch in 'downsample': x must be audio rate, it is constant rate", 1, 25,
-                 NULL);
-    expect_error("out upsample(sine(1))\n",
-                 "rate mismatch in 'upsample': x is already audio rate", 1, 14, NULL);
+                 "rate-mismatch", 1, 24, NULL);
+    expect_error("out upsample(downsample(1))\n", "not-audio-rate", 1, 25, NULL);
+    expect_error("out upsample(sine(1))\n", "already-audio", 1, 14, NULL);
 }
 
 /* ------------------------------------------------------------- names */
@@ -223,69 +195,62 @@ static void test_rate_mismatch(void **state)
 static void test_undefined_name(void **state)
 {
     (void)state;
-    expect_error("freq = 3\nout sine(freqq)\n", "undefined name 'freqq'", 2, 10,
-                 "did you mean 'freq'?");
-    expect_error("out sine(q)\n", "undefined name 'q'", 1, 10, NULL);
+    expect_error("freq = 3\nout sine(freqq)\n", "undefined-name", 2, 10, "did you mean 'freq'?");
+    expect_error("out sine(q)\n", "undefined-name", 1, 10, NULL);
     /* a def's locals are not visible outside it, and a def is no
      * suggestion for a value */
-    expect_error("def f(x) {\n  y = x\n  return y\n}\nout f(1) + y\n", "undefined name 'y'", 5,
-                 12, NULL);
+    expect_error("def f(x) {\n  y = x\n  return y\n}\nout f(1) + y\n",
+                 "undefined-name", 5, 12, NULL);
     /* nor a value for a call */
-    expect_error("voicing = 1\nout voicin(1)\n", "unknown node 'voicin'", 2, 5, NULL);
+    expect_error("voicing = 1\nout voicin(1)\n", "unknown-node", 2, 5, NULL);
 }
 
 static void test_duplicate_binding(void **state)
 {
     (void)state;
-    expect_error("a = 1\na = 2\nout a\n", "duplicate name 'a'", 2, 1,
-                 "first defined at t.weft:1:1");
+    expect_error("a = 1\na = 2\nout a\n", "duplicate-name", 2, 1, "first defined at t.weft:1:1");
 }
 
 static void test_duplicate_binding_and_param(void **state)
 {
     (void)state;
-    expect_error("param gain = 1\ngain = 2\nout gain\n", "duplicate name 'gain'", 2, 1,
-                 "first defined at t.weft:1:7");
-    expect_error("input rec\nparam rec = 1\nout rec\n", "duplicate name 'rec'", 2, 7,
-                 "first defined at t.weft:1:7");
+    expect_error("param gain = 1\ngain = 2\nout gain\n",
+                 "duplicate-name", 2, 1, "first defined at t.weft:1:7");
+    expect_error("input rec\nparam rec = 1\nout rec\n",
+                 "duplicate-name", 2, 7, "first defined at t.weft:1:7");
 }
 
 static void test_duplicate_def_and_binding(void **state)
 {
     (void)state;
-    expect_error("def f(x) { return x }\nf = 2\nout f(1)\n", "duplicate name 'f'", 2, 1,
-                 "first defined at t.weft:1:5");
-    expect_error("f = 2\ndef f(x) { return x }\nout f(1)\n", "duplicate name 'f'", 1, 1,
-                 "first defined at t.weft:2:5");
+    expect_error("def f(x) { return x }\nf = 2\nout f(1)\n",
+                 "duplicate-name", 2, 1, "first defined at t.weft:1:5");
+    expect_error("f = 2\ndef f(x) { return x }\nout f(1)\n",
+                 "duplicate-name", 1, 1, "first defined at t.weft:2:5");
     expect_error("def f(x) { return x }\ndef f(y) { return y }\nout f(1)\n",
-                 "duplicate name 'f'", 2, 5, "first defined at t.weft:1:5");
-    expect_error("def f(x) {\n  x = 2\n  return x\n}\nout f(1)\n", "duplicate name 'x'", 2, 3,
-                 "first defined at t.weft:1:7");
-    expect_error("def sine(x) { return x }\nout 1\n",
-                 "def 'sine' would hide the built-in node of that name", 1, 5,
-                 "choose another name");
+                 "duplicate-name", 2, 5, "first defined at t.weft:1:5");
+    expect_error("def f(x) {\n  x = 2\n  return x\n}\nout f(1)\n",
+                 "duplicate-name", 2, 3, "first defined at t.weft:1:7");
+    expect_error("def sine(x) { return x }\nout 1\n", "def-hides-node", 1, 5, NULL);
 }
 
 static void test_missing_out(void **state)
 {
     (void)state;
-    expect_error("a = 1\n\nb = 2\n", "the patch has no 'out' statement", 3, 1,
-                 "end the patch with `out EXPR`");
-    expect_error("", "the patch has no 'out' statement", 1, 1, "end the patch with `out EXPR`");
+    expect_error("a = 1\n\nb = 2\n", "missing-out", 3, 1, NULL);
+    expect_error("", "missing-out", 1, 1, NULL);
 }
 
 static void test_two_outs(void **state)
 {
     (void)state;
-    expect_error("out 1\nx = 2\nout x\n",
-                 "a patch has one 'out' (make several channels with [a, b])", 3, 1,
-                 "the first is at line 1");
+    expect_error("out 1\nx = 2\nout x\n", "two-outs", 3, 1, "the first is at line 1");
 }
 
 static void test_return_outside_def(void **state)
 {
     (void)state;
-    expect_error("return 1\nout 1\n", "'return' outside a def", 1, 1, NULL);
+    expect_error("return 1\nout 1\n", "return-outside-def", 1, 1, NULL);
 }
 
 /* ------------------------------------------------------------- units */
@@ -293,40 +258,31 @@ static void test_return_outside_def(void **state)
 static void test_bad_unit_setting(void **state)
 {
     (void)state;
-    expect_error("rate 2 s\nout 1\n", "bad unit: rate expects a frequency, got a time", 1, 6,
-                 "write it in hz or khz");
-    expect_error("frames 10 ms\nout 1\n", "bad unit: frames expects a frequency, got a time", 1,
-                 8, "write it in hz or khz");
-    expect_error("length 3 hz\nout 1\n", "bad unit: length expects a time, got a frequency", 1,
-                 8, "write it in s or ms");
-    expect_error("rate -6 db\nout 1\n", "bad unit: rate expects a frequency, got a gain (db)", 1,
-                 6, "write it in hz or khz");
+    expect_error("rate 2 s\nout 1\n", "bad-unit", 1, 6, NULL);
+    expect_error("frames 10 ms\nout 1\n", "bad-unit", 1, 8, NULL);
+    expect_error("length 3 hz\nout 1\n", "bad-unit", 1, 8, NULL);
+    expect_error("rate -6 db\nout 1\n", "bad-unit", 1, 6, NULL);
 }
 
 static void test_bad_unit_param(void **state)
 {
     (void)state;
-    expect_error("param p = 1 in [1 hz, 2 s]\nout p\n",
-                 "bad unit: param 'p' mixes a frequency and a time", 1, 23, NULL);
-    expect_error("param p = 20 ms in [1 hz, 2 khz]\nout p\n",
-                 "bad unit: param 'p' mixes a time and a frequency", 1, 21, NULL);
+    expect_error("param p = 1 in [1 hz, 2 s]\nout p\n", "mixed-units", 1, 23, NULL);
+    expect_error("param p = 20 ms in [1 hz, 2 khz]\nout p\n", "mixed-units", 1, 21, NULL);
 }
 
 static void test_bad_unit_lexer(void **state)
 {
     (void)state;
-    expect_error("out sine(2mhz)\n", "unknown unit 'mhz'", 1, 11,
-                 "units are hz, khz, ms, s and db");
+    expect_error("out sine(2mhz)\n", "unknown-unit", 1, 11, NULL);
 }
 
 static void test_bad_settings(void **state)
 {
     (void)state;
-    expect_error("rate 8000\nrate 16000\nout 1\n", "'rate' is set twice", 2, 1,
-                 "first set at line 1");
-    expect_error("length -1 s\nout 1\n", "length must be positive, got -1", 1, 8, NULL);
-    expect_error("rate sine(1)\nout 1\n", "rate must be a single number known when compiling", 1,
-                 6, NULL);
+    expect_error("rate 8000\nrate 16000\nout 1\n", "setting-twice", 2, 1, "first set at line 1");
+    expect_error("length -1 s\nout 1\n", "setting-not-positive", 1, 8, NULL);
+    expect_error("rate sine(1)\nout 1\n", "setting-not-constant", 1, 6, NULL);
 }
 
 /* ------------------------------------------------------------ cycles */
@@ -334,15 +290,10 @@ static void test_bad_settings(void **state)
 static void test_cycle(void **state)
 {
     (void)state;
-    const char *hint = "feedback needs a delay of at least one sample, which is not supported yet: "
-                       "recursion lives inside nodes";
-    expect_error("a = b + 1; b = a * 2\nout a\n", "cycle: 'a' depends on itself (a -> b -> a)", 1,
-                 16, hint);
-    expect_error("out y\ny = sine(440) + 0.5 * y\n", "cycle: 'y' depends on itself (y -> y)", 2,
-                 23, hint);
+    expect_error("a = b + 1; b = a * 2\nout a\n", "cycle", 1, 16, NULL);
+    expect_error("out y\ny = sine(440) + 0.5 * y\n", "cycle", 2, 23, NULL);
     /* found from an unused binding too, and named from where it starts */
-    expect_error("out 1\nu = v\nv = w\nw = v\n", "cycle: 'v' depends on itself (v -> w -> v)", 4,
-                 5, hint);
+    expect_error("out 1\nu = v\nv = w\nw = v\n", "cycle", 4, 5, NULL);
 }
 
 /* ------------------------------------------------------------- defs */
@@ -350,32 +301,28 @@ static void test_cycle(void **state)
 static void test_recursive_def(void **state)
 {
     (void)state;
-    const char *hint = "defs are expanded when compiling, so they cannot call themselves";
-    expect_error("def f(x) { return f(x) }\nout f(1)\n", "recursive def 'f' (f -> f)", 1, 19,
-                 hint);
+    expect_error("def f(x) { return f(x) }\nout f(1)\n", "recursive-def", 1, 19, NULL);
     expect_error("def f(x) { return g(x) }\ndef g(x) { return f(x) + 1 }\nout f(1)\n",
-                 "recursive def 'f' (f -> g -> f)", 2, 19, hint);
+                 "recursive-def", 2, 19, NULL);
 }
 
 static void test_def_without_return(void **state)
 {
     (void)state;
-    expect_error("def f(x) {\n  y = x\n}\nout f(1)\n", "def 'f' has no 'return'", 1, 5, NULL);
-    expect_error("def f(x) {\n  return x\n  return 2\n}\nout f(1)\n",
-                 "def 'f' has more than one return", 3, 3, NULL);
+    expect_error("def f(x) {\n  y = x\n}\nout f(1)\n", "missing-return", 1, 5, NULL);
+    expect_error("def f(x) {\n  return x\n  return 2\n}\nout f(1)\n", "two-returns", 3, 3, NULL);
 }
 
 static void test_statements_in_def(void **state)
 {
     (void)state;
-    const char *msg = "only bindings and 'return' may appear inside a def";
-    const char *hint = "declare params, inputs and settings at the top level";
-    expect_error("def f(x) {\n  rate 8000\n  return x\n}\nout f(1)\n", msg, 2, 3, hint);
-    expect_error("def f(x) {\n  param p = 1\n  return x * p\n}\nout f(1)\n", msg, 2, 3, hint);
-    expect_error("def f(x) {\n  out x\n  return x\n}\nout f(1)\n", msg, 2, 3, hint);
-    expect_error("def f(x) {\n  def g(y) { return y }\n  return x\n}\nout f(1)\n", msg, 2, 3,
-                 hint);
-    expect_error("def f(x) {\n  use ddsp\n  return x\n}\nout f(1)\n", msg, 2, 3, hint);
+    const char *msg = "statement-in-def";
+    expect_error("def f(x) {\n  rate 8000\n  return x\n}\nout f(1)\n", msg, 2, 3, NULL);
+    expect_error("def f(x) {\n  param p = 1\n  return x * p\n}\nout f(1)\n", msg, 2, 3, NULL);
+    expect_error("def f(x) {\n  out x\n  return x\n}\nout f(1)\n", msg, 2, 3, NULL);
+    expect_error("def f(x) {\n  def g(y) { return y }\n  return x\n}\nout f(1)\n",
+                 msg, 2, 3, NULL);
+    expect_error("def f(x) {\n  use ddsp\n  return x\n}\nout f(1)\n", msg, 2, 3, NULL);
 }
 
 /* ------------------------------------------------------------- modules */
@@ -421,7 +368,7 @@ static void test_module_not_found(void **state)
     wf_diags d = {0};
     assert_null(compile("use nowhere\nout 1\n", &d));
     assert_int_equal(d.n, 1);
-    assert_string_equal(d.v[0].msg, "cannot find module 'nowhere'");
+    assert_string_equal(code_of(&d.v[0]), "module-not-found");
     assert_int_equal(d.v[0].loc.line, 1);
     assert_int_equal(d.v[0].loc.col, 5);
     /* the hint lists the folders searched: the patch's, then the stdlib */
@@ -479,8 +426,7 @@ static void test_module_statements(void **state)
     /* one error per statement that does not belong, in the module's file */
     assert_int_equal(d.n, 2);
     for (int i = 0; i < 2; i++) {
-        assert_string_equal(d.v[i].msg, "a module may only contain 'def' and 'use' statements");
-        assert_string_equal(d.v[i].hint, "move it into the patch that uses this module");
+        assert_string_equal(code_of(&d.v[i]), "statement-in-module");
         assert_string_equal(d.v[i].loc.src->path, mod);
         assert_int_equal(d.v[i].loc.line, i + 2);
         assert_int_equal(d.v[i].loc.col, 1);
@@ -496,31 +442,24 @@ static void test_module_statements(void **state)
 static void test_param_bounds_reversed(void **state)
 {
     (void)state;
-    expect_error("param p = 1 in [2, 1]\nout p\n",
-                 "param 'p' has bounds [2, 1]: the lower must be below the upper", 1, 17, NULL);
-    expect_error("param p = 1 in [1, 1]\nout p\n",
-                 "param 'p' has bounds [1, 1]: the lower must be below the upper", 1, 17, NULL);
+    expect_error("param p = 1 in [2, 1]\nout p\n", "reversed-bounds", 1, 17, NULL);
+    expect_error("param p = 1 in [1, 1]\nout p\n", "reversed-bounds", 1, 17, NULL);
 }
 
 static void test_param_init_outside_bounds(void **state)
 {
     (void)state;
-    expect_error("param p = 3 in [0, 1]\nout p\n",
-                 "param 'p' starts at 3, outside its bounds [0, 1]", 1, 11, NULL);
+    expect_error("param p = 3 in [0, 1]\nout p\n", "param-outside-bounds", 1, 11, NULL);
     expect_error("param p[3] = [0.5, 2, 0.5] in [0, 1]\nout p\n",
-                 "param 'p' starts at 2, outside its bounds [0, 1]", 1, 14, NULL);
+                 "param-outside-bounds", 1, 14, NULL);
 }
 
 static void test_param_log_nonpositive(void **state)
 {
     (void)state;
-    const char *hint = "a log param is fitted as log(value)";
-    expect_error("param p = 0 log\nout p\n", "log param 'p' needs positive values and bounds", 1,
-                 13, hint);
-    expect_error("param p = 1 in [0, 2] log\nout p\n",
-                 "log param 'p' needs positive values and bounds", 1, 23, hint);
-    expect_error("param p = -0.5 log\nout p\n", "log param 'p' needs positive values and bounds",
-                 1, 16, hint);
+    expect_error("param p = 0 log\nout p\n", "log-param-not-positive", 1, 13, NULL);
+    expect_error("param p = 1 in [0, 2] log\nout p\n", "log-param-not-positive", 1, 23, NULL);
+    expect_error("param p = -0.5 log\nout p\n", "log-param-not-positive", 1, 16, NULL);
     /* -6 db is a positive gain */
     wf_patch *p = compile_ok("param p = -6 db log\nout p\n");
     assert_true(p->g->params[0].log);
@@ -530,36 +469,25 @@ static void test_param_log_nonpositive(void **state)
 static void test_param_size_mismatch(void **state)
 {
     (void)state;
-    expect_error("param p[3] = [1, 2]\nout p\n",
-                 "shape mismatch: param 'p' has 3 values but its initial value has 2", 1, 14, NULL);
+    expect_error("param p[3] = [1, 2]\nout p\n", "param-size-mismatch", 1, 14, NULL);
     /* one error, not a second one for every use of the param */
-    expect_error("param p[0] = 1\nout p * 2\n", "a param's size must be positive, got 0", 1, 9,
-                 NULL);
-    expect_error("param p[2.5] = 1\nout p\n",
-                 "a param's size must be a whole number up to 65536, got 2.5", 1, 9, NULL);
+    expect_error("param p[0] = 1\nout p * 2\n", "setting-not-positive", 1, 9, NULL);
+    expect_error("param p[2.5] = 1\nout p\n", "bad-count", 1, 9, NULL);
 }
 
 static void test_param_declarations(void **state)
 {
     (void)state;
-    expect_error("param p = 1 foo\nout p\n", "unexpected 'foo' after the param's value", 1, 13,
-                 "after a param's value come 'lin', 'log' or 'fixed'");
-    expect_error("param p = 1 per sample\nout p\n", "unknown 'per sample'", 1, 17,
-                 "write 'per frame'");
-    expect_error("param p = sine(1)\nout p\n",
-                 "a param's initial value must be known when compiling", 1, 11, NULL);
-    expect_error("param p = \"a.wav\"\nout p\n", "a param's value must be numbers", 1, 11,
-                 "add 'per frame' to start a frame-wise param from a file");
-    expect_error("param p = 1e308 * 10\nout p\n", "param 'p' starts at a non-finite value", 1, 11,
-                 NULL);
-    expect_error("param p = 1 / 0\nout p\n", "division by zero", 1, 15, NULL);
-    expect_error("param p = 1 fixed fixed\nout p\n", "the param is already 'fixed'", 1, 19, NULL);
-    expect_error("param p = 1 loud\nout p\n", "unexpected 'loud' after the param's value", 1, 13,
-                 "after a param's value come 'lin', 'log' or 'fixed'");
-    expect_error("length 1 s\nout range(3) / [1, 0, 2]\n", "division by zero", 2, 16, NULL);
-    expect_error("input x = foo\nout x\n",
-                 "an input comes from 'target' or a file name, not 'foo'", 1, 11,
-                 "write `input NAME = target` or `input NAME = \"file.wav\"`");
+    expect_error("param p = 1 foo\nout p\n", "unknown-param-option", 1, 13, NULL);
+    expect_error("param p = 1 per sample\nout p\n", "unknown-per", 1, 17, NULL);
+    expect_error("param p = sine(1)\nout p\n", "param-not-constant", 1, 11, NULL);
+    expect_error("param p = \"a.wav\"\nout p\n", "param-string", 1, 11, NULL);
+    expect_error("param p = 1e308 * 10\nout p\n", "param-not-finite", 1, 11, NULL);
+    expect_error("param p = 1 / 0\nout p\n", "division-by-zero", 1, 15, NULL);
+    expect_error("param p = 1 fixed fixed\nout p\n", "repeated-fixed", 1, 19, NULL);
+    expect_error("param p = 1 loud\nout p\n", "unknown-param-option", 1, 13, NULL);
+    expect_error("length 1 s\nout range(3) / [1, 0, 2]\n", "division-by-zero", 2, 16, NULL);
+    expect_error("input x = foo\nout x\n", "bad-input-source", 1, 11, NULL);
 }
 
 static void test_param_decl(void **state)
@@ -662,31 +590,6 @@ static void test_long_sum(void **state)
     wf_patch *p = compile_ok(s.s);
     assert_true(out_constant(p)->v[0] == n);
     wf_patch_free(p);
-    wf_str_free(&s);
-}
-
-/* Nesting through bindings and defs has a limit and an error, not a crash. */
-static void test_nesting_limit(void **state)
-{
-    (void)state;
-    wf_str s = {0};
-    wf_str_puts(&s, "a0 = 1\n");
-    for (int i = 1; i <= 60; i++) {
-        wf_str_printf(&s, "a%d = ", i);
-        for (int k = 0; k < 100; k++)
-            wf_str_puts(&s, "-(");
-        wf_str_printf(&s, "a%d", i - 1);
-        for (int k = 0; k < 100; k++)
-            wf_str_putc(&s, ')');
-        wf_str_putc(&s, '\n');
-    }
-    wf_str_puts(&s, "out a60\n");
-    wf_diags d = {0};
-    assert_null(compile(s.s, &d));
-    assert_int_equal(d.n, 1);
-    assert_string_equal(d.v[0].msg, "the patch nests too deeply here (more than 1000 levels of "
-                                    "brackets, calls and bindings)");
-    wf_diags_free(&d);
     wf_str_free(&s);
 }
 
@@ -812,8 +715,7 @@ static void test_pruning(void **state)
     assert_int_equal(p->g->inputs[0].node, -1);
     wf_patch_free(p);
     /* but an unused binding's errors are still reported */
-    expect_error("unused = sinee(3)\nout 1\n", "unknown node 'sinee'", 1, 10,
-                 "did you mean 'sine'?");
+    expect_error("unused = sinee(3)\nout 1\n", "unknown-node", 1, 10, "did you mean 'sine'?");
 }
 
 static void test_param_unused_warning(void **state)
@@ -825,8 +727,7 @@ static void test_param_unused_warning(void **state)
     assert_int_equal(d.errors, 0);
     assert_int_equal(d.n, 1);
     assert_int_equal(d.v[0].sev, WF_SEV_WARNING);
-    assert_string_equal(d.v[0].msg, "param 'gain' does not reach the out");
-    assert_string_equal(d.v[0].hint, "a fit leaves it unchanged");
+    assert_string_equal(code_of(&d.v[0]), "unused-param");
     assert_int_equal(d.v[0].loc.line, 1);
     assert_int_equal(d.v[0].loc.col, 7);
     assert_int_equal(p->g->params[0].node, -1);
@@ -858,7 +759,7 @@ static void test_text_diagnostics(void **state)
     wf_diags d = {0};
     assert_null(compile("f = 3\nout sinee(f)\n", &d));
     char *text = print_diags(&d, WF_DIAG_TEXT);
-    assert_string_equal(text, "t.weft:2:5: error: unknown node 'sinee'\n"
+    assert_string_equal(text, "t.weft:2:5: error: unknown node 'sinee' [unknown-node]\n"
                               "    2 | out sinee(f)\n"
                               "      |     ^~~~~\n"
                               "      = hint: did you mean 'sine'?\n");
@@ -875,6 +776,16 @@ static void test_text_diagnostics(void **state)
     assert_non_null(strstr(text, "\n      |              ^~~~~~\n"));
     free(text);
     wf_diags_free(&d);
+    /* no place: no source line; runtime-error, the code of the entry points
+     * from before codes, names nothing to look up and is not shown */
+    wf_report_no_length(&d, WF_NOWHERE, NULL, "p.weft");
+    wf_fail(&d, "made up");
+    text = print_diags(&d, WF_DIAG_TEXT);
+    assert_string_equal(text, "weft: error: p.weft: the patch has no length: add `length 2 s` to "
+                              "it, or pass --seconds [no-length]\n"
+                              "weft: error: made up\n");
+    free(text);
+    wf_diags_free(&d);
 }
 
 static void test_json_diagnostics(void **state)
@@ -885,23 +796,26 @@ static void test_json_diagnostics(void **state)
     assert_null(wf_compile_text("dir/a\"b.weft", "param g = 1\nout sinee(440)\n", NULL, &d));
     wf_fail(&d, "a location-free error with a\ttab");
     char *json = print_diags(&d, WF_DIAG_JSON);
-    assert_string_equal(json, "[{\"severity\":\"error\",\"file\":\"dir/a\\\"b.weft\",\"line\":2,"
+    assert_string_equal(json, "[{\"severity\":\"error\",\"code\":\"unknown-node\","
+                              "\"file\":\"dir/a\\\"b.weft\",\"line\":2,"
                               "\"column\":5,\"offset\":16,\"length\":5,"
                               "\"message\":\"unknown node 'sinee'\","
                               "\"hint\":\"did you mean 'sine'?\"},"
-                              "{\"severity\":\"error\","
+                              "{\"severity\":\"error\",\"code\":\"runtime-error\","
                               "\"message\":\"a location-free error with a\\u0009tab\"}]\n");
     free(json);
     wf_diags_free(&d);
-    /* warnings, and a diagnostic with no hint */
+    /* warnings, and a diagnostic with no hint from the old entry point */
     wf_patch *p = compile("param g = 1\nout 1\n", &d);
     assert_non_null(p);
     wf_patch_free(p);
-    wf_error(&d, d.v[0].loc, "made up");
+    wf_diag(&d, WF_SEV_ERROR, d.v[0].loc, NULL, "made %s", "up");
     json = print_diags(&d, WF_DIAG_JSON);
-    assert_non_null(strstr(json, "[{\"severity\":\"warning\",\"file\":\"t.weft\",\"line\":1,"
+    assert_non_null(strstr(json, "[{\"severity\":\"warning\",\"code\":\"unused-param\","
+                                 "\"file\":\"t.weft\",\"line\":1,"
                                  "\"column\":7,\"offset\":6,\"length\":1,"));
-    assert_non_null(strstr(json, "{\"severity\":\"error\",\"file\":\"t.weft\",\"line\":1,"
+    assert_non_null(strstr(json, "{\"severity\":\"error\",\"code\":\"runtime-error\","
+                                 "\"file\":\"t.weft\",\"line\":1,"
                                  "\"column\":7,\"offset\":6,\"length\":1,"
                                  "\"message\":\"made up\"}]\n"));
     free(json);
@@ -926,13 +840,251 @@ static void test_nul_bytes(void **state)
     wf_source *src = wf_source_from_bytes("t.weft", text, sizeof text - 1);
     assert_null(wf_compile_source(src, NULL, &d));
     assert_int_equal(d.n, 1);
-    assert_string_equal(d.v[0].msg, "unexpected NUL byte in source");
+    assert_string_equal(code_of(&d.v[0]), "nul-byte");
     assert_int_equal(d.v[0].loc.line, 1);
     assert_int_equal(d.v[0].loc.col, 6);
     char *out = print_diags(&d, WF_DIAG_TEXT);
     assert_non_null(strstr(out, "    1 | out 1 garbage\n"));
     free(out);
     wf_diags_free(&d);
+}
+
+/* --------------------------------------------------------- every code */
+
+/* Patches past the compiler's limits, which get an error, not a crash. */
+static char *repeat(const char *head, const char *unit, int n, const char *tail)
+{
+    wf_str s = {0};
+    wf_str_puts(&s, head);
+    for (int i = 0; i < n; i++)
+        wf_str_puts(&s, unit);
+    wf_str_puts(&s, tail);
+    return s.s;
+}
+
+static char *long_number(void)
+{
+    return repeat("out ", "1", 200, "\n");
+}
+
+static char *deep_brackets(void)
+{
+    return repeat("out ", "(", 300, "\n");
+}
+
+static char *deep_expression(void)
+{
+    return repeat("out ", "-", 5000, "1\n");
+}
+
+/* 60 bindings, each the one before inside 100 brackets and minus signs:
+ * bindings and brackets together nest past the limit of evaluation */
+static char *deep_patch(void)
+{
+    wf_str s = {0};
+    wf_str_puts(&s, "a0 = 1\n");
+    for (int i = 1; i <= 60; i++) {
+        wf_str_printf(&s, "a%d = ", i);
+        for (int k = 0; k < 100; k++)
+            wf_str_puts(&s, "-(");
+        wf_str_printf(&s, "a%d", i - 1);
+        for (int k = 0; k < 100; k++)
+            wf_str_putc(&s, ')');
+        wf_str_putc(&s, '\n');
+    }
+    wf_str_puts(&s, "out a60\n");
+    return s.s;
+}
+
+/* a chain of 900 bindings, each the one before */
+static char *long_chain(void)
+{
+    wf_str s = {0};
+    wf_str_puts(&s, "a0 = 1\n");
+    for (int i = 1; i <= 900; i++)
+        wf_str_printf(&s, "a%d = a%d\n", i, i - 1);
+    wf_str_puts(&s, "out a900\n");
+    return s.s;
+}
+
+/* 250 defs, each calling the one before */
+static char *deep_defs(void)
+{
+    wf_str s = {0};
+    wf_str_puts(&s, "def f0(x) { return x }\n");
+    for (int i = 1; i <= 250; i++)
+        wf_str_printf(&s, "def f%d(x) { return f%d(x) }\n", i, i - 1);
+    wf_str_puts(&s, "out f250(1)\n");
+    return s.s;
+}
+
+/* vectors of ten vectors, up to two million numbers */
+static char *long_vector(void)
+{
+    wf_str s = {0};
+    wf_str_puts(&s, "v0 = 1\n");
+    for (int i = 1; i <= 6; i++)
+        wf_str_printf(&s, "v%d = [v%d, v%d, v%d, v%d, v%d, v%d, v%d, v%d, v%d, v%d]\n", i, i - 1,
+                      i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+    wf_str_puts(&s, "out [v6, v6]\n");
+    return s.s;
+}
+
+/* defs doubling their nodes 22 times: four million noise() calls */
+static char *many_nodes(void)
+{
+    wf_str s = {0};
+    wf_str_puts(&s, "def d0() { return noise() }\n");
+    for (int i = 1; i <= 22; i++)
+        wf_str_printf(&s, "def d%d() { return d%d() + d%d() }\n", i, i - 1, i - 1);
+    wf_str_puts(&s, "out d22()\n");
+    return s.s;
+}
+
+/* One patch per code the compiler reports, each giving exactly that one
+ * diagnostic; test_every_code checks that no code is missing. `use bad`
+ * finds a module holding a binding; len counts text that holds NUL bytes. */
+static const struct {
+    const char *code, *text;
+    size_t len;
+    char *(*build)(void);
+} patches[] = {
+    {"number-too-long", NULL, 0, long_number},
+    {"number-out-of-range", "out 1e400\n", 0, NULL},
+    {"unknown-unit", "out 2mhz\n", 0, NULL},
+    {"unknown-escape", "input x = \"a\\qb\"\nout x\n", 0, NULL},
+    {"unterminated-string", "input x = \"a.wav\nout x\n", 0, NULL},
+    {"unexpected-character", "out 1 $ 2\n", 0, NULL},
+    {"nul-byte", "out 1\0 2\n", 9, NULL},
+    {"unclosed-bracket", "out sine(1\n", 0, NULL},
+    {"unexpected-token", "out 1 2\n", 0, NULL},
+    {"undefined-name", "out q\n", 0, NULL},
+    {"unknown-node", "out sinee(1)\n", 0, NULL},
+    {"duplicate-name", "a = 1\na = 2\nout a\n", 0, NULL},
+    {"not-a-value", "out sine\n", 0, NULL},
+    {"not-callable", "x = 1\nout x(2)\n", 0, NULL},
+    {"string-not-signal", "out \"a.wav\"\n", 0, NULL},
+    {"cycle", "a = b\nb = a\nout a\n", 0, NULL},
+    {"too-many-arguments", "out sine(1, 2, 3)\n", 0, NULL},
+    {"unknown-argument", "out sine(1, phse: 1)\n", 0, NULL},
+    {"repeated-argument", "out sine(1, freq: 2)\n", 0, NULL},
+    {"positional-after-named", "out sine(phase: 1, 440)\n", 0, NULL},
+    {"missing-argument", "out sine()\n", 0, NULL},
+    {"argument-not-constant", "out noise(seed: sine(1))\n", 0, NULL},
+    {"argument-not-whole", "out noise(channels: 1.5)\n", 0, NULL},
+    {"argument-not-positive", "out noise(channels: 0)\n", 0, NULL},
+    {"argument-out-of-range", "out noise(seed: 1e16)\n", 0, NULL},
+    {"division-by-zero", "out 1 / 0\n", 0, NULL},
+    {"fold-not-finite", "out sqrt(-1)\n", 0, NULL},
+    {"shape-mismatch", "out sine([1, 2]) * [1, 2, 3]\n", 0, NULL},
+    {"constant-shape-mismatch", "out [1, 2] + [1, 2, 3]\n", 0, NULL},
+    {"param-size-mismatch", "param p[3] = [1, 2]\nout p\n", 0, NULL},
+    {"not-mono", "out harmonic(sine([1, 2]), [1])\n", 0, NULL},
+    {"index-out-of-range", "out pick(sine(1), index: 1)\n", 0, NULL},
+    {"too-few-bands", "out filtered_noise(noise(), 1)\n", 0, NULL},
+    {"too-many-channels", "out noise(channels: 5000)\n", 0, NULL},
+    {"too-many-values", "out range(70000)\n", 0, NULL},
+    {"too-many-partials", "out harmonic(220, [range(4000), range(100)])\n", 0, NULL},
+    {"rate-mismatch", "out harmonic(220, [1], inharmonicity: sine(1))\n", 0, NULL},
+    {"constant-signal", "out delay(1, 0.1)\n", 0, NULL},
+    {"already-audio", "out upsample(sine(1))\n", 0, NULL},
+    {"not-audio-rate", "out upsample(downsample(1))\n", 0, NULL},
+    {"audio-rate-filter", "out filtered_noise(noise(), sine([1, 2]))\n", 0, NULL},
+    {"bad-unit", "rate 2 s\nout 1\n", 0, NULL},
+    {"mixed-units", "param p = 1 hz in [1 s, 2 s]\nout p\n", 0, NULL},
+    {"setting-twice", "rate 8000\nrate 8000\nout 1\n", 0, NULL},
+    {"setting-not-constant", "rate sine(1)\nout 1\n", 0, NULL},
+    {"setting-not-positive", "length -1 s\nout 1\n", 0, NULL},
+    {"bad-count", "param p[2.5] = 1\nout p\n", 0, NULL},
+    {"missing-out", "x = 1\n", 0, NULL},
+    {"two-outs", "out 1\nout 2\n", 0, NULL},
+    {"unknown-param-option", "param p = 1 foo\nout p\n", 0, NULL},
+    {"unknown-per", "param p = 1 per sample\nout p\n", 0, NULL},
+    {"repeated-bounds", "param p = 1 in [0, 2] in [0, 3]\nout p\n", 0, NULL},
+    {"repeated-fixed", "param p = 1 fixed fixed\nout p\n", 0, NULL},
+    {"repeated-scale", "param p = 1 log lin\nout p\n", 0, NULL},
+    {"repeated-per", "param p = 1 per frame per frame\nout p\n", 0, NULL},
+    {"param-string", "param p = \"a.wav\"\nout p\n", 0, NULL},
+    {"param-not-constant", "param p = sine(1)\nout p\n", 0, NULL},
+    {"param-not-finite", "param p = 1e308 * 10\nout p\n", 0, NULL},
+    {"bad-bounds", "param p = 1 in [sine(1), 2]\nout p\n", 0, NULL},
+    {"reversed-bounds", "param p = 1 in [2, 1]\nout p\n", 0, NULL},
+    {"param-outside-bounds", "param p = 3 in [0, 1]\nout p\n", 0, NULL},
+    {"log-param-not-positive", "param p = 0 log\nout p\n", 0, NULL},
+    {"bad-input-source", "input x = foo\nout x\n", 0, NULL},
+    {"unused-param", "param p = 1\nout 1\n", 0, NULL},
+    {"recursive-def", "def f(x) { return f(x) }\nout f(1)\n", 0, NULL},
+    {"missing-return", "def f(x) {\n  y = x\n}\nout f(1)\n", 0, NULL},
+    {"two-returns", "def f(x) {\n  return x\n  return 2\n}\nout f(1)\n", 0, NULL},
+    {"statement-in-def", "def f(x) {\n  rate 8000\n  return x\n}\nout f(1)\n", 0, NULL},
+    {"return-outside-def", "return 1\nout 1\n", 0, NULL},
+    {"def-hides-node", "def sine(x) { return x }\nout 1\n", 0, NULL},
+    {"module-not-found", "use nowhere\nout 1\n", 0, NULL},
+    {"statement-in-module", "use bad\nout 1\n", 0, NULL},
+    {"brackets-too-deep", NULL, 0, deep_brackets},
+    {"expression-too-deep", NULL, 0, deep_expression},
+    {"patch-too-deep", NULL, 0, deep_patch},
+    {"bindings-too-deep", NULL, 0, long_chain},
+    {"defs-too-deep", NULL, 0, deep_defs},
+    {"vector-too-long", NULL, 0, long_vector},
+    {"too-many-nodes", NULL, 0, many_nodes},
+};
+
+/* No node takes a word from a list yet: these wait for the first that does. */
+static const char *const wordless[] = {"argument-not-word", "unknown-word"};
+
+static void test_every_code(void **state)
+{
+    (void)state;
+    static const char *const files[] = {"bad.weft", "x = 1\n"};
+    char *dir = make_folder(files, 1);
+    const char *search[] = {dir, NULL};
+    wf_compile_opts o = {search};
+    int covered[WF_DIAG_COUNT] = {0};
+    for (size_t i = 0; i < sizeof patches / sizeof patches[0]; i++) {
+        int code = wf_diag_code_find(patches[i].code);
+        if (code < 0)
+            fail_msg("no code '%s'", patches[i].code);
+        char *built = patches[i].build ? patches[i].build() : NULL;
+        const char *text = built ? built : patches[i].text;
+        size_t len = patches[i].len ? patches[i].len : strlen(text);
+        wf_diags d = {0};
+        wf_patch *p = wf_compile_source(wf_source_from_bytes("t.weft", text, len), &o, &d);
+        int warning = wf_diag_codes[code].sev == WF_SEV_WARNING;
+        if (d.n != 1 || d.v[0].code != (wf_diag_code)code || (p != NULL) != warning) {
+            wf_diags_print(stderr, &d, WF_DIAG_TEXT);
+            fail_msg("the patch for %s gives %d diagnostics (above)", patches[i].code, d.n);
+        }
+        covered[code] = 1;
+        wf_patch_free(p);
+        wf_diags_free(&d);
+        free(built);
+    }
+    remove_folder(dir, files, 1);
+
+    /* no patch makes a node of no channels, a program can */
+    wf_graph *g = wf_graph_new();
+    wf_diags d = {0};
+    int x = wf_build_node(g, &wf_kind_sine, 0, NULL, NULL, WF_NOWHERE, &d);
+    assert_true(x >= 0);
+    wf_opt *none = wf_xcalloc(3, sizeof *none); /* pick's index: no values */
+    assert_int_equal(wf_build_node(g, &wf_kind_pick, 1, &x, none, WF_NOWHERE, &d), -1);
+    assert_int_equal(d.n, 1);
+    assert_string_equal(code_of(&d.v[0]), "no-channels");
+    covered[d.v[0].code] = 1;
+    wf_diags_free(&d);
+    wf_graph_free(g);
+
+    for (int k = 0; k < WF_NODE_COUNT; k++)
+        for (int a = 0; a < wf_registry[k]->nargs; a++)
+            if (wf_registry[k]->args[a].kind == WF_ARG_ENUM)
+                fail_msg("'%s' takes a word: add patches for %s and %s", wf_registry[k]->name,
+                         wordless[0], wordless[1]);
+    for (size_t i = 0; i < sizeof wordless / sizeof wordless[0]; i++)
+        covered[wf_diag_code_find(wordless[i])] = 1;
+    for (int c = 0; c < WF_DIAG_COUNT; c++)
+        if (!covered[c] && !wf_diag_categories[wf_diag_codes[c].cat].at_run)
+            fail_msg("no patch gives %s", wf_diag_code_name(c));
 }
 
 int main(void)
@@ -978,7 +1130,6 @@ int main(void)
         cmocka_unit_test(test_settings),
         cmocka_unit_test(test_constant_folding),
         cmocka_unit_test(test_long_sum),
-        cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_def_expansion),
         cmocka_unit_test(test_def_many_formals),
         cmocka_unit_test(test_control_times_audio),
@@ -990,6 +1141,7 @@ int main(void)
         cmocka_unit_test(test_text_diagnostics),
         cmocka_unit_test(test_json_diagnostics),
         cmocka_unit_test(test_nul_bytes),
+        cmocka_unit_test(test_every_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -205,11 +205,8 @@ static int check_config(int kind, const config *cf, int nin)
     }
     wf_prog_free(p);
 
-    /* The same output in streaming blocks of 3 frames (graphs that must run
-     * in one block are refused by the streaming executor instead). */
-    if (wf_graph_needs_whole(g))
-        assert_null(wf_prog_new(g, &env, &ps, WF_RUN_STREAM, 3 * HOP, &d));
-    else if (go->shape.rate == WF_RATE_AUDIO) {
+    /* The same output in streaming blocks of 3 frames. */
+    if (go->shape.rate == WF_RATE_AUDIO) {
         wf_prog *whole = wf_prog_new(g, &env, &ps, WF_RUN_WHOLE, 0, &d);
         const wf_real *y = wf_prog_forward(whole);
         wf_prog *st = wf_prog_new(g, &env, &ps, WF_RUN_STREAM, 3 * HOP, &d);

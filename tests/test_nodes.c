@@ -630,6 +630,118 @@ static void test_decay(void **state)
     wf_run_close(&r);
 }
 
+/* The level of an analogue ADSR's current segment at time t, moving on to
+ * the segments that follow once their start has passed. */
+typedef struct ref_seg {
+    int stage; /* 0 idle, 1 attack, 2 decay, 3 sustain, 4 release */
+    double t0, v0;
+} ref_seg;
+
+static double ref_seg_level(ref_seg *g, double t, double a, double d, double s, double r)
+{
+    for (;;) {
+        double tau = t - g->t0;
+        switch (g->stage) {
+        case 1:
+            if (tau < (1 - g->v0) * a)
+                return g->v0 + tau / a;
+            g->t0 += (1 - g->v0) * a;
+            g->stage = 2;
+            break;
+        case 2:
+            if (tau < d)
+                return 1 - (1 - s) * tau / d;
+            g->stage = 3;
+            break;
+        case 3:
+            return s;
+        case 4:
+            if (tau < r)
+                return g->v0 * (1 - tau / r);
+            g->stage = 0;
+            break;
+        default:
+            return 0;
+        }
+    }
+}
+
+/* The analogue ADSR of a gate signal, in double: a rise attacks from the
+ * current level at 1/a per second, then decays to s; a fall releases from the
+ * current level to 0 over r. */
+static void ref_adsr_gate(const double *gate, int n, double sr, double a, double d, double s,
+                          double r, double *out)
+{
+    ref_seg g = {0, 0, 0};
+    double prev = 0;
+    for (int i = 0; i < n; i++) {
+        double t = i / sr;
+        int on = gate[i] > 0.5, was = prev > 0.5;
+        prev = gate[i];
+        if (on != was) {
+            double v = ref_seg_level(&g, t, a, d, s, r);
+            if (on || g.stage != 0)
+                g = (ref_seg){on ? 1 : 4, t, v};
+        }
+        out[i] = ref_seg_level(&g, t, a, d, s, r);
+    }
+}
+
+/* Gate signals: adsr held while a control-rate gate is on (held over each
+ * frame), retriggering from where it is; line and decay restarting where the
+ * gate rises; and constant gates as start times. */
+static void test_envelope_gates(void **state)
+{
+    (void)state;
+    const int N = 4800, hop = 16; /* 16 kHz, frames of 1 ms */
+    /* on for frames [2, 40), [45, 50) and from 100 */
+    const char *text = "rate 16000\nframes 1000 hz\nparam g = 0 per frame fixed\n"
+                       "out [adsr(attack: 10 ms, decay: 20 ms, sustain: 0.5, release: 30 ms, gate: g),"
+                       " line(from: 1, to: 3, time: 20 ms, gate: g), decay(time: 5 ms, gate: g)]\n";
+    wf_run r;
+    wf_run_open(&r, text, N, WF_RUN_WHOLE, 0);
+    wf_param *gp = wf_run_param(&r, "g");
+    double *gate = wf_xcalloc((size_t)N, sizeof(double));
+    for (int f = 0; f < gp->rows; f++) {
+        int on = (f >= 2 && f < 40) || (f >= 45 && f < 50) || f >= 100;
+        gp->value[f] = (wf_real)on;
+        for (int j = 0; j < hop && f * hop + j < N; j++)
+            gate[f * hop + j] = on;
+    }
+    const wf_real *y = wf_prog_forward(r.prog);
+    double *ref = wf_xcalloc((size_t)N, sizeof(double));
+    ref_adsr_gate(gate, N, 16000, 0.01, 0.02, 0.5, 0.03, ref);
+    double t_on = -1;
+    for (int i = 0; i < N; i++) {
+        double t = i / 16000.0;
+        if (gate[i] > 0.5 && (i == 0 || gate[i - 1] <= 0.5))
+            t_on = t;
+        assert_close(y[3 * i], ref[i], 0, 1e-6);
+        double lv = t_on < 0 ? 1 : 1 + 2 * fmin((t - t_on) / 0.02, 1);
+        assert_close(y[3 * i + 1], lv, 0, 1e-6);
+        double dv = t_on < 0 ? 0 : exp(-(t - t_on) / 0.005);
+        assert_close(y[3 * i + 2], dv, 1e-6, 1e-9);
+    }
+    /* spot values: the attack's top at 2 ms + 10 ms, sustain, a release and
+     * a retrigger from the released level */
+    assert_close(y[3 * (12 * 16)], 1, 0, 1e-6);
+    assert_close(y[3 * (39 * 16)], 0.5, 0, 1e-6);
+    assert_true(y[3 * (45 * 16 - 1)] < 0.5 && y[3 * (45 * 16 - 1)] > 0.3);
+    assert_true(y[3 * (46 * 16)] > y[3 * (45 * 16 - 1)]);
+    wf_run_close(&r);
+    free(ref);
+    free(gate);
+
+    /* constant gates are start times */
+    y = wf_run_whole(&r, "rate 16000\nout [decay(time: 10 ms, gate: 5 ms), line(0, 1, 10 ms, gate: 5 ms)]\n", 800);
+    for (int i = 0; i < 800; i++) {
+        double t = i / 16000.0;
+        assert_close(y[2 * i], t < 0.005 ? 0 : exp(-(t - 0.005) / 0.01), 1e-6, 1e-9);
+        assert_close(y[2 * i + 1], t < 0.005 ? 0 : fmin((t - 0.005) / 0.01, 1), 0, 1e-6);
+    }
+    wf_run_close(&r);
+}
+
 /* ---------------------------------------------------------------- delay */
 
 /* x(p) of a signal at a fractional position, 0 before the start. */
@@ -850,28 +962,49 @@ static void test_filtered_noise(void **state)
     wf_run_close(&r);
 }
 
-/* The filters look ahead in x, which streaming blocks cannot give them:
- * the streaming executor refuses such graphs, and `weft run` renders them in
- * one block (the whole pass, checked against the reference above). */
+/* Streams equal whole passes: the filters read ahead, and the executor gives
+ * them the lookahead they declare, with noise and a param (free) or a
+ * streamed input (whose latency it must take back) as x, and the filter
+ * followed by a delay and a reverb reading it later. */
 static void test_filtered_noise_stream(void **state)
 {
     (void)state;
-    wf_diags d = {0};
-    wf_compile_opts co = {0};
-    wf_patch *p = wf_compile_text("fn.weft",
-                                  "rate 16000\nframes 250 hz\nparam m[65] = 1 per frame\n"
-                                  "out filtered_noise(noise(seed: 6), m)\n",
-                                  &co, &d);
-    assert_non_null(p);
-    assert_true(wf_graph_needs_whole(p->g));
-    wf_env env = wf_patch_env(p->g, 0, 16000, 2000);
-    wf_params ps;
-    assert_int_equal(wf_params_init(&ps, p->g, &env, NULL, &d), 0);
-    assert_null(wf_prog_new(p->g, &env, &ps, WF_RUN_STREAM, 640, &d));
-    assert_true(d.errors > 0);
-    wf_params_free(&ps);
-    wf_patch_free(p);
-    wf_diags_free(&d);
+    const char *texts[] = {
+        "rate 16000\nframes 250 hz\nparam m[65] = 1 per frame\n"
+        "out filtered_noise(noise(seed: 6), m)\n",
+        "rate 16000\nframes 250 hz\ninput x\nparam m[9] = 1 per frame\nparam ir[700] = 0.01\n"
+        "f = filtered_noise(x, m)\nout reverb(f, ir) + delay(f, 2 ms) + 0.5 * x\n",
+    };
+    const int64_t N = 6000;
+    wf_real *data = wf_xcalloc((size_t)N, sizeof(wf_real));
+    for (int64_t i = 0; i < N; i++)
+        data[i] = (wf_real)sin(0.002 * (double)i * (double)i);
+    const int blocks[] = {64, 640, 1280};
+    for (int t = 0; t < 2; t++) {
+        wf_run w;
+        wf_run_open(&w, texts[t], N, WF_RUN_WHOLE, 0);
+        for (int f = 0; f < w.ps.v[0].rows * w.ps.v[0].cols; f++)
+            w.ps.v[0].value[f] = (wf_real)(0.5 + 0.4 * sin(0.37 * f));
+        if (t == 1)
+            wf_prog_set_input(w.prog, 0, 0, data);
+        const wf_real *y = wf_prog_forward(w.prog);
+        for (int b = 0; b < 3; b++) {
+            wf_run s;
+            wf_run_open(&s, texts[t], N, WF_RUN_STREAM, blocks[b]);
+            memcpy(s.ps.v[0].value, w.ps.v[0].value, sizeof(wf_real) * (size_t)(w.ps.v[0].rows * w.ps.v[0].cols));
+            if (t == 1)
+                wf_prog_set_input(s.prog, 0, 0, data);
+            wf_real *z = wf_run_collect(&s, blocks[b]);
+            for (int64_t i = 0; i < N; i++)
+                if (fabs(z[i] - y[i]) > 2e-6 * (1 + fabs(y[i])))
+                    fail_msg("patch %d, blocks of %d: sample %lld: %.9g streamed, %.9g whole", t,
+                             blocks[b], (long long)i, z[i], y[i]);
+            free(z);
+            wf_run_close(&s);
+        }
+        wf_run_close(&w);
+    }
+    free(data);
 }
 
 /* Direct convolution: an IR of 300 taps on two channels, one of 5000 taps
@@ -1396,6 +1529,92 @@ typedef struct named_test {
 #define T(f) {#f, f}
 #define MAX_TESTS 5
 
+/* ---------------------------------------------------------------- lanes */
+
+/* Frames of voice v of a notes signal: freq, gate, vel and onset. */
+static wf_real *voice_frames(int v, int frames)
+{
+    wf_real *x = wf_xcalloc((size_t)frames * 4, sizeof(wf_real));
+    for (int f = 0; f < frames; f++) {
+        x[4 * f] = (wf_real)(100 * (v + 1) + f);
+        x[4 * f + 1] = (wf_real)((f + v) % 3 != 0);
+        x[4 * f + 2] = (wf_real)(0.1 * (v + 1));
+        x[4 * f + 3] = (wf_real)(f == v);
+    }
+    return x;
+}
+
+/* Lanes: each voice of a notes input runs the patch with its own frames;
+ * lanes_sum and lanes_mean reduce them; the out sums them (a chord), which
+ * equals the sum of one-voice renders, and streams of lanes equal whole
+ * passes. */
+static void test_lanes(void **state)
+{
+    (void)state;
+    const int V = 3, N = 1600, frames = N / 64 + 1;
+    const int voices[] = {V};
+    wf_real *fr[3];
+    for (int v = 0; v < V; v++)
+        fr[v] = voice_frames(v, frames);
+    wf_run r;
+    wf_run_open_voices(&r, "rate 16000\nframes 250 hz\ninput notes = [c4 0 s 1 s]\n"
+                           "out [lanes_sum(notes.freq), lanes_mean(notes.vel), lanes_sum(notes.gate)]\n",
+                       N, WF_RUN_WHOLE, 0, voices);
+    assert_int_equal(wf_prog_input_lanes(r.prog, 0), V);
+    for (int v = 0; v < V; v++)
+        wf_prog_set_input(r.prog, 0, v, fr[v]);
+    const wf_real *y = wf_prog_forward(r.prog);
+    for (int f = 0; f < frames - 1; f++) {
+        const wf_real *o = y + (size_t)f * 64 * 3; /* frame f's first sample */
+        double sf = 0, mv = 0, sg = 0;
+        for (int v = 0; v < V; v++) {
+            sf += fr[v][4 * f];
+            mv += fr[v][4 * f + 2] / V;
+            sg += fr[v][4 * f + 1];
+        }
+        assert_close(o[0], sf, 1e-6, 0);
+        assert_close(o[1], mv, 1e-6, 1e-7);
+        assert_close(o[2], sg, 0, 1e-6);
+    }
+    wf_run_close(&r);
+
+    const char *text = "rate 16000\nframes 250 hz\ninput notes = \"x.mid\"\nparam a[4] = [1, 0.5, 0.2, 0.1]\n"
+                       "out harmonic(notes.freq, a) * adsr(attack: 3 ms, gate: notes.gate) * notes.vel\n";
+    wf_run all;
+    wf_run_open_voices(&all, text, N, WF_RUN_WHOLE, 0, voices);
+    for (int v = 0; v < V; v++)
+        wf_prog_set_input(all.prog, 0, v, fr[v]);
+    const wf_real *chord = wf_prog_forward(all.prog);
+    wf_real *sum = wf_xcalloc((size_t)N, sizeof(wf_real));
+    for (int v = 0; v < V; v++) {
+        wf_run one;
+        wf_run_open(&one, text, N, WF_RUN_WHOLE, 0);
+        wf_prog_set_input(one.prog, 0, 0, fr[v]);
+        const wf_real *yv = wf_prog_forward(one.prog);
+        for (int i = 0; i < N; i++)
+            sum[i] += yv[i];
+        wf_run_close(&one);
+    }
+    for (int i = 0; i < N; i++)
+        assert_close(chord[i], sum[i], 1e-5, 1e-6);
+    const int blocks[] = {64, 320, 1024};
+    for (int b = 0; b < 3; b++) {
+        wf_run st;
+        wf_run_open_voices(&st, text, N, WF_RUN_STREAM, blocks[b], voices);
+        for (int v = 0; v < V; v++)
+            wf_prog_set_input(st.prog, 0, v, fr[v]);
+        wf_real *z = wf_run_collect(&st, blocks[b]);
+        for (int i = 0; i < N; i++)
+            assert_close(z[i], chord[i], 1e-6, 1e-7);
+        free(z);
+        wf_run_close(&st);
+    }
+    wf_run_close(&all);
+    free(sum);
+    for (int v = 0; v < V; v++)
+        free(fr[v]);
+}
+
 /* Every kind of the registry and the tests of its forward values. */
 static const struct {
     const char *kind;
@@ -1431,9 +1650,9 @@ static const struct {
      {T(test_harmonic_constant), T(test_harmonic_control), T(test_harmonic_audio_f0),
       T(test_harmonic_inharmonic), T(test_harmonic_no_drift)}},
     {"noise", {T(test_noise)}},
-    {"adsr", {T(test_adsr)}},
-    {"line", {T(test_line), T(test_shapes_fourier), T(test_delay)}},
-    {"decay", {T(test_decay)}},
+    {"adsr", {T(test_adsr), T(test_envelope_gates)}},
+    {"line", {T(test_line), T(test_shapes_fourier), T(test_delay), T(test_envelope_gates)}},
+    {"decay", {T(test_decay), T(test_envelope_gates)}},
     {"delay", {T(test_delay), T(test_delay_stream)}},
     {"filtered_noise",
      {T(test_filtered_noise), T(test_filtered_noise_stream), T(test_fx_adjoints)}},
@@ -1444,6 +1663,8 @@ static const struct {
     {"range", {T(test_range), T(test_pick)}},
     {"upsample", {T(test_upsample), T(test_sine_fm), T(test_arith)}},
     {"downsample", {T(test_downsample)}},
+    {"lanes_sum", {T(test_lanes)}},
+    {"lanes_mean", {T(test_lanes)}},
 };
 
 #define NCOVERAGE ((int)(sizeof coverage / sizeof coverage[0]))

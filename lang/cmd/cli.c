@@ -23,6 +23,7 @@ static void usage_main(FILE *f)
           "  check PATCH           compare reverse-mode gradients with finite differences\n"
           "  graph PATCH           print the compiled graph as Graphviz DOT\n"
           "  nodes                 list every node with its signature\n"
+          "  errors [CODE]         list the codes of errors and warnings, or explain one\n"
           "\n"
           "options:\n"
           "  --diagnostics=json    print errors and warnings as JSON\n"
@@ -78,6 +79,8 @@ int wf_cli_main(int argc, char **argv)
         return wf_cmd_graph(sub_argc, sub_argv);
     if (strcmp(cmd, "nodes") == 0)
         return wf_cmd_nodes(sub_argc, sub_argv);
+    if (strcmp(cmd, "errors") == 0)
+        return wf_cmd_errors(sub_argc, sub_argv);
     if (strcmp(cmd, "fit") == 0)
         return wf_cmd_fit(sub_argc, sub_argv);
     if (strcmp(cmd, "check") == 0) {

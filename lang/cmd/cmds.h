@@ -6,6 +6,7 @@
 int wf_cmd_run(int argc, char **argv);   /* run.c */
 int wf_cmd_graph(int argc, char **argv); /* run.c */
 int wf_cmd_nodes(int argc, char **argv); /* run.c */
+int wf_cmd_errors(int argc, char **argv); /* run.c */
 int wf_cmd_fit(int argc, char **argv);   /* fit.c */
 int wf_cmd_check(int argc, char **argv); /* check.c */
 /* `weft check` computes in float64: hands the command over to the float64

@@ -185,13 +185,13 @@ int wf_cmd_fit(int argc, char **argv)
     for (int i = 0; i < s.params.n; i++)
         learnable += !s.params.v[i].decl->fixed;
     if (learnable == 0 || prog == NULL) {
-        wf_fail(&d, "%s has no params to fit", co.so.patch);
+        wf_report_nothing_to_fit(&d, WF_NOWHERE, NULL, co.so.patch);
         goto done;
     }
     if (logpath) {
         log = fopen(logpath, "w");
         if (!log) {
-            wf_fail(&d, "cannot write the log '%s': %s", logpath, strerror(errno));
+            wf_report_cannot_write_log(&d, WF_NOWHERE, NULL, logpath, strerror(errno));
             goto done;
         }
         /* a line per step, so that the log can be watched while a long fit runs */

@@ -103,9 +103,8 @@ static wf_real *load_target(const char *path, const wf_env *env, wf_diags *d)
     wf_real *t = wf_aalloc(sizeof(wf_real) * (size_t)env->nsamples);
     memcpy(t, data, sizeof(wf_real) * (size_t)(frames < env->nsamples ? frames : env->nsamples));
     if (frames < env->nsamples)
-        wf_diag(d, WF_SEV_WARNING, (wf_loc){0}, NULL,
-                "the target '%s' is shorter (%.3f s) than the patch (%.3f s): padded with silence",
-                path, (double)frames / env->sr, (double)env->nsamples / env->sr);
+        wf_report_target_shorter(d, WF_NOWHERE, NULL, path, (double)frames / env->sr,
+                                 (double)env->nsamples / env->sr);
     wf_afree(data);
     return t;
 }
@@ -135,9 +134,7 @@ int wf_objective_prepare(common *co, wf_setup *s, wf_prog **prog, wf_real **targ
     }
     const wf_graph *g = s->patch->g;
     if (g->nodes[g->out].shape.chans != 1 && co->so.target) {
-        wf_fail(d, "a fit needs a mono out, and this patch's out has %d channels: mix them with "
-                   "mix(...)",
-                g->nodes[g->out].shape.chans);
+        wf_report_fit_needs_mono(d, WF_NOWHERE, NULL, g->nodes[g->out].shape.chans);
         return -1;
     }
     wf_setup_load_inputs(s);
@@ -146,7 +143,7 @@ int wf_objective_prepare(common *co, wf_setup *s, wf_prog **prog, wf_real **targ
         return -1;
     for (int j = 0; j < g->ninputs; j++)
         if (s->data[j])
-            wf_prog_set_input(*prog, j, s->data[j]);
+            wf_prog_set_input(*prog, j, 0, s->data[j]);
     if (co->so.target) {
         *target = load_target(co->so.target, &s->env, d);
         if (!*target)

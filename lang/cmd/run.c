@@ -1,5 +1,6 @@
-/* `weft run`, `weft graph` and `weft nodes`: rendering a patch to a file, its
- * compiled graph as Graphviz DOT, and the node reference. */
+/* `weft run`, `weft graph`, `weft nodes` and `weft errors`: rendering a patch
+ * to a file, its compiled graph as Graphviz DOT, the node reference, and the
+ * list of diagnostic codes. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -138,7 +139,7 @@ int wf_cmd_graph(int argc, char **argv)
     int status = 0;
     if (out) {
         if (wf_write_file_atomic(out, dot, strlen(dot))) {
-            wf_fail(&d, "cannot write '%s': %s", out, strerror(errno));
+            wf_report_cannot_write(&d, WF_NOWHERE, NULL, out, strerror(errno));
             status = 1;
         }
     } else {
@@ -164,6 +165,46 @@ int wf_cmd_nodes(int argc, char **argv)
             return wf_cli_usage_error("nodes", "unknown argument '%s'", argv[i]);
     }
     char *text = markdown ? wf_registry_markdown() : wf_registry_listing();
+    fputs(text, stdout);
+    free(text);
+    return 0;
+}
+
+/* An unknown code, with the closest one. */
+static int no_code(const char *name)
+{
+    const char *names[WF_DIAG_COUNT];
+    for (int c = 0; c < WF_DIAG_COUNT; c++)
+        names[c] = wf_diag_code_name(c);
+    const char *close = wf_suggest(name, names, WF_DIAG_COUNT);
+    fprintf(stderr, "weft errors: no code '%s'", name);
+    if (close)
+        fprintf(stderr, "; did you mean '%s'?", close);
+    fputs("\n(see `weft errors` for the list)\n", stderr);
+    return 2;
+}
+
+int wf_cmd_errors(int argc, char **argv)
+{
+    int markdown = 0, code = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            puts("usage: weft errors [CODE] [--markdown]\n\n"
+                 "Lists the code of every error and warning weft reports (shown after the\n"
+                 "message as [code], and as \"code\" with --diagnostics=json), with its\n"
+                 "message and when it happens; CODE shows only that one. --markdown prints\n"
+                 "the tables kept in docs/language.md.");
+            return 0;
+        }
+        if (strcmp(a, "--markdown") == 0)
+            markdown = 1;
+        else if (a[0] == '-' || code >= 0)
+            return wf_cli_usage_error("errors", "unknown argument '%s'", a);
+        else if ((code = wf_diag_code_find(a)) < 0)
+            return no_code(a);
+    }
+    char *text = markdown ? wf_diag_codes_markdown() : wf_diag_codes_listing(code);
     fputs(text, stdout);
     free(text);
     return 0;

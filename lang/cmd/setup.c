@@ -117,7 +117,7 @@ static int resolve_inputs(wf_setup *s, const wf_pairs *inputs, const char *targe
         char *name;
         const char *file;
         if (wf_pair_split(inputs->v[i], &name, &file)) {
-            wf_fail(d, "--input takes NAME=FILE, got '%s'", inputs->v[i]);
+            wf_report_bad_input_option(d, WF_NOWHERE, NULL, inputs->v[i]);
             return -1;
         }
         int found = -1;
@@ -125,7 +125,7 @@ static int resolve_inputs(wf_setup *s, const wf_pairs *inputs, const char *targe
             if (strcmp(g->inputs[j].name, name) == 0)
                 found = j;
         if (found < 0) {
-            wf_fail(d, "--input %s: the patch has no input '%s'", inputs->v[i], name);
+            wf_report_unknown_input(d, WF_NOWHERE, NULL, inputs->v[i], name);
             free(name);
             return -1;
         }
@@ -150,7 +150,7 @@ static int resolve_inputs(wf_setup *s, const wf_pairs *inputs, const char *targe
             char hint[200];
             snprintf(hint, sizeof hint, "pass --input %s=FILE%s", in->name,
                      in->from_target ? ", or fit it with --target FILE" : "");
-            wf_diag(d, WF_SEV_ERROR, in->loc, hint, "input '%s' has no source", in->name);
+            wf_report_input_without_source(d, in->loc, hint, in->name);
             return -1;
         }
     }
@@ -180,9 +180,9 @@ int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
         if (!s->readers[j])
             return -1;
         if (wf_audio_chans(s->readers[j]) != in->chans) {
-            wf_diag(d, WF_SEV_ERROR, in->loc, "declare `input NAME[C]` with the file's channels",
-                    "shape mismatch: input '%s' has %d channels but '%s' has %d", in->name,
-                    in->chans, s->paths[j], wf_audio_chans(s->readers[j]));
+            wf_report_input_channels(d, in->loc, "declare `input NAME[C]` with the file's channels",
+                                     in->name, in->chans, s->paths[j],
+                                     wf_audio_chans(s->readers[j]));
             return -1;
         }
         s->frames[j] = wf_audio_frames(s->readers[j]);
@@ -200,12 +200,11 @@ int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
     else if (longest > 0)
         want = (double)longest;
     else {
-        wf_fail(d, "%s: the patch has no length: add `length 2 s` to it, or pass --seconds",
-                o->patch);
+        wf_report_no_length(d, WF_NOWHERE, NULL, o->patch);
         return -1;
     }
     if (!(want >= 0.5 && want <= (double)((int64_t)1 << 31))) {
-        wf_fail(d, "a run must be between 1 sample and 2^31 samples long (asked for %.10g)", want);
+        wf_report_bad_length(d, WF_NOWHERE, NULL, want);
         return -1;
     }
     int64_t nsamples = llround(want);
@@ -218,7 +217,7 @@ int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
         char *name;
         const char *text;
         if (wf_pair_split(o->sets.v[i], &name, &text)) {
-            wf_fail(d, "--set takes NAME=VALUE, got '%s'", o->sets.v[i]);
+            wf_report_bad_set_option(d, WF_NOWHERE, NULL, o->sets.v[i]);
             return -1;
         }
         double *v = NULL;
@@ -260,20 +259,14 @@ void wf_setup_load_inputs(wf_setup *s)
 int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int quiet, wf_diags *d)
 {
     const wf_graph *g = s->patch->g;
-    int loaded = 0;
-    for (int j = 0; j < g->ninputs; j++)
-        loaded |= s->data[j] != NULL;
-    int whole = loaded || wf_graph_needs_whole(g);
-    if (whole && !loaded)
-        wf_setup_load_inputs(s);
-    wf_prog *p = wf_prog_new(g, &s->env, &s->params, whole ? WF_RUN_WHOLE : WF_RUN_STREAM, block, d);
+    wf_prog *p = wf_prog_new(g, &s->env, &s->params, WF_RUN_STREAM, block, d);
     if (!p)
         return -1;
     for (int j = 0; j < g->ninputs; j++) {
-        if (whole && s->data[j])
-            wf_prog_set_input(p, j, s->data[j]);
+        if (s->data[j]) /* already loaded whole (after a fit) */
+            wf_prog_set_input(p, j, 0, s->data[j]);
         else if (s->readers[j])
-            wf_prog_set_reader(p, j, wf_audio_read, s->readers[j]);
+            wf_prog_set_reader(p, j, 0, wf_audio_read, s->readers[j]);
     }
     int C = wf_prog_out_chans(p);
     wf_audio_writer *w = wf_audio_create(out, s->env.sr, C, fmt, d);
@@ -286,10 +279,7 @@ int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int
     const wf_real *y;
     int n;
     volatile sig_atomic_t *stop = wf_cli_catch_sigint();
-    while (rc == 0 && bad < 0 && !*stop &&
-           (y = whole ? (at ? NULL : wf_prog_forward(p)) : wf_prog_next_block(p, &n))) {
-        if (whole)
-            n = (int)s->env.nsamples;
+    while (rc == 0 && bad < 0 && !*stop && (y = wf_prog_next_block(p, &n))) {
         for (size_t i = 0; i < (size_t)n * (size_t)C && bad < 0; i++)
             if (!isfinite((double)y[i]))
                 bad = at + (int64_t)(i / (size_t)C);
@@ -300,18 +290,17 @@ int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int
     wf_prog_free(p);
     wf_cli_release_sigint();
     if (*stop) {
-        wf_fail(d, "interrupted: '%s' was not written", out);
+        wf_report_interrupted(d, WF_NOWHERE, NULL, out);
         wf_audio_abort(w);
         return 130;
     }
     if (bad >= 0) {
-        wf_fail(d, "the out is not finite from sample %lld (%.4f s): nothing was written",
-                (long long)bad, (double)bad / s->env.sr);
+        wf_report_out_not_finite(d, WF_NOWHERE, NULL, bad, (double)bad / s->env.sr);
         wf_audio_abort(w);
         return -1;
     }
     if (rc) {
-        wf_fail(d, "cannot write '%s'", out);
+        wf_report_write_failed(d, WF_NOWHERE, NULL, out);
         wf_audio_abort(w);
         return -1;
     }

@@ -1,0 +1,400 @@
+/* The one list of every diagnostic weft reports (after Cmajor's
+ * DiagnosticMessages). runtime/diag.h makes from it the enum of codes, the
+ * table `weft errors` and the docs print, and one reporting function per code,
+ * wf_report_<id>(d, loc, hint, params...), whose body hands the template to
+ * the printf-style core as a string literal: gcc's -Wformat checks every
+ * template against its parameters, and the prototype checks every call.
+ *
+ * X(id, "name", SEVERITY, category, Pn(type, param, ...), "template", "meaning")
+ *   id        the C name: WF_DIAG_<id>, wf_report_<id>
+ *   name      the stable kebab-case code shown to users and tools (id with
+ *             hyphens); never reuse or rename one
+ *   SEVERITY  ERROR or WARNING
+ *   category  one of WF_DIAG_CATEGORIES
+ *   Pn(...)   the template's n parameters as type, name pairs, P0() to P5()
+ *   template  the message, printf-style; one code per distinct message
+ *   meaning   one line for the docs: when it happens
+ *
+ * A category says where its codes come from: COMPILE (the lexer, the parser
+ * and the compiler, which test_compile covers) or RUN (the weft command and
+ * the runtime, which test_cli covers). */
+#ifndef WF_DIAG_CODES_H
+#define WF_DIAG_CODES_H
+
+/* C(id, STAGE, "title") */
+#define WF_DIAG_CATEGORIES(C)                                                                  \
+    C(lexical, COMPILE, "Lexical")                                                             \
+    C(syntax, COMPILE, "Syntax")                                                               \
+    C(names, COMPILE, "Names and values")                                                      \
+    C(calls, COMPILE, "Calls and operators")                                                   \
+    C(shapes, COMPILE, "Shapes (channels)")                                                    \
+    C(rates, COMPILE, "Rates")                                                                 \
+    C(units, COMPILE, "Units")                                                                 \
+    C(settings, COMPILE, "Settings and the out")                                               \
+    C(params, COMPILE, "Params and inputs")                                                    \
+    C(defs, COMPILE, "Defs")                                                                   \
+    C(modules, COMPILE, "Modules")                                                             \
+    C(limits, COMPILE, "Limits")                                                               \
+    C(options, RUN, "Command-line options")                                                    \
+    C(files, RUN, "Files")                                                                     \
+    C(run, RUN, "Running")                                                                     \
+    C(fit, RUN, "Fitting")
+
+#define WF_DIAG_CODES(X)                                                                       \
+    /* ---- lexical */                                                                         \
+    X(number_too_long, "number-too-long", ERROR, lexical, P0(),                                \
+      "number literal is too long", "a number literal longer than 127 characters")             \
+    X(number_out_of_range, "number-out-of-range", ERROR, lexical, P1(const char *, number),    \
+      "number '%s' is out of range", "a number beyond the range of a double (about 1.8e308)")  \
+    X(unknown_unit, "unknown-unit", ERROR, lexical, P1(const char *, unit),                    \
+      "unknown unit '%s'", "a number is directly followed by a word that is not a unit")       \
+    X(unknown_escape, "unknown-escape", ERROR, lexical, P0(),                                  \
+      "unknown escape in string", "a backslash in a string starts none of its four escapes")   \
+    X(unterminated_string, "unterminated-string", ERROR, lexical, P0(),                        \
+      "unterminated string", "a string has no closing quote on its line")                      \
+    X(unexpected_character, "unexpected-character", ERROR, lexical, P1(const char *, what),    \
+      "unexpected character '%s'", "a character with no place outside comments and strings")   \
+    X(nul_byte, "nul-byte", ERROR, lexical, P0(),                                              \
+      "unexpected NUL byte in source", "the file holds a NUL byte (it is probably not text)")  \
+    X(unclosed_bracket, "unclosed-bracket", ERROR, lexical, P1(char, bracket),                 \
+      "'%c' is not closed", "the file ends inside a bracket, reported where it opens")         \
+    /* ---- syntax */                                                                          \
+    X(unexpected_token, "unexpected-token", ERROR, syntax, P1(const char *, token),            \
+      "unexpected %s", "a token the grammar does not allow there; at an end of line, the "     \
+      "statement is incomplete")                                                               \
+    /* ---- names and values */                                                                \
+    X(undefined_name, "undefined-name", ERROR, names, P1(const char *, name),                  \
+      "undefined name '%s'", "no binding, param or input has this name")                       \
+    X(unknown_node, "unknown-node", ERROR, names, P1(const char *, name),                      \
+      "unknown node '%s'", "a call of a name that is neither a node nor a def")                \
+    X(duplicate_name, "duplicate-name", ERROR, names, P1(const char *, name),                  \
+      "duplicate name '%s'", "a name defined twice in one scope (bindings, params, inputs, "   \
+      "defs)")                                                                                 \
+    X(not_a_value, "not-a-value", ERROR, names, P1(const char *, name),                        \
+      "'%s' is a node or def, not a value", "a node or def named without calling it")          \
+    X(not_callable, "not-callable", ERROR, names, P1(const char *, name),                      \
+      "'%s' is a value, not a node or def", "a binding, param or input called like a node")    \
+    X(string_not_signal, "string-not-signal", ERROR, names, P0(),                              \
+      "a string is not a signal", "a string where a signal is expected; strings name files")   \
+    X(cycle, "cycle", ERROR, names, P2(const char *, name, const char *, chain),               \
+      "cycle: '%s' depends on itself (%s)", "a binding that depends on itself (feedback "      \
+      "needs a delay, which is not supported yet)")                                            \
+    /* ---- calls and operators */                                                             \
+    X(too_many_arguments, "too-many-arguments", ERROR, calls,                                  \
+      P4(const char *, callee, int, max, const char *, s, int, got),                           \
+      "'%s' takes at most %d argument%s, got %d", "more positional arguments than the callee " \
+      "takes")                                                                                 \
+    X(unknown_argument, "unknown-argument", ERROR, calls,                                      \
+      P2(const char *, callee, const char *, name), "'%s' has no argument named '%s'",         \
+      "a named argument the node or def does not have")                                        \
+    X(repeated_argument, "repeated-argument", ERROR, calls,                                    \
+      P2(const char *, name, const char *, callee), "argument '%s' of '%s' is given twice",    \
+      "an argument given by position and by name, or twice by name")                           \
+    X(positional_after_named, "positional-after-named", ERROR, calls,                          \
+      P1(const char *, callee),                                                                \
+      "positional argument after a named one in a call of '%s'",                               \
+      "a call's positional arguments come before its named ones")                              \
+    X(missing_argument, "missing-argument", ERROR, calls,                                      \
+      P3(const char *, callee, const char *, name, const char *, about),                       \
+      "'%s' needs argument '%s'%s", "an argument without a default is not given (for a "       \
+      "node, its meaning follows)")                                                            \
+    X(argument_not_constant, "argument-not-constant", ERROR, calls,                            \
+      P2(const char *, name, const char *, callee),                                            \
+      "argument '%s' of '%s' must be a number known when compiling",                           \
+      "a number argument (a seed, a count, an index) given a signal")                          \
+    X(argument_not_whole, "argument-not-whole", ERROR, calls,                                  \
+      P3(const char *, name, const char *, callee, double, value),                             \
+      "argument '%s' of '%s' must be a whole number, got %g", "a count or index with a "       \
+      "fraction")                                                                              \
+    X(argument_not_positive, "argument-not-positive", ERROR, calls,                            \
+      P3(const char *, name, const char *, callee, double, value),                             \
+      "argument '%s' of '%s' must be positive, got %g", "a number argument that must be "      \
+      "positive is not")                                                                       \
+    X(argument_out_of_range, "argument-out-of-range", ERROR, calls,                            \
+      P3(const char *, name, const char *, callee, double, value),                             \
+      "argument '%s' of '%s' is out of range (%g)", "a number argument that is not finite or " \
+      "beyond 1e15")                                                                           \
+    X(argument_not_word, "argument-not-word", ERROR, calls,                                    \
+      P3(const char *, name, const char *, callee, const char *, example),                     \
+      "argument '%s' of '%s' takes a word, such as '%s'",                                      \
+      "an argument that takes a word from a fixed list is given an expression")                \
+    X(unknown_word, "unknown-word", ERROR, calls,                                              \
+      P3(const char *, word, const char *, name, const char *, callee),                        \
+      "'%s' is not a %s of '%s'", "a word that is not one of the argument's choices")          \
+    X(division_by_zero, "division-by-zero", ERROR, calls, P0(),                                \
+      "division by zero", "a division by a constant that is zero")                             \
+    X(fold_not_finite, "fold-not-finite", ERROR, calls, P2(const char *, node, int, channel),  \
+      "'%s' of these constants is not a finite number (channel %d)",                           \
+      "a node of constants, computed when compiling, is infinite or NaN (sqrt(-1))")           \
+    /* ---- shapes */                                                                          \
+    X(shape_mismatch, "shape-mismatch", ERROR, shapes,                                         \
+      P5(const char *, node, int, arg, int, chans, int, other, int, other_chans),              \
+      "shape mismatch in '%s': argument %d has %d channels but argument %d has %d",            \
+      "a node's signal arguments have channel counts that do not broadcast")                   \
+    X(constant_shape_mismatch, "constant-shape-mismatch", ERROR, shapes,                       \
+      P2(int, left, int, right),                                                               \
+      "shape mismatch: the left side has %d channels, the right side %d",                      \
+      "two constant vectors of different lengths meet in an operator")                         \
+    X(param_size_mismatch, "param-size-mismatch", ERROR, shapes,                               \
+      P3(const char *, param, int, size, int, given),                                          \
+      "shape mismatch: param '%s' has %d values but its initial value has %d",                 \
+      "a param's initial vector has neither one value nor one per channel")                    \
+    X(not_mono, "not-mono", ERROR, shapes,                                                     \
+      P3(const char *, node, const char *, arg, int, chans),                                   \
+      "shape mismatch in '%s': %s must have 1 channel, it has %d",                             \
+      "an argument that must be one channel (harmonic's f0) has several")                      \
+    X(index_out_of_range, "index-out-of-range", ERROR, shapes,                                 \
+      P4(const char *, node, double, index, int, chans, const char *, s),                      \
+      "shape mismatch in '%s': index %g is out of range for a signal with %d channel%s",       \
+      "pick() of a channel the signal does not have")                                          \
+    X(too_few_bands, "too-few-bands", ERROR, shapes,                                           \
+      P3(const char *, node, const char *, arg, int, chans),                                   \
+      "shape mismatch in '%s': %s needs at least 2 bands, it has %d channel",                  \
+      "filtered_noise() magnitudes of fewer than two bands")                                   \
+    X(too_many_channels, "too-many-channels", ERROR, shapes, P2(const char *, node, int, max), \
+      "'%s' takes at most %d channels", "a node asked for more channels than it makes")        \
+    X(too_many_values, "too-many-values", ERROR, shapes, P2(const char *, node, int, max),     \
+      "'%s' makes at most %d values", "range() asked for more values than it makes")           \
+    X(too_many_partials, "too-many-partials", ERROR, shapes,                                   \
+      P3(const char *, node, int, max, int, chans),                                            \
+      "'%s' takes at most %d partials, amps has %d channels",                                  \
+      "harmonic() given more partials than it renders")                                        \
+    X(no_channels, "no-channels", ERROR, shapes, P1(const char *, node),                       \
+      "'%s' would have no channels", "a node whose output would have no channels")             \
+    /* ---- rates */                                                                           \
+    X(rate_mismatch, "rate-mismatch", ERROR, rates,                                            \
+      P4(const char *, node, const char *, arg, const char *, article, const char *, rate),    \
+      "rate mismatch in '%s': argument '%s' must be constant, but it is %s %s-rate signal",    \
+      "an argument that must be constant (an envelope's times) is a signal")                   \
+    X(constant_signal, "constant-signal", ERROR, rates,                                        \
+      P2(const char *, node, const char *, arg),                                               \
+      "rate mismatch in '%s': %s must be a signal that changes over time, not a constant",     \
+      "delay() of a constant")                                                                 \
+    X(already_audio, "already-audio", ERROR, rates, P2(const char *, node, const char *, arg), \
+      "rate mismatch in '%s': %s is already audio rate",                                       \
+      "upsample() of a signal that is audio rate already")                                     \
+    X(not_audio_rate, "not-audio-rate", ERROR, rates,                                          \
+      P3(const char *, node, const char *, arg, const char *, rate),                           \
+      "rate mismatch in '%s': %s must be audio rate, it is %s rate",                           \
+      "downsample() of a signal that is not audio rate")                                       \
+    X(audio_rate_filter, "audio-rate-filter", ERROR, rates,                                    \
+      P2(const char *, node, const char *, arg),                                               \
+      "rate mismatch in '%s': %s must be control rate (one filter per frame) or constant, "    \
+      "not audio rate", "filtered_noise() magnitudes that change at audio rate")               \
+    /* ---- units */                                                                           \
+    X(bad_unit, "bad-unit", ERROR, units,                                                      \
+      P3(const char *, setting, const char *, want, const char *, got),                        \
+      "bad unit: %s expects %s, got %s",                                                       \
+      "a setting in the wrong unit: rate and frames take a frequency, length a time")          \
+    X(mixed_units, "mixed-units", ERROR, units,                                                \
+      P3(const char *, param, const char *, first, const char *, other),                       \
+      "bad unit: param '%s' mixes %s and %s", "a param's value and bounds in different units") \
+    /* ---- settings and the out */                                                            \
+    X(setting_twice, "setting-twice", ERROR, settings, P1(const char *, setting),              \
+      "'%s' is set twice", "rate, frames or length set more than once")                        \
+    X(setting_not_constant, "setting-not-constant", ERROR, settings, P1(const char *, what),   \
+      "%s must be a single number known when compiling",                                       \
+      "a setting or a size that is a signal or a vector")                                      \
+    X(setting_not_positive, "setting-not-positive", ERROR, settings,                           \
+      P2(const char *, what, double, value), "%s must be positive, got %g",                    \
+      "a setting or a size that is zero, negative or not finite")                              \
+    X(bad_count, "bad-count", ERROR, settings,                                                 \
+      P3(const char *, what, int, max, double, value),                                         \
+      "%s must be a whole number up to %d, got %g",                                            \
+      "a size (a param's values, an input's channels) with a fraction, or too large")          \
+    X(missing_out, "missing-out", ERROR, settings, P0(),                                       \
+      "the patch has no 'out' statement", "every patch needs exactly one `out`")               \
+    X(two_outs, "two-outs", ERROR, settings, P0(),                                             \
+      "a patch has one 'out' (make several channels with [a, b])",                             \
+      "a second `out` statement")                                                              \
+    /* ---- params and inputs */                                                               \
+    X(unknown_param_option, "unknown-param-option", ERROR, params, P1(const char *, word),     \
+      "unexpected '%s' after the param's value",                                               \
+      "a word after a param's value other than lin, log and fixed")                            \
+    X(unknown_per, "unknown-per", ERROR, params, P1(const char *, word),                       \
+      "unknown 'per %s'", "`per` followed by a word other than `frame`")                       \
+    X(repeated_bounds, "repeated-bounds", ERROR, params, P0(),                                 \
+      "the param already has bounds", "a param with two `in [lo, hi]`")                        \
+    X(repeated_fixed, "repeated-fixed", ERROR, params, P0(),                                   \
+      "the param is already 'fixed'", "a param with `fixed` twice")                            \
+    X(repeated_scale, "repeated-scale", ERROR, params, P1(const char *, scale),                \
+      "the param already has a scale ('%s')", "a param with two of `lin` and `log`")           \
+    X(repeated_per, "repeated-per", ERROR, params, P1(const char *, per),                      \
+      "the param is already 'per %s'", "a param with `per frame` twice")                       \
+    X(param_string, "param-string", ERROR, params, P0(),                                       \
+      "a param's value must be numbers", "a file name as the value of a param that is not "    \
+      "`per frame`")                                                                           \
+    X(param_not_constant, "param-not-constant", ERROR, params, P0(),                           \
+      "a param's initial value must be known when compiling", "a param starting at a signal")  \
+    X(param_not_finite, "param-not-finite", ERROR, params, P1(const char *, param),            \
+      "param '%s' starts at a non-finite value", "a param starting at an infinity or NaN")     \
+    X(bad_bounds, "bad-bounds", ERROR, params, P0(),                                           \
+      "a param's bounds must be two numbers", "bounds that are signals or vectors")            \
+    X(reversed_bounds, "reversed-bounds", ERROR, params,                                       \
+      P3(const char *, param, double, lo, double, hi),                                         \
+      "param '%s' has bounds [%g, %g]: the lower must be below the upper",                     \
+      "a lower bound that is not below the upper one")                                         \
+    X(param_outside_bounds, "param-outside-bounds", ERROR, params,                             \
+      P4(const char *, param, double, value, double, lo, double, hi),                          \
+      "param '%s' starts at %g, outside its bounds [%g, %g]",                                  \
+      "a param starting outside its own bounds")                                               \
+    X(log_param_not_positive, "log-param-not-positive", ERROR, params,                         \
+      P1(const char *, param),                                                                 \
+      "log param '%s' needs positive values and bounds",                                       \
+      "a `log` param with a value or a lower bound that is not positive")                      \
+    X(bad_input_source, "bad-input-source", ERROR, params, P1(const char *, word),             \
+      "an input comes from 'target' or a file name, not '%s'",                                 \
+      "`input x = WORD` with a word other than `target`")                                      \
+    X(unused_param, "unused-param", WARNING, params, P1(const char *, param),                  \
+      "param '%s' does not reach the out", "a param the out does not depend on: a fit leaves " \
+      "it unchanged")                                                                          \
+    /* ---- defs */                                                                            \
+    X(recursive_def, "recursive-def", ERROR, defs, P2(const char *, def, const char *, chain), \
+      "recursive def '%s' (%s)", "a def that calls itself, directly or through others")        \
+    X(missing_return, "missing-return", ERROR, defs, P1(const char *, def),                    \
+      "def '%s' has no 'return'", "a def's body without `return`")                             \
+    X(two_returns, "two-returns", ERROR, defs, P1(const char *, def),                          \
+      "def '%s' has more than one return", "a def's body with a second `return`")              \
+    X(statement_in_def, "statement-in-def", ERROR, defs, P0(),                                 \
+      "only bindings and 'return' may appear inside a def",                                    \
+      "a setting, param, input, out, def or use inside a def")                                 \
+    X(return_outside_def, "return-outside-def", ERROR, defs, P0(),                             \
+      "'return' outside a def", "a `return` at the top level of a patch")                      \
+    X(def_hides_node, "def-hides-node", ERROR, defs, P1(const char *, def),                    \
+      "def '%s' would hide the built-in node of that name", "a def named like a node")         \
+    /* ---- modules */                                                                         \
+    X(module_not_found, "module-not-found", ERROR, modules, P1(const char *, module),          \
+      "cannot find module '%s'", "no MODULE.weft in the folders searched (the hint lists "     \
+      "them)")                                                                                 \
+    X(statement_in_module, "statement-in-module", ERROR, modules, P0(),                        \
+      "a module may only contain 'def' and 'use' statements",                                  \
+      "a used module holds settings, params, inputs, bindings or an out")                      \
+    /* ---- limits */                                                                          \
+    X(brackets_too_deep, "brackets-too-deep", ERROR, limits, P1(int, max),                     \
+      "brackets nested too deeply (limit %d)", "brackets nested more than 256 deep")           \
+    X(expression_too_deep, "expression-too-deep", ERROR, limits, P0(),                         \
+      "expression nested too deeply", "an expression deeper than the parser's stack")          \
+    X(patch_too_deep, "patch-too-deep", ERROR, limits, P1(int, max),                           \
+      "the patch nests too deeply here (more than %d levels of brackets, calls and bindings)", \
+      "evaluation nested more than 1000 levels deep")                                          \
+    X(bindings_too_deep, "bindings-too-deep", ERROR, limits, P0(),                             \
+      "bindings nested too deeply", "a chain of more than 800 bindings, each using the next")  \
+    X(defs_too_deep, "defs-too-deep", ERROR, limits, P1(int, max),                             \
+      "defs nested more than %d deep", "defs calling defs more than 200 deep")                 \
+    X(vector_too_long, "vector-too-long", ERROR, limits, P1(int, max),                         \
+      "vector literal longer than %d", "a constant vector of more than a million values")      \
+    X(too_many_nodes, "too-many-nodes", ERROR, limits, P1(int, max),                           \
+      "the patch expands to more than %d nodes", "defs expanding to more than two million "    \
+      "nodes")                                                                                 \
+    /* ---- command-line options */                                                            \
+    X(bad_set_option, "bad-set-option", ERROR, options, P1(const char *, text),                \
+      "--set takes NAME=VALUE, got '%s'", "a --set without '=' or without a name or value")    \
+    X(set_not_constant, "set-not-constant", ERROR, options,                                    \
+      P2(const char *, option, const char *, text), "%s: '%s' is not a constant",              \
+      "a --set value that is a signal")                                                        \
+    X(set_not_value, "set-not-value", ERROR, options,                                          \
+      P2(const char *, option, const char *, text), "%s: '%s' is not a value",                 \
+      "a --set value that is not one expression")                                              \
+    X(bad_input_option, "bad-input-option", ERROR, options, P1(const char *, text),            \
+      "--input takes NAME=FILE, got '%s'", "an --input without '=' or without a name or file") \
+    X(unknown_input, "unknown-input", ERROR, options,                                          \
+      P2(const char *, option, const char *, name), "--input %s: the patch has no input '%s'", \
+      "an --input naming no input of the patch")                                               \
+    /* ---- files */                                                                           \
+    X(cannot_read_patch, "cannot-read-patch", ERROR, files,                                    \
+      P2(const char *, path, const char *, reason), "cannot read patch '%s': %s",              \
+      "the patch file is missing or unreadable")                                               \
+    X(cannot_read_audio, "cannot-read-audio", ERROR, files,                                    \
+      P2(const char *, path, const char *, reason), "cannot read audio file '%s': %s",         \
+      "an input, target or frame file libsndfile cannot read")                                 \
+    X(unusable_audio, "unusable-audio", ERROR, files, P1(const char *, path),                  \
+      "audio file '%s' has no usable channels or sample rate",                                 \
+      "an audio file whose header gives no channels or no rate")                               \
+    X(empty_audio, "empty-audio", ERROR, files, P1(const char *, path),                        \
+      "audio file '%s' is empty", "a target or frame file of no frames")                       \
+    X(audio_too_long, "audio-too-long", ERROR, files,                                          \
+      P2(const char *, path, long long, frames),                                               \
+      "audio file '%s' is too long (%lld frames)", "a file of more than 2^31 frames")          \
+    X(resample_ratio, "resample-ratio", ERROR, files,                                          \
+      P3(const char *, path, int, from, double, to),                                           \
+      "cannot resample '%s' from %d Hz to %g Hz (ratio beyond 256)",                           \
+      "a file whose rate is more than 256 times from the patch's")                             \
+    X(resample_failed, "resample-failed", ERROR, files,                                        \
+      P2(const char *, path, const char *, reason), "cannot resample '%s': %s",                \
+      "libsamplerate cannot start converting the file")                                        \
+    X(unknown_audio_format, "unknown-audio-format", ERROR, files, P1(const char *, path),      \
+      "cannot tell the audio format of '%s' from its extension (use .wav, .flac, .ogg, "       \
+      ".aiff, .au, .caf or .w64)", "an output file name with an unknown extension")            \
+    X(ogg_format, "ogg-format", ERROR, files, P1(const char *, path),                          \
+      "--format does not apply to Ogg Vorbis output ('%s')", "--format with an .ogg output")   \
+    X(flac_float, "flac-float", ERROR, files, P1(const char *, path),                          \
+      "FLAC cannot hold float samples ('%s'): use pcm16 or pcm24",                             \
+      "--format float with a .flac output")                                                    \
+    X(unsupported_audio_format, "unsupported-audio-format", ERROR, files,                      \
+      P3(int, chans, int, rate, const char *, path),                                           \
+      "libsndfile cannot write %d channels at %d Hz in the format asked for '%s'",             \
+      "an output format that cannot hold these channels or this rate (FLAC: 8 channels)")      \
+    X(cannot_write, "cannot-write", ERROR, files,                                              \
+      P2(const char *, path, const char *, reason),                                            \
+      "cannot write '%s': %s", "an output file that cannot be created")                        \
+    X(write_failed, "write-failed", ERROR, files, P1(const char *, path),                      \
+      "cannot write '%s'", "writing an audio file failed part way (a full disk)")              \
+    X(cannot_finish_writing, "cannot-finish-writing", ERROR, files,                            \
+      P2(const char *, path, const char *, reason), "cannot finish writing '%s': %s",          \
+      "closing an audio file failed")                                                          \
+    X(cannot_rename, "cannot-rename", ERROR, files, P1(const char *, path),                    \
+      "cannot move the finished file into place as '%s'",                                      \
+      "a complete file could not be renamed over its target")                                  \
+    X(cannot_write_log, "cannot-write-log", ERROR, files,                                      \
+      P2(const char *, path, const char *, reason), "cannot write the log '%s': %s",           \
+      "the --log file of a fit cannot be created")                                             \
+    X(cannot_write_patch, "cannot-write-patch", ERROR, files,                                  \
+      P2(const char *, path, const char *, reason), "cannot write the fitted patch '%s': %s",  \
+      "the fitted patch cannot be written")                                                    \
+    /* ---- running */                                                                         \
+    X(no_length, "no-length", ERROR, run, P1(const char *, patch),                             \
+      "%s: the patch has no length: add `length 2 s` to it, or pass --seconds",                \
+      "no length from the patch, --seconds, inputs or a target")                               \
+    X(bad_length, "bad-length", ERROR, run, P1(double, samples),                               \
+      "a run must be between 1 sample and 2^31 samples long (asked for %.10g)",                \
+      "a length of less than a sample or more than 2^31 samples")                              \
+    X(input_without_source, "input-without-source", ERROR, run, P1(const char *, input),       \
+      "input '%s' has no source", "an input the out uses, with no --input, file or target")    \
+    X(input_channels, "input-channels", ERROR, run,                                            \
+      P4(const char *, input, int, chans, const char *, path, int, file_chans),                \
+      "shape mismatch: input '%s' has %d channels but '%s' has %d",                            \
+      "a file of other channels than its input declares (mono inputs mix down)")               \
+    X(out_not_finite, "out-not-finite", ERROR, run, P2(long long, sample, double, seconds),    \
+      "the out is not finite from sample %lld (%.4f s): nothing was written",                  \
+      "the out became infinite or NaN; nothing is written")                                    \
+    X(interrupted, "interrupted", ERROR, run, P1(const char *, path),                          \
+      "interrupted: '%s' was not written", "Ctrl-C during a render")                           \
+    X(clipped, "clipped", WARNING, run,                                                        \
+      P3(long long, samples, const char *, path, double, peak),                                \
+      "%lld samples of '%s' were clipped (peak %.2f dBFS)",                                    \
+      "samples beyond full scale in a PCM output")                                             \
+    X(runtime_error, "runtime-error", ERROR, run, P1(const char *, message), "%s",             \
+      "an error of a part of weft whose messages have no code of their own yet: the "          \
+      "executor, params read from --set or files, a diverging fit")                            \
+    /* ---- fitting */                                                                         \
+    X(fit_needs_mono, "fit-needs-mono", ERROR, fit, P1(int, chans),                            \
+      "a fit needs a mono out, and this patch's out has %d channels: mix them with mix(...)",  \
+      "fitting a patch whose out has several channels")                                        \
+    X(nothing_to_fit, "nothing-to-fit", ERROR, fit, P1(const char *, patch),                   \
+      "%s has no params to fit", "a fit of a patch whose params are all fixed, or has none")   \
+    X(target_shorter, "target-shorter", WARNING, fit,                                          \
+      P3(const char *, path, double, target_seconds, double, patch_seconds),                   \
+      "the target '%s' is shorter (%.3f s) than the patch (%.3f s): padded with silence",      \
+      "a target shorter than the patch's length")                                              \
+    X(target_not_finite, "target-not-finite", ERROR, fit,                                      \
+      P2(double, value, long long, sample),                                                    \
+      "the target has a non-finite sample (%g at sample %lld)",                                \
+      "a target recording holding infinities or NaN")                                          \
+    X(signal_too_short, "signal-too-short", ERROR, fit, P2(long long, samples, int, smallest), \
+      "the signal (%lld samples) is shorter than the smallest FFT size of the spectral loss "  \
+      "(%d)", "a fit shorter than the spectral loss's smallest window")                        \
+    X(bad_fft_size, "bad-fft-size", ERROR, fit, P1(int, size),                                 \
+      "FFT size %d: sizes must be multiples of 4 up to 2^20",                                  \
+      "a spectral loss asked for an FFT size it does not support")
+
+#endif
