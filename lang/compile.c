@@ -11,28 +11,18 @@
 #include "lang/compile_int.h"
 #include "runtime/util.h"
 
-wf_patch *wf_compile_source(wf_source *src, const wf_compile_opts *o, wf_diags *d)
+/* Compiles statements into p (whose main sources are set); NULL after
+ * errors, p freed. */
+static wf_patch *compile_into(wf_patch *p, const wf_stmt *const *stmts, int n,
+                              const wf_compile_opts *o, wf_diags *d)
 {
-    wf_patch *p = wf_xcalloc(1, sizeof *p);
-    const char *slash = strrchr(src->path, '/');
-    p->dir = slash ? wf_xstrndup(src->path, (size_t)(slash - src->path)) : wf_xstrdup(".");
-    p->sources = wf_xmalloc(sizeof(void *));
-    p->asts = wf_xmalloc(sizeof(void *));
-    p->sources[0] = src;
-    p->nsources = 1;
     int errors = d->errors;
-    p->asts[0] = wf_parse(src, d);
-    if (!p->asts[0]) {
-        wf_patch_free(p);
-        return NULL;
-    }
     cc c = {0};
     c.patch = p;
     c.g = p->g = wf_graph_new();
     c.d = d;
     c.opts = o;
-    p->nmain = 1;
-    wf_cc_compile_patch(&c, 1);
+    wf_cc_compile_patch(&c, stmts, n, p->sources[p->nmain - 1]);
     wf_cc_scope_free(&c.globals);
     free(c.defs);
     wf_arena_free(&c.arena);
@@ -46,6 +36,53 @@ wf_patch *wf_compile_source(wf_source *src, const wf_compile_opts *o, wf_diags *
             wf_report_unused_param(d, p->g->params[i].loc, "a fit leaves it unchanged",
                                    p->g->params[i].name);
     return p;
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? wf_xstrndup(path, (size_t)(slash - path)) : wf_xstrdup(".");
+}
+
+wf_patch *wf_compile_source(wf_source *src, const wf_compile_opts *o, wf_diags *d)
+{
+    wf_patch *p = wf_xcalloc(1, sizeof *p);
+    p->dir = dir_of(src->path);
+    p->sources = wf_xmalloc(sizeof(void *));
+    p->asts = wf_xmalloc(sizeof(void *));
+    p->sources[0] = src;
+    p->nsources = p->nmain = 1;
+    p->asts[0] = wf_parse(src, d);
+    if (!p->asts[0]) {
+        wf_patch_free(p);
+        return NULL;
+    }
+    int n = 0;
+    for (const wf_stmt *st = p->asts[0]->stmts; st; st = st->next)
+        n++;
+    const wf_stmt **stmts = wf_xmalloc(sizeof *stmts * (size_t)(n + 1));
+    n = 0;
+    for (const wf_stmt *st = p->asts[0]->stmts; st; st = st->next)
+        stmts[n++] = st;
+    p = compile_into(p, stmts, n, o, d);
+    free(stmts);
+    return p;
+}
+
+wf_patch *wf_compile_stmts(wf_source *const *srcs, int nsrc, const wf_stmt *const *stmts, int n,
+                           const char *dir, const wf_compile_opts *o, wf_diags *d)
+{
+    wf_patch *p = wf_xcalloc(1, sizeof *p);
+    p->dir = wf_xstrdup(dir);
+    p->sources = wf_xmalloc(sizeof(void *) * (size_t)(nsrc + 1));
+    p->asts = wf_xcalloc((size_t)(nsrc + 1), sizeof(void *));
+    for (int i = 0; i < nsrc; i++) {
+        p->sources[i] = srcs[i];
+        srcs[i]->refs++;
+    }
+    p->nsources = p->nmain = nsrc;
+    p->borrowed = 1;
+    return compile_into(p, stmts, n, o, d);
 }
 
 wf_patch *wf_compile_file(const char *path, const wf_compile_opts *o, wf_diags *d)
@@ -70,7 +107,8 @@ void wf_patch_free(wf_patch *p)
         return;
     wf_graph_free(p->g);
     for (int i = 0; i < p->nsources; i++) {
-        wf_file_ast_free(p->asts[i]);
+        if (!p->borrowed || i >= p->nmain)
+            wf_file_ast_free(p->asts[i]);
         wf_source_free(p->sources[i]);
     }
     free(p->asts);

@@ -16,6 +16,7 @@ typedef struct wf_patch {
     wf_graph *g;
     wf_source **sources; /* the patch's own (nmain of them), then used modules */
     int nsources, nmain;
+    int borrowed;        /* the own sources' syntax trees are the caller's (a session) */
     wf_file_ast **asts;
     char *dir; /* folder of the patch, for `use` and relative files */
 } wf_patch;
@@ -32,6 +33,12 @@ wf_patch *wf_compile_text(const char *name, const char *text, const wf_compile_o
 /* Compiles an already loaded source (taking over the caller's reference),
  * for text that may hold NUL bytes. */
 wf_patch *wf_compile_source(wf_source *src, const wf_compile_opts *o, wf_diags *d);
+/* Compiles a list of top-level statements parsed from srcs (a live session's
+ * statements, from several texts): the patch keeps references to the
+ * sources and borrows the statements, which the caller keeps alive while
+ * the patch lives. dir: the folder for `use` and relative files. */
+wf_patch *wf_compile_stmts(wf_source *const *srcs, int nsrc, const wf_stmt *const *stmts, int n,
+                           const char *dir, const wf_compile_opts *o, wf_diags *d);
 void wf_patch_free(wf_patch *p);
 
 /* Evaluates a constant expression such as "2 khz" or "[0.1, 0.2]" (for

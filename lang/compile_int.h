@@ -165,11 +165,14 @@ val wf_cc_eval_child(cc *c, scope *s, const wf_ast *e, uint64_t role);
 val wf_cc_call(cc *c, scope *s, const wf_ast *e);
 
 /* ---- compile_stmts.c */
-/* The statements of the patch's own files (sources[0 .. nmain - 1]). */
-void wf_cc_compile_patch(cc *c, int nmain);
+/* The patch's own statements, in order; a missing out is reported at the
+ * end of `last`. */
+void wf_cc_compile_patch(cc *c, const wf_stmt *const *stmts, int n, const wf_source *last);
 
 /* ---- compile_modules.c */
 /* The `use` and `def` statements of f (a used module may hold nothing else). */
 void wf_cc_module_stmts(cc *c, const wf_file_ast *f, int is_module);
+/* One statement of them (others are an error in a module). */
+void wf_cc_module_stmt(cc *c, const wf_stmt *st, int is_module);
 
 #endif

@@ -101,15 +101,18 @@ static void def_stmt(cc *c, const wf_stmt *st)
 }
 
 /* Statements of a used module: only defs and further uses. */
+void wf_cc_module_stmt(cc *c, const wf_stmt *st, int is_module)
+{
+    if (st->kind == WF_ST_USE)
+        use_stmt(c, st);
+    else if (st->kind == WF_ST_DEF)
+        def_stmt(c, st);
+    else if (is_module)
+        wf_report_statement_in_module(c->d, st->loc, "move it into the patch that uses this module");
+}
+
 void wf_cc_module_stmts(cc *c, const wf_file_ast *f, int is_module)
 {
-    for (const wf_stmt *st = f->stmts; st; st = st->next) {
-        if (st->kind == WF_ST_USE)
-            use_stmt(c, st);
-        else if (st->kind == WF_ST_DEF)
-            def_stmt(c, st);
-        else if (is_module)
-            wf_report_statement_in_module(c->d, st->loc,
-                                          "move it into the patch that uses this module");
-    }
+    for (const wf_stmt *st = f->stmts; st; st = st->next)
+        wf_cc_module_stmt(c, st, is_module);
 }

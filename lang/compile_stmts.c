@@ -412,22 +412,18 @@ static void eval_out(cc *c, const wf_stmt *out)
     wf_cc_leave(c, m);
 }
 
-void wf_cc_compile_patch(cc *c, int nmain)
+void wf_cc_compile_patch(cc *c, const wf_stmt *const *stmts, int n, const wf_source *last)
 {
     decls seen = {0};
-    for (int i = 0; i < nmain; i++)
-        if (c->patch->asts[i])
-            wf_cc_module_stmts(c, c->patch->asts[i], 0);
-    for (int i = 0; i < nmain; i++)
-        for (const wf_stmt *st = c->patch->asts[i] ? c->patch->asts[i]->stmts : NULL; st;
-             st = st->next)
-            declare(c, st, &seen);
+    for (int i = 0; i < n; i++)
+        wf_cc_module_stmt(c, stmts[i], 0);
+    for (int i = 0; i < n; i++)
+        declare(c, stmts[i], &seen);
     if (!seen.out) {
-        const wf_source *src = c->patch->sources[nmain - 1];
         int lines = 1;
-        for (size_t i = 0; i + 1 < src->len; i++)
-            lines += src->text[i] == '\n';
-        wf_loc loc = {src, lines, 1, 0, 0};
+        for (size_t i = 0; i + 1 < last->len; i++)
+            lines += last->text[i] == '\n';
+        wf_loc loc = {last, lines, 1, 0, 0};
         wf_report_missing_out(c->d, loc, "end the patch with `out EXPR`");
     } else {
         eval_out(c, seen.out);

@@ -951,7 +951,8 @@ static wf_sig view(const wf_prog *p, int x, int c, int lane, int adjoint)
         t0 = rx->win0 - rx->hist;
         end = rx->win1;
     }
-    s.p += (size_t)(start - t0) * (size_t)gx->shape.chans;
+    if (s.p) /* inputs may be given only after planning */
+        s.p += (size_t)(start - t0) * (size_t)gx->shape.chans;
     s.n = (int)(end - start);
     return s;
 }
@@ -1348,9 +1349,61 @@ int64_t wf_prog_position(const wf_prog *p)
     return p->fifo_t0 + p->fifo_drop;
 }
 
+int64_t wf_prog_input_position(const wf_prog *p)
+{
+    return p->blockno * p->block;
+}
+
+/* Whether node j of `old` can hand its streaming state to node i of p: the
+ * same node (id, kind, shape), running as late, with state and history laid
+ * out alike. */
+static int same_node(const wf_prog *p, int i, const wf_prog *old, int j)
+{
+    const wf_gnode *a = gnode(p, i), *b = gnode(old, j);
+    const nrt *ra = &p->rt[i], *rb = &old->rt[j];
+    return a->id == b->id && a->kind == b->kind && a->shape.rate == b->shape.rate &&
+           a->shape.chans == b->shape.chans && ra->lanes == rb->lanes && ra->lat == rb->lat &&
+           ra->hist == rb->hist && ra->cap == rb->cap && ra->sz.state == rb->sz.state &&
+           ra->persist == rb->persist && !ra->once;
+}
+
 int wf_prog_adopt(wf_prog *p, const wf_prog *old)
 {
-    (void)p;
-    (void)old;
-    return 0;
+    if (p->mode != WF_RUN_STREAM || old->mode != WF_RUN_STREAM || p->block != old->block)
+        return 0;
+    p->blockno = old->blockno;
+    p->out_end = old->out_end;
+    p->once_done = 0;
+    set_windows(p, p->blockno);
+    reset_states(p);
+    /* what the old program computed and has not handed out yet */
+    size_t C = (size_t)wf_prog_out_chans(p), oc = (size_t)wf_prog_out_chans(old);
+    p->fifo_t0 = old->fifo_t0 + old->fifo_drop;
+    p->fifo_n = old->fifo_n - old->fifo_drop;
+    p->fifo_drop = 0;
+    for (int t = 0; t < p->fifo_n; t++)
+        for (size_t c = 0; c < C; c++)
+            p->fifo[(size_t)t * C + c] =
+                old->fifo[(size_t)(old->fifo_drop + t) * oc + (oc == C ? c : 0)];
+    /* node ids are unique but for nodes no edit can tell apart (constants) */
+    int kept = 0;
+    for (int i = 0; i < p->n; i++) {
+        nrt *r = &p->rt[i];
+        if (r->ext == EXT_PARAM || (r->ext == EXT_INPUT && is_whole(p, i)))
+            continue;
+        for (int j = 0; j < old->n; j++) {
+            if (!same_node(p, i, old, j))
+                continue;
+            const nrt *ro = &old->rt[j];
+            for (int l = 0; l < r->lanes; l++) {
+                if (r->sz.state)
+                    memcpy(r->state[l], ro->state[l], r->sz.state);
+                if (r->persist)
+                    memcpy(r->out[l], ro->out[l], r->out_bytes);
+            }
+            kept++;
+            break;
+        }
+    }
+    return kept;
 }

@@ -94,8 +94,10 @@ int64_t wf_prog_latency(const wf_prog *p);
 /* Forces static nodes to be recomputed (after inputs change). */
 void wf_prog_invalidate(wf_prog *p);
 
-/* STREAM, for live editing: the absolute sample the next block starts at. */
+/* STREAM, for live editing: the absolute sample the next block handed out
+ * starts at, and the sample streamed inputs are read from next. */
 int64_t wf_prog_position(const wf_prog *p);
+int64_t wf_prog_input_position(const wf_prog *p);
 /* STREAM: makes the fresh program p continue where `old` is: the same
  * position, and the streaming state (phases, delay lines, reverb tails,
  * histories) of every node whose id, kind, shape and latency are the same

@@ -31,6 +31,7 @@ enum {
     WF_ARG_INT = 1 << 3,         /* NUMBER must be whole */
     WF_ARG_POSITIVE = 1 << 4,    /* NUMBER must be > 0 */
     WF_ARG_OPTIONAL = 1 << 5,    /* NUMBER may be left out (no default) */
+    WF_ARG_GATE = 1 << 6,        /* a gate: voices of notes last as long as the kind's tail */
 };
 
 typedef struct wf_arg_spec {
@@ -123,6 +124,11 @@ typedef struct wf_node_kind {
     void (*reset)(wf_kctx *k);
     void (*forward)(wf_kctx *k);
     void (*backward)(wf_kctx *k);
+    /* Optional, for kinds with a WF_ARG_GATE input: seconds the node goes on
+     * sounding after its gate falls (a release), from the values of its
+     * constant inputs (NAN where not known when planning), so that a voice
+     * of notes is not reused before. */
+    double (*tail)(const wf_gnode *g, const double *in);
     /* Optional: how far the node reads input i ahead of its output, in the
      * input's frames (samples for audio, frames for control). The executor
      * gives a streaming node that much more of the input, delaying the node

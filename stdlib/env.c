@@ -34,7 +34,7 @@ static const wf_arg_spec line_args[] = {
     {"time", WF_ARG_SIGNAL, "1", "seconds from start to end", WF_ARG_CONST_ONLY, NULL, 0.01, 0.03},
     {"gate", WF_ARG_SIGNAL, "0",
      "start time in seconds, or a gate signal: the line restarts where it rises",
-     WF_ARG_KEEP_CONTROL, NULL, 0.005, 0.02},
+     WF_ARG_KEEP_CONTROL | WF_ARG_GATE, NULL, 0.005, 0.02},
 };
 
 static const wf_arg_spec decay_args[] = {
@@ -42,7 +42,7 @@ static const wf_arg_spec decay_args[] = {
      0.005, 0.03},
     {"gate", WF_ARG_SIGNAL, "0",
      "start time in seconds, or a gate signal: the decay restarts where it rises",
-     WF_ARG_KEEP_CONTROL, NULL, 0.005, 0.02},
+     WF_ARG_KEEP_CONTROL | WF_ARG_GATE, NULL, 0.005, 0.02},
 };
 
 static const wf_arg_spec adsr_args[] = {
@@ -55,7 +55,7 @@ static const wf_arg_spec adsr_args[] = {
      0.005, 0.01},
     {"gate", WF_ARG_SIGNAL, "1",
      "seconds the note is held from the start, or a gate signal (notes.gate)",
-     WF_ARG_KEEP_CONTROL, NULL, 0.015, 0.02},
+     WF_ARG_KEEP_CONTROL | WF_ARG_GATE, NULL, 0.015, 0.02},
 };
 
 /* Per channel, for gate signals: where the current segment started. */
@@ -267,6 +267,13 @@ static void decay_backward(wf_kctx *k)
     env_finish(k, acc);
 }
 
+/* A voice rings on for 5 time constants (-43 dB) after its note. */
+static double decay_tail(const wf_gnode *g, const double *in)
+{
+    (void)g;
+    return 5 * in[D_TIME];
+}
+
 const wf_node_kind wf_kind_decay = {
     .name = "decay",
     .family = "envelopes",
@@ -277,6 +284,7 @@ const wf_node_kind wf_kind_decay = {
     .keep = 3,
     .infer = wf_infer_generator,
     .size = env_size,
+    .tail = decay_tail,
     .forward = decay_forward,
     .backward = decay_backward,
 };
@@ -471,6 +479,12 @@ static void adsr_backward(wf_kctx *k)
     env_finish(k, acc);
 }
 
+static double adsr_tail(const wf_gnode *g, const double *in)
+{
+    (void)g;
+    return in[E_R];
+}
+
 const wf_node_kind wf_kind_adsr = {
     .name = "adsr",
     .family = "envelopes",
@@ -481,6 +495,7 @@ const wf_node_kind wf_kind_adsr = {
     .keep = 31,
     .infer = wf_infer_generator,
     .size = env_size,
+    .tail = adsr_tail,
     .forward = adsr_forward,
     .backward = adsr_backward,
 };

@@ -296,6 +296,14 @@ static void fn_filters(const fn_call *fc, const wf_sig *mags, int f0, int f1, wf
     wf_fft_r2c(g->nfft, count, pad + (size_t)f0 * g->nfft, fc->Hs + (size_t)f0 * 2 * g->bins);
 }
 
+/* A fresh state starts convolving at the node's first frame (0, or where a
+ * live edit brings the node in). */
+static void fn_reset(wf_kctx *k)
+{
+    fn_state *st = k->state;
+    st->nextf = k->t0 / k->env->hop;
+}
+
 /* A call outputs y[s0 .. s0 + n) = z[s0 + D .. s0 + n + D): it convolves the
  * frames that reach into that range and have not been convolved yet, as far
  * as x is there (in a stream the executor gives x the lookahead these
@@ -493,6 +501,7 @@ const wf_node_kind wf_kind_filtered_noise = {
     .keep = 0, /* backward reads the spectra on its tape */
     .infer = fn_infer,
     .size = fn_size,
+    .reset = fn_reset,
     .forward = fn_forward,
     .backward = fn_backward,
 };
@@ -538,10 +547,12 @@ static rv_geo rv_geometry(int taps, int granule, int64_t nsamples)
     return g;
 }
 
-/* State: the geometry fixed by the first call, IR spectra, then per channel
- * the last `hist` input spectra and the last P input samples. */
+/* State: the geometry, a copy of the IR its spectra were made from (a param
+ * may change between blocks of a stream, or live), the IR spectra, then per
+ * channel the last `hist` input spectra and the last P input samples. */
 typedef struct rv_state {
     rv_geo g;
+    int have_ir; /* the spectra are of the IR in the copy */
 } rv_state;
 
 static size_t rv_spec(const rv_geo *g)
@@ -561,7 +572,7 @@ static void rv_size(const wf_gnode *gn, const wf_shape *in, const wf_env *e, int
     size_t C = (size_t)gn->shape.chans, sp = rv_spec(&g), P = (size_t)g.P, K = (size_t)g.K;
     size_t nbp = (size_t)round_up((block + g.P - 1) / g.P, 8), K8 = (size_t)round_up(g.K, 8);
     size_t spad = (size_t)round_up((int)sp, 64), P2pad = (size_t)round_up(2 * g.P, 16);
-    s->state = 64 + reals(K * sp) + reals(C * (size_t)g.hist * sp) + reals(C * P);
+    s->state = 64 + reals(K * sp) + reals(C * (size_t)g.hist * sp) + reals(C * P) + reals((size_t)g.M);
     s->saved = reals(C * ((size_t)g.hist + nbp) * sp);
     /* tape, IR frames, input frames, output spectra */
     s->work = s->saved + 64 + reals(K8 * 2 * P) + reals(C * nbp * 2 * P) + reals(C * nbp * sp);
@@ -598,12 +609,16 @@ static void rv_job(int job, int nb, int *c, int *i0, int *i1)
     *i1 = *i0 + 8 < nb ? *i0 + 8 : nb;
 }
 
+static void rv_reset(wf_kctx *k)
+{
+    rv_state *st = k->state;
+    st->g = rv_geometry(k->in[R_IR].chans, k->env->granule, k->env->nsamples);
+}
+
 static void rv_forward(wf_kctx *k)
 {
     const wf_sig *x = &k->in[R_X], *ir = &k->in[R_IR];
     rv_state *st = k->state;
-    if (k->t0 == 0)
-        st->g = rv_geometry(ir->chans, k->env->granule, k->env->nsamples);
     const rv_geo g = st->g;
     int C = k->out.chans, n = k->out.n, P = g.P, nb = (n + P - 1) / P, nbp = round_up(nb, 8);
     size_t sp = rv_spec(&g), P2 = 2 * (size_t)P;
@@ -611,6 +626,7 @@ static void rv_forward(wf_kctx *k)
     wf_real *IR = wf_carve(&sc, sizeof(wf_real) * (size_t)g.K * sp);
     wf_real *hist = wf_carve(&sc, sizeof(wf_real) * (size_t)C * g.hist * sp);
     wf_real *prev = wf_carve(&sc, sizeof(wf_real) * (size_t)C * P);
+    wf_real *ircopy = wf_carve(&sc, sizeof(wf_real) * (size_t)g.M);
     void *cur = k->work;
     void *tape = k->saved ? k->saved : wf_carve(&cur, reals((size_t)C * (g.hist + nbp) * sp));
     wf_real *U = wf_carve(&tape, sizeof(wf_real) * (size_t)C * (g.hist + nbp) * sp);
@@ -619,8 +635,11 @@ static void rv_forward(wf_kctx *k)
     wf_real *Y = wf_carve(&cur, sizeof(wf_real) * (size_t)C * nbp * sp);
     size_t ustride = (size_t)(g.hist + nbp) * sp;
 
-    if (k->t0 == 0)
+    if (!st->have_ir || memcmp(ircopy, ir->p, sizeof(wf_real) * (size_t)g.M) != 0) {
+        memcpy(ircopy, ir->p, sizeof(wf_real) * (size_t)g.M);
         rv_ir_spectra(&g, ir, irf, IR);
+        st->have_ir = 1;
+    }
     for (int c = 0; c < C; c++) {
         memcpy(U + c * ustride, hist + (size_t)c * g.hist * sp, sizeof(wf_real) * g.hist * sp);
         for (int i = 0; i < nb; i++) {
@@ -765,6 +784,7 @@ const wf_node_kind wf_kind_reverb = {
     .keep = 1u << R_IR,
     .infer = rv_infer,
     .size = rv_size,
+    .reset = rv_reset,
     .forward = rv_forward,
     .backward = rv_backward,
 };

@@ -25,7 +25,7 @@
 
 static wf_env test_env(void)
 {
-    wf_env e = {SR, SR / HOP, HOP, NSAMP, NSAMP / HOP, 0};
+    wf_env e = {SR, SR / HOP, HOP, NSAMP, NSAMP / HOP, 0, NSAMP};
     return e;
 }
 

@@ -1,10 +1,10 @@
 /* libFuzzer target for the MIDI reader (runtime/midi.h): parses arbitrary
- * bytes as a Standard MIDI File; what parses must be well formed (aborts
- * otherwise, so the fuzzer reports it), is given voices with and without a
- * cap and rendered to a bounded number of frames, and is written back out,
- * which must parse again. An error must name the file and a byte inside it.
- * tests/fuzz/replay.c runs the same entry point over tests/fuzz/corpus_midi/
- * in ordinary builds. */
+ * bytes as a Standard MIDI File (and the first few as a note name). What
+ * parses must be well formed (aborts otherwise, so the fuzzer reports it), is
+ * given voices with and without a cap, rendered to a bounded number of
+ * frames, and written back out, which must parse again. An error must name
+ * the file and a byte inside it. tests/fuzz/replay.c runs the same entry
+ * point over tests/fuzz/corpus_midi/ in ordinary builds. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +68,12 @@ static void render(const wf_midi *m, double release, int cap, int *voice)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    /* the first bytes as a note name, while we are here */
+    char name[8] = {0};
+    memcpy(name, data, size < sizeof name - 1 ? size : sizeof name - 1);
+    int key = wf_midi_key(name);
+    check(key >= -1 && key <= 127, "a note name out of range");
+
     wf_diags d = {0};
     wf_midi m;
     if (wf_midi_parse(NAME, data, size, &m, &d)) {
