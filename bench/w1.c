@@ -47,9 +47,11 @@ int main(void)
     wf_params ps;
     wf_params_init(&ps, mp->g, &env, NULL, &d);
     wf_prog *p = wf_prog_new(mp->g, &env, &ps, WF_RUN_GRAD, 0, &d);
-    wf_loss_opts lo = {0};
-    lo.kind = WF_LOSS_MSS;
-    wf_loss *loss = wf_loss_new(&lo, y_target, 16000, &d);
+    wf_batch_opts bo = {0};
+    bo.loss.kind = WF_LOSS_MSS;
+    const wf_real *targets[1] = {y_target};
+    const int64_t frames[1] = {16000};
+    wf_batch *batch = wf_batch_new(targets, frames, NULL, 1, 16000, &bo, &d);
     wf_optim_opts oo = {0};
     oo.kind = WF_OPTIM_ADAM;
     oo.lr = 0.01;
@@ -64,7 +66,7 @@ int main(void)
         int steps = run < 0 ? WARMUP : STEPS;
         double t0 = wf_now();
         for (int s = 0; s < steps; s++) {
-            wf_fit_grad(p, &ps, loss, dy);
+            wf_fit_grad(p, &ps, batch, s, dy);
             wf_optim_step(opt, &ps);
         }
         double t = wf_now() - t0;
@@ -73,7 +75,8 @@ int main(void)
         wf_optim_free(opt);
     }
     wf_bench_timing("W1", "ms_per_step", "ms", times, RUNS, 1000.0 / STEPS);
-    double final = wf_loss_eval(loss, wf_prog_forward(p), NULL);
+    const wf_real *y = wf_prog_forward(p);
+    double final = wf_batch_loss(batch, &y, 1, NULL);
     double err = 0;
     for (int k = 0; k < 50; k++)
         err = fmax(err, fabs(ps.v[0].value[k] - 0.5 / (k + 1)));
@@ -82,7 +85,7 @@ int main(void)
 
     wf_afree(dy);
     wf_afree(y_target);
-    wf_loss_free(loss);
+    wf_batch_free(batch);
     wf_prog_free(p);
     wf_prog_free(tprog);
     wf_params_free(&ps);

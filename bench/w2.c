@@ -77,17 +77,19 @@ enum { REPS = 7, WARMUP = 2 };
 typedef enum { FORWARD, FORWARD_LOSS, FORWARD_BACKWARD } what;
 
 static void time_it(const char *metric, what w, wf_prog *whole, wf_prog *grad, wf_params *ps,
-                    wf_loss *loss, wf_real *dy)
+                    wf_batch *batch, wf_real *dy)
 {
     double t[REPS];
     for (int r = -WARMUP; r < REPS; r++) {
         double t0 = wf_now();
-        if (w == FORWARD)
+        if (w == FORWARD) {
             wf_prog_forward(whole);
-        else if (w == FORWARD_LOSS)
-            wf_loss_eval(loss, wf_prog_forward(whole), NULL);
-        else
-            wf_fit_grad(grad, ps, loss, dy);
+        } else if (w == FORWARD_LOSS) {
+            const wf_real *y = wf_prog_forward(whole);
+            wf_batch_loss(batch, &y, 1, NULL);
+        } else {
+            wf_fit_grad(grad, ps, batch, 0, dy);
+        }
         double dt = wf_now() - t0;
         if (r >= 0)
             t[r] = dt;
@@ -123,25 +125,28 @@ int main(void)
     memcpy(y_target, wf_prog_forward(tprog), sizeof(wf_real) * N);
     wf_prog_free(tprog);
     wf_params_free(&tps);
-    wf_loss_opts lo = {0};
-    lo.kind = WF_LOSS_MSS;
-    wf_loss *loss = wf_loss_new(&lo, y_target, N, &d);
+    wf_batch_opts bo = {0};
+    bo.loss.kind = WF_LOSS_MSS;
+    const wf_real *targets[1] = {y_target};
+    const int64_t frames[1] = {N};
+    wf_batch *batch = wf_batch_new(targets, frames, NULL, 1, N, &bo, &d);
 
     wf_params ps;
     wf_params_init(&ps, p->g, &env, NULL, &d);
     set_params(&ps, 0);
     wf_prog *whole = wf_prog_new(p->g, &env, &ps, WF_RUN_WHOLE, 0, &d);
     wf_prog *grad = wf_prog_new(p->g, &env, &ps, WF_RUN_GRAD, 0, &d);
-    if (!loss || !whole || !grad) {
+    if (!batch || !whole || !grad) {
         wf_diags_print(stderr, &d, WF_DIAG_TEXT);
         return 1;
     }
     wf_real *dy = wf_aalloc(sizeof(wf_real) * N);
 
-    time_it("forward_ms", FORWARD, whole, grad, &ps, loss, dy);
-    time_it("forward_loss_ms", FORWARD_LOSS, whole, grad, &ps, loss, dy);
-    time_it("forward_backward_ms", FORWARD_BACKWARD, whole, grad, &ps, loss, dy);
-    wf_bench_value("W2", "mss_at_init", wf_loss_eval(loss, wf_prog_forward(whole), NULL));
+    time_it("forward_ms", FORWARD, whole, grad, &ps, batch, dy);
+    time_it("forward_loss_ms", FORWARD_LOSS, whole, grad, &ps, batch, dy);
+    time_it("forward_backward_ms", FORWARD_BACKWARD, whole, grad, &ps, batch, dy);
+    const wf_real *y0 = wf_prog_forward(whole);
+    wf_bench_value("W2", "mss_at_init", wf_batch_loss(batch, &y0, 1, NULL));
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     wf_bench_value("W2", "peak_rss_mb", ru.ru_maxrss / 1024.0);
@@ -149,7 +154,7 @@ int main(void)
 
     wf_afree(dy);
     wf_afree(y_target);
-    wf_loss_free(loss);
+    wf_batch_free(batch);
     wf_prog_free(grad);
     wf_prog_free(whole);
     wf_params_free(&ps);

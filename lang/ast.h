@@ -114,7 +114,7 @@ struct wf_stmt {
     const char *name;  /* PARAM, INPUT, BIND, DEF, USE */
     wf_loc name_loc;
     wf_ast *expr;      /* value, init, out, return */
-    wf_ast *size;      /* PARAM/INPUT [N], or NULL */
+    wf_ast *size;      /* PARAM/INPUT [N] or [R, C]: a vector of counts, or NULL */
     wf_ast *lo, *hi;   /* PARAM in [lo, hi] */
     const char *scale; /* PARAM lin|log as written, or NULL */
     wf_loc scale_loc;

@@ -15,11 +15,9 @@ static wf_loc arg_loc(const wf_arg *a)
     return a->name ? a->name_loc : wf_cc_span(a->value);
 }
 
-/* Matches a call's arguments to names; reports unknown, repeated and
- * missing ones. names[i] for i < nnames; variadic: the last repeats. */
-static int match_args(cc *c, const char *callee, const char *const *names, int nnames,
-                      int variadic, const wf_arg *args, const wf_arg **slot, const wf_arg ***extra,
-                      int *nextra)
+int wf_cc_match_args(cc *c, const char *callee, const char *const *names, int nnames,
+                     int variadic, const wf_arg *args, const wf_arg **slot, const wf_arg ***extra,
+                     int *nextra)
 {
     int pos = 0, rc = 0, nx = 0, capx = 0;
     const wf_arg **ex = NULL;
@@ -106,7 +104,7 @@ static val call_node(cc *c, scope *s, const wf_ast *e, const wf_node_kind *k)
     const wf_arg **extra = NULL;
     int nextra = 0;
     int variadic = (k->flags & WF_KIND_VARIADIC) != 0;
-    int rc = match_args(c, k->name, names, nargs, variadic, e->u.call.args, slot, &extra, &nextra);
+    int rc = wf_cc_match_args(c, k->name, names, nargs, variadic, e->u.call.args, slot, &extra, &nextra);
     free(names);
     if (rc) {
         free(slot);
@@ -256,7 +254,7 @@ static val call_def(cc *c, scope *s, const wf_ast *e, const def *df)
     const wf_arg **slot = wf_xcalloc((size_t)(nf + 1), sizeof *slot);
     const wf_arg **extra = NULL;
     int nextra = 0;
-    int rc = match_args(c, df->name, names, nf, 0, e->u.call.args, slot, &extra, &nextra);
+    int rc = wf_cc_match_args(c, df->name, names, nf, 0, e->u.call.args, slot, &extra, &nextra);
     free(names);
     free(extra);
     if (rc) {

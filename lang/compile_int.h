@@ -163,6 +163,12 @@ val wf_cc_eval_child(cc *c, scope *s, const wf_ast *e, uint64_t role);
 
 /* ---- compile_calls.c */
 val wf_cc_call(cc *c, scope *s, const wf_ast *e);
+/* Matches a call's arguments to names; reports unknown, repeated and
+ * missing ones. names[i] for i < nnames; variadic: the last repeats, into
+ * *extra (malloc'd). */
+int wf_cc_match_args(cc *c, const char *callee, const char *const *names, int nnames,
+                     int variadic, const wf_arg *args, const wf_arg **slot, const wf_arg ***extra,
+                     int *nextra);
 
 /* ---- compile_stmts.c */
 /* The patch's own statements, in order; a missing out is reported at the

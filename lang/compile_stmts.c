@@ -1,6 +1,7 @@
 /* The top-level statements of a patch: settings (rate, frames, length),
  * params, inputs, bindings and the out. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,41 +66,64 @@ static void setting(cc *c, const wf_stmt *st, wf_loc *seen, const char *what, di
         *dst = v;
 }
 
-static void param_stmt(cc *c, const wf_stmt *st)
+/* The counts of a `[N]` or `[R, C]` size: at most two, each a whole number
+ * from 1 to limit. */
+static int eval_dims(cc *c, const wf_ast *size, const char *what, int limit, int maxdims,
+                     int *dims, int *ndims)
 {
-    wf_graph *g = c->g;
-    int size = 1;
-    if (st->size && eval_count(c, st->size, "a param's size", 65536, &size)) {
-        wf_cc_bind_poison(c, st);
-        return;
+    *ndims = 0;
+    for (const wf_item *it = size->u.items; it; it = it->next) {
+        if (*ndims == maxdims) {
+            wf_diag(c->d, WF_SEV_ERROR, wf_cc_span(it->value), NULL,
+                    "%s has at most %d dimension%s", what, maxdims, maxdims == 1 ? "" : "s");
+            return -1;
+        }
+        int n;
+        if (eval_count(c, it->value, what, limit, &n))
+            return -1;
+        if (n < 1) {
+            wf_report_setting_not_positive(c->d, wf_cc_span(it->value), NULL, what, n);
+            return -1;
+        }
+        dims[(*ndims)++] = n;
     }
-    if (size < 1) {
-        wf_report_setting_not_positive(c->d, wf_cc_span(st->size), NULL, "a param's size", size);
-        wf_cc_bind_poison(c, st);
-        return;
+    return 0;
+}
+
+/* The shape: `[N]` a vector, `[R, C]` a matrix (its values row-major, the
+ * channels of the param); without a size, one value. */
+static int param_shape(cc *c, const wf_stmt *st, wf_param_decl *pd)
+{
+    pd->ndims = 1;
+    pd->dims[0] = pd->size = 1;
+    if (!st->size)
+        return 0;
+    if (eval_dims(c, st->size, "a param's size", 1 << 30, 2, pd->dims, &pd->ndims))
+        return -1;
+    int64_t total = (int64_t)pd->dims[0] * (pd->ndims == 2 ? pd->dims[1] : 1);
+    if (total > INT32_MAX) {
+        wf_diag(c->d, WF_SEV_ERROR, wf_cc_span(st->size), "split it into several params",
+                "param '%s' has %lld values, more than 2^31", st->name, (long long)total);
+        return -1;
     }
-    wf_param_decl pd = {0};
-    pd.name = wf_xstrdup(st->name);
-    pd.loc = st->name_loc;
-    pd.size = size;
-    pd.node = -1;
-    pd.src = st->loc.src;
-    pd.init_start = st->expr->start;
-    pd.init_end = st->expr->end;
-    pd.init_unit = wf_cc_single_unit(st->expr);
-    pd.rate = WF_RATE_CONST;
-    pd.fixed = st->fixed;
+    pd->size = (int)total;
+    return 0;
+}
+
+/* The options after the value: `per frame`, `lin` or `log`. */
+static int param_options(cc *c, const wf_stmt *st, wf_param_decl *pd)
+{
     int bad = 0;
     if (st->per) {
         if (strcmp(st->per, "frame") != 0) {
             wf_report_unknown_per(c->d, st->per_loc, "write 'per frame'", st->per);
             bad = 1;
         }
-        pd.rate = WF_RATE_CONTROL;
+        pd->rate = WF_RATE_CONTROL;
     }
     if (st->scale) {
         if (strcmp(st->scale, "log") == 0)
-            pd.log = 1;
+            pd->log = 1;
         else if (strcmp(st->scale, "lin") != 0) {
             wf_report_unknown_param_option(c->d, st->scale_loc,
                                            "after a param's value come 'lin', 'log' or 'fixed'",
@@ -107,85 +131,215 @@ static void param_stmt(cc *c, const wf_stmt *st)
             bad = 1;
         }
     }
+    return bad ? -1 : 0;
+}
+
+/* The initialisers a param's value may be, with their arguments' names and
+ * defaults (positional in this order). */
+static const struct {
+    const char *name;
+    wf_draw_kind kind;
+    const char *args[3];
+    double dflt[3];
+} draws[] = {
+    {"normal", WF_DRAW_NORMAL, {"mean", "std", "seed"}, {0, 1, 0}},
+    {"uniform", WF_DRAW_UNIFORM, {"lo", "hi", "seed"}, {-1, 1, 0}},
+    {"xavier", WF_DRAW_XAVIER, {"gain", "seed", NULL}, {1, 0, 0}},
+    {"he", WF_DRAW_HE, {"gain", "seed", NULL}, {1, 0, 0}},
+};
+
+/* `normal(std: 0.02, seed: 1)` and the like: a seeded random draw. Returns 1
+ * when the value is such a call, with *bad set on an error in it. */
+static int param_draw(cc *c, const wf_ast *e, wf_param_decl *pd, int *bad)
+{
+    if (e->kind != WF_AST_CALL)
+        return 0;
+    int d = -1;
+    for (size_t i = 0; i < sizeof draws / sizeof draws[0]; i++)
+        if (strcmp(draws[i].name, e->u.call.name) == 0)
+            d = (int)i;
+    if (d < 0)
+        return 0;
+    int nargs = draws[d].args[2] ? 3 : 2;
+    const wf_arg *slot[3] = {NULL, NULL, NULL};
+    const wf_arg **extra = NULL;
+    int nextra = 0;
+    double v[3];
+    if (wf_cc_match_args(c, draws[d].name, draws[d].args, nargs, 0, e->u.call.args, slot, &extra,
+                         &nextra)) {
+        *bad = 1;
+        return 1;
+    }
+    free(extra);
+    for (int a = 0; a < nargs; a++) {
+        v[a] = draws[d].dflt[a];
+        if (!slot[a])
+            continue;
+        val x = wf_cc_eval(c, &c->globals, slot[a]->value);
+        wf_loc loc = wf_cc_span(slot[a]->value);
+        int is_seed = strcmp(draws[d].args[a], "seed") == 0;
+        if (x.kind == V_POISON) {
+            *bad = 1;
+        } else if (x.kind != V_CONST || x.n != 1 || !isfinite(x.v[0])) {
+            wf_diag(c->d, WF_SEV_ERROR, loc, NULL,
+                    "argument '%s' of '%s' must be a number known when compiling",
+                    draws[d].args[a], draws[d].name);
+            *bad = 1;
+        } else if (is_seed && (x.v[0] < 0 || x.v[0] != floor(x.v[0]) || x.v[0] > 9e15)) {
+            wf_diag(c->d, WF_SEV_ERROR, loc, NULL, "a seed is a whole number from 0, got %g",
+                    x.v[0]);
+            *bad = 1;
+        } else {
+            v[a] = x.v[0];
+        }
+    }
+    pd->draw.kind = draws[d].kind;
+    if (pd->draw.kind == WF_DRAW_NORMAL || pd->draw.kind == WF_DRAW_UNIFORM) {
+        pd->draw.a = v[0];
+        pd->draw.b = v[1];
+        pd->draw.seed = (uint64_t)v[2];
+    } else {
+        pd->draw.a = v[0];
+        pd->draw.seed = (uint64_t)v[1];
+    }
+    if (!*bad && pd->draw.kind == WF_DRAW_UNIFORM && !(pd->draw.a < pd->draw.b)) {
+        wf_diag(c->d, WF_SEV_ERROR, e->loc, NULL, "uniform(%g, %g): the lower end must be below the upper",
+                pd->draw.a, pd->draw.b);
+        *bad = 1;
+    }
+    if (!*bad && pd->draw.kind == WF_DRAW_NORMAL && !(pd->draw.b >= 0)) {
+        wf_diag(c->d, WF_SEV_ERROR, e->loc, NULL, "normal(): std must not be negative, got %g", pd->draw.b);
+        *bad = 1;
+    }
+    return 1;
+}
+
+/* The value: numbers (one fills every channel), a file, or a draw. */
+static int param_value(cc *c, const wf_stmt *st, wf_param_decl *pd, dim *vdim)
+{
+    int bad = 0;
+    *vdim = DIM_NONE;
+    if (param_draw(c, st->expr, pd, &bad))
+        return bad ? -1 : 0;
     val init = wf_cc_eval(c, &c->globals, st->expr);
     wf_loc iloc = wf_cc_span(st->expr);
-    if (init.kind == V_STR && pd.rate == WF_RATE_CONTROL) {
-        pd.init_file = wf_xstrdup(init.str);
-    } else if (init.kind == V_STR) {
-        wf_report_param_string(c->d, iloc,
-                               "add 'per frame' to start a frame-wise param from a file");
-        bad = 1;
-    } else if (init.kind == V_NODE) {
+    if (init.kind == V_STR) {
+        const char *dot = strrchr(init.str, '.');
+        int npy = dot && strcasecmp(dot, ".npy") == 0;
+        if (!npy && pd->rate != WF_RATE_CONTROL) {
+            wf_report_param_string(c->d, iloc,
+                                   "a param's values come from a .npy file, or a float WAV for "
+                                   "`per frame`");
+            return -1;
+        }
+        pd->init_file = wf_xstrdup(init.str);
+        return 0;
+    }
+    if (init.kind == V_NODE) {
         wf_report_param_not_constant(c->d, iloc, NULL);
-        bad = 1;
-    } else if (init.kind == V_POISON) {
-        bad = 1;
-    } else if (init.n != 1 && init.n != size) {
-        wf_report_param_size_mismatch(c->d, iloc, NULL, st->name, size, init.n);
-        bad = 1;
-    } else {
-        pd.init = wf_xmalloc(sizeof(double) * (size_t)size);
-        for (int i = 0; i < size; i++) {
-            pd.init[i] = init.v[init.n == 1 ? 0 : i];
-            if (!isfinite(pd.init[i])) {
-                wf_report_param_not_finite(c->d, iloc, NULL, st->name);
-                bad = 1;
-                break;
-            }
+        return -1;
+    }
+    if (init.kind == V_POISON)
+        return -1;
+    if (init.n != 1 && init.n != pd->size) {
+        wf_report_param_size_mismatch(c->d, iloc, NULL, st->name, pd->size, init.n);
+        return -1;
+    }
+    pd->init = wf_xmalloc(sizeof(double) * (size_t)pd->size);
+    for (int i = 0; i < pd->size; i++) {
+        pd->init[i] = init.v[init.n == 1 ? 0 : i];
+        if (!isfinite(pd->init[i])) {
+            wf_report_param_not_finite(c->d, iloc, NULL, st->name);
+            return -1;
         }
     }
-    if (!bad && st->lo) {
-        val lo = wf_cc_eval(c, &c->globals, st->lo), hi = wf_cc_eval(c, &c->globals, st->hi);
-        if (lo.kind != V_CONST || hi.kind != V_CONST || lo.n != 1 || hi.n != 1) {
-            if (lo.kind != V_POISON && hi.kind != V_POISON)
-                wf_report_bad_bounds(c->d, st->lo->loc, NULL);
-            bad = 1;
-        } else if (!(lo.v[0] < hi.v[0])) {
-            wf_report_reversed_bounds(c->d, wf_cc_span(st->lo), NULL, st->name, lo.v[0], hi.v[0]);
-            bad = 1;
-        } else {
-            dim di = init.kind == V_CONST ? init.dim : DIM_NONE;
-            dim dims[3] = {di, lo.dim, hi.dim};
-            dim first = DIM_NONE;
-            for (int i = 0; i < 3; i++) {
-                if (dims[i] == DIM_NONE)
-                    continue;
-                if (first != DIM_NONE && dims[i] != first) {
-                    wf_report_mixed_units(c->d,
-                                          wf_cc_span(i == 0 ? st->expr : i == 1 ? st->lo : st->hi),
-                                          NULL, st->name, wf_cc_dim_name(first),
-                                          wf_cc_dim_name(dims[i]));
-                    bad = 1;
-                    break;
-                }
-                first = dims[i];
-            }
-            pd.bounded = 1;
-            pd.lo = lo.v[0];
-            pd.hi = hi.v[0];
-            for (int i = 0; !bad && pd.init && i < size; i++)
-                if (pd.init[i] < pd.lo || pd.init[i] > pd.hi) {
-                    wf_report_param_outside_bounds(c->d, iloc, NULL, st->name, pd.init[i], pd.lo,
-                                                   pd.hi);
-                    bad = 1;
-                }
-        }
+    *vdim = init.dim;
+    return 0;
+}
+
+/* `in [lo, hi]`: two numbers of one dimension (the value's too), the value
+ * inside them. */
+static int param_bounds(cc *c, const wf_stmt *st, wf_param_decl *pd, dim vdim)
+{
+    val lo = wf_cc_eval(c, &c->globals, st->lo), hi = wf_cc_eval(c, &c->globals, st->hi);
+    if (lo.kind != V_CONST || hi.kind != V_CONST || lo.n != 1 || hi.n != 1) {
+        if (lo.kind != V_POISON && hi.kind != V_POISON)
+            wf_report_bad_bounds(c->d, st->lo->loc, NULL);
+        return -1;
     }
-    if (!bad && pd.log) {
-        int nonpos = (pd.bounded && pd.lo <= 0);
-        for (int i = 0; pd.init && i < size; i++)
-            nonpos |= pd.init[i] <= 0;
-        if (nonpos) {
-            wf_report_log_param_not_positive(c->d, st->scale_loc,
-                                             "a log param is fitted as log(value)", st->name);
-            bad = 1;
-        }
+    if (!(lo.v[0] < hi.v[0])) {
+        wf_report_reversed_bounds(c->d, wf_cc_span(st->lo), NULL, st->name, lo.v[0], hi.v[0]);
+        return -1;
     }
+    dim dims[3] = {vdim, lo.dim, hi.dim};
+    dim first = DIM_NONE;
+    for (int i = 0; i < 3; i++) {
+        if (dims[i] == DIM_NONE)
+            continue;
+        if (first != DIM_NONE && dims[i] != first) {
+            wf_report_mixed_units(c->d, wf_cc_span(i == 0 ? st->expr : i == 1 ? st->lo : st->hi),
+                                  NULL, st->name, wf_cc_dim_name(first), wf_cc_dim_name(dims[i]));
+            return -1;
+        }
+        first = dims[i];
+    }
+    pd->bounded = 1;
+    pd->lo = lo.v[0];
+    pd->hi = hi.v[0];
+    for (int i = 0; pd->init && i < pd->size; i++)
+        if (pd->init[i] < pd->lo || pd->init[i] > pd->hi) {
+            wf_report_param_outside_bounds(c->d, wf_cc_span(st->expr), NULL, st->name,
+                                           pd->init[i], pd->lo, pd->hi);
+            return -1;
+        }
+    return 0;
+}
+
+/* A log param is fitted as log(value): its values must be positive, and so
+ * must a draw's. */
+static int param_log(cc *c, const wf_stmt *st, const wf_param_decl *pd)
+{
+    int nonpos = pd->bounded && pd->lo <= 0;
+    for (int i = 0; pd->init && i < pd->size; i++)
+        nonpos |= pd->init[i] <= 0;
+    nonpos |= pd->draw.kind != WF_DRAW_NONE && !(pd->draw.kind == WF_DRAW_UNIFORM && pd->draw.a > 0);
+    if (nonpos) {
+        wf_report_log_param_not_positive(c->d, st->scale_loc, "a log param is fitted as log(value)",
+                                         st->name);
+        return -1;
+    }
+    return 0;
+}
+
+static void free_decl(wf_param_decl *pd)
+{
+    free(pd->name);
+    free(pd->init);
+    free(pd->init_file);
+}
+
+static void param_stmt(cc *c, const wf_stmt *st)
+{
+    wf_graph *g = c->g;
+    wf_param_decl pd = {0};
+    pd.name = wf_xstrdup(st->name);
+    pd.loc = st->name_loc;
+    pd.node = -1;
+    pd.src = st->loc.src;
+    pd.init_start = st->expr->start;
+    pd.init_end = st->expr->end;
+    pd.init_unit = wf_cc_single_unit(st->expr);
+    pd.rate = WF_RATE_CONST;
+    pd.fixed = st->fixed;
+    dim vdim = DIM_NONE;
+    int bad = param_shape(c, st, &pd) || param_options(c, st, &pd) || param_value(c, st, &pd, &vdim);
+    if (!bad && st->lo)
+        bad = param_bounds(c, st, &pd, vdim) != 0;
+    if (!bad && pd.log)
+        bad = param_log(c, st, &pd) != 0;
     binding *b = wf_cc_bind(c, &c->globals, st->name, st->name_loc);
     if (bad || !b) {
-        free(pd.name);
-        free(pd.init);
-        free(pd.init_file);
+        free_decl(&pd);
         if (b) {
             b->kind = B_VALUE;
             b->value = WF_POISON;
@@ -203,7 +357,7 @@ static void param_stmt(cc *c, const wf_stmt *st)
         return;
     }
     g->nodes[id].ref = idx;
-    g->nodes[id].shape = wf_shape_of(pd.rate, size);
+    g->nodes[id].shape = wf_shape_of(pd.rate, pd.size);
     g->nodes[id].label = wf_xstrdup(st->name);
     b->value = wf_cc_node(id);
 }
@@ -291,17 +445,14 @@ static void input_stmt(cc *c, const wf_stmt *st)
     b->value = WF_POISON;
     int notes = st->notes || (st->from_is_file && is_midi_name(st->from));
     const char *what = notes ? "a notes input's voice count" : "an input's channel count";
-    if (st->size && eval_count(c, st->size, what, notes ? 4096 : 1024, &size))
+    int ndims = 0;
+    if (st->size && eval_dims(c, st->size, what, notes ? 4096 : 1024, 1, &size, &ndims))
         return;
     wf_input_decl in = {0};
     if (st->from && !st->from_is_file && strcmp(st->from, "target") != 0) {
         wf_report_bad_input_source(c->d, st->from_loc,
                                    "write `input NAME = target` or `input NAME = \"file.wav\"`",
                                    st->from);
-        return;
-    }
-    if (size < 1) {
-        wf_report_setting_not_positive(c->d, wf_cc_span(st->size), NULL, what, size);
         return;
     }
     if (notes && st->notes && note_items(c, st, &in)) {
@@ -313,6 +464,8 @@ static void input_stmt(cc *c, const wf_stmt *st)
     in.chans = notes ? WF_MIDI_FIELDS : size;
     in.from_target = st->from && !st->from_is_file;
     in.file = st->from && st->from_is_file ? wf_xstrdup(st->from) : NULL;
+    in.file_start = st->from_loc.off;
+    in.file_end = st->from_loc.off + st->from_loc.len;
     if (notes) {
         in.space = ++g->nspaces;
         in.max_voices = st->size ? size : 0;

@@ -53,14 +53,14 @@ stmt(S) ::= RATE(K) expr(E).                         { S = wf_build_setting(b, W
 stmt(S) ::= FRAMES(K) expr(E).                       { S = wf_build_setting(b, WF_ST_FRAMES, K, E); }
 stmt(S) ::= LENGTH(K) expr(E).                       { S = wf_build_setting(b, WF_ST_LENGTH, K, E); }
 
-/* param := 'param' name ['[' expr ']'] '=' expr { 'in' '[' expr ',' expr ']' | scale | 'per' word } */
+/* param := 'param' name ['[' expr {',' expr} ']'] '=' expr { 'in' '[' expr ',' expr ']' | scale | 'per' word } */
 stmt(S) ::= PARAM(K) IDENT(N) size(Z) ASSIGN expr(E) popts(O). { S = wf_build_param(b, K, N, Z, E, O); }
 popts(O) ::= .                                       { O = NULL; }
 popts(O) ::= popts(P) IN(I) LBRACK expr(L) COMMA expr(H) RBRACK. { O = wf_build_param_bounds(b, P, I, L, H); }
 popts(O) ::= popts(P) IDENT(W).                      { O = wf_build_param_scale(b, P, W); }
 popts(O) ::= popts(P) PER(K) IDENT(W).               { O = wf_build_param_per(b, P, K, W); }
 size(Z) ::= .                                        { Z = NULL; }
-size(Z) ::= LBRACK expr(E) RBRACK.                   { Z = E; }
+size(Z) ::= LBRACK(O) items(I) RBRACK(C).            { Z = wf_build_vec(b, O, I, C); }
 
 /* input := 'input' name ['[' expr ']'] ['=' ('target' | string | '[' notes ']')] */
 stmt(S) ::= INPUT(K) IDENT(N) size(Z).               { S = wf_build_input(b, K, N, Z, NULL, 0); }

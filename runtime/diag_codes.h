@@ -384,7 +384,7 @@
       "%s has no params to fit", "a fit of a patch whose params are all fixed, or has none")   \
     X(target_shorter, "target-shorter", WARNING, fit,                                          \
       P3(const char *, path, double, target_seconds, double, patch_seconds),                   \
-      "the target '%s' is shorter (%.3f s) than the patch (%.3f s): padded with silence",      \
+      "the target '%s' is shorter (%.3f s) than the patch (%.3f s): the loss measures its length", \
       "a target shorter than the patch's length")                                              \
     X(target_not_finite, "target-not-finite", ERROR, fit,                                      \
       P2(double, value, long long, sample),                                                    \

@@ -165,6 +165,8 @@ static int cmp_items(const void *a, const void *b)
  * collide with an already placed item whose lifetime overlaps. */
 static size_t place(item *v, int n)
 {
+    if (n == 0)
+        return 0;
     qsort(v, (size_t)n, sizeof *v, cmp_items);
     size_t total = 0;
     size_t *offs = wf_xmalloc(sizeof(size_t) * 2 * (size_t)(n ? n : 1));

@@ -8,13 +8,21 @@
 
 #include "runtime/util.h"
 
-double wf_fit_grad(wf_prog *p, wf_params *ps, wf_loss *loss, wf_real *dy)
+double wf_fit_grad(wf_prog *p, wf_params *ps, wf_batch *b, int step, wf_real *dy)
 {
+    if (wf_batch_draw(b, step))
+        wf_prog_invalidate(p);
     wf_params_zero_grad(ps);
-    const wf_real *y = wf_prog_forward(p);
-    double l = wf_loss_eval(loss, y, dy);
+    wf_prog_forward(p);
+    int lanes = wf_prog_out_lanes(p);
+    const wf_real *ys[64], **y = lanes <= 64 ? ys : wf_xmalloc(sizeof *y * (size_t)lanes);
+    for (int l = 0; l < lanes; l++)
+        y[l] = wf_prog_out(p, l);
+    double loss = wf_batch_loss(b, y, lanes, dy);
+    if (y != ys)
+        free(y);
     wf_prog_backward(p, dy);
-    return l;
+    return loss;
 }
 
 static void snapshot(const wf_params *ps, wf_real **dst)
@@ -106,7 +114,7 @@ static void report_divergence(wf_prog *p, const wf_params *ps, int step, double 
                 step, loss);
 }
 
-int wf_fit(wf_prog *p, wf_params *ps, wf_loss *loss, const wf_fit_opts *o, wf_fit_result *r,
+int wf_fit(wf_prog *p, wf_params *ps, wf_batch *b, const wf_fit_opts *o, wf_fit_result *r,
            wf_diags *d)
 {
     memset(r, 0, sizeof *r);
@@ -124,7 +132,7 @@ int wf_fit(wf_prog *p, wf_params *ps, wf_loss *loss, const wf_fit_opts *o, wf_fi
     int rc = 0;
     for (int step = 0;; step++) {
         double ts = wf_now();
-        double l = wf_fit_grad(p, ps, loss, dy);
+        double l = wf_fit_grad(p, ps, b, step, dy);
         size_t at;
         if (!isfinite(l) || first_bad_grad(ps, &at)) {
             report_divergence(p, ps, step, l, d);
@@ -140,8 +148,11 @@ int wf_fit(wf_prog *p, wf_params *ps, wf_loss *loss, const wf_fit_opts *o, wf_fi
             r->best_step = step;
             snapshot(ps, best);
         }
-        if (step == o->steps)
-            break; /* the loss after the last update, measured */
+        if (step == o->steps) { /* the loss after the last update, measured */
+            if (o->log)
+                fprintf(o->log, "%d,%.9g,%.6f\n", step, l, wf_now() - ts);
+            break;
+        }
         if (o->stop && *o->stop) {
             r->status = WF_FIT_STOPPED;
             break;

@@ -10,9 +10,9 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "runtime/batch.h"
 #include "runtime/diag.h"
 #include "runtime/exec.h"
-#include "runtime/loss.h"
 #include "runtime/optim.h"
 #include "runtime/params.h"
 
@@ -28,7 +28,8 @@ typedef struct wf_fit_opts {
     void (*progress)(void *ctx, const wf_fit_progress *p);
     void *progress_ctx;
     volatile sig_atomic_t *stop; /* may be NULL */
-    FILE *log;                   /* CSV step,loss,seconds; may be NULL */
+    FILE *log;                   /* CSV step,loss,seconds (the last line the loss after the
+                                    last update); may be NULL */
 } wf_fit_opts;
 
 typedef enum { WF_FIT_DONE, WF_FIT_STOPPED, WF_FIT_DIVERGED } wf_fit_status;
@@ -44,12 +45,14 @@ typedef struct wf_fit_result {
 } wf_fit_result;
 
 /* p must be a WF_RUN_GRAD program over ps, whose output is mono and as long
- * as the loss's target. */
-int wf_fit(wf_prog *p, wf_params *ps, wf_loss *loss, const wf_fit_opts *o, wf_fit_result *r,
+ * as the batch's targets, with one lane, or one per item of the batch (and
+ * its inputs of the targets reading wf_batch_target). */
+int wf_fit(wf_prog *p, wf_params *ps, wf_batch *b, const wf_fit_opts *o, wf_fit_result *r,
            wf_diags *d);
 
-/* One gradient evaluation: zeroes the grads, runs forward, the loss and
- * backward; returns the loss. dy is scratch of the output's length. */
-double wf_fit_grad(wf_prog *p, wf_params *ps, wf_loss *loss, wf_real *dy);
+/* One gradient evaluation of step `step`: draws the step's items, zeroes
+ * the grads, runs forward, the loss and backward; returns the loss. dy is
+ * scratch of the output's length (wf_prog_out_len). */
+double wf_fit_grad(wf_prog *p, wf_params *ps, wf_batch *b, int step, wf_real *dy);
 
 #endif

@@ -11,16 +11,24 @@
 
 typedef struct objective {
     wf_prog *p;
-    wf_loss *loss;
-    const wf_real *w; /* projection weights when loss is NULL */
+    wf_batch *batch;
+    const wf_real *w; /* projection weights without a batch */
     size_t len;
 } objective;
 
 static double value(const objective *ob, wf_real *dy)
 {
     const wf_real *y = wf_prog_forward(ob->p);
-    if (ob->loss)
-        return wf_loss_eval(ob->loss, y, dy);
+    if (ob->batch) {
+        int lanes = wf_prog_out_lanes(ob->p);
+        const wf_real *ys[64], **yl = lanes <= 64 ? ys : wf_xmalloc(sizeof *yl * (size_t)lanes);
+        for (int l = 0; l < lanes; l++)
+            yl[l] = wf_prog_out(ob->p, l);
+        double v = wf_batch_loss(ob->batch, yl, lanes, dy);
+        if (yl != ys)
+            free(yl);
+        return v;
+    }
     double s = 0;
     for (size_t i = 0; i < ob->len; i++)
         s += (double)ob->w[i] * (double)y[i];
@@ -43,7 +51,7 @@ static double central(const objective *ob, wf_real *x, double h)
     return (lp - lm) / (hp + hm);
 }
 
-int wf_gradcheck(wf_prog *p, wf_params *ps, wf_loss *loss, const wf_gradcheck_opts *o,
+int wf_gradcheck(wf_prog *p, wf_params *ps, wf_batch *batch, const wf_gradcheck_opts *o,
                  wf_gradcheck_row *rows)
 {
     int max_elems = o->max_elems > 0 ? o->max_elems : 16;
@@ -53,9 +61,9 @@ int wf_gradcheck(wf_prog *p, wf_params *ps, wf_loss *loss, const wf_gradcheck_op
 #else
     double step = o->step > 0 ? o->step : 1e-4;
 #endif
-    objective ob = {p, loss, NULL, wf_prog_out_len(p)};
+    objective ob = {p, batch, NULL, wf_prog_out_len(p)};
     wf_real *w = NULL;
-    if (!loss) {
+    if (!batch) {
         w = wf_aalloc(ob.len * sizeof(wf_real));
         for (size_t i = 0; i < ob.len; i++)
             w[i] = (wf_real)wf_uniform(o->seed, i);

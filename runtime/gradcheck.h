@@ -13,8 +13,8 @@
 
 #include <stdint.h>
 
+#include "runtime/batch.h"
 #include "runtime/exec.h"
-#include "runtime/loss.h"
 #include "runtime/params.h"
 
 typedef struct wf_gradcheck_opts {
@@ -38,10 +38,10 @@ typedef struct wf_gradcheck_row {
     int fixed; /* a `fixed` param: not checked */
 } wf_gradcheck_row;
 
-/* p: a WF_RUN_GRAD program over ps. loss NULL: the loss is a fixed random
- * projection of the output, sum(w y) / n. Fills rows[ps->n]; returns the
- * number of params that fail. */
-int wf_gradcheck(wf_prog *p, wf_params *ps, wf_loss *loss, const wf_gradcheck_opts *o,
+/* p: a WF_RUN_GRAD program over ps, fed by batch (its loss is checked). No
+ * batch: the loss is a fixed random projection of the output, sum(w y) / n.
+ * Fills rows[ps->n]; returns the number of params that fail. */
+int wf_gradcheck(wf_prog *p, wf_params *ps, wf_batch *batch, const wf_gradcheck_opts *o,
                  wf_gradcheck_row *rows);
 
 #endif

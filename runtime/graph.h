@@ -71,17 +71,32 @@ typedef struct wf_env {
 
 int64_t wf_env_frames(const wf_env *e, wf_rate r);
 
+/* A seeded random draw of a param's initial values (normal(), uniform(),
+ * xavier(), he()): value i is drawn from the counter stream `seed` at i, so
+ * a draw is the same bit for bit on every run on the same machine. */
+typedef enum { WF_DRAW_NONE, WF_DRAW_NORMAL, WF_DRAW_UNIFORM, WF_DRAW_XAVIER, WF_DRAW_HE } wf_draw_kind;
+
+typedef struct wf_param_draw {
+    wf_draw_kind kind;
+    double a, b;   /* normal: mean, std; uniform: lo, hi; xavier, he: gain */
+    uint64_t seed;
+} wf_param_draw;
+
 typedef struct wf_param_decl {
     char *name;
     wf_loc loc;
-    wf_rate rate;   /* CONST: a vector of `size`; CONTROL: `per frame`; AUDIO: API only */
-    int size;       /* channels */
+    wf_rate rate;   /* CONST: a vector or matrix; CONTROL: `per frame`; AUDIO: API only */
+    int size;       /* channels: the values of one frame */
+    int ndims;      /* 1: a vector of size; 2: a matrix dims[0] x dims[1] (row-major) */
+    int dims[2];
     int log;        /* fitted in the log domain */
     int fixed;      /* `fixed`: settable and loadable, but never fitted */
     int bounded;
     double lo, hi;  /* bounds in value units */
-    double *init;   /* `size` initial values (broadcast over frames), or NULL with init_file */
-    char *init_file; /* `per frame` params: a float WAV holding the frames */
+    double *init;   /* `size` initial values (broadcast over frames), or NULL with init_file
+                       or a draw */
+    char *init_file; /* a .npy file (or, for `per frame`, a float WAV) of the values */
+    wf_param_draw draw;
     /* Where the initial value is written, for `weft fit` to rewrite it. */
     const wf_source *src;
     int init_start, init_end;
@@ -101,6 +116,7 @@ typedef struct wf_input_decl {
     int chans;
     int from_target; /* `input x = target` */
     char *file;      /* `input x = "file.wav"` (or a MIDI file for notes) */
+    int file_start, file_end; /* where the file's string is written */
     int node;        /* -1 when unused */
     /* Notes: a control-rate signal of the fields freq, gate, vel, onset
      * whose lanes are voices (lane space `space`), from a MIDI file or the

@@ -88,17 +88,15 @@ wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf
         L->o.nsizes = 6;
         memcpy(L->o.sizes, default_sizes, sizeof default_sizes);
     }
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(target[i])) {
-            wf_report_target_not_finite(d, WF_NOWHERE, NULL, target[i], i);
-            free(L);
-            return NULL;
-        }
     L->n = n;
     L->target = wf_aalloc(sizeof(wf_real) * (size_t)n);
-    memcpy(L->target, target, sizeof(wf_real) * (size_t)n);
-    if (o->kind != WF_LOSS_MSS)
+    if (o->kind != WF_LOSS_MSS) {
+        if (wf_loss_set_target(L, target, d)) {
+            wf_loss_free(L);
+            return NULL;
+        }
         return L;
+    }
     L->sc = wf_xcalloc((size_t)L->o.nsizes, sizeof *L->sc);
     for (int i = 0; i < L->o.nsizes; i++) {
         int sz = L->o.sizes[i];
@@ -126,12 +124,6 @@ wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf
         s->partial = wf_xcalloc((size_t)s->nchunks * 2, sizeof(double));
         s->mag = wf_aalloc(sizeof(wf_real) * (size_t)s->nchunks * (size_t)s->bins);
         s->lmag = wf_aalloc(sizeof(wf_real) * (size_t)s->nchunks * (size_t)s->bins);
-        frames_of(s, L->target, 0, s->frames);
-        wf_fft_r2c(sz, s->frames, s->buf, s->spec);
-        for (size_t b = 0; b < fb; b++) {
-            s->tmag[b] = magnitude(s->spec + 2 * b);
-            s->tlog[b] = wf_log_pos(s->tmag[b] + (wf_real)EPS);
-        }
     }
     if (L->nsc == 0) {
         int smallest = L->o.sizes[0];
@@ -142,7 +134,32 @@ wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf
         wf_loss_free(L);
         return NULL;
     }
+    if (wf_loss_set_target(L, target, d)) {
+        wf_loss_free(L);
+        return NULL;
+    }
     return L;
+}
+
+int wf_loss_set_target(wf_loss *L, const wf_real *target, wf_diags *d)
+{
+    for (int64_t i = 0; i < L->n; i++)
+        if (!isfinite(target[i])) {
+            wf_report_target_not_finite(d, WF_NOWHERE, NULL, target[i], i);
+            return -1;
+        }
+    memcpy(L->target, target, sizeof(wf_real) * (size_t)L->n);
+    for (int i = 0; i < L->nsc; i++) {
+        scale *s = &L->sc[i];
+        size_t fb = (size_t)s->frames * (size_t)s->bins;
+        frames_of(s, L->target, 0, s->frames);
+        wf_fft_r2c(s->n, s->frames, s->buf, s->spec);
+        for (size_t b = 0; b < fb; b++) {
+            s->tmag[b] = magnitude(s->spec + 2 * b);
+            s->tlog[b] = wf_log_pos(s->tmag[b] + (wf_real)EPS);
+        }
+    }
+    return 0;
 }
 
 /* One chunk of frames of one scale: forward FFT, loss terms, gradient

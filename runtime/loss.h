@@ -33,6 +33,9 @@ typedef struct wf_loss wf_loss;
 /* A loss against target [n samples]; NULL with a diagnostic when the target
  * is too short for every FFT size. */
 wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf_diags *d);
+/* Replaces the target (as long as the first): a batch's next excerpt. 0, or
+ * -1 with a diagnostic when it is not finite. */
+int wf_loss_set_target(wf_loss *L, const wf_real *target, wf_diags *d);
 /* The loss of y [n]; when dy is not NULL, also d loss / d y (overwritten). */
 double wf_loss_eval(wf_loss *L, const wf_real *y, wf_real *dy);
 void wf_loss_free(wf_loss *L);

@@ -1,13 +1,19 @@
-/* Param values and gradients, initialised from their declarations. A `per
- * frame` param may start from a float WAV whose sample rate is the frame rate
- * and whose channels are the param's size (what `weft fit` writes for it). */
+/* Param values and gradients, initialised from their declarations: numbers,
+ * a seeded random draw (normal, uniform, xavier, he), or a file beside the
+ * patch: a NumPy .npy of the values ([N], [R, C], or for `per frame`
+ * [frames, N] or [frames, R, C]), or for `per frame` a float WAV whose sample
+ * rate is the frame rate and whose channels are the param's values. */
 #include "runtime/params.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "runtime/audio.h"
+#include "runtime/npy.h"
+#include "runtime/rng.h"
 #include "runtime/util.h"
 
 size_t wf_param_len(const wf_param *p)
@@ -15,40 +21,150 @@ size_t wf_param_len(const wf_param *p)
     return (size_t)p->rows * (size_t)p->cols;
 }
 
-static int load_frames(wf_param *p, const char *base_dir, wf_diags *d)
+static char *file_path(const char *file, const char *base_dir)
+{
+    if (file[0] == '/' || !base_dir || !base_dir[0])
+        return wf_xstrdup(file);
+    wf_str b = {0};
+    wf_str_printf(&b, "%s/%s", base_dir, file);
+    return b.s;
+}
+
+/* Frames [frames x cols] into the param; a file with fewer frames than the
+ * run holds its last one. */
+static void hold_frames(wf_param *p, const wf_real *data, int64_t frames)
+{
+    for (int r = 0; r < p->rows; r++) {
+        int64_t src = r < frames ? r : frames - 1;
+        memcpy(p->value + (size_t)r * p->cols, data + (size_t)src * p->cols,
+               sizeof(wf_real) * (size_t)p->cols);
+    }
+}
+
+static int load_wav(wf_param *p, const char *path, wf_diags *d)
 {
     const wf_param_decl *pd = p->decl;
-    char *path;
-    if (pd->init_file[0] == '/' || !base_dir || !base_dir[0]) {
-        path = wf_xstrdup(pd->init_file);
-    } else {
-        wf_str b = {0};
-        wf_str_printf(&b, "%s/%s", base_dir, pd->init_file);
-        path = b.s;
-    }
     wf_real *data;
     int64_t frames;
     int chans;
-    int loaded = wf_audio_load(path, 0, 0, &data, &frames, &chans, d) == 0;
-    int rc = loaded ? 0 : -1;
-    if (loaded && chans != p->cols) {
+    if (wf_audio_load(path, 0, 0, &data, &frames, &chans, d))
+        return -1;
+    int rc = 0;
+    if (chans != p->cols) {
         wf_diag(d, WF_SEV_ERROR, pd->loc, NULL,
                 "param '%s' has %d values per frame but '%s' has %d channels", pd->name, p->cols,
                 path, chans);
         rc = -1;
+    } else {
+        hold_frames(p, data, frames);
     }
-    if (rc == 0) {
-        /* Fewer frames than the run: the last frame is held. */
-        for (int r = 0; r < p->rows; r++) {
-            int64_t src = r < frames ? r : frames - 1;
-            memcpy(p->value + (size_t)r * p->cols, data + (size_t)src * chans,
-                   sizeof(wf_real) * (size_t)p->cols);
-        }
-    }
-    if (loaded)
-        wf_afree(data);
-    free(path);
+    wf_afree(data);
     return rc;
+}
+
+/* Whether the file's shape fits the param: its own shape for a constant
+ * param; a frame axis first, then its own shape (or one value per frame)
+ * for `per frame`, where a file of the param's own shape fills every frame. */
+static int npy_fits(const wf_param_decl *pd, const wf_npy *f, int64_t *frames)
+{
+    int64_t own = pd->size;
+    int matrix = pd->ndims == 2;
+    int same = (f->ndim == 1 && f->shape[0] == own && !matrix) ||
+               (f->ndim == 2 && matrix && f->shape[0] == pd->dims[0] && f->shape[1] == pd->dims[1]) ||
+               (f->ndim == 0 && own == 1);
+    *frames = 1;
+    if (same)
+        return 1;
+    if (pd->rate != WF_RATE_CONTROL || f->ndim < 1 || f->shape[0] < 1)
+        return 0;
+    *frames = f->shape[0];
+    if (f->ndim == 1)
+        return own == 1;
+    if (f->ndim == 2)
+        return !matrix && f->shape[1] == own;
+    return f->ndim == 3 && matrix && f->shape[1] == pd->dims[0] && f->shape[2] == pd->dims[1];
+}
+
+static int load_npy(wf_param *p, const char *path, wf_diags *d)
+{
+    const wf_param_decl *pd = p->decl;
+    wf_npy info;
+    wf_real *data;
+    if (wf_npy_load(path, &info, &data, d))
+        return -1;
+    int64_t frames;
+    int rc = 0;
+    if (!npy_fits(pd, &info, &frames)) {
+        char got[80], want[96];
+        wf_npy_shape_text(&info, got, sizeof got);
+        if (pd->ndims == 2)
+            snprintf(want, sizeof want, "[%d, %d]%s", pd->dims[0], pd->dims[1],
+                     pd->rate == WF_RATE_CONTROL ? " or [frames, ...] of it" : "");
+        else
+            snprintf(want, sizeof want, "[%d]%s", pd->size,
+                     pd->rate == WF_RATE_CONTROL ? " or [frames, ...] of it" : "");
+        wf_diag(d, WF_SEV_ERROR, pd->loc, NULL, "'%s' has shape %s, param '%s' needs %s", path,
+                got, pd->name, want);
+        rc = -1;
+    } else {
+        hold_frames(p, data, frames);
+    }
+    wf_afree(data);
+    return rc;
+}
+
+/* Uniform in [0, 1) from the counter stream of seed, in double. */
+static double unit(uint64_t seed, uint64_t i)
+{
+    return (double)(wf_splitmix64(seed, i) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* A standard normal from values 2i and 2i + 1 of the stream (Box-Muller). */
+static double gauss(uint64_t seed, uint64_t i)
+{
+    double u1 = 1 - unit(seed, 2 * i), u2 = unit(seed, 2 * i + 1);
+    return sqrt(-2 * log(u1)) * cos(2 * 3.14159265358979323846 * u2);
+}
+
+/* The draw's values, clamped to the bounds. Fan-in and fan-out are a
+ * matrix's rows and columns (a vector's size, both). */
+static void draw_values(wf_param *p)
+{
+    const wf_param_decl *pd = p->decl;
+    const wf_param_draw *dw = &pd->draw;
+    double fan_in = pd->ndims == 2 ? pd->dims[0] : pd->size;
+    double fan_out = pd->ndims == 2 ? pd->dims[1] : pd->size;
+    size_t len = wf_param_len(p);
+    for (size_t j = 0; j < len; j++) {
+        double v;
+        switch (dw->kind) {
+        case WF_DRAW_NORMAL: v = dw->a + dw->b * gauss(dw->seed, j); break;
+        case WF_DRAW_UNIFORM: v = dw->a + (dw->b - dw->a) * unit(dw->seed, j); break;
+        case WF_DRAW_XAVIER: { /* Glorot and Bengio 2010: uniform, limit sqrt(6 / (in + out)) */
+            double lim = dw->a * sqrt(6 / (fan_in + fan_out));
+            v = lim * (2 * unit(dw->seed, j) - 1);
+            break;
+        }
+        default: /* he: He et al. 2015, normal with std sqrt(2 / fan_in) */
+            v = dw->a * sqrt(2 / fan_in) * gauss(dw->seed, j);
+            break;
+        }
+        if (pd->bounded)
+            v = v < pd->lo ? pd->lo : v > pd->hi ? pd->hi : v;
+        p->value[j] = (wf_real)v;
+    }
+}
+
+/* The bytes of a param's value and gradient, or 0 when it would not fit. */
+static wf_real *alloc_values(const wf_param *p, wf_diags *d)
+{
+    size_t len = wf_param_len(p);
+    wf_real *v = len > SIZE_MAX / sizeof(wf_real) / 4 ? NULL : wf_aalloc_try(len * sizeof(wf_real));
+    if (!v)
+        wf_diag(d, WF_SEV_ERROR, p->decl->loc, "make it smaller, or give the run less length",
+                "param '%s' needs %.3g GB (%d x %d values) and does not fit in memory",
+                p->decl->name, 4.0 * (double)len * sizeof(wf_real) / 1e9, p->rows, p->cols);
+    return v;
 }
 
 int wf_params_init(wf_params *ps, const wf_graph *g, const wf_env *env, const char *base_dir,
@@ -61,23 +177,32 @@ int wf_params_init(wf_params *ps, const wf_graph *g, const wf_env *env, const ch
         p->decl = &g->params[i];
         p->rows = (int)wf_env_frames(env, p->decl->rate);
         p->cols = p->decl->size;
-        size_t len = wf_param_len(p);
-        p->value = wf_aalloc(len * sizeof(wf_real));
-        p->grad = wf_aalloc(len * sizeof(wf_real));
-        if (p->decl->init_file) {
-            if (load_frames(p, base_dir, d))
+        p->value = alloc_values(p, d);
+        p->grad = p->value ? alloc_values(p, d) : NULL;
+        if (!p->grad)
+            return -1;
+        const wf_param_decl *pd = p->decl;
+        if (pd->init_file) {
+            char *path = file_path(pd->init_file, base_dir);
+            const char *dot = strrchr(path, '.');
+            int rc = dot && strcasecmp(dot, ".npy") == 0 ? load_npy(p, path, d) : load_wav(p, path, d);
+            free(path);
+            if (rc)
                 return -1;
-            continue;
+        } else if (pd->draw.kind != WF_DRAW_NONE) {
+            draw_values(p);
+        } else {
+            size_t len = wf_param_len(p);
+            for (size_t j = 0; j < len; j++)
+                p->value[j] = (wf_real)pd->init[j % (size_t)p->cols];
         }
-        for (size_t j = 0; j < len; j++)
-            p->value[j] = (wf_real)p->decl->init[j % (size_t)p->cols];
     }
     return 0;
 }
 
 void wf_params_free(wf_params *ps)
 {
-    for (int i = 0; i < ps->n; i++) {
+    for (int i = 0; ps->v && i < ps->n; i++) {
         wf_afree(ps->v[i].value);
         wf_afree(ps->v[i].grad);
     }

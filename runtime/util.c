@@ -56,13 +56,22 @@ char *wf_xstrndup(const char *s, size_t n)
     return d;
 }
 
-void *wf_aalloc(size_t n)
+void *wf_aalloc_try(size_t n)
 {
+    if (n > SIZE_MAX - 64)
+        return NULL;
     size_t rounded = (n + 63) & ~(size_t)63;
     void *p = aligned_alloc(64, rounded ? rounded : 64);
+    if (p)
+        memset(p, 0, rounded ? rounded : 64);
+    return p;
+}
+
+void *wf_aalloc(size_t n)
+{
+    void *p = wf_aalloc_try(n);
     if (!p)
         out_of_memory(n);
-    memset(p, 0, rounded ? rounded : 64);
     return p;
 }
 
@@ -221,49 +230,145 @@ static int write_all(int fd, const char *p, size_t left)
     return 0;
 }
 
-int wf_write_file_atomic(const char *path, const void *data, size_t len)
+/* Writes data to a new temporary file beside target; its name, or NULL with
+ * errno set. */
+static char *write_temp(const char *target, const void *data, size_t len)
 {
-    int direct;
-    char *target = wf_atomic_target(path, &direct);
-    if (direct) {
-        int fd = open(target, O_WRONLY);
-        free(target);
-        if (fd < 0)
-            return -1;
-        int rc = write_all(fd, data, len);
-        int e = errno;
-        if (close(fd) != 0 && rc == 0)
-            return -1;
-        errno = e;
-        return rc;
-    }
     char *tmp = wf_temp_path_for(target);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
         free(tmp);
-        free(target);
-        return -1;
+        return NULL;
     }
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (write_all(fd, data, len) != 0 || fsync(fd) != 0 || close(fd) != 0) {
         int e = errno;
         close(fd);
         unlink(tmp);
         free(tmp);
-        free(target);
         errno = e;
-        return -1;
+        return NULL;
     }
-    if (close(fd) != 0 || rename(tmp, target) != 0) {
+    return tmp;
+}
+
+static int write_direct(const char *target, const void *data, size_t len)
+{
+    int fd = open(target, O_WRONLY);
+    if (fd < 0)
+        return -1;
+    int rc = write_all(fd, data, len);
+    int e = errno;
+    if (close(fd) != 0 && rc == 0)
+        return -1;
+    errno = e;
+    return rc;
+}
+
+int wf_stage_add(wf_stage *s, const char *path, const void *data, size_t len)
+{
+    int direct;
+    char *target = wf_atomic_target(path, &direct);
+    char *tmp = NULL;
+    unsigned char *copy = NULL;
+    if (direct) { /* a device or pipe: written in place when committing */
+        copy = wf_xmalloc(len ? len : 1);
+        memcpy(copy, data, len);
+    } else if (!(tmp = write_temp(target, data, len))) {
         int e = errno;
-        unlink(tmp);
-        free(tmp);
         free(target);
         errno = e;
         return -1;
     }
-    free(tmp);
-    free(target);
+    s->v = wf_xrealloc(s->v, sizeof *s->v * (size_t)(s->n + 1));
+    s->v[s->n++] = (wf_staged){tmp, target, copy, len};
     return 0;
+}
+
+int wf_stage_commit(wf_stage *s)
+{
+    int rc = 0;
+    for (int i = 0; i < s->n && rc == 0; i++) {
+        wf_staged *f = &s->v[i];
+        rc = f->tmp ? rename(f->tmp, f->dst) : write_direct(f->dst, f->data, f->len);
+        if (rc == 0 && f->tmp) {
+            free(f->tmp);
+            f->tmp = NULL;
+        }
+    }
+    int e = errno;
+    wf_stage_abort(s);
+    errno = e;
+    return rc;
+}
+
+void wf_stage_abort(wf_stage *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        if (s->v[i].tmp)
+            unlink(s->v[i].tmp);
+        free(s->v[i].tmp);
+        free(s->v[i].dst);
+        free(s->v[i].data);
+    }
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+int wf_write_file_atomic(const char *path, const void *data, size_t len)
+{
+    wf_stage s = {0};
+    if (wf_stage_add(&s, path, data, len))
+        return -1;
+    return wf_stage_commit(&s);
+}
+
+/* path made absolute (from the current folder) and split into its
+ * components, "." and ".." resolved. */
+static int split_abs(const char *path, char ***parts)
+{
+    wf_str full = {0};
+    if (path[0] != '/') {
+        char cwd[4096];
+        if (getcwd(cwd, sizeof cwd))
+            wf_str_puts(&full, cwd);
+        wf_str_putc(&full, '/');
+    }
+    wf_str_puts(&full, path);
+    int n = 0;
+    *parts = wf_xmalloc(sizeof(char *) * (full.len / 2 + 2));
+    for (char *tok = strtok(full.s, "/"); tok; tok = strtok(NULL, "/")) {
+        if (strcmp(tok, ".") == 0)
+            continue;
+        if (strcmp(tok, "..") == 0) {
+            if (n > 0)
+                free((*parts)[--n]);
+            continue;
+        }
+        (*parts)[n++] = wf_xstrdup(tok);
+    }
+    wf_str_free(&full);
+    return n;
+}
+
+char *wf_path_relative(const char *from, const char *path)
+{
+    char **a, **b;
+    int na = split_abs(from, &a), nb = split_abs(path, &b), k = 0;
+    while (k < na && k < nb && strcmp(a[k], b[k]) == 0)
+        k++;
+    wf_str r = {0};
+    for (int i = k; i < na; i++)
+        wf_str_puts(&r, "../");
+    for (int i = k; i < nb; i++)
+        wf_str_printf(&r, "%s%s", b[i], i + 1 < nb ? "/" : "");
+    for (int i = 0; i < na; i++)
+        free(a[i]);
+    for (int i = 0; i < nb; i++)
+        free(b[i]);
+    free(a);
+    free(b);
+    return r.s ? r.s : wf_xstrdup(".");
 }
 
 int wf_edit_distance(const char *a, const char *b)

@@ -13,6 +13,8 @@ char *wf_xstrdup(const char *s);
 char *wf_xstrndup(const char *s, size_t n);
 /* 64-byte aligned zeroed block for signal buffers; free with wf_afree. */
 void *wf_aalloc(size_t n);
+/* The same, or NULL when the memory is not there (for sizes users choose). */
+void *wf_aalloc_try(size_t n);
 void wf_afree(void *p);
 
 typedef struct wf_str {
@@ -35,6 +37,26 @@ char *wf_read_file(const char *path, size_t *len);
  * rename, so a reader never sees a half-written file. 0 on success, -1 with
  * errno set otherwise. */
 int wf_write_file_atomic(const char *path, const void *data, size_t len);
+/* Several files written all or nothing: each is first written to a
+ * temporary file beside it (wf_stage_add; -1 with errno set when that
+ * fails); wf_stage_commit renames them into place in the order they were
+ * added (so add a file naming the others last), wf_stage_abort removes the
+ * temporary files. Both leave the stage empty. */
+typedef struct wf_staged {
+    char *tmp, *dst;
+    unsigned char *data; /* a device or pipe, written in place on commit */
+    size_t len;
+} wf_staged;
+
+typedef struct wf_stage {
+    wf_staged *v;
+    int n;
+} wf_stage;
+
+int wf_stage_add(wf_stage *s, const char *path, const void *data, size_t len);
+int wf_stage_commit(wf_stage *s);
+void wf_stage_abort(wf_stage *s);
+
 /* Temporary name beside path for callers that write through another library
  * (libsndfile) before renaming; caller frees. */
 char *wf_temp_path_for(const char *path);
@@ -42,6 +64,10 @@ char *wf_temp_path_for(const char *path);
  * kept), or path itself. *direct is set for an existing device or pipe, which
  * must be written in place, never renamed over. Caller frees. */
 char *wf_atomic_target(const char *path, int *direct);
+
+/* path (absolute, or relative to the current folder) as a path relative to
+ * the folder `from` (likewise), by the names alone. Caller frees. */
+char *wf_path_relative(const char *from, const char *path);
 
 /* Levenshtein distance, for "did you mean" suggestions. */
 int wf_edit_distance(const char *a, const char *b);

@@ -21,6 +21,7 @@
 #include "lang/compile.h"
 #include "runtime/fft.h"
 #include "runtime/real.h"
+#include "runtime/npy.h"
 #include "runtime/util.h"
 #include "stdlib/registry.h"
 
@@ -1333,12 +1334,14 @@ static void test_errors(void **state)
 
 /* ------------------------------------------------------------------- fit */
 
-static void expect_log(const char *path, int steps)
+/* A fit's log: a line per step, then (for a fit that ran to its end) the
+ * loss after the last update. */
+static void expect_log(const char *path, int steps, int finished)
 {
     char *text = get_file(path);
     int n;
     char **lines = lines_of(text, &n);
-    assert_int_equal(n, steps + 1);
+    assert_int_equal(n, steps + 1 + finished);
     assert_string_equal(lines[0], "step,loss,seconds");
     for (int k = 1; k < n; k++) {
         int step, used = 0;
@@ -1397,7 +1400,7 @@ static void test_fit_gain(void **state)
     free(src);
     free(fit);
 
-    expect_log("fit.csv", 300);
+    expect_log("fit.csv", 300, 1);
     audio a = load("fitted.wav");
     expect_audio(&a, 16000, 1, 8000, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
     assert_close(mid_rms(&a, 0), 0.7 / sqrt(2), 0.01, 0);
@@ -1426,7 +1429,7 @@ static void test_fit_options(void **state)
     assert_string_equal(same, src);
     free(same);
     free(src);
-    expect_log("same.csv", 0);
+    expect_log("same.csv", 0, 1);
     int files = entries(".");
 
     r = WEFT("fit", "gain.weft");
@@ -1505,7 +1508,7 @@ static void test_fit_diverges(void **state)
     HAS(r.err, "div2.weft:4:5: error: the fit diverged at step 3");
     HAS(r.err, "param 'x'");
     result_free(&r);
-    expect_log("div2.csv", 3);
+    expect_log("div2.csv", 3, 0);
     fit = get_file("div2.fitted.weft");
     int n;
     char **lines = lines_of(fit, &n);
@@ -1561,7 +1564,7 @@ static void test_fit_interrupt(void **state)
     int steps = count(log, "\n") - 1;
     free(log);
     assert_true(steps >= 5 && steps < 100000);
-    expect_log("long.csv", steps);
+    expect_log("long.csv", steps, 0);
 }
 
 /* A per-frame param is fitted into a float WAV beside the fitted patch,
@@ -1589,43 +1592,49 @@ static void test_fit_per_frame(void **state)
     int ns, nf;
     char **ls = lines_of(src, &ns), **lf = lines_of(fit, &nf);
     int i = only_changed_line(ls, ns, lf, nf);
-    assert_string_equal(lf[i], "param a[2] = \"pf.fitted.a.wav\" per frame");
+    assert_string_equal(lf[i], "param a[2] = \"pf.fitted.a.npy\" per frame");
     lines_free(ls);
     lines_free(lf);
     free(src);
     free(fit);
 
-    /* one frame of the file per control frame of the run */
+    /* one row of the file per control frame of the run */
     wf_diags d = {0};
     wf_patch *p = wf_compile_text("pf.weft", patch, NULL, &d);
     assert_non_null(p);
     wf_env env = wf_patch_env(p->g, 0, 48000, 1600);
     int64_t frames = wf_env_frames(&env, WF_RATE_CONTROL);
     wf_patch_free(p);
+    wf_npy info;
+    wf_real *v;
+    assert_int_equal(wf_npy_load("out/pf.fitted.a.npy", &info, &v, &d), 0);
     wf_diags_free(&d);
-    audio a = load("out/pf.fitted.a.wav");
-    expect_audio(&a, 100, 2, frames, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+    assert_int_equal(info.ndim, 2);
+    assert_int_equal(info.shape[0], frames);
+    assert_int_equal(info.shape[1], 2);
     int moved = 0;
     for (int64_t t = 0; t < frames * 2; t++)
-        moved += fabsf(a.x[t] - 0.1f) > 1e-3f;
+        moved += fabsf(v[t] - 0.1f) > 1e-3f;
     assert_true(moved > 0);
-    free(a.x);
+    wf_afree(v);
 
     r = WEFT("run", "out/pf.fitted.weft", "-o", "out/pf.wav", "-q");
     EXPECT_STATUS(r, 0);
     result_free(&r);
-    a = load("out/pf.wav");
+    audio a = load("out/pf.wav");
     expect_audio(&a, 8000, 1, 1600, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
     free(a.x);
     r = WEFT("fit", "out/pf.fitted.weft", "--target", "target.wav", "--steps", "3", "-q");
     EXPECT_STATUS(r, 0);
     result_free(&r);
     fit = get_file("out/pf.fitted.fitted.weft");
-    HAS(fit, "param a[2] = \"pf.fitted.fitted.a.wav\" per frame\n");
+    HAS(fit, "param a[2] = \"pf.fitted.fitted.a.npy\" per frame\n");
     free(fit);
-    a = load("out/pf.fitted.fitted.a.wav");
-    expect_audio(&a, 100, 2, frames, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
-    free(a.x);
+    wf_diags d2 = {0};
+    assert_int_equal(wf_npy_load("out/pf.fitted.fitted.a.npy", &info, &v, &d2), 0);
+    assert_int_equal(info.shape[0], frames);
+    wf_afree(v);
+    wf_diags_free(&d2);
 }
 
 /* Targets a fit cannot use, or can only pad. */

@@ -78,11 +78,28 @@ static wf_real *render(const char *path, const char *set1, double v1, const char
     return y;
 }
 
+/* A batch of one recording, the target. */
+static wf_batch *one_target(const wf_real *t, int64_t n, const wf_loss_opts *lo, wf_diags *d)
+{
+    wf_batch_opts bo = {0};
+    bo.loss = *lo;
+    const wf_real *targets[1] = {t};
+    const int64_t frames[1] = {n};
+    return wf_batch_new(targets, frames, NULL, 1, n, &bo, d);
+}
+
+/* The batch's loss of the program's out now. */
+static double batch_loss(wf_batch *b, wf_prog *p)
+{
+    const wf_real *y = wf_prog_forward(p);
+    return wf_batch_loss(b, &y, 1, NULL);
+}
+
 static wf_fit_result fit_with(run *r, const wf_real *target, const wf_loss_opts *lo, double lr,
                               int steps)
 {
     wf_diags d = {0};
-    wf_loss *L = wf_loss_new(lo, target, r->env.nsamples, &d);
+    wf_batch *L = one_target(target, r->env.nsamples, lo, &d);
     assert_non_null(L);
     wf_fit_opts fo = {0};
     fo.steps = steps;
@@ -93,7 +110,7 @@ static wf_fit_result fit_with(run *r, const wf_real *target, const wf_loss_opts 
     assert_int_equal(res.status, WF_FIT_DONE);
     assert_int_equal(res.steps, steps);
     assert_true(res.final_loss < res.first_loss);
-    wf_loss_free(L);
+    wf_batch_free(L);
     wf_diags_free(&d);
     return res;
 }
@@ -361,14 +378,14 @@ static void test_oscillator(void **state)
     run_open(&r, EX("fit_osc.weft"), NULL, 0, 16000, WF_RUN_GRAD);
     param(&r, "freq")->value[0] = 200;
     wf_diags d = {0};
-    wf_loss *L = wf_loss_new(&lo, t, n, &d);
+    wf_batch *L = one_target(t, n, &lo, &d);
     wf_fit_opts fo = {0};
     fo.steps = 300;
     fo.optim.lr = 0.005;
     wf_fit_result res;
     assert_int_equal(wf_fit(r.prog, &r.ps, L, &fo, &res, &d), 0);
     assert_true(fabs(param(&r, "freq")->value[0] - 440) > 200);
-    wf_loss_free(L);
+    wf_batch_free(L);
     run_close(&r);
     wf_afree(t);
 }
@@ -407,7 +424,7 @@ static void test_flute(void **state)
     assert_int_equal(wf_audio_load(EX("data/flute_d5_16k.wav"), 16000, 1, &t, &frames, &chans, &d), 0);
     assert_int_equal(frames, 3 * 16000);
     wf_loss_opts lo = {0};
-    wf_loss *L = wf_loss_new(&lo, t, frames, &d);
+    wf_batch *L = one_target(t, frames, &lo, &d);
     wf_fit_opts fo = {0};
     fo.steps = 300;
     fo.optim.lr = 0.05;
@@ -415,7 +432,7 @@ static void test_flute(void **state)
     assert_int_equal(wf_fit(r.prog, &r.ps, L, &fo, &res, &d), 0);
     /* the fit must explain most of the spectral distance from the start */
     assert_true(res.best_loss < 0.3 * res.first_loss);
-    wf_loss_free(L);
+    wf_batch_free(L);
     wf_afree(t);
     run_close(&r);
 }
@@ -439,7 +456,7 @@ static void test_stop(void **state)
     volatile sig_atomic_t stop = 0;
     wf_diags d = {0};
     wf_loss_opts lo = {0};
-    wf_loss *L = wf_loss_new(&lo, t, n, &d);
+    wf_batch *L = one_target(t, n, &lo, &d);
     wf_fit_opts fo = {0};
     fo.steps = 1000;
     fo.optim.lr = 0.01;
@@ -451,8 +468,8 @@ static void test_stop(void **state)
     assert_int_equal(res.status, WF_FIT_STOPPED);
     assert_int_equal(res.steps, 10);
     /* the params hold the best seen, whose loss is what was reported */
-    assert_close(wf_loss_eval(L, wf_prog_forward(r.prog), NULL), res.best_loss, 1e-6, 0);
-    wf_loss_free(L);
+    assert_close(batch_loss(L, r.prog), res.best_loss, 1e-6, 0);
+    wf_batch_free(L);
     run_close(&r);
     wf_afree(t);
 }
@@ -468,7 +485,7 @@ static void test_divergence(void **state)
     wf_diags d = {0};
     wf_loss_opts lo = {0};
     lo.kind = WF_LOSS_L2;
-    wf_loss *L = wf_loss_new(&lo, t, 800, &d);
+    wf_batch *L = one_target(t, 800, &lo, &d);
     wf_fit_opts fo = {0};
     fo.steps = 200;
     fo.optim.kind = WF_OPTIM_SGD;
@@ -483,7 +500,7 @@ static void test_divergence(void **state)
     /* the params left in place are the last good ones: finite */
     assert_true(isfinite(param(&r, "x")->value[0]) && param(&r, "x")->value[0] >= 1);
     wf_diags_free(&d);
-    wf_loss_free(L);
+    wf_batch_free(L);
     wf_afree(t);
     run_close(&r);
 }
@@ -526,7 +543,9 @@ static void test_fixed_param(void **state)
     assert_true(param(&r, "f")->grad[0] == 0); /* no gradient is computed for it */
     assert_close(param(&r, "a")->value[0], 0.6, 0.01, 0);
     wf_diags d = {0};
-    char *out = wf_rewrite_patch(r.patch, &r.ps, &r.env, "/tmp/fixed.fitted.weft", &d);
+    wf_stage files = {0};
+    char *out = wf_rewrite_patch(r.patch, &r.ps, &r.env, "/tmp/fixed.fitted.weft", 0, &files, &d);
+    assert_int_equal(files.n, 0);
     assert_non_null(strstr(out, "param f = 300 hz fixed\n"));
     assert_null(strstr(out, "param a = 0.2 in"));
     free(out);
@@ -554,7 +573,9 @@ static void test_rewrite(void **state)
     param(&r, "level")->value[0] = 0.25f;
     param(&r, "v")->value[1] = 0.75f;
     wf_diags d = {0};
-    char *out = wf_rewrite_patch(r.patch, &r.ps, &r.env, "/tmp/rewritten.weft", &d);
+    wf_stage files = {0};
+    char *out = wf_rewrite_patch(r.patch, &r.ps, &r.env, "/tmp/rewritten.weft", 0, &files, &d);
+    assert_int_equal(files.n, 0);
     assert_non_null(out);
     assert_non_null(strstr(out, "# comment kept\nrate 8 khz   # trailing comment\n"));
     assert_non_null(strstr(out, "param cutoff = 1.2345 khz in [40 hz, 8 khz] log\n"));

@@ -55,25 +55,25 @@ int wf_cmd_check(int argc, char **argv)
     double v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int h = wf_objective_opt("check", c, &co);
+        int h = wf_common_opt("check", c, &co);
         if (h < 0) {
-            wf_objective_free(&co);
+            wf_common_free(&co);
             return -h;
         }
         if (h)
             continue;
         switch (c) {
-        case 'h': usage_check(stdout); wf_objective_free(&co); return 0;
+        case 'h': usage_check(stdout); wf_common_free(&co); return 0;
         case OPT_ELEMS:
             if (wf_parse_number(optarg, &v) || v < 1 || v != floor(v) || v > 1e6) {
-                wf_objective_free(&co);
+                wf_common_free(&co);
                 return wf_cli_usage_error("check", "--elems takes a whole number, got '%s'", optarg);
             }
             go.max_elems = (int)v;
             break;
         case OPT_TOL:
             if (wf_parse_number(optarg, &go.tol) || go.tol <= 0) {
-                wf_objective_free(&co);
+                wf_common_free(&co);
                 return wf_cli_usage_error("check", "--tol takes a positive number, got '%s'", optarg);
             }
             break;
@@ -81,35 +81,33 @@ int wf_cmd_check(int argc, char **argv)
             break; /* handled before: stay in this build's precision */
         case OPT_JITTER:
             if (wf_parse_number(optarg, &go.jitter) || go.jitter < 0 || go.jitter > 0.01) {
-                wf_objective_free(&co);
+                wf_common_free(&co);
                 return wf_cli_usage_error("check", "--jitter takes a relative size in [0, 0.01], got '%s'", optarg);
             }
             go.jitter_given = 1;
             break;
         case OPT_STEP:
             if (wf_parse_number(optarg, &go.step) || go.step <= 0 || go.step > 0.1) {
-                wf_objective_free(&co);
+                wf_common_free(&co);
                 return wf_cli_usage_error("check", "--step takes a relative step in (0, 0.1], got '%s'", optarg);
             }
             break;
-        default: usage_check(stderr); wf_objective_free(&co); return 2;
+        default: usage_check(stderr); wf_common_free(&co); return 2;
         }
     }
     if (optind != argc - 1) {
-        wf_objective_free(&co);
+        wf_common_free(&co);
         return wf_cli_usage_error("check", "expects one PATCH%s", "");
     }
     co.so.patch = argv[optind];
     go.seed = co.so.seed;
     wf_diags d = {0};
     wf_setup s = {0};
-    wf_prog *prog = NULL;
-    wf_real *target = NULL;
-    wf_loss *loss = NULL;
+    wf_objective ob = {0};
     int status = 1;
-    if (wf_objective_prepare(&co, &s, &prog, &target, &loss, &d) == 0) {
+    if (wf_objective_prepare(&co, &s, &ob, &d) == 0) {
         wf_gradcheck_row *rows = wf_xcalloc((size_t)s.params.n + 1, sizeof *rows);
-        int fails = wf_gradcheck(prog, &s.params, loss, &go, rows);
+        int fails = wf_gradcheck(ob.prog, &s.params, ob.batch, &go, rows);
         printf("%-20s %9s %14s %14s  %s\n", "param", "checked", "max abs err", "max rel err", "");
         for (int i = 0; i < s.params.n; i++) {
             const wf_gradcheck_row *r = &rows[i];
@@ -122,18 +120,16 @@ int wf_cmd_check(int argc, char **argv)
                    r->max_rel, r->ok ? "ok" : "FAIL");
         }
         printf("loss: %s; tolerance %.3g; %s\n",
-               loss ? wf_loss_name(co.loss.kind) : "random projection of the out",
+               ob.batch ? wf_loss_name(co.loss.kind) : "random projection of the out",
                go.tol > 0 ? go.tol : 2e-2, fails ? "FAILED" : "all gradients agree");
         status = fails ? 1 : 0;
         if (s.params.n == 0)
             printf("(the patch has no params)\n");
         free(rows);
     }
-    wf_prog_free(prog);
-    wf_loss_free(loss);
-    wf_afree(target);
+    wf_objective_free(&ob);
     wf_setup_free(&s);
-    wf_objective_free(&co);
+    wf_common_free(&co);
     return wf_cli_finish(&d, status);
 }
 

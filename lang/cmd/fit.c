@@ -16,14 +16,20 @@
 
 static void usage_fit(FILE *f)
 {
-    fputs("usage: weft fit PATCH --target REC [options]\n"
+    fputs("usage: weft fit PATCH --target REC [--target REC ...] [options]\n"
           "\n"
           "Fits PATCH's params so that its out sounds like the recording REC, then writes\n"
-          "the fitted patch: the same text with each param's value replaced.\n"
+          "the fitted patch: the same text with each param's value replaced (large\n"
+          "values in .npy files beside it).\n"
           "\n"
-          "  --target FILE         the recording (any format libsndfile reads; mixed to mono\n"
-          "                        and resampled to the patch's rate); also feeds\n"
-          "                        `input x = target`. Sets the length unless the patch does.\n"
+          "  --target FILE|DIR     a recording (any format libsndfile reads; mixed to mono\n"
+          "                        and resampled to the patch's rate), or every recording\n"
+          "                        in a folder; repeatable. Each recording is one item of\n"
+          "                        the batch, its own lane of `input x = target`; the loss\n"
+          "                        is their mean. Sets the length unless the patch does.\n"
+          "  --excerpt S           each step fits excerpts of S seconds drawn at random from\n"
+          "                        the recordings (seeded by --seed)\n"
+          "  --batch N             excerpts per step (default 1)\n"
           "  --steps N             optimizer steps (default 500)\n"
           "  --lr X                learning rate (default 0.01)\n"
           "  --loss mss|l1|l2      multi-scale spectral (default), or waveform L1 / L2\n"
@@ -35,8 +41,10 @@ static void usage_fit(FILE *f)
           "  --clip C              clip the gradient norm to C\n"
           "  -o, --output FILE     fitted patch (default: PATCH's name + .fitted.weft)\n"
           "  --render FILE         also render the fitted patch to an audio file\n"
-          "  --log FILE            CSV of step,loss,seconds per step\n"
-          "  --seed S              offsets the default seeds of noise() (default 0)\n"
+          "  --format F            its samples: pcm16, pcm24 or float (as for `weft run`)\n"
+          "  --log FILE            CSV of step,loss,seconds per step, ending with the loss\n"
+          "                        after the last update\n"
+          "  --seed S              offsets the default seeds of noise(), draws excerpts\n"
           "  --seconds S, --rate HZ, --set NAME=VALUE, --input NAME=FILE  as for `weft run`\n"
           "  -q, --quiet           no progress line\n"
           "\n"
@@ -76,7 +84,17 @@ static char *default_output(const char *patch)
     return b.s;
 }
 
-int wf_cmd_fit(int argc, char **argv)
+/* What `weft fit` was asked for. */
+typedef struct fit_args {
+    common co;
+    wf_fit_opts fo;
+    const char *out, *render, *logpath;
+    wf_sample_format fmt;
+    int quiet;
+} fit_args;
+
+/* Parses the command line; 0 to go on, else the exit status. */
+static int fit_options(int argc, char **argv, fit_args *a)
 {
     static const struct option longopts[] = {
         {"target", required_argument, NULL, OPT_TARGET}, {"steps", required_argument, NULL, OPT_STEPS},
@@ -89,159 +107,186 @@ int wf_cmd_fit(int argc, char **argv)
         {"loss-weights", required_argument, NULL, OPT_WEIGHTS},
         {"seconds", required_argument, NULL, OPT_SECONDS}, {"rate", required_argument, NULL, OPT_RATE},
         {"set", required_argument, NULL, OPT_SET},       {"input", required_argument, NULL, OPT_INPUT},
+        {"excerpt", required_argument, NULL, OPT_EXCERPT}, {"batch", required_argument, NULL, OPT_BATCH},
+        {"format", required_argument, NULL, OPT_FORMAT},
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    common co = {0};
-    wf_fit_opts fo = {0};
-    fo.steps = 500;
-    fo.optim.kind = WF_OPTIM_ADAM;
-    fo.optim.lr = 0.01;
-    fo.optim.momentum = 0.9;
-    const char *out = NULL, *render = NULL, *logpath = NULL;
-    int quiet = 0, c;
+    wf_fit_opts *fo = &a->fo;
+    fo->steps = 500;
+    fo->optim.kind = WF_OPTIM_ADAM;
+    fo->optim.lr = 0.01;
+    fo->optim.momentum = 0.9;
+    a->fmt = WF_FMT_DEFAULT;
+    int c;
     double v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
-        int h = wf_objective_opt("fit", c, &co);
-        if (h < 0) {
-            wf_objective_free(&co);
+        int h = wf_common_opt("fit", c, &a->co);
+        if (h < 0)
             return -h;
-        }
         if (h)
             continue;
         switch (c) {
-        case 'o': out = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'h': usage_fit(stdout); wf_objective_free(&co); return 0;
-        case OPT_RENDER: render = optarg; break;
-        case OPT_LOG: logpath = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'q': a->quiet = 1; break;
+        case 'h': usage_fit(stdout); return -1;
+        case OPT_RENDER: a->render = optarg; break;
+        case OPT_LOG: a->logpath = optarg; break;
         case OPT_STEPS:
-            if (wf_parse_number(optarg, &v) || v < 0 || v > 1e9 || v != floor(v)) {
-                wf_objective_free(&co);
+            if (wf_parse_number(optarg, &v) || v < 0 || v > 1e9 || v != floor(v))
                 return wf_cli_usage_error("fit", "--steps takes a whole number, got '%s'", optarg);
-            }
-            fo.steps = (int)v;
+            fo->steps = (int)v;
             break;
         case OPT_LR:
-            if (wf_parse_number(optarg, &fo.optim.lr) || fo.optim.lr <= 0) {
-                wf_objective_free(&co);
+            if (wf_parse_number(optarg, &fo->optim.lr) || fo->optim.lr <= 0)
                 return wf_cli_usage_error("fit", "--lr takes a positive number, got '%s'", optarg);
-            }
             break;
         case OPT_OPTIM:
-            if (wf_optim_parse(optarg, &fo.optim.kind)) {
-                wf_objective_free(&co);
+            if (wf_optim_parse(optarg, &fo->optim.kind))
                 return wf_cli_usage_error("fit", "--optimizer is adam or sgd, not '%s'", optarg);
-            }
             break;
         case OPT_MOMENTUM:
-            if (wf_parse_number(optarg, &fo.optim.momentum) || fo.optim.momentum < 0 || fo.optim.momentum >= 1) {
-                wf_objective_free(&co);
+            if (wf_parse_number(optarg, &fo->optim.momentum) || fo->optim.momentum < 0 ||
+                fo->optim.momentum >= 1)
                 return wf_cli_usage_error("fit", "--momentum takes a number in [0, 1), got '%s'", optarg);
-            }
             break;
         case OPT_SCHED:
-            if (wf_sched_parse(optarg, &fo.optim.sched)) {
-                wf_objective_free(&co);
+            if (wf_sched_parse(optarg, &fo->optim.sched))
                 return wf_cli_usage_error("fit", "--schedule is const, exp or cosine, not '%s'", optarg);
-            }
             break;
         case OPT_DECAY:
-            if (wf_parse_number(optarg, &fo.optim.decay) || fo.optim.decay <= 0 || fo.optim.decay > 1) {
-                wf_objective_free(&co);
+            if (wf_parse_number(optarg, &fo->optim.decay) || fo->optim.decay <= 0 || fo->optim.decay > 1)
                 return wf_cli_usage_error("fit", "--decay takes a number in (0, 1], got '%s'", optarg);
-            }
             break;
         case OPT_CLIP:
-            if (wf_parse_number(optarg, &fo.optim.clip) || fo.optim.clip <= 0) {
-                wf_objective_free(&co);
+            if (wf_parse_number(optarg, &fo->optim.clip) || fo->optim.clip <= 0)
                 return wf_cli_usage_error("fit", "--clip takes a positive number, got '%s'", optarg);
-            }
             break;
-        default: usage_fit(stderr); wf_objective_free(&co); return 2;
+        case OPT_EXCERPT:
+            if (wf_parse_number(optarg, &a->co.excerpt) || a->co.excerpt <= 0)
+                return wf_cli_usage_error("fit", "--excerpt takes a positive number of seconds, got '%s'", optarg);
+            break;
+        case OPT_BATCH:
+            if (wf_parse_number(optarg, &v) || v < 1 || v > 4096 || v != floor(v))
+                return wf_cli_usage_error("fit", "--batch takes a whole number from 1 to 4096, got '%s'", optarg);
+            a->co.batch = (int)v;
+            break;
+        case OPT_FORMAT:
+            if (wf_parse_sample_format(optarg, &a->fmt))
+                return wf_cli_usage_error("fit", "--format is pcm16, pcm24 or float, not '%s'", optarg);
+            break;
+        default: usage_fit(stderr); return 2;
         }
     }
-    if (optind != argc - 1) {
-        wf_objective_free(&co);
+    if (optind != argc - 1)
         return wf_cli_usage_error("fit", "expects one PATCH%s", "");
-    }
-    if (!co.so.target) {
-        wf_objective_free(&co);
+    if (!a->co.targets.n)
         return wf_cli_usage_error("fit", "needs --target FILE (the recording to fit)%s", "");
+    if (a->co.batch && a->co.excerpt <= 0)
+        return wf_cli_usage_error("fit", "--batch draws excerpts: give --excerpt S too%s", "");
+    a->co.so.patch = argv[optind];
+    return 0;
+}
+
+static FILE *open_log(const char *path, wf_diags *d)
+{
+    FILE *log = fopen(path, "w");
+    if (!log) {
+        wf_report_cannot_write_log(d, WF_NOWHERE, NULL, path, strerror(errno));
+        return NULL;
     }
-    co.so.patch = argv[optind];
-    char *outp = out ? wf_xstrdup(out) : default_output(co.so.patch);
+    /* a line per step, so that the log can be watched while a long fit runs */
+    setvbuf(log, NULL, _IOLBF, 0);
+    fputs("step,loss,seconds\n", log);
+    return log;
+}
+
+static void report_fit(const wf_fit_result *r, const char *outp)
+{
+    char losses[128] = "no finite loss"; /* diverged at the first evaluation */
+    if (isfinite(r->best_loss))
+        snprintf(losses, sizeof losses, "loss %.6g -> %.6g, best %.6g", r->first_loss,
+                 r->final_loss, r->best_loss);
+    fprintf(stderr, "weft: %s %d steps in %.2f s (%.2f ms/step); %s; wrote %s\n",
+            r->status == WF_FIT_STOPPED    ? "stopped after"
+            : r->status == WF_FIT_DIVERGED ? "diverged after"
+                                           : "fitted in",
+            r->steps, r->seconds, r->steps ? 1000 * r->seconds / r->steps : 0.0, losses, outp);
+}
+
+/* The render after a fit hears the (first) recording in `input x = target`. */
+static void feed_first_recording(wf_setup *s, const wf_objective *ob)
+{
+    const wf_graph *g = s->patch->g;
+    for (int j = 0; j < g->ninputs; j++) {
+        if (!g->inputs[j].from_target || g->inputs[j].node < 0 || s->data[j])
+            continue;
+        int64_t n = s->env.nsamples, have = ob->frames[0] < n ? ob->frames[0] : n;
+        s->data[j] = wf_aalloc(sizeof(wf_real) * (size_t)n);
+        memcpy(s->data[j], ob->audio[0], sizeof(wf_real) * (size_t)have);
+    }
+}
+
+int wf_cmd_fit(int argc, char **argv)
+{
+    fit_args a = {0};
+    int status = fit_options(argc, argv, &a);
+    if (status) {
+        wf_common_free(&a.co);
+        return status < 0 ? 0 : status;
+    }
+    char *outp = a.out ? wf_xstrdup(a.out) : default_output(a.co.so.patch);
     wf_diags d = {0};
     wf_setup s = {0};
-    wf_prog *prog = NULL;
-    wf_real *target = NULL;
-    wf_loss *loss = NULL;
+    wf_objective ob = {0};
     FILE *log = NULL;
-    int status = 1;
-    if (wf_objective_prepare(&co, &s, &prog, &target, &loss, &d))
+    status = 1;
+    if (wf_objective_prepare(&a.co, &s, &ob, &d))
         goto done;
     int learnable = 0;
     for (int i = 0; i < s.params.n; i++)
         learnable += !s.params.v[i].decl->fixed;
-    if (learnable == 0 || prog == NULL) {
-        wf_report_nothing_to_fit(&d, WF_NOWHERE, NULL, co.so.patch);
+    if (learnable == 0) {
+        wf_report_nothing_to_fit(&d, WF_NOWHERE, NULL, a.co.so.patch);
         goto done;
     }
-    if (logpath) {
-        log = fopen(logpath, "w");
-        if (!log) {
-            wf_report_cannot_write_log(&d, WF_NOWHERE, NULL, logpath, strerror(errno));
-            goto done;
-        }
-        /* a line per step, so that the log can be watched while a long fit runs */
-        setvbuf(log, NULL, _IOLBF, 0);
-        fputs("step,loss,seconds\n", log);
-    }
-    progress_ctx pc = {!quiet && isatty(2)};
-    fo.progress = show_progress;
-    fo.progress_ctx = &pc;
-    fo.log = log;
-    fo.stop = wf_cli_catch_sigint();
+    if (a.logpath && !(log = open_log(a.logpath, &d)))
+        goto done;
+    progress_ctx pc = {!a.quiet && isatty(2)};
+    a.fo.progress = show_progress;
+    a.fo.progress_ctx = &pc;
+    a.fo.log = log;
+    a.fo.stop = wf_cli_catch_sigint();
     wf_fit_result r;
-    int rc = wf_fit(prog, &s.params, loss, &fo, &r, &d);
+    int rc = wf_fit(ob.prog, &s.params, ob.batch, &a.fo, &r, &d);
     wf_cli_release_sigint();
-    if (pc.tty && r.steps < fo.steps)
+    if (pc.tty && r.steps < a.fo.steps)
         fputc('\n', stderr);
-    if (log) {
+    if (log)
         fclose(log);
-        log = NULL;
-    }
-    /* The best params are in place whatever happened: keep them. */
-    if (wf_write_fitted_patch(s.patch, &s.params, &s.env, outp, &d)) {
-        status = 1;
+    log = NULL;
+    /* The best params are in place whatever happened: keep them. A length
+     * that came from the one target goes into the patch. */
+    int carry = !s.own_length && ob.count == 1;
+    if (wf_write_fitted_patch(s.patch, &s.params, &s.env, outp, carry, &d))
         goto done;
-    }
-    if ((!quiet || rc) && wf_cli_diag_format == WF_DIAG_TEXT) {
-        char losses[128] = "no finite loss"; /* diverged at the first evaluation */
-        if (isfinite(r.best_loss))
-            snprintf(losses, sizeof losses, "loss %.6g -> %.6g, best %.6g", r.first_loss,
-                     r.final_loss, r.best_loss);
-        fprintf(stderr, "weft: %s %d steps in %.2f s (%.2f ms/step); %s; wrote %s\n",
-                r.status == WF_FIT_STOPPED ? "stopped after" : r.status == WF_FIT_DIVERGED ? "diverged after" : "fitted in",
-                r.steps, r.seconds, r.steps ? 1000 * r.seconds / r.steps : 0.0, losses, outp);
-    }
+    if ((!a.quiet || rc) && wf_cli_diag_format == WF_DIAG_TEXT)
+        report_fit(&r, outp);
     status = rc ? 1 : r.status == WF_FIT_STOPPED ? 130 : 0;
-    if (render && rc == 0) {
-        wf_prog_free(prog);
-        prog = NULL;
-        int rc2 = wf_render(&s, render, WF_FMT_DEFAULT, 2048, quiet, &d);
+    if (a.render && rc == 0) {
+        feed_first_recording(&s, &ob);
+        wf_objective_free(&ob);
+        int rc2 = wf_render(&s, a.render, a.fmt, 2048, a.quiet, &d);
         if (rc2)
             status = rc2 == 130 ? 130 : 1;
     }
 done:
     if (log)
         fclose(log);
-    wf_prog_free(prog);
-    wf_loss_free(loss);
-    wf_afree(target);
+    wf_objective_free(&ob);
     wf_setup_free(&s);
     free(outp);
-    wf_objective_free(&co);
+    wf_common_free(&a.co);
     return wf_cli_finish(&d, status);
 }

@@ -1,11 +1,15 @@
-/* Options of the loss and the target, and the GRAD program that fit and check
- * run against the target (objective.h). */
+/* Options of the loss and the targets, the recordings as a batch, and the
+ * GRAD program that fit and check run against them (objective.h). */
 #include "lang/cmd/objective.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "runtime/audio.h"
 #include "runtime/util.h"
@@ -27,11 +31,11 @@ static int parse_sizes(const char *s, wf_loss_opts *lo)
     return lo->nsizes ? 0 : -1;
 }
 
-int wf_objective_opt(const char *cmd, int c, common *co)
+int wf_common_opt(const char *cmd, int c, common *co)
 {
     double v;
     switch (c) {
-    case OPT_TARGET: co->so.target = optarg; return 1;
+    case OPT_TARGET: wf_opts_add(&co->targets, optarg); return 1;
     case OPT_SET: wf_opts_add(&co->so.sets, optarg); return 1;
     case OPT_INPUT: wf_opts_add(&co->so.inputs, optarg); return 1;
     case OPT_SECONDS:
@@ -71,86 +75,165 @@ int wf_objective_opt(const char *cmd, int c, common *co)
     }
 }
 
-void wf_objective_free(common *co)
+void wf_common_free(common *co)
 {
     free(co->so.sets.v);
     free(co->so.inputs.v);
+    free(co->targets.v);
 }
 
-/* Opens the target to learn its rate (used when the patch sets none) and its
- * length at that rate. */
-static int target_info(const char *path, double *rate, int64_t *frames, wf_diags *d)
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The audio files of a folder, by name (libsndfile's formats). */
+static int is_audio_name(const char *name)
+{
+    static const char *const ext[] = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au",
+                                      ".caf", ".w64", ".mp3", ".opus", ".rf64"};
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < sizeof ext / sizeof ext[0]; i++)
+        if (strcasecmp(dot, ext[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* --target FILE and --target DIR (every audio file in it, by name). */
+static int find_recordings(const common *co, wf_objective *ob, wf_diags *d)
+{
+    for (int i = 0; i < co->targets.n; i++) {
+        const char *t = co->targets.v[i];
+        struct stat st;
+        if (stat(t, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            ob->names = wf_xrealloc(ob->names, sizeof(char *) * (size_t)(ob->count + 1));
+            ob->names[ob->count++] = wf_xstrdup(t);
+            continue;
+        }
+        DIR *dir = opendir(t);
+        if (!dir) {
+            wf_diag(d, WF_SEV_ERROR, WF_NOWHERE, NULL, "cannot read the folder '%s': %s", t,
+                    strerror(errno));
+            return -1;
+        }
+        int first = ob->count;
+        for (struct dirent *e; (e = readdir(dir));) {
+            if (e->d_name[0] == '.' || !is_audio_name(e->d_name))
+                continue;
+            wf_str p = {0};
+            wf_str_printf(&p, "%s/%s", t, e->d_name);
+            ob->names = wf_xrealloc(ob->names, sizeof(char *) * (size_t)(ob->count + 1));
+            ob->names[ob->count++] = p.s;
+        }
+        closedir(dir);
+        if (ob->count == first) {
+            wf_diag(d, WF_SEV_ERROR, WF_NOWHERE, "it holds no .wav, .flac, .ogg, ... files",
+                    "--target %s: no recordings in the folder", t);
+            return -1;
+        }
+        qsort(ob->names + first, (size_t)(ob->count - first), sizeof(char *), cmp_names);
+    }
+    return 0;
+}
+
+/* The rate of the first recording: the patch's when it sets none. */
+static int first_rate(const char *path, double *rate, wf_diags *d)
 {
     wf_audio_reader *r = wf_audio_open(path, 0, 1, d);
     if (!r)
         return -1;
     *rate = wf_audio_file_rate(r);
-    *frames = wf_audio_frames(r);
     wf_audio_close(r);
     return 0;
 }
 
-/* The target at the run's rate and length (zero-padded or cut). */
-static wf_real *load_target(const char *path, const wf_env *env, wf_diags *d)
+static int load_recordings(wf_objective *ob, double sr, int64_t *longest, wf_diags *d)
 {
-    wf_real *data;
-    int64_t frames;
-    int chans;
-    if (wf_audio_load(path, env->sr, 1, &data, &frames, &chans, d))
-        return NULL;
-    if (frames == env->nsamples)
-        return data;
-    wf_real *t = wf_aalloc(sizeof(wf_real) * (size_t)env->nsamples);
-    memcpy(t, data, sizeof(wf_real) * (size_t)(frames < env->nsamples ? frames : env->nsamples));
-    if (frames < env->nsamples)
-        wf_report_target_shorter(d, WF_NOWHERE, NULL, path, (double)frames / env->sr,
-                                 (double)env->nsamples / env->sr);
-    wf_afree(data);
-    return t;
+    ob->audio = wf_xcalloc((size_t)ob->count + 1, sizeof *ob->audio);
+    ob->frames = wf_xcalloc((size_t)ob->count + 1, sizeof *ob->frames);
+    *longest = 0;
+    for (int i = 0; i < ob->count; i++) {
+        int chans;
+        if (wf_audio_load(ob->names[i], sr, 1, &ob->audio[i], &ob->frames[i], &chans, d))
+            return -1;
+        if (ob->frames[i] > *longest)
+            *longest = ob->frames[i];
+    }
+    return 0;
 }
 
-int wf_objective_prepare(common *co, wf_setup *s, wf_prog **prog, wf_real **target, wf_loss **loss,
-                   wf_diags *d)
+/* The batch of recordings, and the program fed by it: each item a lane of
+ * the inputs from the target. */
+static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d)
 {
-    double file_rate = 0;
-    if (co->so.target) {
-        int64_t frames;
-        if (target_info(co->so.target, &file_rate, &frames, d))
-            return -1;
-        co->so.fallback_rate = file_rate;
-        co->so.length_frames = frames;
-    }
-    if (wf_setup_prepare(s, &co->so, d))
-        return -1;
-    if (co->so.target && s->env.sr != file_rate) {
-        /* the patch runs at another rate: the target's length at that rate */
-        int64_t frames = llround((double)co->so.length_frames * s->env.sr / file_rate);
-        if (frames != co->so.length_frames && co->so.seconds <= 0 && s->patch->g->length <= 0) {
-            wf_setup_free(s);
-            co->so.length_frames = frames;
-            if (wf_setup_prepare(s, &co->so, d))
-                return -1;
-        }
-    }
     const wf_graph *g = s->patch->g;
-    if (g->nodes[g->out].shape.chans != 1 && co->so.target) {
+    wf_batch_opts bo = {co->excerpt > 0 ? (co->batch > 0 ? co->batch : 1) : 0, 0, co->so.seed,
+                        co->loss};
+    if (co->excerpt > 0)
+        bo.excerpt = s->env.nsamples;
+    if (ob->count) {
+        for (int i = 0; i < ob->count && co->excerpt <= 0; i++)
+            if (ob->frames[i] < s->env.nsamples)
+                wf_report_target_shorter(d, WF_NOWHERE, NULL, ob->names[i],
+                                         (double)ob->frames[i] / s->env.sr,
+                                         (double)s->env.nsamples / s->env.sr);
+        ob->batch = wf_batch_new((const wf_real *const *)ob->audio, ob->frames,
+                                 (const char *const *)ob->names, ob->count, s->env.nsamples, &bo, d);
+        if (!ob->batch)
+            return -1;
+    }
+    int items = ob->batch ? wf_batch_items(ob->batch) : 1;
+    char *per_item = wf_xcalloc((size_t)g->ninputs + 1, 1);
+    for (int j = 0; j < g->ninputs; j++)
+        per_item[j] = g->inputs[j].from_target && ob->batch;
+    ob->prog = wf_setup_plan(s, WF_RUN_GRAD, 0, items, per_item, d);
+    for (int j = 0; ob->prog && j < g->ninputs; j++)
+        for (int i = 0; per_item[j] && i < wf_prog_input_lanes(ob->prog, j); i++)
+            wf_prog_set_input(ob->prog, j, i, wf_batch_target(ob->batch, i));
+    free(per_item);
+    return ob->prog ? 0 : -1;
+}
+
+int wf_objective_prepare(common *co, wf_setup *s, wf_objective *ob, wf_diags *d)
+{
+    memset(ob, 0, sizeof *ob);
+    if (find_recordings(co, ob, d))
+        return -1;
+    co->so.fed_target = ob->count > 0;
+    if (ob->count && first_rate(ob->names[0], &co->so.fallback_rate, d))
+        return -1;
+    if (wf_setup_compile(s, &co->so, d))
+        return -1;
+    int64_t longest = 0;
+    if (load_recordings(ob, wf_setup_rate(s, &co->so), &longest, d))
+        return -1;
+    if (co->excerpt > 0) {
+        co->so.seconds = co->excerpt; /* every item an excerpt this long */
+    } else {
+        co->so.length_frames = longest;
+    }
+    if (wf_setup_ready(s, &co->so, d))
+        return -1;
+    const wf_graph *g = s->patch->g;
+    if (g->nodes[g->out].shape.chans != 1 && ob->count) {
         wf_report_fit_needs_mono(d, WF_NOWHERE, NULL, g->nodes[g->out].shape.chans);
         return -1;
     }
     wf_setup_load_inputs(s);
-    *prog = wf_prog_new(g, &s->env, &s->params, WF_RUN_GRAD, 0, d);
-    if (!*prog)
-        return -1;
-    for (int j = 0; j < g->ninputs; j++)
-        if (s->data[j])
-            wf_prog_set_input(*prog, j, 0, s->data[j]);
-    if (co->so.target) {
-        *target = load_target(co->so.target, &s->env, d);
-        if (!*target)
-            return -1;
-        *loss = wf_loss_new(&co->loss, *target, s->env.nsamples, d);
-        if (!*loss)
-            return -1;
+    return plan_objective(co, s, ob, d);
+}
+
+void wf_objective_free(wf_objective *ob)
+{
+    wf_prog_free(ob->prog);
+    wf_batch_free(ob->batch);
+    for (int i = 0; i < ob->count; i++) {
+        free(ob->names[i]);
+        if (ob->audio)
+            wf_afree(ob->audio[i]);
     }
-    return 0;
+    free(ob->names);
+    free(ob->audio);
+    free(ob->frames);
+    memset(ob, 0, sizeof *ob);
 }

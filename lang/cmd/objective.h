@@ -1,9 +1,11 @@
 /* The side of set-up that fit and check share: options of the loss and the
- * target, and a GRAD program of the patch prepared against the target. */
+ * targets, the recordings as a batch, and a GRAD program of the patch fed
+ * by it. */
 #ifndef WF_CMD_OBJECTIVE_H
 #define WF_CMD_OBJECTIVE_H
 
 #include "lang/cmd/setup.h"
+#include "runtime/batch.h"
 #include "runtime/exec.h"
 #include "runtime/loss.h"
 
@@ -31,6 +33,9 @@ enum {
     OPT_STEP,
     OPT_JITTER,
     OPT_F32,
+    OPT_EXCERPT,
+    OPT_BATCH,
+    OPT_FORMAT,
 };
 
 /* Options shared by fit and check. */
@@ -38,14 +43,30 @@ typedef struct common {
     wf_setup_opts so;
     wf_loss_opts loss;
     int loss_given;
+    wf_pairs targets; /* --target: recordings, or folders of them */
+    double excerpt;   /* fit --excerpt: seconds per excerpt (0: whole recordings) */
+    int batch;        /* fit --batch: excerpts per step */
 } common;
+
+/* What a fit or check runs: the recordings, the batch of them, and the GRAD
+ * program of the patch fed by it. */
+typedef struct wf_objective {
+    int count;        /* recordings */
+    char **names;
+    wf_real **audio;  /* at the run's rate */
+    int64_t *frames;
+    wf_batch *batch;  /* NULL without a target (check) */
+    wf_prog *prog;
+} wf_objective;
 
 /* Handles an option both commands take (getopt's c and optarg); 1 if
  * handled, 0 if not one of them, -status on a bad value. */
-int wf_objective_opt(const char *cmd, int c, common *co);
-void wf_objective_free(common *co);
-/* Compiles, sizes and prepares a GRAD program against the target (or none). */
-int wf_objective_prepare(common *co, wf_setup *s, wf_prog **prog, wf_real **target,
-                         wf_loss **loss, wf_diags *d);
+int wf_common_opt(const char *cmd, int c, common *co);
+void wf_common_free(common *co);
+/* Finds the recordings, compiles and sizes the patch against them, loads
+ * them and plans a GRAD program fed by a batch of them (no batch without a
+ * target). */
+int wf_objective_prepare(common *co, wf_setup *s, wf_objective *ob, wf_diags *d);
+void wf_objective_free(wf_objective *ob);
 
 #endif

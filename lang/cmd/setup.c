@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "runtime/audio.h"
 #include "runtime/exec.h"
@@ -94,30 +95,42 @@ void wf_setup_free(wf_setup *s)
                 wf_afree(s->data[i]);
             if (s->paths)
                 free(s->paths[i]);
+            if (s->notes)
+                wf_notes_free(&s->notes[i]);
         }
     }
     free(s->readers);
     free(s->data);
     free(s->frames);
     free(s->paths);
+    free(s->notes);
+    free(s->voices);
     if (s->params_ready)
         wf_params_free(&s->params);
     wf_patch_free(s->patch);
     memset(s, 0, sizeof *s);
 }
 
-/* Where each used input comes from: --input, the patch's own file name, or
- * the fit target. */
-static int resolve_inputs(wf_setup *s, const wf_pairs *inputs, const char *target, wf_diags *d)
+/* A Standard MIDI File, by its name. */
+static int is_midi(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot && (strcasecmp(dot, ".mid") == 0 || strcasecmp(dot, ".midi") == 0 ||
+                   strcasecmp(dot, ".smf") == 0);
+}
+
+/* Where each used input comes from: --input, the patch's own file name (or
+ * notes), or the fit's targets (fed by the caller). */
+static int resolve_inputs(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
 {
     const wf_graph *g = s->patch->g;
     int n = g->ninputs;
     s->paths = wf_xcalloc((size_t)(n + 1), sizeof(char *));
-    for (int i = 0; i < inputs->n; i++) {
+    for (int i = 0; i < o->inputs.n; i++) {
         char *name;
         const char *file;
-        if (wf_pair_split(inputs->v[i], &name, &file)) {
-            wf_report_bad_input_option(d, WF_NOWHERE, NULL, inputs->v[i]);
+        if (wf_pair_split(o->inputs.v[i], &name, &file)) {
+            wf_report_bad_input_option(d, WF_NOWHERE, NULL, o->inputs.v[i]);
             return -1;
         }
         int found = -1;
@@ -125,28 +138,34 @@ static int resolve_inputs(wf_setup *s, const wf_pairs *inputs, const char *targe
             if (strcmp(g->inputs[j].name, name) == 0)
                 found = j;
         if (found < 0) {
-            wf_report_unknown_input(d, WF_NOWHERE, NULL, inputs->v[i], name);
+            wf_report_unknown_input(d, WF_NOWHERE, NULL, o->inputs.v[i], name);
             free(name);
             return -1;
         }
         free(name);
+        const wf_input_decl *in = &g->inputs[found];
+        if (!in->space != !is_midi(file)) {
+            wf_diag(d, WF_SEV_ERROR, in->loc,
+                    in->space ? "a notes input reads a MIDI file (.mid)" : "notes come from an input declared with a .mid file or notes",
+                    "--input %s: input '%s' takes %s", o->inputs.v[i], in->name,
+                    in->space ? "notes, not audio" : "audio, not notes");
+            return -1;
+        }
         free(s->paths[found]);
         s->paths[found] = wf_xstrdup(file);
     }
     for (int j = 0; j < n; j++) {
         const wf_input_decl *in = &g->inputs[j];
-        if (s->paths[j] || in->node < 0)
+        if (s->paths[j] || in->node < 0 || (in->from_target && o->fed_target))
             continue;
-        if (in->from_target && target) {
-            s->paths[j] = wf_xstrdup(target);
-        } else if (in->file) {
+        if (in->file) {
             wf_str p = {0};
             if (in->file[0] == '/')
                 wf_str_puts(&p, in->file);
             else
                 wf_str_printf(&p, "%s/%s", s->patch->dir, in->file);
             s->paths[j] = p.s;
-        } else {
+        } else if (!in->space) {
             char hint[200];
             snprintf(hint, sizeof hint, "pass --input %s=FILE%s", in->name,
                      in->from_target ? ", or fit it with --target FILE" : "");
@@ -157,62 +176,61 @@ static int resolve_inputs(wf_setup *s, const wf_pairs *inputs, const char *targe
     return 0;
 }
 
-int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
+int wf_setup_compile(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
 {
     wf_compile_opts co = {0};
     s->patch = wf_compile_file(o->patch, &co, d);
     if (!s->patch)
         return -1;
+    return resolve_inputs(s, o, d);
+}
+
+double wf_setup_rate(const wf_setup *s, const wf_setup_opts *o)
+{
+    return wf_patch_rate(s->patch->g, o->rate, o->fallback_rate > 0 ? o->fallback_rate : 48000);
+}
+
+/* Opens the audio inputs and reads the notes; the longest of them, in
+ * samples at sr, for a patch without a length. */
+static int open_inputs(wf_setup *s, double sr, int64_t *longest, wf_diags *d)
+{
     const wf_graph *g = s->patch->g;
-    if (resolve_inputs(s, &o->inputs, o->target, d))
-        return -1;
-    double sr = wf_patch_rate(g, o->rate, o->fallback_rate > 0 ? o->fallback_rate : 48000);
     int n = g->ninputs;
     s->readers = wf_xcalloc((size_t)(n + 1), sizeof *s->readers);
     s->data = wf_xcalloc((size_t)(n + 1), sizeof *s->data);
     s->frames = wf_xcalloc((size_t)(n + 1), sizeof *s->frames);
-    int64_t longest = 0;
+    s->notes = wf_xcalloc((size_t)(n + 1), sizeof *s->notes);
+    s->voices = wf_xcalloc((size_t)g->nspaces + 1, sizeof(int));
+    *longest = 0;
     for (int j = 0; j < n; j++) {
-        if (!s->paths[j])
-            continue;
         const wf_input_decl *in = &g->inputs[j];
-        s->readers[j] = wf_audio_open(s->paths[j], sr, in->chans == 1, d);
-        if (!s->readers[j])
-            return -1;
-        if (wf_audio_chans(s->readers[j]) != in->chans) {
-            wf_report_input_channels(d, in->loc, "declare `input NAME[C]` with the file's channels",
-                                     in->name, in->chans, s->paths[j],
-                                     wf_audio_chans(s->readers[j]));
-            return -1;
+        if (in->node < 0)
+            continue;
+        if (in->space) {
+            if (wf_notes_load(&s->notes[j], g, j, s->paths[j], d))
+                return -1;
+            s->voices[in->space - 1] = s->notes[j].nvoices;
+            s->frames[j] = llround(wf_notes_end(&s->notes[j]) * sr);
+        } else if (s->paths[j]) {
+            s->readers[j] = wf_audio_open(s->paths[j], sr, in->chans == 1, d);
+            if (!s->readers[j])
+                return -1;
+            if (wf_audio_chans(s->readers[j]) != in->chans) {
+                wf_report_input_channels(d, in->loc, "declare `input NAME[C]` with the file's channels",
+                                         in->name, in->chans, s->paths[j],
+                                         wf_audio_chans(s->readers[j]));
+                return -1;
+            }
+            s->frames[j] = wf_audio_frames(s->readers[j]);
         }
-        s->frames[j] = wf_audio_frames(s->readers[j]);
-        if (s->frames[j] > longest)
-            longest = s->frames[j];
+        if (s->frames[j] > *longest)
+            *longest = s->frames[j];
     }
-    /* in double until checked: llround of a huge --seconds is undefined */
-    double want;
-    if (o->seconds > 0)
-        want = o->seconds * sr;
-    else if (g->length > 0)
-        want = g->length * sr;
-    else if (o->length_frames > 0)
-        want = (double)o->length_frames;
-    else if (longest > 0)
-        want = (double)longest;
-    else {
-        wf_report_no_length(d, WF_NOWHERE, NULL, o->patch);
-        return -1;
-    }
-    if (!(want >= 0.5 && want <= (double)((int64_t)1 << 31))) {
-        wf_report_bad_length(d, WF_NOWHERE, NULL, want);
-        return -1;
-    }
-    int64_t nsamples = llround(want);
-    s->env = wf_patch_env(g, o->rate, o->fallback_rate > 0 ? o->fallback_rate : 48000, nsamples);
-    s->env.seed = o->seed;
-    if (wf_params_init(&s->params, g, &s->env, s->patch->dir, d))
-        return -1;
-    s->params_ready = 1;
+    return 0;
+}
+
+static int apply_sets(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
+{
     for (int i = 0; i < o->sets.n; i++) {
         char *name;
         const char *text;
@@ -235,12 +253,56 @@ int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
     return 0;
 }
 
-/* Loads every input whole (for WHOLE and GRAD runs). */
+int wf_setup_ready(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
+{
+    const wf_graph *g = s->patch->g;
+    double sr = wf_setup_rate(s, o);
+    int64_t longest;
+    if (open_inputs(s, sr, &longest, d))
+        return -1;
+    /* in double until checked: llround of a huge --seconds is undefined */
+    double want;
+    s->own_length = o->seconds > 0 || g->length > 0;
+    if (o->seconds > 0)
+        want = o->seconds * sr;
+    else if (g->length > 0)
+        want = g->length * sr;
+    else if (o->length_frames > 0)
+        want = (double)o->length_frames;
+    else if (longest > 0)
+        want = (double)longest;
+    else {
+        wf_report_no_length(d, WF_NOWHERE, NULL, o->patch);
+        return -1;
+    }
+    if (!(want >= 0.5 && want <= (double)((int64_t)1 << 31))) {
+        wf_report_bad_length(d, WF_NOWHERE, NULL, want);
+        return -1;
+    }
+    s->env = wf_patch_env(g, o->rate, o->fallback_rate > 0 ? o->fallback_rate : 48000, llround(want));
+    s->env.seed = o->seed;
+    if (wf_params_init(&s->params, g, &s->env, s->patch->dir, d))
+        return -1;
+    s->params_ready = 1;
+    for (int j = 0; j < g->ninputs; j++)
+        if (g->inputs[j].space && g->inputs[j].node >= 0)
+            s->data[j] = wf_notes_render(&s->notes[j], &s->env);
+    return apply_sets(s, o, d);
+}
+
+int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
+{
+    if (wf_setup_compile(s, o, d))
+        return -1;
+    return wf_setup_ready(s, o, d);
+}
+
+/* Loads every audio input whole (for WHOLE and GRAD runs). */
 void wf_setup_load_inputs(wf_setup *s)
 {
     const wf_graph *g = s->patch->g;
     for (int j = 0; j < g->ninputs; j++) {
-        if (!s->readers[j])
+        if (!s->readers[j] || s->data[j])
             continue;
         int C = g->inputs[j].chans;
         size_t len = (size_t)s->env.nsamples * (size_t)C;
@@ -256,18 +318,36 @@ void wf_setup_load_inputs(wf_setup *s)
     }
 }
 
-int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int quiet, wf_diags *d)
+wf_prog *wf_setup_plan(wf_setup *s, wf_run_mode mode, int block, int items, const char *per_item,
+                       wf_diags *d)
 {
     const wf_graph *g = s->patch->g;
-    wf_prog *p = wf_prog_new(g, &s->env, &s->params, WF_RUN_STREAM, block, d);
+    wf_plan po = {mode, block, items, per_item, s->voices};
+    wf_prog *p = wf_prog_plan(g, &s->env, &s->params, &po, d);
+    if (!p)
+        return NULL;
+    for (int j = 0; j < g->ninputs; j++) {
+        const wf_input_decl *in = &g->inputs[j];
+        if (in->node < 0 || (per_item && per_item[j]))
+            continue;
+        if (in->space) {
+            size_t per = (size_t)s->env.nframes * WF_MIDI_FIELDS;
+            for (int l = 0; l < s->notes[j].nvoices; l++)
+                wf_prog_set_input(p, j, l, s->data[j] + (size_t)l * per);
+        } else if (s->data[j]) {
+            wf_prog_set_input(p, j, 0, s->data[j]);
+        } else if (s->readers[j]) {
+            wf_prog_set_reader(p, j, 0, wf_audio_read, s->readers[j]);
+        }
+    }
+    return p;
+}
+
+int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int quiet, wf_diags *d)
+{
+    wf_prog *p = wf_setup_plan(s, WF_RUN_STREAM, block, 1, NULL, d);
     if (!p)
         return -1;
-    for (int j = 0; j < g->ninputs; j++) {
-        if (s->data[j]) /* already loaded whole (after a fit) */
-            wf_prog_set_input(p, j, 0, s->data[j]);
-        else if (s->readers[j])
-            wf_prog_set_reader(p, j, 0, wf_audio_read, s->readers[j]);
-    }
     int C = wf_prog_out_chans(p);
     wf_audio_writer *w = wf_audio_create(out, s->env.sr, C, fmt, d);
     if (!w) {

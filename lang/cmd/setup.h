@@ -10,6 +10,8 @@
 #include "lang/compile.h"
 #include "runtime/diag.h"
 #include "runtime/audio.h"
+#include "runtime/exec.h"
+#include "runtime/notes.h"
 #include "runtime/params.h"
 
 extern wf_diag_format wf_cli_diag_format;
@@ -27,10 +29,10 @@ int wf_parse_number(const char *s, double *out);
 typedef struct wf_setup_opts {
     const char *patch;
     double seconds;        /* > 0: length from --seconds (wins) */
-    int64_t length_frames; /* > 0: length in samples when the patch sets none */
+    int64_t length_frames; /* > 0: length in samples when the patch sets none (a fit's targets) */
     double rate;           /* > 0: --rate */
     double fallback_rate;  /* rate when neither --rate nor the patch sets one */
-    const char *target;    /* file feeding `input x = target` */
+    int fed_target;        /* the caller feeds `input x = target` (a fit), not a file */
     uint64_t seed;         /* offsets the default seeds of noise() calls */
     wf_pairs sets, inputs;
 } wf_setup_opts;
@@ -41,18 +43,34 @@ typedef struct wf_setup {
     wf_env env;
     wf_params params;
     int params_ready;
-    char **paths;                /* per input: file, or NULL when unused */
+    int own_length;              /* the length is the patch's or --seconds's */
+    char **paths;                /* per input: file, or NULL when unused or fed */
     struct wf_audio_reader **readers;
-    wf_real **data;              /* per input: whole signal once loaded */
+    wf_real **data;              /* per input: the whole signal once loaded; notes' frames */
     int64_t *frames;
+    wf_notes *notes;             /* per input: the notes of a notes input */
+    int *voices;                 /* per lane space: voices of its notes */
 } wf_setup;
 
+/* wf_setup_compile then wf_setup_ready. */
 int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d);
+/* Compiles the patch and finds each input's source. */
+int wf_setup_compile(wf_setup *s, const wf_setup_opts *o, wf_diags *d);
+/* Opens the inputs (reads notes), sets the length, the run's timing and the
+ * params (with --set). */
+int wf_setup_ready(wf_setup *s, const wf_setup_opts *o, wf_diags *d);
+/* The patch's audio rate under o (its own, --rate, or the fallback). */
+double wf_setup_rate(const wf_setup *s, const wf_setup_opts *o);
 void wf_setup_load_inputs(wf_setup *s);
+/* Plans the patch with its notes' voices as lanes, items batch items (the
+ * inputs flagged in per_item with one lane each, which the caller feeds),
+ * and every other input fed: notes, loaded audio, or readers (STREAM). */
+wf_prog *wf_setup_plan(wf_setup *s, wf_run_mode mode, int block, int items, const char *per_item,
+                       wf_diags *d);
 void wf_setup_free(wf_setup *s);
 
-/* Renders s to out (streaming unless the graph needs one block). Returns 0,
- * -1 on error, or 130 when Ctrl-C stopped it (nothing is written then). */
+/* Renders s to out, streaming block by block. Returns 0, -1 on error, or
+ * 130 when Ctrl-C stopped it (nothing is written then). */
 int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int quiet,
               wf_diags *d);
 

@@ -1,0 +1,169 @@
+/* The items of a fit (batch.h): whole recordings, or excerpts drawn per step
+ * uniformly over every sample position that starts a whole excerpt, from the
+ * counter stream of the seed at (step, item), so a step's batch depends on
+ * nothing but the seed and the step. */
+#include "runtime/batch.h"
+
+#include <string.h>
+
+#include "runtime/rng.h"
+#include "runtime/util.h"
+
+struct wf_batch {
+    wf_batch_opts o;
+    const wf_real *const *audio;
+    const int64_t *frames;
+    int count, items;
+    int64_t n;          /* samples of every target */
+    wf_real **target;   /* per item, [n] */
+    int64_t *len;       /* per item: samples its loss measures */
+    int *rec;           /* per item: which recording, and from where */
+    int64_t *off;
+    wf_loss **loss;     /* per item, on its own length */
+    wf_real **grad;     /* per item: its loss's gradient */
+    double *li;
+    int64_t usable;     /* excerpt positions over all recordings */
+    int step;           /* the step the excerpts are of, -1 before the first */
+};
+
+static void excerpt(wf_batch *b, int step, int i)
+{
+    uint64_t r = wf_splitmix64(b->o.seed ^ ((uint64_t)step * 0x9E3779B97F4A7C15ull), (uint64_t)i);
+    int64_t at = (int64_t)(r % (uint64_t)b->usable);
+    int t = 0;
+    for (; t < b->count; t++) {
+        int64_t u = b->frames[t] - b->n + 1;
+        if (u <= 0)
+            continue;
+        if (at < u)
+            break;
+        at -= u;
+    }
+    b->rec[i] = t;
+    b->off[i] = at;
+    memcpy(b->target[i], b->audio[t] + at, sizeof(wf_real) * (size_t)b->n);
+}
+
+wf_batch *wf_batch_new(const wf_real *const *audio, const int64_t *frames, const char *const *names,
+                       int count, int64_t nsamples, const wf_batch_opts *o, wf_diags *d)
+{
+    wf_batch *b = wf_xcalloc(1, sizeof *b);
+    b->o = *o;
+    b->audio = audio;
+    b->frames = frames;
+    b->count = count;
+    b->n = nsamples;
+    b->step = -1;
+    b->items = o->excerpt > 0 ? (o->items > 0 ? o->items : 1) : count;
+    if (o->excerpt > 0) {
+        for (int t = 0; t < count; t++)
+            if (frames[t] >= nsamples)
+                b->usable += frames[t] - nsamples + 1;
+        if (b->usable == 0) {
+            wf_diag(d, WF_SEV_ERROR, WF_NOWHERE, "draw shorter excerpts (--excerpt)",
+                    "excerpts of %lld samples are longer than every recording", (long long)nsamples);
+            free(b);
+            return NULL;
+        }
+    }
+    size_t I = (size_t)b->items;
+    b->target = wf_xcalloc(I, sizeof *b->target);
+    b->len = wf_xcalloc(I, sizeof *b->len);
+    b->rec = wf_xcalloc(I, sizeof *b->rec);
+    b->off = wf_xcalloc(I, sizeof *b->off);
+    b->loss = wf_xcalloc(I, sizeof *b->loss);
+    b->grad = wf_xcalloc(I, sizeof *b->grad);
+    b->li = wf_xcalloc(I, sizeof *b->li);
+    for (int i = 0; i < b->items; i++) {
+        b->target[i] = wf_aalloc(sizeof(wf_real) * (size_t)nsamples);
+        b->grad[i] = wf_aalloc(sizeof(wf_real) * (size_t)nsamples);
+        if (o->excerpt > 0) {
+            excerpt(b, 0, i);
+            b->len[i] = nsamples;
+        } else {
+            b->rec[i] = i;
+            b->len[i] = frames[i] < nsamples ? frames[i] : nsamples;
+            memcpy(b->target[i], audio[i], sizeof(wf_real) * (size_t)b->len[i]);
+        }
+        b->loss[i] = wf_loss_new(&o->loss, b->target[i], b->len[i], d);
+        if (!b->loss[i]) {
+            if (names)
+                wf_diag(d, WF_SEV_NOTE, WF_NOWHERE, NULL, "in the recording '%s'", names[b->rec[i]]);
+            wf_batch_free(b);
+            return NULL;
+        }
+    }
+    b->step = 0;
+    return b;
+}
+
+void wf_batch_free(wf_batch *b)
+{
+    if (!b)
+        return;
+    for (int i = 0; i < b->items; i++) {
+        wf_afree(b->target[i]);
+        wf_afree(b->grad[i]);
+        wf_loss_free(b->loss[i]);
+    }
+    free(b->target);
+    free(b->len);
+    free(b->rec);
+    free(b->off);
+    free(b->loss);
+    free(b->grad);
+    free(b->li);
+    free(b);
+}
+
+int wf_batch_items(const wf_batch *b)
+{
+    return b->items;
+}
+
+const wf_real *wf_batch_target(const wf_batch *b, int i)
+{
+    return b->target[i];
+}
+
+void wf_batch_source(const wf_batch *b, int i, int *recording, int64_t *offset)
+{
+    *recording = b->rec[i];
+    *offset = b->off[i];
+}
+
+int wf_batch_draw(wf_batch *b, int step)
+{
+    if (b->o.excerpt <= 0 || step == b->step)
+        return 0;
+    for (int i = 0; i < b->items; i++) {
+        excerpt(b, step, i);
+        wf_diags d = {0}; /* the recordings were checked whole when loaded */
+        wf_loss_set_target(b->loss[i], b->target[i], &d);
+        wf_diags_free(&d);
+    }
+    b->step = step;
+    return 1;
+}
+
+double wf_batch_loss(wf_batch *b, const wf_real *const *y, int out_lanes, wf_real *dy)
+{
+    int I = b->items;
+#pragma omp parallel for schedule(dynamic, 1) if (I > 1)
+    for (int i = 0; i < I; i++)
+        b->li[i] = wf_loss_eval(b->loss[i], y[out_lanes > 1 ? i : 0], dy ? b->grad[i] : NULL);
+    double loss = 0;
+    for (int i = 0; i < I; i++)
+        loss += b->li[i];
+    loss /= I;
+    if (dy) {
+        memset(dy, 0, sizeof(wf_real) * (size_t)out_lanes * (size_t)b->n);
+        wf_real w = (wf_real)(1.0 / I);
+        for (int i = 0; i < I; i++) {
+            wf_real *o = dy + (size_t)(out_lanes > 1 ? i : 0) * (size_t)b->n;
+            for (int64_t t = 0; t < b->len[i]; t++)
+                o[t] += w * b->grad[i][t];
+        }
+    }
+    return loss;
+}

@@ -1,0 +1,47 @@
+/* The recordings a fit learns from, as the items (lanes) of each step:
+ * every recording whole, padded to the longest with each item's loss
+ * measured on its own length, or N excerpts of S seconds drawn per step at
+ * random from all of them (seeded, so a fit is reproducible), which is how
+ * a model trains on a corpus. The loss of a step is the mean of the items'
+ * losses. An item's target is also what the patch's `input x = target`
+ * reads in that item's lane. */
+#ifndef WF_BATCH_H
+#define WF_BATCH_H
+
+#include <stdint.h>
+
+#include "runtime/diag.h"
+#include "runtime/loss.h"
+
+typedef struct wf_batch_opts {
+    int items;         /* excerpts per step (with excerpt > 0) */
+    int64_t excerpt;   /* samples per excerpt; 0: every recording whole, one item each */
+    uint64_t seed;     /* which excerpts */
+    wf_loss_opts loss;
+} wf_batch_opts;
+
+typedef struct wf_batch wf_batch;
+
+/* Recordings at the run's rate: audio[i] of frames[i] samples, borrowed
+ * (kept by the caller while the batch lives). nsamples: the run's length
+ * (the longest recording, or the excerpt's). NULL with a diagnostic naming
+ * the recording that cannot serve (too short for the loss, not finite). */
+wf_batch *wf_batch_new(const wf_real *const *audio, const int64_t *frames, const char *const *names,
+                       int count, int64_t nsamples, const wf_batch_opts *o, wf_diags *d);
+void wf_batch_free(wf_batch *b);
+
+int wf_batch_items(const wf_batch *b);
+/* Item i's target for the current step, [nsamples] (silence past its own
+ * length); the buffer stays the same from step to step. */
+const wf_real *wf_batch_target(const wf_batch *b, int i);
+/* Makes the items of step `step` (excerpts; whole recordings do not change).
+ * Returns 1 when the targets changed. */
+int wf_batch_draw(wf_batch *b, int step);
+/* The step's loss, the mean over items of item i's loss of the out's lane i
+ * (y + i * n; lane 0 for every item when the out has one lane), and when dy
+ * is not NULL its gradient, laid out like y. */
+double wf_batch_loss(wf_batch *b, const wf_real *const *y, int out_lanes, wf_real *dy);
+/* The recording and the first sample of item i's excerpt in this step. */
+void wf_batch_source(const wf_batch *b, int i, int *recording, int64_t *offset);
+
+#endif
