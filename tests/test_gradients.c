@@ -257,13 +257,124 @@ static void test_kind(void **state)
         fail_msg("'%s' accepted none of the test shapes", k->name);
 }
 
+/* ---------------------------------------------------------------- lanes */
+
+/* Lanes through whole patches: params shared by voices of notes and by the
+ * items of a batch get the sum of every lane's adjoint (through the slots of
+ * the executor), against finite differences of L = sum over the out's lanes
+ * of <w, y>. The notes' frames and the items' inputs are made up here. */
+static void check_lanes(const char *text, int items, int voices)
+{
+    wf_diags d = {0};
+    wf_patch *pt = wf_compile_text("lanes.weft", text, NULL, &d);
+    if (!pt) {
+        wf_diags_print(stderr, &d, WF_DIAG_TEXT);
+        fail_msg("does not compile: %s", text);
+    }
+    const wf_graph *g = pt->g;
+    wf_env env = test_env();
+    wf_params ps;
+    assert_int_equal(wf_params_init(&ps, g, &env, NULL, &d), 0);
+    for (int i = 0; i < ps.n; i++)
+        for (size_t j = 0; j < wf_param_len(&ps.v[i]); j++)
+            ps.v[i].value[j] *= 1 + 0.3 * wf_uniform(40 + (uint64_t)i, j);
+    char per_item[8] = {0};
+    assert_true(g->ninputs <= 8);
+    for (int j = 0; j < g->ninputs && j < 8; j++)
+        per_item[j] = g->inputs[j].from_target;
+    int vs[1] = {voices};
+    wf_plan o = {WF_RUN_GRAD, 0, items, per_item, vs};
+    wf_prog *p = wf_prog_plan(g, &env, &ps, &o, &d);
+    assert_non_null(p);
+    wf_real *data[8][8] = {{0}};
+    for (int j = 0; j < g->ninputs; j++) {
+        const wf_input_decl *in = &g->inputs[j];
+        int lanes = wf_prog_input_lanes(p, j);
+        assert_int_equal(lanes, in->space ? voices : items);
+        for (int l = 0; l < lanes; l++) {
+            size_t len = (size_t)wf_env_frames(&env, in->space ? WF_RATE_CONTROL : WF_RATE_AUDIO) * (size_t)in->chans;
+            data[j][l] = wf_xmalloc(sizeof(wf_real) * len);
+            for (size_t t = 0; t < len; t++) {
+                if (!in->space) { /* audio: noise of its own per item */
+                    data[j][l][t] = wf_uniform(90 + (uint64_t)l, t);
+                    continue;
+                }
+                size_t f = t / 4; /* freq, gate (on for frames [l, 8 + 3 l)), vel, onset */
+                double fields[4] = {150 + 60 * l + f, f >= (size_t)l && f < (size_t)(8 + 3 * l), 0.5 + 0.2 * l, f == (size_t)l};
+                data[j][l][t] = fields[t % 4];
+            }
+            wf_prog_set_input(p, j, l, data[j][l]);
+        }
+    }
+    size_t len = wf_prog_out_len(p);
+    assert_int_equal(wf_prog_out_lanes(p), wf_prog_out_lanes(p) > 1 ? items : 1);
+    wf_real *w = wf_xmalloc(sizeof(wf_real) * len);
+    for (size_t i = 0; i < len; i++)
+        w[i] = wf_uniform(8, i);
+    wf_params_zero_grad(&ps);
+    wf_prog_forward(p);
+    wf_prog_backward(p, w);
+    int lanes = wf_prog_out_lanes(p);
+    size_t per = len / (size_t)lanes;
+    int failures = 0;
+    for (int i = 0; i < ps.n; i++) {
+        wf_param *pa = &ps.v[i];
+        double scale = 0;
+        for (size_t j = 0; j < wf_param_len(pa); j++)
+            scale = fmax(scale, fabs(pa->grad[j]));
+        for (size_t j = 0; j < wf_param_len(pa); j++) {
+            double x = pa->value[j], h = 1e-6 * fmax(fabs(x), 1e-3), l2[2];
+            for (int side = 0; side < 2; side++) {
+                pa->value[j] = x + (side ? -h : h);
+                wf_prog_forward(p);
+                l2[side] = 0;
+                for (int l = 0; l < lanes; l++)
+                    l2[side] += loss(wf_prog_out(p, l), w + (size_t)l * per, per);
+            }
+            pa->value[j] = x;
+            double fd = (l2[0] - l2[1]) / (2 * h), ad = pa->grad[j];
+            if (fabs(ad - fd) > 1e-5 * fmax(scale, fabs(fd)) + 1e-8 && failures++ < 5)
+                print_error("d/d %s[%zu]: reverse %.9g, finite differences %.9g\n",
+                            pa->decl->name, j, ad, fd);
+        }
+    }
+    if (failures)
+        fail_msg("%d gradients of %s disagree", failures, text);
+    for (int j = 0; j < 8; j++)
+        for (int l = 0; l < 8; l++)
+            free(data[j][l]);
+    free(w);
+    wf_prog_free(p);
+    wf_params_free(&ps);
+    wf_patch_free(pt);
+    wf_diags_free(&d);
+}
+
+static void test_lanes_gradients(void **state)
+{
+    (void)state;
+    /* voices of notes sharing amplitudes and an envelope, summed by the out */
+    check_lanes("frames 500 hz\ninput n = \"x.mid\"\nparam a[3] = [0.5, 0.3, 0.2]\n"
+                "param rel = 0.004\nparam k = 0.7\n"
+                "out harmonic(n.freq * k, a) * adsr(attack: 2 ms, release: rel, gate: n.gate) * n.vel\n",
+                1, 3);
+    /* batch items: a lane per item, params shared by every item */
+    check_lanes("input x = target\nparam g = 0.5\nparam t = 0.002\n"
+                "out delay(x, t, max: 0.01) * g + tanh(x * g)\n", 3, 1);
+    /* items and voices: each item hears every voice, and lanes_mean in a patch */
+    check_lanes("frames 500 hz\ninput x = target\ninput n = \"x.mid\"\nparam g = 0.4\nparam b[2] = [1, 0.5]\n"
+                "v = mix(sine(n.freq * [1, 2]) * b) * n.gate\n"
+                "out x * g + lanes_mean(v * g) + x * lanes_sum(n.vel) * 0.1\n", 2, 2);
+}
+
 int main(void)
 {
-    struct CMUnitTest tests[WF_NODE_COUNT];
+    struct CMUnitTest tests[WF_NODE_COUNT + 1];
     static char names[WF_NODE_COUNT][64];
     for (int i = 0; i < WF_NODE_COUNT; i++) {
         snprintf(names[i], sizeof names[i], "gradient of %s", wf_registry[i]->name);
         tests[i] = (struct CMUnitTest){names[i], test_kind, NULL, NULL, (void *)(intptr_t)i};
     }
-    return _cmocka_run_group_tests("gradients", tests, WF_NODE_COUNT, NULL, NULL);
+    tests[WF_NODE_COUNT] = (struct CMUnitTest){"gradients through lanes", test_lanes_gradients, NULL, NULL, NULL};
+    return _cmocka_run_group_tests("gradients", tests, WF_NODE_COUNT + 1, NULL, NULL);
 }
