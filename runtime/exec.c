@@ -24,7 +24,7 @@
  * number of threads.
  *
  * Streaming. Blocks are B = bf * hop samples. A node runs `lat` samples late
- * (a multiple of hop): at block b it computes its window [bB - lat,
+ * (a multiple of B): at block b it computes its window [bB - lat,
  * (b+1)B - lat), clipped to the run (block 0 starts at 0). Latencies follow
  * from what each reader needs: an interpolating audio reader of a control
  * signal needs one frame beyond its window (control nodes run a frame
@@ -402,10 +402,13 @@ static int64_t round_down_to(int64_t v, int64_t m)
 
 /* STREAM: latencies, forced by streamed inputs downstream of them, then the
  * free nodes' from their readers (the latest each reader allows), and the
- * histories readers running later need. */
+ * histories readers running later need. Latencies are whole blocks: then
+ * every window is a whole block, which lets block-wise algorithms (the
+ * reverb's partitions) work in blocks, at the price of up to a block more
+ * delay where something reads ahead. */
 static void plan_latency(wf_prog *p)
 {
-    int n = p->n, hop = p->env.hop;
+    int n = p->n, unit = p->block;
     for (int i = 0; i < n; i++) {
         nrt *r = &p->rt[i];
         const wf_gnode *gn = gnode(p, i);
@@ -415,7 +418,7 @@ static void plan_latency(wf_prog *p)
             const nrt *x = &p->rt[gn->in[j]];
             if (!x->bound)
                 continue;
-            int64_t need = round_up_to(x->lat + edge_cost(p, i, j), hop);
+            int64_t need = round_up_to(x->lat + edge_cost(p, i, j), unit);
             if (!r->bound || need > r->lat)
                 r->lat = need;
             r->bound = 1;
@@ -427,7 +430,7 @@ static void plan_latency(wf_prog *p)
             continue;
         int any = 0;
         for (int e = p->rd_first[i]; e < p->rd_first[i + 1]; e++) {
-            int64_t allow = round_down_to(p->rt[p->rd[e].node].lat - edge_cost(p, p->rd[e].node, p->rd[e].arg), hop);
+            int64_t allow = round_down_to(p->rt[p->rd[e].node].lat - edge_cost(p, p->rd[e].node, p->rd[e].arg), unit);
             if (!any || allow < r->lat)
                 r->lat = allow;
             any = 1;
