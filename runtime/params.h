@@ -23,7 +23,8 @@ typedef struct wf_params {
 } wf_params;
 
 /* Allocates every param of g for a run of env's length and fills it with its
- * initial value (a `per frame` file is read relative to base_dir). */
+ * initial value (files are read relative to base_dir). On failure (-1, with
+ * a diagnostic) nothing is left to free. */
 int wf_params_init(wf_params *ps, const wf_graph *g, const wf_env *env, const char *base_dir,
                    wf_diags *d);
 void wf_params_free(wf_params *ps);

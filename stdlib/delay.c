@@ -12,6 +12,8 @@
 
 enum { A_X, A_TIME, A_MAX };
 
+#define MAX_SECONDS 3600.0
+
 static const wf_arg_spec delay_args[] = {
     {"x", WF_ARG_SIGNAL, NULL, "signal to delay", 0, NULL, -1, 1},
     {"time", WF_ARG_SIGNAL, NULL, "delay in seconds", 0, NULL, 0.0021, 0.0049},
@@ -29,6 +31,13 @@ static int delay_infer(wf_infer *ic)
             ic->want[i] = WF_RATE_AUDIO;
     if (ic->in[A_X].rate != WF_RATE_AUDIO && ic->in[A_X].rate != WF_RATE_CONTROL) {
         wf_report_constant_signal(ic->d, ic->arg_loc[A_X], NULL, ic->name, "x");
+        return -1;
+    }
+    /* the delay line holds max seconds of every channel */
+    double maxd = wf_opt_num(ic->node, A_MAX, 1.0);
+    if (maxd > MAX_SECONDS) {
+        wf_report_argument_out_of_range(ic->d, ic->loc, "a delay holds at most an hour", "max",
+                                        ic->name, maxd);
         return -1;
     }
     return 0;

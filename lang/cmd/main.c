@@ -1,4 +1,4 @@
-/* The weft command: everything lives in the library (lang/cli.c). */
+/* The weft command: everything lives in the library (lang/cmd/cli.c). */
 #include "lang/cli.h"
 
 int main(int argc, char **argv)
