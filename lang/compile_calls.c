@@ -94,6 +94,81 @@ static int check_number(cc *c, const wf_arg_spec *as, const val *v, const char *
     return 0;
 }
 
+/* An enum argument: the index of its word in opt. 0, or -1 after an error. */
+static int enum_arg(cc *c, const wf_ast *e, const wf_node_kind *k, const wf_arg_spec *as,
+                    const wf_arg *given, wf_opt *opt)
+{
+    const char *word = as->dflt;
+    if (given) {
+        if (given->value->kind != WF_AST_NAME) {
+            wf_report_argument_not_word(c->d, wf_cc_span(given->value), NULL, as->name, k->name,
+                                        as->choices[0]);
+            return -1;
+        }
+        word = given->value->u.name;
+    }
+    if (!word) {
+        wf_report_missing_argument(c->d, e->loc, NULL, k->name, as->name, "");
+        return -1;
+    }
+    int found = -1, nch = 0;
+    while (as->choices[nch])
+        nch++;
+    for (int i = 0; i < nch; i++)
+        if (strcmp(as->choices[i], word) == 0)
+            found = i;
+    if (found < 0) {
+        const char *sg = wf_suggest(word, as->choices, nch);
+        char hint[160];
+        snprintf(hint, sizeof hint, sg ? "did you mean '%s'?" : "one of: %s", sg ? sg : as->choices[0]);
+        wf_report_unknown_word(c->d, wf_cc_span(given->value), hint, word, as->name, k->name);
+        return -1;
+    }
+    opt->n = 1;
+    opt->v = wf_xmalloc(sizeof(double));
+    opt->v[0] = found;
+    return 0;
+}
+
+/* A signal or number argument's value: given, its default, or none (*v
+ * poison). Returns 1 when an optional number is left out. */
+static int arg_value(cc *c, scope *s, const wf_ast *e, const wf_node_kind *k, int a,
+                     const wf_arg *given, val *v)
+{
+    const wf_arg_spec *as = &k->args[a];
+    *v = WF_POISON;
+    if (given) {
+        *v = wf_cc_eval_child(c, s, given->value, (uint64_t)a);
+    } else if (as->dflt) {
+        *v = wf_cc_number(c, strtod(as->dflt, NULL), WF_UNIT_NONE);
+    } else if (as->kind == WF_ARG_NUMBER && (as->flags & WF_ARG_OPTIONAL)) {
+        return 1;
+    } else {
+        wf_str about = {0};
+        wf_str_printf(&about, " (%s)", as->doc);
+        wf_report_missing_argument(c->d, e->loc, NULL, k->name, as->name, about.s);
+        wf_str_free(&about);
+    }
+    return 0;
+}
+
+/* A number argument into opt: known when compiling, and in its range. */
+static int number_arg(cc *c, const wf_node_kind *k, const wf_arg_spec *as, const val *v,
+                      wf_loc loc, wf_opt *opt)
+{
+    if (v->kind != V_CONST) {
+        wf_report_argument_not_constant(c->d, loc, "write a number, or a binding of one", as->name,
+                                        k->name);
+        return -1;
+    }
+    if (check_number(c, as, v, k->name, loc))
+        return -1;
+    opt->n = v->n;
+    opt->v = wf_xmalloc(sizeof(double) * (size_t)v->n);
+    memcpy(opt->v, v->v, sizeof(double) * (size_t)v->n);
+    return 0;
+}
+
 static val call_node(cc *c, scope *s, const wf_ast *e, const wf_node_kind *k)
 {
     int nargs = k->nargs;
@@ -118,84 +193,27 @@ static val call_node(cc *c, scope *s, const wf_ast *e, const wf_node_kind *k)
     int ni = 0, bad = 0;
     for (int a = 0; a < nargs; a++) {
         const wf_arg_spec *as = &k->args[a];
-        const wf_arg *given = slot[a];
-        wf_loc loc = given ? arg_loc(given) : e->loc;
+        wf_loc loc = slot[a] ? arg_loc(slot[a]) : e->loc;
         if (as->kind == WF_ARG_ENUM) {
-            const char *word = as->dflt;
-            if (given) {
-                if (given->value->kind != WF_AST_NAME) {
-                    wf_report_argument_not_word(c->d, wf_cc_span(given->value), NULL, as->name,
-                                                k->name, as->choices[0]);
-                    bad = 1;
-                    continue;
-                }
-                word = given->value->u.name;
-            }
-            int found = -1, nch = 0;
-            while (as->choices[nch])
-                nch++;
-            for (int i = 0; word && i < nch; i++)
-                if (strcmp(as->choices[i], word) == 0)
-                    found = i;
-            if (!word) {
-                wf_report_missing_argument(c->d, e->loc, NULL, k->name, as->name, "");
-                bad = 1;
-            } else if (found < 0) {
-                const char *sg = wf_suggest(word, as->choices, nch);
-                char hint[160];
-                snprintf(hint, sizeof hint, sg ? "did you mean '%s'?" : "one of: %s", sg ? sg : as->choices[0]);
-                wf_report_unknown_word(c->d, wf_cc_span(given->value), hint, word, as->name,
-                                       k->name);
-                bad = 1;
-            } else {
-                opts[a].n = 1;
-                opts[a].v = wf_xmalloc(sizeof(double));
-                opts[a].v[0] = found;
-            }
+            bad |= enum_arg(c, e, k, as, slot[a], &opts[a]) != 0;
             continue;
         }
         val v;
-        if (given) {
-            v = wf_cc_eval_child(c, s, given->value, (uint64_t)a);
-        } else if (as->dflt) {
-            v = wf_cc_number(c, strtod(as->dflt, NULL), WF_UNIT_NONE);
-        } else if (as->kind == WF_ARG_NUMBER && (as->flags & WF_ARG_OPTIONAL)) {
+        if (arg_value(c, s, e, k, a, slot[a], &v))
             continue;
-        } else {
-            wf_str about = {0};
-            wf_str_printf(&about, " (%s)", as->doc);
-            wf_report_missing_argument(c->d, e->loc, NULL, k->name, as->name, about.s);
-            wf_str_free(&about);
-            bad = 1;
-            continue;
-        }
         if (v.kind == V_POISON) {
             bad = 1;
-            continue;
-        }
-        if (as->kind == WF_ARG_NUMBER) {
-            if (v.kind != V_CONST) {
-                wf_report_argument_not_constant(c->d, loc, "write a number, or a binding of one",
-                                                as->name, k->name);
+        } else if (as->kind == WF_ARG_NUMBER) {
+            bad |= number_arg(c, k, as, &v, loc, &opts[a]) != 0;
+        } else {
+            int id = wf_cc_as_node(c, &v, loc);
+            if (id < 0) {
                 bad = 1;
                 continue;
             }
-            if (check_number(c, as, &v, k->name, loc)) {
-                bad = 1;
-                continue;
-            }
-            opts[a].n = v.n;
-            opts[a].v = wf_xmalloc(sizeof(double) * (size_t)v.n);
-            memcpy(opts[a].v, v.v, sizeof(double) * (size_t)v.n);
-            continue;
+            in_loc[ni] = loc;
+            in[ni++] = id;
         }
-        int id = wf_cc_as_node(c, &v, loc);
-        if (id < 0) {
-            bad = 1;
-            continue;
-        }
-        in_loc[ni] = loc;
-        in[ni++] = id;
     }
     for (int x = 0; x < nextra && !bad; x++) {
         val v = wf_cc_eval_child(c, s, extra[x]->value, (uint64_t)(nargs + x));
