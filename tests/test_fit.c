@@ -6,6 +6,7 @@
  * amplitude and log-frequency, W1's 50 harmonic amplitudes, and a harmonic
  * synthesizer on a real flute recording. Also: rewriting the fitted values
  * into the source, stopping, divergence, reproducibility. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -597,6 +598,183 @@ static void test_rewrite(void **state)
     wf_diags_free(&d);
 }
 
+/* ------------------------------------------------------------ batches */
+
+/* Renders text at 8 kHz for n samples (WHOLE). */
+static wf_real *render_text(const char *text, int64_t n)
+{
+    run r;
+    run_open(&r, "t.weft", text, n, 8000, WF_RUN_WHOLE);
+    wf_real *y = wf_aalloc(sizeof(wf_real) * (size_t)n);
+    memcpy(y, wf_prog_forward(r.prog), sizeof(wf_real) * (size_t)n);
+    run_close(&r);
+    return y;
+}
+
+/* One set of params fitted to three takes of different lengths at once: a
+ * burst through a room (a 64-tap IR) and an output gain; the takes are the
+ * same burst and room, each with noise of its own, cut to 0.15, 0.2 and
+ * 0.25 s. The shorter ones are padded, their losses measured on their own
+ * length, and the loss is the mean: the fit recovers the room from all
+ * three. */
+static void test_batch_takes(void **state)
+{
+    (void)state;
+    const char *room = "rate 8 khz\nparam ir[64] = 0\nparam gain = 1\n"
+                       "src = noise(seed: 4) * decay(0.02)\nout reverb(src, ir) * gain\n";
+    const int64_t len[3] = {1200, 1600, 2000};
+    run truth;
+    run_open(&truth, "room.weft", room, 2000, 8000, WF_RUN_WHOLE);
+    for (int j = 0; j < 64; j++)
+        param(&truth, "ir")->value[j] = (wf_real)(exp(-j / 12.0) * (j % 3 ? 0.5 : -0.4));
+    param(&truth, "gain")->value[0] = 0.7f;
+    const wf_real *clean = wf_prog_forward(truth.prog);
+    wf_real *takes[3];
+    for (int k = 0; k < 3; k++) {
+        takes[k] = wf_aalloc(sizeof(wf_real) * (size_t)len[k]);
+        for (int64_t t = 0; t < len[k]; t++)
+            takes[k][t] = clean[t] + (wf_real)(0.002 * wf_uniform(50 + (uint64_t)k, (uint64_t)t));
+    }
+    run r;
+    run_open(&r, "room.weft", room, 2000, 8000, WF_RUN_GRAD);
+    wf_diags d = {0};
+    wf_batch_opts bo = {0};
+    bo.loss.kind = WF_LOSS_L2;
+    wf_batch *b = wf_batch_new((const wf_real *const *)takes, len, NULL, 3, 2000, &bo, &d);
+    assert_non_null(b);
+    assert_int_equal(wf_batch_items(b), 3);
+    /* item 0 is padded past its own 1200 samples */
+    assert_true(wf_batch_target(b, 0)[1500] == 0);
+    wf_fit_opts fo = {0};
+    fo.steps = 400;
+    fo.optim.kind = WF_OPTIM_ADAM;
+    fo.optim.lr = 0.01;
+    wf_fit_result res;
+    assert_int_equal(wf_fit(r.prog, &r.ps, b, &fo, &res, &d), 0);
+    assert_true(res.final_loss < 0.01 * res.first_loss);
+    /* the gain and the room are one product: that is what the takes fix */
+    double g = param(&r, "gain")->value[0], err = 0;
+    for (int j = 0; j < 64; j++)
+        err = fmax(err, fabs(g * param(&r, "ir")->value[j] - 0.7 * param(&truth, "ir")->value[j]));
+    assert_true(err < 0.02);
+    /* the mean of the items' losses, each on its own length */
+    const wf_real *y = wf_prog_forward(r.prog);
+    double want = 0;
+    for (int k = 0; k < 3; k++) {
+        double e = 0;
+        for (int64_t t = 0; t < len[k]; t++)
+            e += ((double)y[t] - takes[k][t]) * ((double)y[t] - takes[k][t]);
+        want += e / (double)len[k] / 3;
+    }
+    assert_close(wf_batch_loss(b, &y, 1, NULL), want, 1e-4, 1e-12);
+    wf_batch_free(b);
+    for (int k = 0; k < 3; k++)
+        wf_afree(takes[k]);
+    run_close(&r);
+    run_close(&truth);
+    wf_diags_free(&d);
+}
+
+/* Excerpts: a step's batch depends on the seed and the step alone; every
+ * excerpt is a whole stretch of one recording; recordings too short for an
+ * excerpt are never drawn, and if all are, that is an error. */
+static void test_batch_excerpts(void **state)
+{
+    (void)state;
+    const int64_t len[3] = {5000, 300, 9000};
+    wf_real *rec[3];
+    for (int k = 0; k < 3; k++) {
+        rec[k] = wf_aalloc(sizeof(wf_real) * (size_t)len[k]);
+        for (int64_t t = 0; t < len[k]; t++)
+            rec[k][t] = (wf_real)(k * 10000 + t); /* where it came from, in the value */
+    }
+    wf_diags d = {0};
+    wf_batch_opts bo = {4, 1000, 7, {0}};
+    bo.loss.kind = WF_LOSS_L1;
+    wf_batch *a = wf_batch_new((const wf_real *const *)rec, len, NULL, 3, 1000, &bo, &d);
+    wf_batch *b = wf_batch_new((const wf_real *const *)rec, len, NULL, 3, 1000, &bo, &d);
+    assert_non_null(a);
+    assert_int_equal(wf_batch_items(a), 4);
+    int seen[3] = {0}, moved = 0;
+    for (int step = 0; step < 50; step++) {
+        wf_batch_draw(a, step);
+        wf_batch_draw(b, step);
+        for (int i = 0; i < 4; i++) {
+            int ra, rb;
+            int64_t oa, ob;
+            wf_batch_source(a, i, &ra, &oa);
+            wf_batch_source(b, i, &rb, &ob);
+            assert_int_equal(ra, rb);
+            assert_int_equal(oa, ob);
+            assert_true(ra != 1 && oa >= 0 && oa + 1000 <= len[ra]);
+            seen[ra]++;
+            const wf_real *t = wf_batch_target(a, i);
+            for (int j = 0; j < 1000; j += 99)
+                assert_true(t[j] == (wf_real)(ra * 10000 + oa + j));
+            if (step > 0 && i == 0)
+                moved += oa != 0;
+        }
+    }
+    assert_true(seen[0] > 0 && seen[2] > seen[0]); /* by length: 4001 vs 8001 positions */
+    assert_true(moved > 40);
+    wf_batch_free(a);
+    wf_batch_free(b);
+    bo.excerpt = 20000;
+    assert_null(wf_batch_new((const wf_real *const *)rec, len, NULL, 3, 20000, &bo, &d));
+    assert_true(d.errors > 0);
+    for (int k = 0; k < 3; k++)
+        wf_afree(rec[k]);
+    wf_diags_free(&d);
+}
+
+/* `input x = target` with a lane per item: each item's out is computed
+ * from its own recording, and a gain is fitted over all of them. */
+static void test_batch_inputs(void **state)
+{
+    (void)state;
+    const int64_t n = 4000;
+    wf_real *rec[2] = {render_text("rate 8 khz\nout 0.5 * sine(300)\n", n),
+                       render_text("rate 8 khz\nout 0.3 * saw(200)\n", n)};
+    wf_diags d = {0};
+    wf_compile_opts co = {0};
+    wf_patch *pt = wf_compile_text("dub.weft", "rate 8 khz\ninput x = target\nparam g = 0.2\n"
+                                               "out x * g + delay(x, 1 ms) * (1 - g)\n", &co, &d);
+    assert_non_null(pt);
+    wf_env env = wf_patch_env(pt->g, 0, 8000, n);
+    wf_params ps;
+    assert_int_equal(wf_params_init(&ps, pt->g, &env, NULL, &d), 0);
+    const int64_t len[2] = {n, n};
+    wf_batch_opts bo = {0};
+    bo.loss.kind = WF_LOSS_L2;
+    wf_batch *b = wf_batch_new((const wf_real *const *)rec, len, NULL, 2, n, &bo, &d);
+    const char per_item[1] = {1};
+    wf_plan o = {WF_RUN_GRAD, 0, 2, per_item, NULL};
+    wf_prog *p = wf_prog_plan(pt->g, &env, &ps, &o, &d);
+    assert_non_null(p);
+    assert_int_equal(wf_prog_out_lanes(p), 2);
+    assert_int_equal(wf_prog_input_lanes(p, 0), 2);
+    for (int i = 0; i < 2; i++)
+        wf_prog_set_input(p, 0, i, wf_batch_target(b, i));
+    wf_prog_forward(p);
+    for (int i = 0; i < 2; i++) /* lane i: 0.2 x_i + 0.8 x_i delayed by 8 samples */
+        for (int64_t t = 8; t < n; t += 97)
+            assert_close(wf_prog_out(p, i)[t], 0.2 * rec[i][t] + 0.8 * rec[i][t - 8], 1e-5, 1e-6);
+    wf_fit_opts fo = {0};
+    fo.steps = 150;
+    fo.optim.kind = WF_OPTIM_ADAM;
+    fo.optim.lr = 0.02;
+    wf_fit_result res;
+    assert_int_equal(wf_fit(p, &ps, b, &fo, &res, &d), 0);
+    assert_close(ps.v[0].value[0], 1, 0, 0.02); /* the out that is the recording itself */
+    wf_prog_free(p);
+    wf_batch_free(b);
+    wf_params_free(&ps);
+    wf_patch_free(pt);
+    wf_afree(rec[0]);
+    wf_afree(rec[1]);
+    wf_diags_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +785,8 @@ int main(void)
         cmocka_unit_test(test_flute),          cmocka_unit_test(test_stop),
         cmocka_unit_test(test_divergence),     cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_rewrite),       cmocka_unit_test(test_fixed_param),
+        cmocka_unit_test(test_batch_takes),   cmocka_unit_test(test_batch_excerpts),
+        cmocka_unit_test(test_batch_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
