@@ -102,12 +102,10 @@ static int infer_lanes(cc *c, const wf_node_kind *k, int nin, const wf_shape *sh
         if (!shapes[i].lanes)
             continue;
         if (lanes && shapes[i].lanes != lanes) {
-            wf_diag(c->d, WF_SEV_ERROR, in_loc[i],
-                    "reduce one of them first, with lanes_sum() or lanes_mean()",
-                    "lane mismatch in '%s': argument %d has the voices of notes input '%s', "
-                    "argument %d those of '%s'",
-                    k->name, i + 1, wf_cc_space_name(c, shapes[i].lanes), first + 1,
-                    wf_cc_space_name(c, lanes));
+            wf_report_lane_mismatch(c->d, in_loc[i],
+                                    "reduce one of them first, with lanes_sum() or lanes_mean()",
+                                    k->name, i + 1, wf_cc_space_name(c, shapes[i].lanes),
+                                    first + 1, wf_cc_space_name(c, lanes));
             return -1;
         }
         lanes = shapes[i].lanes;

@@ -196,9 +196,10 @@ static val field_ref(cc *c, scope *s, const wf_ast *e, const char *dot)
         return v;
     const wf_gnode *n = v.kind == V_NODE ? &c->g->nodes[v.node] : NULL;
     if (!n || n->kind != &wf_kind_input || !c->g->inputs[n->ref].space || strchr(field, '.')) {
-        wf_diag(c->d, WF_SEV_ERROR, loc,
-                "fields belong to notes inputs: notes.freq, notes.gate, notes.vel, notes.onset",
-                "'%s' has no fields", base);
+        wf_report_no_fields(c->d, loc,
+                            "fields belong to notes inputs: notes.freq, notes.gate, notes.vel, "
+                            "notes.onset",
+                            base);
         return WF_POISON;
     }
     int idx = -1;
@@ -210,7 +211,7 @@ static val field_ref(cc *c, scope *s, const wf_ast *e, const char *dot)
         char hint[160];
         snprintf(hint, sizeof hint, sg ? "did you mean '%s'?" : "the fields are freq, gate, vel and onset",
                  sg);
-        wf_diag(c->d, WF_SEV_ERROR, loc, hint, "notes input '%s' has no field '%s'", base, field);
+        wf_report_unknown_field(c->d, loc, hint, base, field);
         return WF_POISON;
     }
     wf_opt *opts = wf_cc_new_opts(&wf_kind_pick);

@@ -74,8 +74,8 @@ static int eval_dims(cc *c, const wf_ast *size, const char *what, int limit, int
     *ndims = 0;
     for (const wf_item *it = size->u.items; it; it = it->next) {
         if (*ndims == maxdims) {
-            wf_diag(c->d, WF_SEV_ERROR, wf_cc_span(it->value), NULL,
-                    "%s has at most %d dimension%s", what, maxdims, maxdims == 1 ? "" : "s");
+            wf_report_too_many_dimensions(c->d, wf_cc_span(it->value), NULL, what, maxdims,
+                                          maxdims == 1 ? "" : "s");
             return -1;
         }
         int n;
@@ -102,8 +102,8 @@ static int param_shape(cc *c, const wf_stmt *st, wf_param_decl *pd)
         return -1;
     int64_t total = (int64_t)pd->dims[0] * (pd->ndims == 2 ? pd->dims[1] : 1);
     if (total > INT32_MAX) {
-        wf_diag(c->d, WF_SEV_ERROR, wf_cc_span(st->size), "split it into several params",
-                "param '%s' has %lld values, more than 2^31", st->name, (long long)total);
+        wf_report_param_too_large(c->d, wf_cc_span(st->size), "split it into several params",
+                                  st->name, (long long)total);
         return -1;
     }
     pd->size = (int)total;
@@ -181,13 +181,10 @@ static int param_draw(cc *c, const wf_ast *e, wf_param_decl *pd, int *bad)
         if (x.kind == V_POISON) {
             *bad = 1;
         } else if (x.kind != V_CONST || x.n != 1 || !isfinite(x.v[0])) {
-            wf_diag(c->d, WF_SEV_ERROR, loc, NULL,
-                    "argument '%s' of '%s' must be a number known when compiling",
-                    draws[d].args[a], draws[d].name);
+            wf_report_argument_not_constant(c->d, loc, NULL, draws[d].args[a], draws[d].name);
             *bad = 1;
         } else if (is_seed && (x.v[0] < 0 || x.v[0] != floor(x.v[0]) || x.v[0] > 9e15)) {
-            wf_diag(c->d, WF_SEV_ERROR, loc, NULL, "a seed is a whole number from 0, got %g",
-                    x.v[0]);
+            wf_report_bad_seed(c->d, loc, NULL, x.v[0]);
             *bad = 1;
         } else {
             v[a] = x.v[0];
@@ -203,12 +200,11 @@ static int param_draw(cc *c, const wf_ast *e, wf_param_decl *pd, int *bad)
         pd->draw.seed = (uint64_t)v[1];
     }
     if (!*bad && pd->draw.kind == WF_DRAW_UNIFORM && !(pd->draw.a < pd->draw.b)) {
-        wf_diag(c->d, WF_SEV_ERROR, e->loc, NULL, "uniform(%g, %g): the lower end must be below the upper",
-                pd->draw.a, pd->draw.b);
+        wf_report_uniform_reversed(c->d, e->loc, NULL, pd->draw.a, pd->draw.b);
         *bad = 1;
     }
     if (!*bad && pd->draw.kind == WF_DRAW_NORMAL && !(pd->draw.b >= 0)) {
-        wf_diag(c->d, WF_SEV_ERROR, e->loc, NULL, "normal(): std must not be negative, got %g", pd->draw.b);
+        wf_report_negative_std(c->d, e->loc, NULL, pd->draw.b);
         *bad = 1;
     }
     return 1;
@@ -374,14 +370,12 @@ static int is_midi_name(const char *f)
 static int note_time(cc *c, const wf_tok *t, const char *what, double *out)
 {
     if (t->unit != WF_UNIT_NONE && t->unit != WF_UNIT_S && t->unit != WF_UNIT_MS) {
-        wf_diag(c->d, WF_SEV_ERROR, t->loc, "write it in s or ms",
-                "bad unit: a note's %s expects a time", what);
+        wf_report_note_time_unit(c->d, t->loc, "write it in s or ms", what);
         return -1;
     }
     *out = t->unit == WF_UNIT_MS ? t->num / 1000 : t->num;
     if (!(*out >= 0) || *out > 1e6) {
-        wf_diag(c->d, WF_SEV_ERROR, t->loc, NULL, "a note's %s must be between 0 and 1e6 s, got %g",
-                what, *out);
+        wf_report_note_time_out_of_range(c->d, t->loc, NULL, what, *out);
         return -1;
     }
     return 0;
@@ -400,15 +394,16 @@ static int note_items(cc *c, const wf_stmt *st, wf_input_decl *in)
         if (it->key.text) {
             nd.key = wf_midi_key(it->key.text);
             if (nd.key < 0) {
-                wf_diag(c->d, WF_SEV_ERROR, it->key.loc,
-                        "a letter a-g, an optional # or b, an octave: c4 is middle C, f#3, eb5",
-                        "'%s' is not a note name", it->key.text);
+                wf_report_unknown_note_name(
+                    c->d, it->key.loc,
+                    "a letter a-g, an optional # or b, an octave: c4 is middle C, f#3, eb5",
+                    it->key.text);
                 bad = 1;
                 continue;
             }
         } else if (it->key.unit != WF_UNIT_NONE || it->key.num != floor(it->key.num) ||
                    it->key.num < 0 || it->key.num > 127) {
-            wf_diag(c->d, WF_SEV_ERROR, it->key.loc, "60 is middle C", "a MIDI key is a whole number from 0 to 127");
+            wf_report_bad_key(c->d, it->key.loc, "60 is middle C");
             bad = 1;
             continue;
         } else {
@@ -422,8 +417,7 @@ static int note_items(cc *c, const wf_stmt *st, wf_input_decl *in)
         nd.off = nd.on + dur;
         if (it->has_vel) {
             if (it->vel.unit != WF_UNIT_NONE || !(it->vel.num >= 0 && it->vel.num <= 1)) {
-                wf_diag(c->d, WF_SEV_ERROR, it->vel.loc, "write a number from 0 to 1",
-                        "a note's velocity must be between 0 and 1");
+                wf_report_bad_velocity(c->d, it->vel.loc, "write a number from 0 to 1");
                 bad = 1;
                 continue;
             }

@@ -135,8 +135,8 @@ static int load_inputs(wf_session *s, playing *pl, int *voices, wf_diags *d)
         if (in->node < 0)
             continue;
         if (!in->file && !in->space) {
-            wf_diag(d, WF_SEV_ERROR, in->loc, "give it a file: input NAME = \"file.wav\"",
-                    "input '%s' has no source in a live session", in->name);
+            wf_report_session_input_no_file(d, in->loc,
+                                            "give it a file: input NAME = \"file.wav\"", in->name);
             return -1;
         }
         char *path = in->file ? input_path(s, in->file) : NULL;
@@ -149,9 +149,9 @@ static int load_inputs(wf_session *s, playing *pl, int *voices, wf_diags *d)
             memreader *r = &pl->readers[j];
             rc = wf_audio_load(path, pl->env.sr, in->chans == 1, &r->data, &r->frames, &r->chans, d);
             if (rc == 0 && r->chans != in->chans) {
-                wf_diag(d, WF_SEV_ERROR, in->loc, "declare `input NAME[C]` with the file's channels",
-                        "shape mismatch: input '%s' has %d channels but '%s' has %d", in->name,
-                        in->chans, path, r->chans);
+                wf_report_input_channels(d, in->loc,
+                                         "declare `input NAME[C]` with the file's channels",
+                                         in->name, in->chans, path, r->chans);
                 rc = -1;
             }
         }
@@ -211,8 +211,7 @@ static int plan(wf_session *s, playing *pl, const playing *prev, wf_diags *d)
     double sr = wf_patch_rate(g, 0, s->o.rate);
     int64_t nsamples = llround(length * sr);
     if (nsamples < 1 || nsamples > ((int64_t)1 << 31) - 1) {
-        wf_diag(d, WF_SEV_ERROR, WF_NOWHERE, NULL,
-                "a session plays between 1 sample and 2^31 samples (asked for %.10g s)", length);
+        wf_report_session_length(d, WF_NOWHERE, NULL, length);
         return -1;
     }
     pl->env = wf_patch_env(g, 0, s->o.rate, nsamples);
@@ -415,7 +414,7 @@ int wf_session_forget(wf_session *s, const char *name, wf_diags *d)
         if (strcmp(s->entries[i].key, name) == 0)
             at = i;
     if (at < 0) {
-        wf_diag(d, WF_SEV_ERROR, WF_NOWHERE, NULL, "nothing in the session defines '%s'", name);
+        wf_report_nothing_to_forget(d, WF_NOWHERE, NULL, name);
         return -1;
     }
     entry *v = wf_xmalloc(sizeof *v * (size_t)(s->n ? s->n : 1));

@@ -60,8 +60,8 @@ wf_batch *wf_batch_new(const wf_real *const *audio, const int64_t *frames, const
             if (frames[t] >= nsamples)
                 b->usable += frames[t] - nsamples + 1;
         if (b->usable == 0) {
-            wf_diag(d, WF_SEV_ERROR, WF_NOWHERE, "draw shorter excerpts (--excerpt)",
-                    "excerpts of %lld samples are longer than every recording", (long long)nsamples);
+            wf_report_excerpt_too_long(d, WF_NOWHERE, "draw shorter excerpts (--excerpt)",
+                                       (long long)nsamples);
             free(b);
             return NULL;
         }
@@ -88,7 +88,7 @@ wf_batch *wf_batch_new(const wf_real *const *audio, const int64_t *frames, const
         b->loss[i] = wf_loss_new(&o->loss, b->target[i], b->len[i], d);
         if (!b->loss[i]) {
             if (names)
-                wf_diag(d, WF_SEV_NOTE, WF_NOWHERE, NULL, "in the recording '%s'", names[b->rec[i]]);
+                wf_report_in_recording(d, WF_NOWHERE, NULL, names[b->rec[i]]);
             wf_batch_free(b);
             return NULL;
         }

@@ -333,12 +333,17 @@ static void put_template(wf_str *b, const wf_diag_info *c)
     }
 }
 
+/* "(warning) " or "(note) " before the meaning of a code that is no error */
+static const char *sev_mark(const wf_diag_info *c)
+{
+    return c->sev == WF_SEV_WARNING ? "(warning) " : c->sev == WF_SEV_NOTE ? "(note) " : "";
+}
+
 static void put_entry(wf_str *b, const wf_diag_info *c)
 {
     wf_str_printf(b, "  %-26s ", c->name);
     put_template(b, c);
-    wf_str_printf(b, "\n  %-26s %s%s\n", "", c->sev == WF_SEV_WARNING ? "(warning) " : "",
-                  c->doc);
+    wf_str_printf(b, "\n  %-26s %s%s\n", "", sev_mark(c), c->doc);
 }
 
 char *wf_diag_codes_listing(int code)
@@ -374,8 +379,7 @@ char *wf_diag_codes_markdown(void)
             int ticks = strchr(c->templ, '`') != NULL;
             wf_str_printf(&b, "| `%s` | %s", c->name, ticks ? "`` " : "`");
             put_template(&b, c);
-            wf_str_printf(&b, "%s | %s%s |\n", ticks ? " ``" : "`",
-                          c->sev == WF_SEV_WARNING ? "(warning) " : "", c->doc);
+            wf_str_printf(&b, "%s | %s%s |\n", ticks ? " ``" : "`", sev_mark(c), c->doc);
         }
     }
     wf_str_puts(&b, "\n" WF_DIAG_MD_END "\n");

@@ -9,7 +9,7 @@
  *   id        the C name: WF_DIAG_<id>, wf_report_<id>
  *   name      the stable kebab-case code shown to users and tools (id with
  *             hyphens); never reuse or rename one
- *   SEVERITY  ERROR or WARNING
+ *   SEVERITY  ERROR, WARNING, or NOTE for what adds to the error before it
  *   category  one of WF_DIAG_CATEGORIES
  *   Pn(...)   the template's n parameters as type, name pairs, P0() to P5()
  *   template  the message, printf-style; one code per distinct message
@@ -32,12 +32,16 @@
     C(units, COMPILE, "Units")                                                                 \
     C(settings, COMPILE, "Settings and the out")                                               \
     C(params, COMPILE, "Params and inputs")                                                    \
+    C(notes, COMPILE, "Notes inputs and lanes")                                                \
     C(defs, COMPILE, "Defs")                                                                   \
     C(modules, COMPILE, "Modules")                                                             \
     C(limits, COMPILE, "Limits")                                                               \
     C(options, RUN, "Command-line options")                                                    \
     C(files, RUN, "Files")                                                                     \
+    C(npy, RUN, ".npy files")                                                                  \
+    C(midi, RUN, "MIDI files")                                                                 \
     C(run, RUN, "Running")                                                                     \
+    C(session, RUN, "Live sessions")                                                           \
     C(fit, RUN, "Fitting")
 
 #define WF_DIAG_CODES(X)                                                                       \
@@ -242,12 +246,50 @@
       P1(const char *, param),                                                                 \
       "log param '%s' needs positive values and bounds",                                       \
       "a `log` param with a value or a lower bound that is not positive")                      \
+    X(too_many_dimensions, "too-many-dimensions", ERROR, params,                               \
+      P3(const char *, what, int, max, const char *, s), "%s has at most %d dimension%s",      \
+      "a param's size of more than two counts ([R, C]), an input's of more than one")          \
+    X(bad_seed, "bad-seed", ERROR, params, P1(double, seed),                                   \
+      "a seed is a whole number from 0, got %g",                                               \
+      "a draw's seed that is negative, has a fraction or is beyond 9e15")                      \
+    X(uniform_reversed, "uniform-reversed", ERROR, params, P2(double, lo, double, hi),         \
+      "uniform(%g, %g): the lower end must be below the upper",                                \
+      "a uniform() draw whose lower end is not below its upper one")                           \
+    X(negative_std, "negative-std", ERROR, params, P1(double, std),                            \
+      "normal(): std must not be negative, got %g", "a normal() draw with a negative std")     \
     X(bad_input_source, "bad-input-source", ERROR, params, P1(const char *, word),             \
       "an input comes from 'target' or a file name, not '%s'",                                 \
       "`input x = WORD` with a word other than `target`")                                      \
     X(unused_param, "unused-param", WARNING, params, P1(const char *, param),                  \
       "param '%s' does not reach the out", "a param the out does not depend on: a fit leaves " \
       "it unchanged")                                                                          \
+    /* ---- notes inputs and lanes */                                                          \
+    X(lane_mismatch, "lane-mismatch", ERROR, notes,                                            \
+      P5(const char *, node, int, arg, const char *, input, int, other, const char *,          \
+         other_input),                                                                         \
+      "lane mismatch in '%s': argument %d has the voices of notes input '%s', argument %d "    \
+      "those of '%s'", "signals of the voices of two notes inputs meet in one node")           \
+    X(no_fields, "no-fields", ERROR, notes, P1(const char *, name), "'%s' has no fields",      \
+      "a dotted name (x.freq) whose first part is not a notes input, or with two dots")        \
+    X(unknown_field, "unknown-field", ERROR, notes,                                            \
+      P2(const char *, input, const char *, field), "notes input '%s' has no field '%s'",      \
+      "a field of a notes input other than freq, gate, vel and onset")                         \
+    X(unknown_note_name, "unknown-note-name", ERROR, notes, P1(const char *, name),            \
+      "'%s' is not a note name", "a note written in a patch whose key is a word but not a "    \
+      "note name such as c4, f#3 or eb5")                                                      \
+    X(bad_key, "bad-key", ERROR, notes, P0(), "a MIDI key is a whole number from 0 to 127",    \
+      "a note written in a patch whose key is a number with a fraction or a unit, or beyond "  \
+      "0..127")                                                                                \
+    X(note_time_unit, "note-time-unit", ERROR, notes, P1(const char *, what),                  \
+      "bad unit: a note's %s expects a time",                                                  \
+      "a note's onset or duration in a unit other than s or ms")                               \
+    X(note_time_out_of_range, "note-time-out-of-range", ERROR, notes,                          \
+      P2(const char *, what, double, seconds),                                                 \
+      "a note's %s must be between 0 and 1e6 s, got %g",                                       \
+      "a note's onset or duration beyond 1e6 s")                                               \
+    X(bad_velocity, "bad-velocity", ERROR, notes, P0(),                                        \
+      "a note's velocity must be between 0 and 1",                                             \
+      "a note's velocity outside 0..1, or with a unit")                                        \
     /* ---- defs */                                                                            \
     X(recursive_def, "recursive-def", ERROR, defs, P2(const char *, def, const char *, chain), \
       "recursive def '%s' (%s)", "a def that calls itself, directly or through others")        \
@@ -283,6 +325,10 @@
       "defs nested more than %d deep", "defs calling defs more than 200 deep")                 \
     X(vector_too_long, "vector-too-long", ERROR, limits, P1(int, max),                         \
       "vector literal longer than %d", "a constant vector of more than a million values")      \
+    X(param_too_large, "param-too-large", ERROR, limits,                                       \
+      P2(const char *, param, long long, values),                                              \
+      "param '%s' has %lld values, more than 2^31",                                            \
+      "a matrix param [R, C] of more than 2^31 values")                                        \
     X(too_many_nodes, "too-many-nodes", ERROR, limits, P1(int, max),                           \
       "the patch expands to more than %d nodes", "defs expanding to more than two million "    \
       "nodes")                                                                                 \
@@ -300,6 +346,31 @@
     X(unknown_input, "unknown-input", ERROR, options,                                          \
       P2(const char *, option, const char *, name), "--input %s: the patch has no input '%s'", \
       "an --input naming no input of the patch")                                               \
+    X(input_takes_notes, "input-takes-notes", ERROR, options,                                  \
+      P2(const char *, option, const char *, input),                                           \
+      "--input %s: input '%s' takes notes, not audio",                                         \
+      "an --input giving an audio file to a notes input")                                      \
+    X(input_takes_audio, "input-takes-audio", ERROR, options,                                  \
+      P2(const char *, option, const char *, input),                                           \
+      "--input %s: input '%s' takes audio, not notes",                                         \
+      "an --input giving a MIDI file to an audio input")                                       \
+    X(unknown_param, "unknown-param", ERROR, options, P1(const char *, param),                 \
+      "--set: the patch has no param '%s'", "a --set naming no param of the patch")            \
+    X(set_size_mismatch, "set-size-mismatch", ERROR, options,                                  \
+      P3(const char *, param, int, size, int, given),                                          \
+      "--set %s: the param has %d values, got %d",                                             \
+      "a --set vector with neither one value nor one per value of the param")                  \
+    X(set_not_finite, "set-not-finite", ERROR, options,                                        \
+      P2(const char *, param, double, value), "--set %s: %g is not a finite number",           \
+      "a --set value that is infinite or NaN (1e308 * 10)")                                    \
+    X(set_out_of_range, "set-out-of-range", ERROR, options,                                    \
+      P4(const char *, param, double, value, double, lo, double, hi),                          \
+      "--set %s: %g is outside the param's range [%g, %g]",                                    \
+      "a --set value outside the param's bounds")                                              \
+    X(set_log_not_positive, "set-log-not-positive", ERROR, options,                            \
+      P2(const char *, param, double, value),                                                  \
+      "--set %s: a log param needs a positive value, got %g",                                  \
+      "a --set value of a `log` param that is not positive")                                   \
     /* ---- files */                                                                           \
     X(cannot_read_patch, "cannot-read-patch", ERROR, files,                                    \
       P2(const char *, path, const char *, reason), "cannot read patch '%s': %s",              \
@@ -351,6 +422,153 @@
     X(cannot_write_patch, "cannot-write-patch", ERROR, files,                                  \
       P2(const char *, path, const char *, reason), "cannot write the fitted patch '%s': %s",  \
       "the fitted patch cannot be written")                                                    \
+    X(cannot_read_folder, "cannot-read-folder", ERROR, files,                                  \
+      P2(const char *, path, const char *, reason), "cannot read the folder '%s': %s",         \
+      "a --target folder that cannot be listed")                                               \
+    X(no_recordings, "no-recordings", ERROR, files, P1(const char *, path),                    \
+      "--target %s: no recordings in the folder",                                              \
+      "a --target folder holding no audio files (by their extensions)")                        \
+    X(param_file_channels, "param-file-channels", ERROR, files,                                \
+      P4(const char *, param, int, values, const char *, path, int, chans),                    \
+      "param '%s' has %d values per frame but '%s' has %d channels",                           \
+      "a `per frame` param's audio file of other channels than the param has values")          \
+    X(param_file_shape, "param-file-shape", ERROR, files,                                      \
+      P4(const char *, path, const char *, shape, const char *, param, const char *, want),    \
+      "'%s' has shape %s, param '%s' needs %s", "a param's .npy file of another shape")        \
+    /* ---- .npy files */                                                                      \
+    X(cannot_read_npy, "cannot-read-npy", ERROR, npy,                                          \
+      P2(const char *, path, const char *, reason), "%s: cannot read: %s",                     \
+      "a param's .npy file is missing, unreadable or a folder")                                \
+    X(cannot_write_npy, "cannot-write-npy", ERROR, npy,                                        \
+      P2(const char *, path, const char *, reason), "%s: cannot write: %s",                    \
+      "a fit cannot write the .npy file of a param beside the fitted patch")                   \
+    X(empty_npy, "empty-npy", ERROR, npy, P1(const char *, path),                              \
+      "%s: not a .npy file: it is empty", "a .npy file of no bytes")                           \
+    X(npz_not_npy, "npz-not-npy", ERROR, npy, P1(const char *, path),                          \
+      "%s: not a .npy file but a zip archive, perhaps an .npz (np.savez); save each array "    \
+      "with np.save", "a zip archive (np.savez writes them) named as a .npy file")             \
+    X(not_npy, "not-npy", ERROR, npy, P1(const char *, path),                                  \
+      "%s: not a .npy file (it does not start with \\x93NUMPY)",                               \
+      "a file without the .npy magic string")                                                  \
+    X(npy_version, "npy-version", ERROR, npy, P3(const char *, path, int, major, int, minor),  \
+      "%s: unsupported .npy version %d.%d (weft reads 1.0, 2.0 and 3.0)",                      \
+      "a .npy format version other than 1.0, 2.0 and 3.0")                                     \
+    X(npy_truncated, "npy-truncated", ERROR, npy,                                              \
+      P4(const char *, path, size_t, size, const char *, part, size_t, end),                   \
+      "%s: truncated: the file ends at byte %zu, inside %s (which ends at byte %zu)",          \
+      "a .npy file that ends inside its magic string, version, header length or header")       \
+    X(npy_expected, "npy-expected", ERROR, npy,                                                \
+      P4(const char *, path, size_t, byte, const char *, what, const char *, found),           \
+      "%s: malformed header at byte %zu: expected %s, found %s",                               \
+      "a .npy header that is not the Python dict literal numpy writes")                        \
+    X(npy_unknown_key, "npy-unknown-key", ERROR, npy,                                          \
+      P3(const char *, path, size_t, byte, const char *, key),                                 \
+      "%s: malformed header at byte %zu: unexpected key %s (a .npy header holds 'descr', "     \
+      "'fortran_order' and 'shape')", "a .npy header with a key of its own")                   \
+    X(npy_repeated_key, "npy-repeated-key", ERROR, npy,                                        \
+      P3(const char *, path, size_t, byte, const char *, key),                                 \
+      "%s: malformed header at byte %zu: key %s given twice",                                  \
+      "a .npy header with a key twice")                                                        \
+    X(npy_missing_key, "npy-missing-key", ERROR, npy,                                          \
+      P2(const char *, path, const char *, key),                                               \
+      "%s: malformed header: it has no '%s' key",                                              \
+      "a .npy header without descr, fortran_order or shape")                                   \
+    X(npy_structured_dtype, "npy-structured-dtype", ERROR, npy,                                \
+      P2(const char *, path, size_t, byte),                                                    \
+      "%s: unsupported dtype: a structured dtype (fields or a subarray, at byte %zu); weft "   \
+      "reads plain float32 and float64 arrays", "an array of records or of subarrays")         \
+    X(npy_dtype, "npy-dtype", ERROR, npy, P2(const char *, path, const char *, dtype),         \
+      "%s: unsupported dtype %s: weft reads float32 and float64 arrays; save it as float32, "  \
+      "e.g. np.save(path, a.astype(np.float32))",                                              \
+      "an array of integers, float16, complex numbers, ...")                                   \
+    X(npy_dimension_too_large, "npy-dimension-too-large", ERROR, npy,                          \
+      P2(const char *, path, size_t, byte),                                                    \
+      "%s: shape too large: the dimension at byte %zu does not fit in 64 bits",                \
+      "a .npy dimension of 2^63 or more")                                                      \
+    X(npy_too_many_dimensions, "npy-too-many-dimensions", ERROR, npy,                          \
+      P3(const char *, path, size_t, ndim, int, max),                                          \
+      "%s: the array has %zu dimensions; weft reads at most %d",                               \
+      "an array of more than eight dimensions")                                                \
+    X(npy_too_large, "npy-too-large", ERROR, npy, P2(const char *, path, const char *, shape), \
+      "%s: shape too large: %s holds more values than any memory can",                         \
+      "a .npy shape of more than 2^60 values")                                                 \
+    X(npy_fortran_order, "npy-fortran-order", ERROR, npy,                                      \
+      P2(const char *, path, const char *, shape),                                             \
+      "%s: the array (shape %s) is stored in Fortran order; weft reads C order: save "         \
+      "np.ascontiguousarray(a)", "an array of two dimensions or more in Fortran order")        \
+    X(npy_short_data, "npy-short-data", ERROR, npy,                                            \
+      P5(const char *, path, long long, count, int, bits, size_t, need, size_t, have),         \
+      "%s: truncated: the header promises %lld float%d values (%zu bytes), the file holds "    \
+      "%zu bytes after it", "a .npy file with fewer values than its header's shape")           \
+    /* ---- MIDI files */                                                                      \
+    X(cannot_read_midi, "cannot-read-midi", ERROR, midi,                                       \
+      P2(const char *, path, const char *, reason), "%s: %s",                                  \
+      "a notes input's MIDI file is missing or unreadable")                                    \
+    X(not_midi, "not-midi", ERROR, midi, P2(const char *, path, size_t, byte),                 \
+      "%s: byte %zu: not a Standard MIDI File (no MThd header)",                               \
+      "a file that does not start with an MThd chunk")                                         \
+    X(midi_truncated_header, "midi-truncated-header", ERROR, midi,                             \
+      P4(const char *, path, size_t, byte, unsigned, size, size_t, remain),                    \
+      "%s: byte %zu: truncated MThd header (it declares %u bytes, %zu remain)",                \
+      "a MIDI file that ends inside its header")                                               \
+    X(midi_short_header, "midi-short-header", ERROR, midi,                                     \
+      P3(const char *, path, size_t, byte, unsigned, size),                                    \
+      "%s: byte %zu: an MThd header of %u bytes (at least 6)",                                 \
+      "a MIDI header too short for format, tracks and division")                               \
+    X(midi_format_2, "midi-format-2", ERROR, midi, P2(const char *, path, size_t, byte),       \
+      "%s: byte %zu: format 2 (independent sequences) is not supported, only formats 0 and 1", \
+      "a MIDI file of format 2")                                                               \
+    X(midi_unknown_format, "midi-unknown-format", ERROR, midi,                                 \
+      P3(const char *, path, size_t, byte, unsigned, format),                                  \
+      "%s: byte %zu: unknown SMF format %u",                                                   \
+      "a MIDI file of a format above 2")                                                       \
+    X(midi_smpte_rate, "midi-smpte-rate", ERROR, midi,                                         \
+      P3(const char *, path, size_t, byte, int, fps),                                          \
+      "%s: byte %zu: an SMPTE division of %d frames per second (24, 25, 29 or 30)",            \
+      "a time code division of a frame rate SMPTE does not have")                              \
+    X(midi_smpte_ticks, "midi-smpte-ticks", ERROR, midi, P2(const char *, path, size_t, byte), \
+      "%s: byte %zu: an SMPTE division of 0 ticks per frame",                                  \
+      "a time code division of no ticks")                                                      \
+    X(midi_zero_division, "midi-zero-division", ERROR, midi,                                   \
+      P2(const char *, path, size_t, byte),                                                    \
+      "%s: byte %zu: a division of 0 ticks per quarter note", "a MIDI division of no ticks")   \
+    X(midi_truncated_track, "midi-truncated-track", ERROR, midi,                               \
+      P5(const char *, path, size_t, byte, int, track, unsigned, size, size_t, remain),        \
+      "%s: byte %zu: truncated track %d (the MTrk header declares %u bytes, %zu remain)",      \
+      "a MIDI file that ends inside a track")                                                  \
+    X(midi_truncated_chunk, "midi-truncated-chunk", ERROR, midi,                               \
+      P4(const char *, path, size_t, byte, unsigned, size, size_t, remain),                    \
+      "%s: byte %zu: truncated chunk (its header declares %u bytes, %zu remain)",              \
+      "a MIDI file that ends inside a chunk other than a track, before its last track")        \
+    X(midi_missing_tracks, "midi-missing-tracks", ERROR, midi,                                 \
+      P4(const char *, path, size_t, byte, unsigned, tracks, int, found),                      \
+      "%s: byte %zu: the MThd header declares %u tracks, the file ends after %d",              \
+      "a MIDI file of fewer tracks than its header declares")                                  \
+    X(midi_truncated_event, "midi-truncated-event", ERROR, midi,                               \
+      P5(const char *, path, size_t, byte, const char *, event, int, track, size_t, end),      \
+      "%s: byte %zu: truncated %s in track %d (its chunk ends at byte %zu)",                   \
+      "a track chunk that ends inside an event")                                               \
+    X(midi_long_number, "midi-long-number", ERROR, midi, P2(const char *, path, size_t, byte), \
+      "%s: byte %zu: a variable-length number longer than 4 bytes",                            \
+      "a delta time or length of more than four bytes")                                        \
+    X(midi_no_running_status, "midi-no-running-status", ERROR, midi,                           \
+      P2(const char *, path, size_t, byte),                                                    \
+      "%s: byte %zu: running status with no previous status byte",                             \
+      "a track whose first event has data bytes but no status byte")                           \
+    X(midi_status_in_data, "midi-status-in-data", ERROR, midi,                                 \
+      P4(const char *, path, size_t, byte, unsigned, status, const char *, message),           \
+      "%s: byte %zu: status byte 0x%02x inside a %s (data bytes are below 0x80)",              \
+      "a channel message cut short by the next status byte")                                   \
+    X(midi_bad_status, "midi-bad-status", ERROR, midi,                                         \
+      P3(const char *, path, size_t, byte, unsigned, status),                                  \
+      "%s: byte %zu: status byte 0x%02x is not allowed in a MIDI file",                        \
+      "a system common or real-time message in a track")                                       \
+    X(midi_tempo_size, "midi-tempo-size", ERROR, midi,                                         \
+      P3(const char *, path, size_t, byte, unsigned, size),                                    \
+      "%s: byte %zu: a set-tempo event of %u bytes (3 expected)",                              \
+      "a set-tempo event too short")                                                           \
+    X(midi_zero_tempo, "midi-zero-tempo", ERROR, midi, P2(const char *, path, size_t, byte),   \
+      "%s: byte %zu: a tempo of 0 microseconds per quarter note", "a set-tempo event of 0")    \
     /* ---- running */                                                                         \
     X(no_length, "no-length", ERROR, run, P1(const char *, patch),                             \
       "%s: the patch has no length: add `length 2 s` to it, or pass --seconds",                \
@@ -373,15 +591,64 @@
       P3(long long, samples, const char *, path, double, peak),                                \
       "%lld samples of '%s' were clipped (peak %.2f dBFS)",                                    \
       "samples beyond full scale in a PCM output")                                             \
+    X(param_out_of_memory, "param-out-of-memory", ERROR, run,                                  \
+      P4(const char *, param, double, gb, int, rows, int, values),                             \
+      "param '%s' needs %.3g GB (%d x %d values) and does not fit in memory",                  \
+      "a param (a `per frame` one: a row per frame) too large for the memory there is")        \
+    X(internal_lane_space, "internal-lane-space", ERROR, run,                                  \
+      P3(const char *, node, int, space, int, spaces),                                         \
+      "internal: node '%s' has lane space %d of %d",                                           \
+      "an internal error (no patch causes it): a node given the lanes of no notes input")      \
+    X(internal_no_kernel, "internal-no-kernel", ERROR, run, P1(const char *, node),            \
+      "internal: node '%s' has no kernel",                                                     \
+      "an internal error (no patch causes it): a node kind without a forward kernel")          \
+    X(internal_stream_lanes, "internal-stream-lanes", ERROR, run, P1(int, lanes),              \
+      "internal: a stream renders one lane, the out has %d",                                   \
+      "an internal error (no patch causes it): a streamed out of several lanes")               \
     X(runtime_error, "runtime-error", ERROR, run, P1(const char *, message), "%s",             \
-      "an error of a part of weft whose messages have no code of their own yet: the "          \
-      "executor, params read from --set or files, a diverging fit")                            \
+      "a message without a code of its own, from the entry points before codes (wf_diag, "     \
+      "wf_fail): weft's own messages all have one, so this is a bug to report")                \
+    /* ---- live sessions */                                                                   \
+    X(session_input_no_file, "session-input-no-file", ERROR, session,                          \
+      P1(const char *, input), "input '%s' has no source in a live session",                   \
+      "an input of a session with no file (a session has no --input or target)")               \
+    X(session_length, "session-length", ERROR, session, P1(double, seconds),                   \
+      "a session plays between 1 sample and 2^31 samples (asked for %.10g s)",                 \
+      "a session's length of less than a sample or more than 2^31 samples")                    \
+    X(nothing_to_forget, "nothing-to-forget", ERROR, session, P1(const char *, name),          \
+      "nothing in the session defines '%s'", "forgetting a name no statement of the session "  \
+      "defines")                                                                               \
     /* ---- fitting */                                                                         \
     X(fit_needs_mono, "fit-needs-mono", ERROR, fit, P1(int, chans),                            \
       "a fit needs a mono out, and this patch's out has %d channels: mix them with mix(...)",  \
       "fitting a patch whose out has several channels")                                        \
     X(nothing_to_fit, "nothing-to-fit", ERROR, fit, P1(const char *, patch),                   \
       "%s has no params to fit", "a fit of a patch whose params are all fixed, or has none")   \
+    X(excerpt_too_long, "excerpt-too-long", ERROR, fit, P1(long long, samples),                \
+      "excerpts of %lld samples are longer than every recording",                              \
+      "--excerpt longer than every --target recording")                                        \
+    X(in_recording, "in-recording", NOTE, fit, P1(const char *, path),                         \
+      "in the recording '%s'", "follows an error about one recording of a batch: which one")   \
+    X(diverged_node, "diverged-node", ERROR, fit,                                              \
+      P5(int, step, const char *, node, const char *, what, const char *, s, const char *,     \
+         params),                                                                              \
+      "the fit diverged at step %d: '%s' produced %s; it depends on param%s %s",               \
+      "a node's output stopped being finite during a fit")                                     \
+    X(diverged_param, "diverged-param", ERROR, fit, P2(int, step, const char *, param),        \
+      "the fit diverged at step %d: param %s is no longer finite",                             \
+      "a step made a param infinite or NaN")                                                   \
+    X(diverged_gradient, "diverged-gradient", ERROR, fit,                                      \
+      P3(int, step, double, loss, const char *, param),                                        \
+      "the fit diverged at step %d (loss %g): the gradient of param '%s' is not finite",       \
+      "the loss is finite but a param's gradient is not")                                      \
+    X(diverged_gradient_element, "diverged-gradient-element", ERROR, fit,                      \
+      P4(int, step, double, loss, const char *, param, size_t, element),                       \
+      "the fit diverged at step %d (loss %g): the gradient of param '%s' (element %zu) is "    \
+      "not finite", "the loss is finite but the gradient of one value of a vector param is "   \
+      "not")                                                                                   \
+    X(diverged_loss, "diverged-loss", ERROR, fit, P2(int, step, double, loss),                 \
+      "the fit diverged at step %d: the loss is %g",                                           \
+      "the loss stopped being finite, with every node's output and gradient finite")           \
     X(target_shorter, "target-shorter", WARNING, fit,                                          \
       P3(const char *, path, double, target_seconds, double, patch_seconds),                   \
       "the target '%s' is shorter (%.3f s) than the patch (%.3f s): the loss measures its length", \

@@ -245,8 +245,8 @@ static int plan_lanes(wf_prog *p, const wf_plan *o, wf_diags *d)
         nrt *r = &p->rt[i];
         r->space = gn->shape.lanes;
         if (r->space < 0 || r->space > g->nspaces) {
-            wf_fail(d, "internal: node '%s' has lane space %d of %d", gn->kind->name, r->space,
-                    g->nspaces);
+            wf_report_internal_lane_space(d, WF_NOWHERE, NULL, gn->kind->name, r->space,
+                                          g->nspaces);
             return -1;
         }
         r->vlanes = r->space ? p->voices[r->space] : 1;
@@ -360,7 +360,7 @@ static int plan_kinds(wf_prog *p, wf_diags *d)
             r->grad |= p->rt[gn->in[j]].grad;
         r->ext = gn->kind == &wf_kind_param ? EXT_PARAM : gn->kind == &wf_kind_input ? EXT_INPUT : EXT_NONE;
         if (!r->ext && !gn->kind->forward) {
-            wf_fail(d, "internal: node '%s' has no kernel", gn->kind->name);
+            wf_report_internal_no_kernel(d, WF_NOWHERE, NULL, gn->kind->name);
             return -1;
         }
         if (r->ext)
@@ -727,8 +727,7 @@ wf_prog *wf_prog_plan(const wf_graph *g, const wf_env *env, wf_params *params, c
                       wf_diags *d)
 {
     if (env->nsamples <= 0 || env->nsamples > (int64_t)1 << 31) {
-        wf_fail(d, "a run must be between 1 and 2^31 samples long (asked for %lld)",
-                (long long)env->nsamples);
+        wf_report_bad_length(d, WF_NOWHERE, NULL, (double)env->nsamples);
         return NULL;
     }
     wf_prog *p = wf_xcalloc(1, sizeof *p);
@@ -758,7 +757,7 @@ wf_prog *wf_prog_plan(const wf_graph *g, const wf_env *env, wf_params *params, c
         return NULL;
     }
     if (o->mode == WF_RUN_STREAM && p->rt[g->out].lanes != 1) {
-        wf_fail(d, "internal: a stream renders one lane, the out has %d", p->rt[g->out].lanes);
+        wf_report_internal_stream_lanes(d, WF_NOWHERE, NULL, p->rt[g->out].lanes);
         wf_prog_free(p);
         return NULL;
     }

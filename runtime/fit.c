@@ -88,30 +88,24 @@ static void report_divergence(wf_prog *p, const wf_params *ps, int step, double 
         int first;
         params_behind(g, bad, &who, &first);
         if (n->kind == &wf_kind_param)
-            wf_diag(d, WF_SEV_ERROR, n->loc, hint,
-                    "the fit diverged at step %d: param %s is no longer finite", step, who.s);
+            wf_report_diverged_param(d, n->loc, hint, step, who.s);
         else
-            wf_diag(d, WF_SEV_ERROR, n->loc, hint,
-                    "the fit diverged at step %d: '%s' produced %s; it depends on param%s %s", step,
-                    n->kind->name, isnan(loss) ? "NaN" : "non-finite values",
-                    strchr(who.s ? who.s : "", ',') ? "s" : "", who.s ? who.s : "(none)");
+            wf_report_diverged_node(d, n->loc, hint, step, n->kind->name,
+                                    isnan(loss) ? "NaN" : "non-finite values",
+                                    strchr(who.s ? who.s : "", ',') ? "s" : "",
+                                    who.s ? who.s : "(none)");
         wf_str_free(&who);
         return;
     }
     size_t at = 0;
     const wf_param *bp = first_bad_grad(ps, &at);
     if (bp && bp->decl->size > 1)
-        wf_diag(d, WF_SEV_ERROR, bp->decl->loc, hint,
-                "the fit diverged at step %d (loss %g): the gradient of param '%s' (element "
-                "%zu) is not finite",
-                step, loss, bp->decl->name, at % (size_t)bp->cols);
+        wf_report_diverged_gradient_element(d, bp->decl->loc, hint, step, loss, bp->decl->name,
+                                            at % (size_t)bp->cols);
     else if (bp)
-        wf_diag(d, WF_SEV_ERROR, bp->decl->loc, hint,
-                "the fit diverged at step %d (loss %g): the gradient of param '%s' is not finite",
-                step, loss, bp->decl->name);
+        wf_report_diverged_gradient(d, bp->decl->loc, hint, step, loss, bp->decl->name);
     else
-        wf_diag(d, WF_SEV_ERROR, (wf_loc){0}, hint, "the fit diverged at step %d: the loss is %g",
-                step, loss);
+        wf_report_diverged_loss(d, WF_NOWHERE, hint, step, loss);
 }
 
 int wf_fit(wf_prog *p, wf_params *ps, wf_batch *b, const wf_fit_opts *o, wf_fit_result *r,

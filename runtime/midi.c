@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,21 +44,13 @@ typedef struct reader {
     int ntr, trcap;
 } reader;
 
-__attribute__((format(printf, 3, 4))) static int fail(reader *r, size_t off, const char *fmt,
-                                                      ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    wf_fail(r->d, "%s: byte %zu: %s", r->name, off, msg);
-    return -1;
-}
+/* Reports the error of code id at byte off of the file (the arguments after
+ * off are the rest of the code's) and gives -1, for `return FAIL(...)`. */
+#define FAIL(id, r, ...) (wf_report_##id((r)->d, WF_NOWHERE, NULL, (r)->name, __VA_ARGS__), -1)
 
 static int truncated(reader *r, size_t at, const char *what, int tr, size_t end)
 {
-    return fail(r, at, "truncated %s in track %d (its chunk ends at byte %zu)", what, tr + 1, end);
+    return FAIL(midi_truncated_event, r, at, what, tr + 1, end);
 }
 
 static uint32_t be32(const unsigned char *p)
@@ -97,7 +88,7 @@ static int read_vlq(reader *r, size_t *pos, size_t end, int tr, size_t at, const
             return 0;
         }
     }
-    return fail(r, start, "a variable-length number longer than 4 bytes");
+    return FAIL(midi_long_number, r, start);
 }
 
 static const char *const channel_msg[] = {"note-off",       "note-on",      "key pressure",
@@ -124,7 +115,7 @@ static int read_track(reader *r, size_t pos, size_t end, int tr)
         if (b & 0x80)
             pos++;
         else if (!status)
-            return fail(r, pos, "running status with no previous status byte");
+            return FAIL(midi_no_running_status, r, pos);
         else
             b = status;
 
@@ -137,8 +128,7 @@ static int read_track(reader *r, size_t pos, size_t end, int tr)
                 if (pos >= end)
                     return truncated(r, at, what, tr, end);
                 if (r->p[pos] & 0x80)
-                    return fail(r, pos, "status byte 0x%02x inside a %s (data bytes are below 0x80)",
-                                r->p[pos], what);
+                    return FAIL(midi_status_in_data, r, pos, r->p[pos], what);
                 data[i] = r->p[pos++];
             }
             event e = {.tick = tick, .chan = b & 0x0f, .key = data[0], .vel = data[1]};
@@ -177,18 +167,18 @@ static int read_track(reader *r, size_t pos, size_t end, int tr)
                 break; /* what follows end-of-track in its chunk is ignored */
             if (type == 0x51) {
                 if (n < 3)
-                    return fail(r, at, "a set-tempo event of %u bytes (3 expected)", n);
+                    return FAIL(midi_tempo_size, r, at, n);
                 uint32_t us = (uint32_t)r->p[pos] << 16 | (uint32_t)r->p[pos + 1] << 8 |
                               r->p[pos + 2];
                 if (!us)
-                    return fail(r, at, "a tempo of 0 microseconds per quarter note");
+                    return FAIL(midi_zero_tempo, r, at);
                 push(r, (event){.tick = tick, .tempo = us, .kind = EV_TEMPO});
             }
             pos += n;
         } else {
             /* System common and real-time messages have no place in a file,
              * and their lengths are unknown there. */
-            return fail(r, pos - 1, "status byte 0x%02x is not allowed in a MIDI file", b);
+            return FAIL(midi_bad_status, r, pos - 1, b);
         }
     }
     if (r->ntr == r->trcap) {
@@ -399,31 +389,30 @@ static int read_header(reader *r, size_t len, unsigned *ntracks, clock *c, size_
 {
     const unsigned char *p = r->p;
     if (len < 8 || memcmp(p, "MThd", 4))
-        return fail(r, 0, "not a Standard MIDI File (no MThd header)");
+        return FAIL(not_midi, r, 0);
     uint32_t hlen = be32(p + 4);
     if (hlen > len - 8)
-        return fail(r, 0, "truncated MThd header (it declares %u bytes, %zu remain)", hlen,
-                    len - 8);
+        return FAIL(midi_truncated_header, r, 0, hlen, len - 8);
     if (hlen < 6)
-        return fail(r, 4, "an MThd header of %u bytes (at least 6)", hlen);
+        return FAIL(midi_short_header, r, 4, hlen);
     unsigned format = be16(p + 8), div = be16(p + 12);
     if (format == 2)
-        return fail(r, 8, "format 2 (independent sequences) is not supported, only formats 0 and 1");
+        return FAIL(midi_format_2, r, 8);
     if (format > 2)
-        return fail(r, 8, "unknown SMF format %u", format);
+        return FAIL(midi_unknown_format, r, 8, format);
     *ntracks = be16(p + 10);
     if (div & 0x8000) {
         int fps = -(int)(signed char)p[12], tpf = p[13];
         if (fps != 24 && fps != 25 && fps != 29 && fps != 30)
-            return fail(r, 12, "an SMPTE division of %d frames per second (24, 25, 29 or 30)", fps);
+            return FAIL(midi_smpte_rate, r, 12, fps);
         if (!tpf)
-            return fail(r, 13, "an SMPTE division of 0 ticks per frame");
+            return FAIL(midi_smpte_ticks, r, 13);
         /* 29 stands for 30 drop-frame, 29.97 frames a second */
         c->num = fps == 29 ? 1001 : 1;
         c->den = fps == 29 ? 30000.0 * tpf : (double)fps * tpf;
     } else {
         if (!div)
-            return fail(r, 12, "a division of 0 ticks per quarter note");
+            return FAIL(midi_zero_division, r, 12);
         c->ppq = div;
     }
     *pos = 8 + (size_t)hlen;
@@ -443,20 +432,17 @@ static int read_chunks(reader *r, size_t len, clock *c)
         int mtrk = !memcmp(r->p + pos, "MTrk", 4);
         if (clen > len - pos - 8) {
             if (mtrk)
-                return fail(r, pos, "truncated track %d (the MTrk header declares %u bytes, %zu remain)",
-                            r->ntr + 1, clen, len - pos - 8);
+                return FAIL(midi_truncated_track, r, pos, r->ntr + 1, clen, len - pos - 8);
             if ((unsigned)r->ntr >= ntracks)
                 break;
-            return fail(r, pos, "truncated chunk (its header declares %u bytes, %zu remain)", clen,
-                        len - pos - 8);
+            return FAIL(midi_truncated_chunk, r, pos, clen, len - pos - 8);
         }
         if (mtrk && read_track(r, pos + 8, pos + 8 + clen, r->ntr))
             return -1;
         pos += 8 + (size_t)clen;
     }
     if ((unsigned)r->ntr < ntracks)
-        return fail(r, len, "the MThd header declares %u tracks, the file ends after %d", ntracks,
-                    r->ntr);
+        return FAIL(midi_missing_tracks, r, len, ntracks, r->ntr);
     return 0;
 }
 
@@ -499,7 +485,7 @@ int wf_midi_load(const char *path, wf_midi *m, wf_diags *d)
     char *bytes = wf_read_file(path, &len);
     if (!bytes) {
         *m = (wf_midi){0};
-        wf_fail(d, "%s: %s", path, strerror(errno));
+        wf_report_cannot_read_midi(d, WF_NOWHERE, NULL, path, strerror(errno));
         return -1;
     }
     int rc = wf_midi_parse(path, (const unsigned char *)bytes, len, m, d);

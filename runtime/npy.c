@@ -103,8 +103,7 @@ static int expected(hdr *h, const char *what)
         wf_str_puts(&found, "the end of the header");
     else
         put_quoted(&found, '"', h->s + h->pos, h->len - h->pos, 16);
-    wf_fail(h->d, "%s: malformed header at byte %zu: expected %s, found %s", h->name,
-            h->base + h->pos, what, found.s);
+    wf_report_npy_expected(h->d, WF_NOWHERE, NULL, h->name, h->base + h->pos, what, found.s);
     wf_str_free(&found);
     return -1;
 }
@@ -182,8 +181,7 @@ static int read_dim(hdr *h)
     while (h->pos < h->len && h->s[h->pos] >= '0' && h->s[h->pos] <= '9') {
         int digit = h->s[h->pos] - '0';
         if (v > (INT64_MAX - digit) / 10) {
-            wf_fail(h->d, "%s: shape too large: the dimension at byte %zu does not fit in 64 bits",
-                    h->name, h->base + start);
+            wf_report_npy_dimension_too_large(h->d, WF_NOWHERE, NULL, h->name, h->base + start);
             return -1;
         }
         v = v * 10 + digit;
@@ -226,10 +224,7 @@ static int read_descr(hdr *h)
 {
     int c = peek(h);
     if (c == '[' || c == '(') {
-        wf_fail(h->d,
-                "%s: unsupported dtype: a structured dtype (fields or a subarray, at byte %zu); "
-                "weft reads plain float32 and float64 arrays",
-                h->name, h->base + h->pos);
+        wf_report_npy_structured_dtype(h->d, WF_NOWHERE, NULL, h->name, h->base + h->pos);
         return -1;
     }
     return read_string(h, &h->descr, &h->descr_len, "a string for 'descr', such as '<f4'");
@@ -252,13 +247,9 @@ static int read_entry(hdr *h)
         wf_str q = {0};
         put_quoted(&q, '\'', key, n, 32);
         if (k == 3)
-            wf_fail(h->d,
-                    "%s: malformed header at byte %zu: unexpected key %s (a .npy header holds "
-                    "'descr', 'fortran_order' and 'shape')",
-                    h->name, h->base + at, q.s);
+            wf_report_npy_unknown_key(h->d, WF_NOWHERE, NULL, h->name, h->base + at, q.s);
         else
-            wf_fail(h->d, "%s: malformed header at byte %zu: key %s given twice", h->name,
-                    h->base + at, q.s);
+            wf_report_npy_repeated_key(h->d, WF_NOWHERE, NULL, h->name, h->base + at, q.s);
         wf_str_free(&q);
         return -1;
     }
@@ -284,7 +275,7 @@ static int read_header(hdr *h)
     const int have[] = {h->have_descr, h->have_fortran, h->have_shape};
     for (int k = 0; k < 3; k++)
         if (!have[k]) {
-            wf_fail(h->d, "%s: malformed header: it has no '%s' key", h->name, keys[k]);
+            wf_report_npy_missing_key(h->d, WF_NOWHERE, NULL, h->name, keys[k]);
             return -1;
         }
     return 0;
@@ -358,10 +349,7 @@ static int read_dtype(hdr *h, int *bytes, int *big)
     wf_str q = {0};
     put_quoted(&q, '\'', h->descr, h->descr_len, 32);
     dtype_name(&q, s, n);
-    wf_fail(h->d,
-            "%s: unsupported dtype %s: weft reads float32 and float64 arrays; save it as "
-            "float32, e.g. np.save(path, a.astype(np.float32))",
-            h->name, q.s);
+    wf_report_npy_dtype(h->d, WF_NOWHERE, NULL, h->name, q.s);
     wf_str_free(&q);
     return -1;
 }
@@ -370,8 +358,7 @@ static int read_dtype(hdr *h, int *bytes, int *big)
 
 static int truncated(const char *name, wf_diags *d, const char *part, size_t end, size_t len)
 {
-    wf_fail(d, "%s: truncated: the file ends at byte %zu, inside %s (which ends at byte %zu)",
-            name, len, part, end);
+    wf_report_npy_truncated(d, WF_NOWHERE, NULL, name, len, part, end);
     return -1;
 }
 
@@ -400,23 +387,21 @@ int wf_npy_parse(const char *name, const unsigned char *bytes, size_t len, wf_np
                  wf_real **data, wf_diags *d)
 {
     if (len == 0) {
-        wf_fail(d, "%s: not a .npy file: it is empty", name);
+        wf_report_empty_npy(d, WF_NOWHERE, NULL, name);
         return -1;
     }
     if (memcmp(bytes, npy_magic, len < 6 ? len : 6) != 0) {
         if (len >= 4 && !memcmp(bytes, "PK\3\4", 4))
-            wf_fail(d, "%s: not a .npy file but a zip archive, perhaps an .npz (np.savez); "
-                       "save each array with np.save", name);
+            wf_report_npz_not_npy(d, WF_NOWHERE, NULL, name);
         else
-            wf_fail(d, "%s: not a .npy file (it does not start with \\x93NUMPY)", name);
+            wf_report_not_npy(d, WF_NOWHERE, NULL, name);
         return -1;
     }
     if (len < 8)
         return truncated(name, d, "the magic string and version", 8, len);
     int major = bytes[6], minor = bytes[7];
     if (major < 1 || major > 3 || minor != 0) {
-        wf_fail(d, "%s: unsupported .npy version %d.%d (weft reads 1.0, 2.0 and 3.0)", name, major,
-                minor);
+        wf_report_npy_version(d, WF_NOWHERE, NULL, name, major, minor);
         return -1;
     }
     size_t field = major == 1 ? 2 : 4;
@@ -434,8 +419,7 @@ int wf_npy_parse(const char *name, const unsigned char *bytes, size_t len, wf_np
     if (read_header(&h) || read_dtype(&h, &dbytes, &big))
         return -1;
     if (h.ndim > WF_NPY_MAX_DIMS) {
-        wf_fail(d, "%s: the array has %zu dimensions; weft reads at most %d", name, h.ndim,
-                WF_NPY_MAX_DIMS);
+        wf_report_npy_too_many_dimensions(d, WF_NOWHERE, NULL, name, h.ndim, WF_NPY_MAX_DIMS);
         return -1;
     }
     int ndim = (int)h.ndim;
@@ -446,7 +430,7 @@ int wf_npy_parse(const char *name, const unsigned char *bytes, size_t len, wf_np
     const uint64_t max_bytes = (uint64_t)INT64_MAX < SIZE_MAX ? (uint64_t)INT64_MAX : SIZE_MAX;
     int64_t count = shape_count(h.shape, ndim, (int64_t)(max_bytes / 8));
     if (count < 0) {
-        wf_fail(d, "%s: shape too large: %s holds more values than any memory can", name, shape);
+        wf_report_npy_too_large(d, WF_NOWHERE, NULL, name, shape);
         return -1;
     }
     int above_one = 0;
@@ -454,14 +438,13 @@ int wf_npy_parse(const char *name, const unsigned char *bytes, size_t len, wf_np
         above_one += h.shape[i] > 1;
     /* With at most one dimension above 1 the two orders lay out the same bytes. */
     if (h.fortran && above_one > 1) {
-        wf_fail(d, "%s: the array (shape %s) is stored in Fortran order; weft reads C order: "
-                   "save np.ascontiguousarray(a)", name, shape);
+        wf_report_npy_fortran_order(d, WF_NOWHERE, NULL, name, shape);
         return -1;
     }
     size_t need = (size_t)count * (size_t)dbytes, have = len - off - hlen;
     if (need > have) {
-        wf_fail(d, "%s: truncated: the header promises %" PRId64 " float%d values (%zu bytes), "
-                   "the file holds %zu bytes after it", name, count, dbytes * 8, need, have);
+        wf_report_npy_short_data(d, WF_NOWHERE, NULL, name, (long long)count, dbytes * 8, need,
+                                 have);
         return -1;
     }
     wf_real *v = wf_aalloc((size_t)count * sizeof *v);
@@ -480,13 +463,13 @@ int wf_npy_load(const char *path, wf_npy *info, wf_real **data, wf_diags *d)
     /* wf_read_file reports a failed read as EIO, which would hide why */
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        wf_fail(d, "%s: cannot read: %s", path, strerror(EISDIR));
+        wf_report_cannot_read_npy(d, WF_NOWHERE, NULL, path, strerror(EISDIR));
         return -1;
     }
     size_t len;
     char *bytes = wf_read_file(path, &len);
     if (!bytes) {
-        wf_fail(d, "%s: cannot read: %s", path, strerror(errno));
+        wf_report_cannot_read_npy(d, WF_NOWHERE, NULL, path, strerror(errno));
         return -1;
     }
     int rc = wf_npy_parse(path, (const unsigned char *)bytes, len, info, data, d);
@@ -554,7 +537,7 @@ int wf_npy_save(const char *path, const wf_real *data, int ndim, const int64_t *
     wf_npy_encode(data, ndim, shape, &bytes, &len);
     int rc = wf_write_file_atomic(path, bytes, len);
     if (rc)
-        wf_fail(d, "%s: cannot write: %s", path, strerror(errno));
+        wf_report_cannot_write_npy(d, WF_NOWHERE, NULL, path, strerror(errno));
     free(bytes);
     return rc ? -1 : 0;
 }

@@ -51,9 +51,7 @@ static int load_wav(wf_param *p, const char *path, wf_diags *d)
         return -1;
     int rc = 0;
     if (chans != p->cols) {
-        wf_diag(d, WF_SEV_ERROR, pd->loc, NULL,
-                "param '%s' has %d values per frame but '%s' has %d channels", pd->name, p->cols,
-                path, chans);
+        wf_report_param_file_channels(d, pd->loc, NULL, pd->name, p->cols, path, chans);
         rc = -1;
     } else {
         hold_frames(p, data, frames);
@@ -103,8 +101,7 @@ static int load_npy(wf_param *p, const char *path, wf_diags *d)
         else
             snprintf(want, sizeof want, "[%d]%s", pd->size,
                      pd->rate == WF_RATE_CONTROL ? " or [frames, ...] of it" : "");
-        wf_diag(d, WF_SEV_ERROR, pd->loc, NULL, "'%s' has shape %s, param '%s' needs %s", path,
-                got, pd->name, want);
+        wf_report_param_file_shape(d, pd->loc, NULL, path, got, pd->name, want);
         rc = -1;
     } else {
         hold_frames(p, data, frames);
@@ -161,9 +158,10 @@ static wf_real *alloc_values(const wf_param *p, wf_diags *d)
     size_t len = wf_param_len(p);
     wf_real *v = len > SIZE_MAX / sizeof(wf_real) / 4 ? NULL : wf_aalloc_try(len * sizeof(wf_real));
     if (!v)
-        wf_diag(d, WF_SEV_ERROR, p->decl->loc, "make it smaller, or give the run less length",
-                "param '%s' needs %.3g GB (%d x %d values) and does not fit in memory",
-                p->decl->name, 4.0 * (double)len * sizeof(wf_real) / 1e9, p->rows, p->cols);
+        wf_report_param_out_of_memory(d, p->decl->loc,
+                                      "make it smaller, or give the run less length",
+                                      p->decl->name, 4.0 * (double)len * sizeof(wf_real) / 1e9,
+                                      p->rows, p->cols);
     return v;
 }
 
@@ -236,24 +234,27 @@ int wf_params_set(wf_params *ps, const char *name, const double *v, int n, wf_di
         char hint[128];
         if (s)
             snprintf(hint, sizeof hint, "did you mean '%s'?", s);
-        wf_diag(d, WF_SEV_ERROR, (wf_loc){0}, s ? hint : NULL, "--set: the patch has no param '%s'",
-                name);
+        wf_report_unknown_param(d, WF_NOWHERE, s ? hint : NULL, name);
         free(names);
         return -1;
     }
     wf_param *p = &ps->v[i];
     if (n != 1 && n != p->cols) {
-        wf_fail(d, "--set %s: the param has %d values, got %d", name, p->cols, n);
+        wf_report_set_size_mismatch(d, WF_NOWHERE, NULL, name, p->cols, n);
         return -1;
     }
     for (int j = 0; j < n; j++) {
-        if (!isfinite(v[j]) || (p->decl->bounded && (v[j] < p->decl->lo || v[j] > p->decl->hi))) {
-            wf_fail(d, "--set %s: %g is outside the param's range [%g, %g]", name, v[j],
-                    p->decl->lo, p->decl->hi);
+        if (!isfinite(v[j])) {
+            wf_report_set_not_finite(d, WF_NOWHERE, NULL, name, v[j]);
+            return -1;
+        }
+        if (p->decl->bounded && (v[j] < p->decl->lo || v[j] > p->decl->hi)) {
+            wf_report_set_out_of_range(d, WF_NOWHERE, NULL, name, v[j], p->decl->lo,
+                                       p->decl->hi);
             return -1;
         }
         if (p->decl->log && v[j] <= 0) {
-            wf_fail(d, "--set %s: a log param needs a positive value, got %g", name, v[j]);
+            wf_report_set_log_not_positive(d, WF_NOWHERE, NULL, name, v[j]);
             return -1;
         }
     }

@@ -755,18 +755,19 @@ static void test_run_set(void **state)
     x = first_frame("v.weft", "w=0.25", &r);
     assert_null(x);
     EXPECT_STATUS(r, 1);
-    assert_string_equal(r.err, "weft: error: --set: the patch has no param 'w'\n"
+    assert_string_equal(r.err, "weft: error: --set: the patch has no param 'w' [unknown-param]\n"
                                "      = hint: did you mean 'v'?\n");
     result_free(&r);
     x = first_frame("v.weft", "v=[0.1, 1.5]", &r);
     assert_null(x);
     EXPECT_STATUS(r, 1);
-    HAS(r.err, "weft: error: --set v: 1.5 is outside the param's range [0, 1]\n");
+    HAS(r.err,
+        "weft: error: --set v: 1.5 is outside the param's range [0, 1] [set-out-of-range]\n");
     result_free(&r);
     x = first_frame("v.weft", "v=[0.1, 0.2, 0.3]", &r);
     assert_null(x);
     EXPECT_STATUS(r, 1);
-    HAS(r.err, "weft: error: --set v: the param has 2 values, got 3\n");
+    HAS(r.err, "weft: error: --set v: the param has 2 values, got 3 [set-size-mismatch]\n");
     result_free(&r);
     x = first_frame("v.weft", "v", &r);
     assert_null(x);
@@ -790,6 +791,17 @@ static void test_run_set(void **state)
     EXPECT_STATUS(r, 1);
     HAS_CODE(r.err, "set-not-value");
     result_free(&r);
+    x = first_frame("g.weft", "g=1e308 * 10", &r);
+    assert_null(x);
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "set-not-finite");
+    result_free(&r);
+    put_file("log.weft", "rate 8 khz\nlength 0.01 s\nparam f = 100 log\nout f\n");
+    x = first_frame("log.weft", "f=0", &r);
+    assert_null(x);
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "set-log-not-positive");
+    result_free(&r);
     assert_false(exists("c.wav"));
 
     /* units on a log-domain param, within and beyond its bounds */
@@ -802,7 +814,8 @@ static void test_run_set(void **state)
     result_free(&r);
     r = WEFT("run", EXAMPLES "/fit_osc.weft", "-o", "o2.wav", "--set", "freq=10 khz");
     EXPECT_STATUS(r, 1);
-    assert_string_equal(r.err, "weft: error: --set freq: 10000 is outside the param's range [20, 8000]\n");
+    assert_string_equal(r.err, "weft: error: --set freq: 10000 is outside the param's range "
+                               "[20, 8000] [set-out-of-range]\n");
     assert_false(exists("o2.wav"));
     result_free(&r);
 }
@@ -874,6 +887,17 @@ static void test_run_input(void **state)
     HAS_CODE(r.err, "bad-input-option");
     result_free(&r);
 
+    /* notes and audio do not stand in for each other */
+    r = WEFT("run", "in.weft", "--input", "x=song.mid", "-o", "o4.wav");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "input-takes-audio");
+    result_free(&r);
+    put_file("notes.weft", "rate 16 khz\ninput n = \"song.mid\"\nout sine(n.freq)\n");
+    r = WEFT("run", "notes.weft", "--input", "n=m8.wav", "-o", "o4.wav");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "input-takes-notes");
+    result_free(&r);
+
     /* not audio, missing, empty, cut short: a message, never a crash */
     put_file("text.wav", "this is not a WAV file\n");
     put_file("empty.wav", "");
@@ -899,6 +923,139 @@ static void test_run_input(void **state)
     result_free(&r);
     assert_false(exists("o4.wav"));
 }
+
+/* A .npy file of version 1.0 with this header and data_bytes zero bytes of
+ * data after it. */
+static void put_npy(const char *path, const char *header, size_t data_bytes)
+{
+    wf_str b = {0};
+    size_t n = strlen(header);
+    wf_str_putn(&b, "\x93NUMPY\1\0", 8);
+    wf_str_putc(&b, (char)(n & 0xff));
+    wf_str_putc(&b, (char)(n >> 8));
+    wf_str_puts(&b, header);
+    for (size_t i = 0; i < data_bytes; i++)
+        wf_str_putc(&b, 0);
+    assert_int_equal(wf_write_file_atomic(path, b.s, b.len), 0);
+    wf_str_free(&b);
+}
+
+/* A string literal's bytes and their count, NUL bytes included. */
+#define BYTES(s) s, sizeof s - 1
+/* The header of a MIDI file of format 0 with one track of 96 ticks a quarter
+ * note, and the header of a track chunk of n bytes. */
+#define SMF "MThd\0\0\0\6\0\0\0\1\0\x60"
+#define MTRK(n) "MTrk\0\0\0" n
+
+/* The files a patch names, broken in each way their readers tell apart: a
+ * MIDI file of a notes input, a .npy or WAV file of a param. */
+static void test_run_broken_files(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *bytes;
+        size_t len;
+        const char *code;
+    } midi[] = {
+        {BYTES("hello"), "not-midi"},
+        {BYTES("MThd\0\0\0\6\0\0\0"), "midi-truncated-header"},
+        {BYTES("MThd\0\0\0\4\0\0\0\1"), "midi-short-header"},
+        {BYTES("MThd\0\0\0\6\0\2\0\1\0\x60"), "midi-format-2"},
+        {BYTES("MThd\0\0\0\6\0\3\0\1\0\x60"), "midi-unknown-format"},
+        {BYTES("MThd\0\0\0\6\0\0\0\1\xe6\x28"), "midi-smpte-rate"}, /* 26 frames */
+        {BYTES("MThd\0\0\0\6\0\0\0\1\xe8\0"), "midi-smpte-ticks"},
+        {BYTES("MThd\0\0\0\6\0\0\0\1\0\0"), "midi-zero-division"},
+        {BYTES(SMF "MTrk\0\0\1\0" "\0\xff\x2f\0"), "midi-truncated-track"},
+        {BYTES(SMF "XFIL\0\0\1\0" "\0\0"), "midi-truncated-chunk"},
+        {BYTES("MThd\0\0\0\6\0\1\0\2\0\x60" MTRK("\4") "\0\xff\x2f\0"), "midi-missing-tracks"},
+        {BYTES(SMF MTRK("\3") "\0\x90\x3c"), "midi-truncated-event"},
+        {BYTES(SMF MTRK("\5") "\x81\x81\x81\x81\0"), "midi-long-number"},
+        {BYTES(SMF MTRK("\3") "\0\x3c\x40"), "midi-no-running-status"},
+        {BYTES(SMF MTRK("\4") "\0\x90\x3c\x90"), "midi-status-in-data"},
+        {BYTES(SMF MTRK("\4") "\0\xf2\0\0"), "midi-bad-status"},
+        {BYTES(SMF MTRK("\6") "\0\xff\x51\2\7\xa1"), "midi-tempo-size"},
+        {BYTES(SMF MTRK("\7") "\0\xff\x51\3\0\0\0"), "midi-zero-tempo"},
+    };
+    put_file("notes.weft", "rate 8 khz\nlength 0.01 s\ninput n = \"n.mid\"\nout sine(n.freq)\n");
+    result r = WEFT("run", "notes.weft", "-o", "o.wav");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "cannot-read-midi");
+    result_free(&r);
+    for (size_t i = 0; i < sizeof midi / sizeof midi[0]; i++) {
+        assert_int_equal(wf_write_file_atomic("n.mid", midi[i].bytes, midi[i].len), 0);
+        r = WEFT("run", "notes.weft", "-o", "o.wav");
+        EXPECT_STATUS(r, 1);
+        HAS_CODE(r.err, midi[i].code);
+        result_free(&r);
+    }
+
+    static const struct {
+        const char *bytes;
+        size_t len;
+        const char *code;
+    } raw[] = {
+        {BYTES(""), "empty-npy"},
+        {BYTES("PK\3\4\24\0\0\0"), "npz-not-npy"},
+        {BYTES("hello"), "not-npy"},
+        {BYTES("\x93NUMPY\4\0\x10\0"), "npy-version"},
+        {BYTES("\x93NU"), "npy-truncated"},
+    };
+    static const struct {
+        const char *header;
+        size_t data_bytes;
+        const char *code;
+    } headers[] = {
+        {"[]", 0, "npy-expected"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (4,), 'x': 1}", 16, "npy-unknown-key"},
+        {"{'descr': '<f4', 'descr': '<f4'}", 16, "npy-repeated-key"},
+        {"{'descr': '<f4', 'fortran_order': False}", 16, "npy-missing-key"},
+        {"{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (4,)}", 16,
+         "npy-structured-dtype"},
+        {"{'descr': '<i4', 'fortran_order': False, 'shape': (4,)}", 16, "npy-dtype"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}", 0,
+         "npy-dimension-too-large"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1, 1, 1, 1, 4)}", 16,
+         "npy-too-many-dimensions"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296)}", 0,
+         "npy-too-large"},
+        {"{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2)}", 16, "npy-fortran-order"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (4,)}", 15, "npy-short-data"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3,)}", 12, "param-file-shape"},
+    };
+    put_file("w.weft", "rate 8 khz\nlength 0.01 s\nparam w[4] = \"w.npy\"\nout mix(w)\n");
+    r = WEFT("run", "w.weft", "-o", "o.wav");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "cannot-read-npy");
+    result_free(&r);
+    for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++) {
+        assert_int_equal(wf_write_file_atomic("w.npy", raw[i].bytes, raw[i].len), 0);
+        r = WEFT("run", "w.weft", "-o", "o.wav");
+        EXPECT_STATUS(r, 1);
+        HAS_CODE(r.err, raw[i].code);
+        result_free(&r);
+    }
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+        put_npy("w.npy", headers[i].header, headers[i].data_bytes);
+        r = WEFT("run", "w.weft", "-o", "o.wav");
+        EXPECT_STATUS(r, 1);
+        HAS_CODE(r.err, headers[i].code);
+        result_free(&r);
+    }
+    /* a param's frames as the channels of a WAV file at the frame rate */
+    const double amps[2] = {0.5, 0.25};
+    save("frames.wav", 100, 2, 10, 1, amps);
+    put_file("pf.weft", "rate 8 khz\nframes 100 hz\nlength 0.1 s\n"
+                        "param a[3] = \"frames.wav\" per frame\nout mix(upsample(a))\n");
+    r = WEFT("run", "pf.weft", "-o", "o.wav");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "param-file-channels");
+    result_free(&r);
+    assert_false(exists("o.wav"));
+}
+
+#undef BYTES
+#undef SMF
+#undef MTRK
 
 static void test_run_formats(void **state)
 {
@@ -982,6 +1139,14 @@ static void test_run_failures(void **state)
     EXPECT_STATUS(r, 1);
     HAS_CODE(r.err, "bad-length");
     result_free(&r);
+    /* 2^30 values in each of 2.1e9 frames: more bytes than an address holds */
+    put_file("huge.weft", "rate 48 khz\nframes 48 khz\nlength 44000 s\n"
+                          "param w[1073741824] = normal(0, 1) per frame\nout mix(upsample(w))\n");
+    r = WEFT("run", "huge.weft", "-o", "f.wav");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "param-out-of-memory");
+    result_free(&r);
+    assert_int_equal(unlink("huge.weft"), 0);
     assert_int_equal(entries("."), 0);
 
     /* a folder that does not exist: an error, and nothing written anywhere */
@@ -1203,7 +1368,7 @@ static void test_diagnostics(void **state)
     r = WEFT("--diagnostics=json", "run", EXAMPLES "/fit_gain.weft", "--set", "nope=1", "-o", "x.wav");
     EXPECT_STATUS(r, 1);
     expect_json_array(r.err);
-    HAS(r.err, "\"code\":\"runtime-error\",\"message\":\"--set: the patch has no param 'nope'\"");
+    HAS(r.err, "\"code\":\"unknown-param\",\"message\":\"--set: the patch has no param 'nope'\"");
     result_free(&r);
 
     /* a run that succeeds with a warning: stderr is still nothing but JSON */
@@ -1519,6 +1684,31 @@ static void test_fit_diverges(void **state)
     r = WEFT("run", "div2.fitted.weft", "-o", "div2.wav", "-q");
     EXPECT_STATUS(r, 0);
     result_free(&r);
+
+    /* what the error names: the gradient of a param, or of one of its
+     * values (x^0.5 at 0); the loss alone (the spectral loss of 1e30
+     * overflows); a param itself, which a huge step makes infinite while
+     * tanh keeps every output finite */
+    static const struct {
+        const char *patch, *code;
+    } how[] = {
+        {"param x = 0\nout pow(x, 0.5) * sine(440 hz)\n", "diverged-gradient"},
+        {"param x[2] = [1, 0]\nout mix(pow(x, 0.5)) * sine(440 hz)\n",
+         "diverged-gradient-element"},
+        {"param x = 1e30\nout x * sine(440 hz)\n", "diverged-loss"},
+        {"param x = 1e-30\nout tanh(x) * 1e30 * sine(440 hz)\n", "diverged-param"},
+    };
+    for (size_t i = 0; i < sizeof how / sizeof how[0]; i++) {
+        wf_str text = {0};
+        wf_str_printf(&text, "rate 8 khz\nlength 0.1 s\n%s", how[i].patch);
+        put_file("div3.weft", text.s);
+        wf_str_free(&text);
+        r = WEFT("fit", "div3.weft", "--target", "target.wav", "--steps", "3", "--optimizer",
+                 "sgd", "--lr", "1e300", "-q");
+        EXPECT_STATUS(r, 1);
+        HAS_CODE(r.err, how[i].code);
+        result_free(&r);
+    }
 }
 
 /* Ctrl-C in the middle of a long fit: it stops, keeps the best values and
@@ -1659,6 +1849,26 @@ static void test_fit_targets(void **state)
     EXPECT_STATUS(r, 1);
     HAS_CODE(r.err, "empty-audio");
     result_free(&r);
+    r = WEFT("fit", "gain.weft", "--target", "short.wav", "--excerpt", "1", "--steps", "1");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "excerpt-too-long");
+    result_free(&r);
+    /* folders of recordings: none in one; in the other, one too short for
+     * the spectral loss, which the note names */
+    assert_int_equal(mkdir("none", 0755), 0);
+    assert_int_equal(mkdir("recs", 0755), 0);
+    put_file("none/notes.txt", "no audio here\n");
+    save("recs/a.wav", 16000, 1, 8000, 440, &amp);
+    save("recs/b.wav", 16000, 1, 16, 440, &amp);
+    r = WEFT("fit", "gain.weft", "--target", "none", "--steps", "1");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "no-recordings");
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "--target", "recs", "--steps", "1", "-q");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "signal-too-short");
+    HAS(r.err, "weft: note: in the recording 'recs/b.wav' [in-recording]\n");
+    result_free(&r);
     /* 16 samples: shorter than the spectral loss's smallest window */
     put_file("tiny.weft", "rate 16 khz\nlength 0.001 s\nparam g = 0.5\nout g * sine(440 hz)\n");
     r = WEFT("fit", "tiny.weft", "--target", "short.wav", "--steps", "1");
@@ -1772,10 +1982,17 @@ static void test_write_targets(void **state)
 
 /* Codes no test can provoke: failures of the disk or of libraries
  * (libsndfile refuses a header without channels or rate itself), a file of
- * 2^31 frames, and FFT sizes the command line checks before the loss does. */
+ * 2^31 frames, FFT sizes the command line checks before the loss does, a
+ * folder that cannot be listed (root, whom CI runs as, lists any); internal
+ * errors, which no patch causes; runtime-error, which no message of weft
+ * has; the live session's codes, as no command opens a session yet; and
+ * cannot-write-npy, which only wf_npy_save reports, while a fit stages its
+ * .npy files with the patch (cannot-write-patch). */
 static const char *const unprovoked[] = {
     "unusable-audio", "audio-too-long", "resample-failed", "cannot-finish-writing",
-    "cannot-rename", "bad-fft-size",
+    "cannot-rename", "bad-fft-size", "cannot-read-folder", "internal-lane-space",
+    "internal-no-kernel", "internal-stream-lanes", "runtime-error", "session-input-no-file",
+    "session-length", "nothing-to-forget", "cannot-write-npy",
 };
 
 /* Runs last: every code of the command and the runtime was printed by some
@@ -1806,6 +2023,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_seconds_rate_quiet, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_set, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_input, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_run_broken_files, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_formats, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_failures, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_clipping, enter_tmp, leave_tmp),

@@ -112,8 +112,7 @@ static int find_recordings(const common *co, wf_objective *ob, wf_diags *d)
         }
         DIR *dir = opendir(t);
         if (!dir) {
-            wf_diag(d, WF_SEV_ERROR, WF_NOWHERE, NULL, "cannot read the folder '%s': %s", t,
-                    strerror(errno));
+            wf_report_cannot_read_folder(d, WF_NOWHERE, NULL, t, strerror(errno));
             return -1;
         }
         int first = ob->count;
@@ -127,8 +126,7 @@ static int find_recordings(const common *co, wf_objective *ob, wf_diags *d)
         }
         closedir(dir);
         if (ob->count == first) {
-            wf_diag(d, WF_SEV_ERROR, WF_NOWHERE, "it holds no .wav, .flac, .ogg, ... files",
-                    "--target %s: no recordings in the folder", t);
+            wf_report_no_recordings(d, WF_NOWHERE, "it holds no .wav, .flac, .ogg, ... files", t);
             return -1;
         }
         qsort(ob->names + first, (size_t)(ob->count - first), sizeof(char *), cmp_names);

@@ -144,11 +144,15 @@ static int resolve_inputs(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
         }
         free(name);
         const wf_input_decl *in = &g->inputs[found];
-        if (!in->space != !is_midi(file)) {
-            wf_diag(d, WF_SEV_ERROR, in->loc,
-                    in->space ? "a notes input reads a MIDI file (.mid)" : "notes come from an input declared with a .mid file or notes",
-                    "--input %s: input '%s' takes %s", o->inputs.v[i], in->name,
-                    in->space ? "notes, not audio" : "audio, not notes");
+        if (in->space && !is_midi(file)) {
+            wf_report_input_takes_notes(d, in->loc, "a notes input reads a MIDI file (.mid)",
+                                        o->inputs.v[i], in->name);
+            return -1;
+        }
+        if (!in->space && is_midi(file)) {
+            wf_report_input_takes_audio(
+                d, in->loc, "notes come from an input declared with a .mid file or notes",
+                o->inputs.v[i], in->name);
             return -1;
         }
         free(s->paths[found]);
