@@ -66,6 +66,21 @@ static void setting(cc *c, const wf_stmt *st, wf_loc *seen, const char *what, di
         *dst = v;
 }
 
+/* rate and frames: from 1 Hz to 1 MHz, the range --rate takes, so that
+ * sample counts and periods stay within what the engine counts in. */
+static void rate_setting(cc *c, const wf_stmt *st, wf_loc *seen, const char *what, double *dst)
+{
+    double v = 0;
+    setting(c, st, seen, what, DIM_FREQ, &v);
+    if (!(v > 0))
+        return;
+    if (v < 1 || v > 1e6) {
+        wf_report_rate_out_of_range(c->d, wf_cc_span(st->expr), NULL, what, v);
+        return;
+    }
+    *dst = v;
+}
+
 /* The counts of a `[N]` or `[R, C]` size: at most two, each a whole number
  * from 1 to limit. */
 static int eval_dims(cc *c, const wf_ast *size, const char *what, int limit, int maxdims,
@@ -489,11 +504,11 @@ static void declare(cc *c, const wf_stmt *st, decls *seen)
     wf_graph *g = c->g;
     switch (st->kind) {
     case WF_ST_RATE:
-        setting(c, st, &seen->rate, "rate", DIM_FREQ, &g->rate);
+        rate_setting(c, st, &seen->rate, "rate", &g->rate);
         g->rate_loc = st->loc;
         break;
     case WF_ST_FRAMES:
-        setting(c, st, &seen->frames, "frames", DIM_FREQ, &g->frame_rate);
+        rate_setting(c, st, &seen->frames, "frames", &g->frame_rate);
         break;
     case WF_ST_LENGTH:
         setting(c, st, &seen->length, "length", DIM_TIME, &g->length);

@@ -116,22 +116,6 @@ void wf_diag_emit(wf_diags *d, wf_diag_code code, wf_loc loc, const char *hint, 
     va_end(ap);
 }
 
-void wf_diag(wf_diags *d, wf_severity sev, wf_loc loc, const char *hint, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    add(d, WF_DIAG_runtime_error, sev, loc, hint, fmt, ap);
-    va_end(ap);
-}
-
-void wf_fail(wf_diags *d, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    add(d, WF_DIAG_runtime_error, WF_SEV_ERROR, WF_NOWHERE, NULL, fmt, ap);
-    va_end(ap);
-}
-
 static const char *sev_name(wf_severity s)
 {
     return s == WF_SEV_ERROR ? "error" : s == WF_SEV_WARNING ? "warning" : "note";
@@ -154,10 +138,9 @@ static const char *line_text(const wf_source *src, int line, int *len)
 static void print_text(FILE *f, const wf_diagnostic *g)
 {
     /* the code goes last, as gcc puts its [-Wflag], so that the line keeps
-     * the shape editors parse; runtime-error names nothing to look up */
-    char code[64] = "";
-    if (g->code != WF_DIAG_runtime_error)
-        snprintf(code, sizeof code, " [%s]", wf_diag_code_name(g->code));
+     * the shape editors parse */
+    char code[64];
+    snprintf(code, sizeof code, " [%s]", wf_diag_code_name(g->code));
     if (!g->loc.src) {
         fprintf(f, "weft: %s: %s%s\n", sev_name(g->sev), g->msg, code);
     } else {

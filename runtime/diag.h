@@ -134,13 +134,6 @@ void wf_diag_emit(wf_diags *d, wf_diag_code code, wf_loc loc, const char *hint, 
 WF_DIAG_CODES(WF_X)
 #undef WF_X
 
-/* The entry points from before codes: what they report has the code
- * runtime-error, which names nothing. A message of weft gets a code of its
- * own in runtime/diag_codes.h instead. */
-void wf_diag(wf_diags *d, wf_severity sev, wf_loc loc, const char *hint, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-void wf_fail(wf_diags *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 typedef enum { WF_DIAG_TEXT, WF_DIAG_JSON } wf_diag_format;
 
 void wf_diags_print(FILE *f, const wf_diags *d, wf_diag_format fmt);

@@ -202,6 +202,9 @@
     X(setting_not_positive, "setting-not-positive", ERROR, settings,                           \
       P2(const char *, what, double, value), "%s must be positive, got %g",                    \
       "a setting or a size that is zero, negative or not finite")                              \
+    X(rate_out_of_range, "rate-out-of-range", ERROR, settings,                                 \
+      P2(const char *, what, double, value), "%s must be from 1 hz to 1000 khz, got %g hz",    \
+      "a rate or frames setting below 1 hz or above 1000 khz (--rate has the same range)")     \
     X(bad_count, "bad-count", ERROR, settings,                                                 \
       P3(const char *, what, int, max, double, value),                                         \
       "%s must be a whole number up to %d, got %g",                                            \
@@ -605,9 +608,10 @@
     X(internal_stream_lanes, "internal-stream-lanes", ERROR, run, P1(int, lanes),              \
       "internal: a stream renders one lane, the out has %d",                                   \
       "an internal error (no patch causes it): a streamed out of several lanes")               \
-    X(runtime_error, "runtime-error", ERROR, run, P1(const char *, message), "%s",             \
-      "a message without a code of its own, from the entry points before codes (wf_diag, "     \
-      "wf_fail): weft's own messages all have one, so this is a bug to report")                \
+    X(out_of_memory, "out-of-memory", ERROR, run, P2(double, gb, const char *, what),          \
+      "running this patch needs %.3g GB of memory for %s, more than there is",                 \
+      "a run whose signals or node states do not fit in memory (hours at audio rate through "  \
+      "nodes that keep them all, or very many lanes)")                                         \
     /* ---- live sessions */                                                                   \
     X(session_input_no_file, "session-input-no-file", ERROR, session,                          \
       P1(const char *, input), "input '%s' has no source in a live session",                   \

@@ -74,13 +74,16 @@ typedef struct plan {
 #if HAVE_FFTW
     FFTW(plan) fftw;
 #endif
-    struct plan *next;
+    struct plan *next;     /* this thread's plans */
+    struct plan *all_next; /* every thread's plans */
 } plan;
 
+/* Every plan also sits on one process-wide list, so that a thread's plans
+ * stay reachable (and are not reported as leaks) after the thread of a
+ * parallel region that made them has gone. */
 static _Thread_local plan *plans;
-#if HAVE_FFTW
+static plan *all_plans;
 static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
-#endif
 
 static plan *get_plan(int n, int count, int inverse)
 {
@@ -116,6 +119,10 @@ static plan *get_plan(int n, int count, int inverse)
 #endif
     p->next = plans;
     plans = p;
+    pthread_mutex_lock(&planner_lock);
+    p->all_next = all_plans;
+    all_plans = p;
+    pthread_mutex_unlock(&planner_lock);
     return p;
 }
 

@@ -56,9 +56,20 @@ char *wf_xstrndup(const char *s, size_t n)
     return d;
 }
 
+/* The machine's memory in bytes, or SIZE_MAX when it cannot say. */
+static size_t memory_size(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || size <= 0 || (unsigned long)pages > SIZE_MAX / (unsigned long)size)
+        return SIZE_MAX;
+    return (size_t)pages * (size_t)size;
+}
+
 void *wf_aalloc_try(size_t n)
 {
-    if (n > SIZE_MAX - 64)
+    /* more than the machine has is refused before asking: the kernel might
+     * promise it, and the pages would then be missing when touched */
+    if (n > SIZE_MAX - 64 || n > memory_size())
         return NULL;
     size_t rounded = (n + 63) & ~(size_t)63;
     void *p = aligned_alloc(64, rounded ? rounded : 64);

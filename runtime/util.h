@@ -13,7 +13,8 @@ char *wf_xstrdup(const char *s);
 char *wf_xstrndup(const char *s, size_t n);
 /* 64-byte aligned zeroed block for signal buffers; free with wf_afree. */
 void *wf_aalloc(size_t n);
-/* The same, or NULL when the memory is not there (for sizes users choose). */
+/* The same, or NULL when the memory is not there or n is more than the
+ * machine has (for sizes users choose). */
 void *wf_aalloc_try(size_t n);
 void wf_afree(void *p);
 

@@ -1146,6 +1146,17 @@ static void test_run_failures(void **state)
     EXPECT_STATUS(r, 1);
     HAS_CODE(r.err, "param-out-of-memory");
     result_free(&r);
+    /* a fit keeps every signal of its length: 2^18 channels of 30 s at
+     * 48 kHz are 1.5 TB a signal, refused before anything is asked of the
+     * system */
+    put_file("huge.weft", "rate 48 khz\nparam w[262144] = 1\nparam g = 1\n"
+                          "out mix(sine(440) * w) * g\n");
+    save("long.wav", 48000, 1, 48000 * 30, 440, (const double[]){0.5});
+    r = WEFT("fit", "huge.weft", "--target", "long.wav", "-o", "fit.weft");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "out-of-memory");
+    result_free(&r);
+    assert_int_equal(unlink("long.wav"), 0);
     assert_int_equal(unlink("huge.weft"), 0);
     assert_int_equal(entries("."), 0);
 
@@ -1984,14 +1995,13 @@ static void test_write_targets(void **state)
  * (libsndfile refuses a header without channels or rate itself), a file of
  * 2^31 frames, FFT sizes the command line checks before the loss does, a
  * folder that cannot be listed (root, whom CI runs as, lists any); internal
- * errors, which no patch causes; runtime-error, which no message of weft
- * has; the live session's codes, as no command opens a session yet; and
+ * errors, which no patch causes; the live session's codes, as no command opens a session yet; and
  * cannot-write-npy, which only wf_npy_save reports, while a fit stages its
  * .npy files with the patch (cannot-write-patch). */
 static const char *const unprovoked[] = {
     "unusable-audio", "audio-too-long", "resample-failed", "cannot-finish-writing",
     "cannot-rename", "bad-fft-size", "cannot-read-folder", "internal-lane-space",
-    "internal-no-kernel", "internal-stream-lanes", "runtime-error", "session-input-no-file",
+    "internal-no-kernel", "internal-stream-lanes", "session-input-no-file",
     "session-length", "nothing-to-forget", "cannot-write-npy",
 };
 

@@ -282,6 +282,8 @@ static void test_bad_settings(void **state)
     (void)state;
     expect_error("rate 8000\nrate 16000\nout 1\n", "setting-twice", 2, 1, "first set at line 1");
     expect_error("length -1 s\nout 1\n", "setting-not-positive", 1, 8, NULL);
+    expect_error("rate 8e106\nout 1\n", "rate-out-of-range", 1, 6, NULL);
+    expect_error("frames 0.5 hz\nout 1\n", "rate-out-of-range", 1, 8, NULL);
     expect_error("rate sine(1)\nout 1\n", "setting-not-constant", 1, 6, NULL);
 }
 
@@ -776,14 +778,11 @@ static void test_text_diagnostics(void **state)
     assert_non_null(strstr(text, "\n      |              ^~~~~~\n"));
     free(text);
     wf_diags_free(&d);
-    /* no place: no source line; runtime-error, the code of the entry points
-     * from before codes, names nothing to look up and is not shown */
+    /* no place: no source line */
     wf_report_no_length(&d, WF_NOWHERE, NULL, "p.weft");
-    wf_fail(&d, "made up");
     text = print_diags(&d, WF_DIAG_TEXT);
     assert_string_equal(text, "weft: error: p.weft: the patch has no length: add `length 2 s` to "
-                              "it, or pass --seconds [no-length]\n"
-                              "weft: error: made up\n");
+                              "it, or pass --seconds [no-length]\n");
     free(text);
     wf_diags_free(&d);
 }
@@ -794,30 +793,30 @@ static void test_json_diagnostics(void **state)
     wf_diags d = {0};
     /* a file name that needs escaping */
     assert_null(wf_compile_text("dir/a\"b.weft", "param g = 1\nout sinee(440)\n", NULL, &d));
-    wf_fail(&d, "a location-free error with a\ttab");
+    wf_report_unknown_param(&d, WF_NOWHERE, NULL, "a\tb");
     char *json = print_diags(&d, WF_DIAG_JSON);
     assert_string_equal(json, "[{\"severity\":\"error\",\"code\":\"unknown-node\","
                               "\"file\":\"dir/a\\\"b.weft\",\"line\":2,"
                               "\"column\":5,\"offset\":16,\"length\":5,"
                               "\"message\":\"unknown node 'sinee'\","
                               "\"hint\":\"did you mean 'sine'?\"},"
-                              "{\"severity\":\"error\",\"code\":\"runtime-error\","
-                              "\"message\":\"a location-free error with a\\u0009tab\"}]\n");
+                              "{\"severity\":\"error\",\"code\":\"unknown-param\","
+                              "\"message\":\"--set: the patch has no param 'a\\u0009b'\"}]\n");
     free(json);
     wf_diags_free(&d);
-    /* warnings, and a diagnostic with no hint from the old entry point */
+    /* warnings, and an error at a place with no hint */
     wf_patch *p = compile("param g = 1\nout 1\n", &d);
     assert_non_null(p);
     wf_patch_free(p);
-    wf_diag(&d, WF_SEV_ERROR, d.v[0].loc, NULL, "made %s", "up");
+    wf_report_unknown_param(&d, d.v[0].loc, NULL, "up");
     json = print_diags(&d, WF_DIAG_JSON);
     assert_non_null(strstr(json, "[{\"severity\":\"warning\",\"code\":\"unused-param\","
                                  "\"file\":\"t.weft\",\"line\":1,"
                                  "\"column\":7,\"offset\":6,\"length\":1,"));
-    assert_non_null(strstr(json, "{\"severity\":\"error\",\"code\":\"runtime-error\","
+    assert_non_null(strstr(json, "{\"severity\":\"error\",\"code\":\"unknown-param\","
                                  "\"file\":\"t.weft\",\"line\":1,"
                                  "\"column\":7,\"offset\":6,\"length\":1,"
-                                 "\"message\":\"made up\"}]\n"));
+                                 "\"message\":\"--set: the patch has no param 'up'\"}]\n"));
     free(json);
     wf_diags_free(&d);
     /* nothing to say is an empty list */
@@ -995,6 +994,7 @@ static const struct {
     {"setting-twice", "rate 8000\nrate 8000\nout 1\n", 0, NULL},
     {"setting-not-constant", "rate sine(1)\nout 1\n", 0, NULL},
     {"setting-not-positive", "length -1 s\nout 1\n", 0, NULL},
+    {"rate-out-of-range", "rate 2000 khz\nout 1\n", 0, NULL},
     {"bad-count", "param p[2.5] = 1\nout p\n", 0, NULL},
     {"missing-out", "x = 1\n", 0, NULL},
     {"two-outs", "out 1\nout 2\n", 0, NULL},
