@@ -4,6 +4,7 @@
  * nothing but the seed and the step. */
 #include "runtime/batch.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/rng.h"

@@ -50,6 +50,7 @@ typedef struct slot {
     int lanes, item, vlanes; /* the readers' lanes */
     size_t off;              /* in the lane layout */
     int start, end;          /* lifetime in steps */
+    int first;               /* backward step of its first writer, which clears it */
     wf_real **p;             /* per reader lane */
 } slot;
 
@@ -494,18 +495,31 @@ static void alloc_lanes(wf_prog *p)
     }
 }
 
-/* Persistent memory: states, once outputs, streams' histories. */
-static void plan_persist(wf_prog *p)
+/* Memory a program asks for, checked before it is taken: a patch may ask
+ * for more than the machine has (hours at audio rate through nodes that
+ * keep them all), which is an error to report, not a crash. */
+static int take_memory(void **dst, double bytes, const char *what, wf_diags *d)
 {
-    size_t total = 0;
+    *dst = bytes < (double)SIZE_MAX ? wf_aalloc_try((size_t)bytes) : NULL;
+    if (!*dst)
+        wf_report_out_of_memory(d, WF_NOWHERE, "shorten the run, or make its signals smaller",
+                                bytes / 1e9, what);
+    return *dst ? 0 : -1;
+}
+
+/* Persistent memory: states, once outputs, streams' histories. */
+static int plan_persist(wf_prog *p, wf_diags *d)
+{
+    double total = 0;
     for (int i = 0; i < p->n; i++) {
         nrt *r = &p->rt[i];
-        total += (size_t)r->lanes * align64(r->sz.state);
+        total += (double)r->lanes * (double)align64(r->sz.state);
         if (r->persist)
-            total += (size_t)r->lanes * r->out_bytes;
+            total += (double)r->lanes * (double)r->out_bytes;
     }
-    p->persist_bytes = total;
-    p->persist = wf_aalloc(total);
+    p->persist_bytes = (size_t)total;
+    if (take_memory((void **)&p->persist, total, "the nodes' state", d))
+        return -1;
     unsigned char *pp = p->persist;
     for (int i = 0; i < p->n; i++) {
         nrt *r = &p->rt[i];
@@ -520,6 +534,7 @@ static void plan_persist(wf_prog *p)
             }
         }
     }
+    return 0;
 }
 
 /* The step range of the phase holding schedule position s, forward (bwd 0)
@@ -646,6 +661,7 @@ static void plan_arenas(wf_prog *p)
         slot *sl = &p->slots[s];
         const nrt *rx = &p->rt[sl->node];
         int start = sl->start, end = sl->end;
+        sl->first = start;
         widen(p, &start, &end, bwd0 - start, 1, rx->pos, 1);
         sl->start = start;
         sl->end = end;
@@ -673,10 +689,12 @@ static void plan_arenas(wf_prog *p)
     free(xs_adj);
 }
 
-static void bind_buffers(wf_prog *p)
+static int bind_buffers(wf_prog *p, wf_diags *d)
 {
-    p->arena = wf_aalloc(p->arena_bytes);
-    p->lane_arena = wf_aalloc(p->lane_bytes * (size_t)p->max_lanes);
+    if (take_memory((void **)&p->arena, (double)p->arena_bytes, "its signals", d) ||
+        take_memory((void **)&p->lane_arena, (double)p->lane_bytes * p->max_lanes,
+                    "the signals of its lanes", d))
+        return -1;
     for (int i = 0; i < p->n; i++) {
         nrt *r = &p->rt[i];
         const wf_gnode *gn = gnode(p, i);
@@ -703,6 +721,7 @@ static void bind_buffers(wf_prog *p)
     for (int s = 0; s < p->nslots; s++)
         for (int l = 0; l < p->slots[s].lanes; l++)
             p->slots[s].p[l] = (wf_real *)(p->lane_arena + (size_t)l * p->lane_bytes + p->slots[s].off);
+    return 0;
 }
 
 static void plan_inputs(wf_prog *p)
@@ -781,9 +800,15 @@ wf_prog *wf_prog_plan(const wf_graph *g, const wf_env *env, wf_params *params, c
     plan_sizes(p);
     plan_schedule(p);
     alloc_lanes(p);
-    plan_persist(p);
+    if (plan_persist(p, d)) {
+        wf_prog_free(p);
+        return NULL;
+    }
     plan_arenas(p);
-    bind_buffers(p);
+    if (bind_buffers(p, d)) {
+        wf_prog_free(p);
+        return NULL;
+    }
     plan_inputs(p);
     if (o->mode == WF_RUN_STREAM) {
         p->fifo_cap = 2 * p->block;
@@ -1275,18 +1300,20 @@ static void gather_slots(wf_prog *p, int x, int l)
     }
 }
 
-/* Adjoints first written by node i's backward start from zero: in each lane
- * of it that this lane of node i writes. */
+/* Adjoints whose lifetime starts at node i's backward start from zero there:
+ * the lanes of each that map to this lane of node i. Node i need not be
+ * their writer (a lifetime widened to its phase starts at the phase's first
+ * node), but it runs in the writer's phase, so it has the writer's lanes,
+ * which are the adjoint's own or, for a reduction, fewer. */
 static void zero_adjoints(wf_prog *p, int i, int lane)
 {
     const nrt *r = &p->rt[i];
-    int reduce = r->nview != gnode(p, i)->nin;
     for (int q = r->zero_head; q >= 0; q = p->rt[q].zero_next) {
         const nrt *rq = &p->rt[q];
         size_t len = (size_t)whole_frames(p, q) * (size_t)gnode(p, q)->shape.chans * sizeof(wf_real);
-        int l0 = src_lane(r, lane, rq), nl = reduce ? rq->vlanes : 1;
-        for (int l = l0; l < l0 + nl; l++)
-            memset(rq->adj[l], 0, len);
+        for (int l = 0; l < rq->lanes; l++)
+            if (src_lane(rq, l, r) == lane)
+                memset(rq->adj[l], 0, len);
     }
 }
 
@@ -1306,7 +1333,7 @@ static void backward_node(wf_prog *p, int i, int lane)
     int bstep = 2 * p->n - 1 - r->pos;
     for (int j = 0; j < gn->nin; j++) {
         int sg = r->slot_of[j];
-        if (sg >= 0 && p->slots[sg].start == bstep)
+        if (sg >= 0 && p->slots[sg].first == bstep)
             memset(p->slots[sg].p[lane], 0,
                    (size_t)whole_frames(p, gn->in[j]) * (size_t)gnode(p, gn->in[j])->shape.chans *
                        sizeof(wf_real));

@@ -160,7 +160,7 @@ static wf_real *alloc_values(const wf_param *p, wf_diags *d)
     if (!v)
         wf_report_param_out_of_memory(d, p->decl->loc,
                                       "make it smaller, or give the run less length",
-                                      p->decl->name, 4.0 * (double)len * sizeof(wf_real) / 1e9,
+                                      p->decl->name, (double)len * sizeof(wf_real) / 1e9,
                                       p->rows, p->cols);
     return v;
 }
@@ -177,16 +177,20 @@ int wf_params_init(wf_params *ps, const wf_graph *g, const wf_env *env, const ch
         p->cols = p->decl->size;
         p->value = alloc_values(p, d);
         p->grad = p->value ? alloc_values(p, d) : NULL;
-        if (!p->grad)
+        if (!p->grad) {
+            wf_params_free(ps);
             return -1;
+        }
         const wf_param_decl *pd = p->decl;
         if (pd->init_file) {
             char *path = file_path(pd->init_file, base_dir);
             const char *dot = strrchr(path, '.');
             int rc = dot && strcasecmp(dot, ".npy") == 0 ? load_npy(p, path, d) : load_wav(p, path, d);
             free(path);
-            if (rc)
+            if (rc) {
+                wf_params_free(ps);
                 return -1;
+            }
         } else if (pd->draw.kind != WF_DRAW_NONE) {
             draw_values(p);
         } else {

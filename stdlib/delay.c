@@ -43,9 +43,21 @@ static int delay_infer(wf_infer *ic)
     return 0;
 }
 
+/* Samples of history: the longest delay, at most 2^30 samples (a delay this
+ * long at a high rate is cut there, and so is its time). */
+#define MAX_HISTORY (1 << 30)
+
 static int history_len(const wf_gnode *g, const wf_env *e)
 {
-    return (int)ceil(wf_opt_num(g, A_MAX, 1.0) * e->sr) + 2;
+    double h = ceil(wf_opt_num(g, A_MAX, 1.0) * e->sr) + 2;
+    return h < MAX_HISTORY ? (int)h : MAX_HISTORY;
+}
+
+/* The longest delay the history holds, in seconds. */
+static double longest(const wf_gnode *g, const wf_env *e)
+{
+    double maxd = wf_opt_num(g, A_MAX, 1.0), fits = (history_len(g, e) - 2) / e->sr;
+    return maxd < fits ? maxd : fits;
 }
 
 static void delay_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int block,
@@ -96,7 +108,7 @@ static wf_real *fill(const wf_kctx *k, const wf_real *hist, int H, void **cur)
 static void delay_forward(wf_kctx *k)
 {
     int n = k->out.n, C = k->out.chans, H = history_len(k->node, k->env);
-    double maxd = wf_opt_num(k->node, A_MAX, 1.0), sr = k->env->sr;
+    double maxd = longest(k->node, k->env), sr = k->env->sr;
     void *cur = k->work;
     wf_real *buf = fill(k, k->state, H, &cur);
     const wf_sig *tm = &k->in[A_TIME];
@@ -113,7 +125,7 @@ static void delay_forward(wf_kctx *k)
 static void delay_backward(wf_kctx *k)
 {
     int n = k->out.n, C = k->out.chans, H = history_len(k->node, k->env);
-    double maxd = wf_opt_num(k->node, A_MAX, 1.0), sr = k->env->sr;
+    double maxd = longest(k->node, k->env), sr = k->env->sr;
     void *cur = k->work;
     wf_real *zero = wf_carve(&cur, (size_t)H * C * sizeof(wf_real));
     memset(zero, 0, (size_t)H * C * sizeof(wf_real));
