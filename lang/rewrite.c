@@ -136,7 +136,7 @@ static int param_text(const wf_param *pa, const char *dir, const char *stem, wf_
         wf_npy_encode(pa->value, nd, shape, &bytes, &len);
         int rc = wf_stage_add(files, path.s, bytes, len);
         if (rc)
-            wf_report_cannot_write_patch(d, WF_NOWHERE, NULL, path.s, strerror(errno));
+            wf_report_cannot_write_npy(d, WF_NOWHERE, NULL, path.s, strerror(errno));
         put_string(b, name.s);
         free(bytes);
         wf_str_free(&name);
@@ -266,9 +266,15 @@ int wf_write_fitted_patch(const wf_patch *p, const wf_params *ps, const wf_env *
         return -1;
     }
     /* the patch last: it names the other files */
-    if (wf_stage_add(&files, out_path, text, strlen(text)) || wf_stage_commit(&files)) {
-        wf_report_cannot_write_patch(d, WF_NOWHERE, NULL, out_path, strerror(errno));
+    char *failed = NULL;
+    if (wf_stage_add(&files, out_path, text, strlen(text)) || wf_stage_commit(&files, &failed)) {
+        if (failed && strcmp(failed, out_path) != 0)
+            wf_report_cannot_write_npy(d, WF_NOWHERE, "the fitted patch was not written", failed,
+                                       strerror(errno));
+        else
+            wf_report_cannot_write_patch(d, WF_NOWHERE, NULL, out_path, strerror(errno));
         wf_stage_abort(&files);
+        free(failed);
     } else {
         rc = 0;
     }

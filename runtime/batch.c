@@ -24,8 +24,26 @@ struct wf_batch {
     wf_real **grad;     /* per item: its loss's gradient */
     double *li;
     int64_t usable;     /* excerpt positions over all recordings */
+    int naligned;       /* signals cut with the items (a dry take for wet recordings) */
+    struct aligned {
+        const wf_real *data;
+        int64_t frames;
+        int chans;
+        wf_real **cut;  /* per item, [n x chans] */
+    } *aligned;
     int step;           /* the step the excerpts are of, -1 before the first */
 };
+
+/* Item i's stretch of an aligned signal: from its offset, silence past the
+ * signal's end. */
+static void cut(const wf_batch *b, struct aligned *a, int i)
+{
+    int64_t from = b->off[i], have = a->frames - from;
+    have = have < 0 ? 0 : have > b->n ? b->n : have;
+    size_t C = (size_t)a->chans;
+    memcpy(a->cut[i], a->data + (size_t)from * C, sizeof(wf_real) * (size_t)have * C);
+    memset(a->cut[i] + (size_t)have * C, 0, sizeof(wf_real) * (size_t)(b->n - have) * C);
+}
 
 static void excerpt(wf_batch *b, int step, int i)
 {
@@ -43,6 +61,8 @@ static void excerpt(wf_batch *b, int step, int i)
     b->rec[i] = t;
     b->off[i] = at;
     memcpy(b->target[i], b->audio[t] + at, sizeof(wf_real) * (size_t)b->n);
+    for (int k = 0; k < b->naligned; k++)
+        cut(b, &b->aligned[k], i);
 }
 
 wf_batch *wf_batch_new(const wf_real *const *audio, const int64_t *frames, const char *const *names,
@@ -106,7 +126,12 @@ void wf_batch_free(wf_batch *b)
         wf_afree(b->target[i]);
         wf_afree(b->grad[i]);
         wf_loss_free(b->loss[i]);
+        for (int k = 0; k < b->naligned; k++)
+            wf_afree(b->aligned[k].cut[i]);
     }
+    for (int k = 0; k < b->naligned; k++)
+        free(b->aligned[k].cut);
+    free(b->aligned);
     free(b->target);
     free(b->len);
     free(b->rec);
@@ -125,6 +150,26 @@ int wf_batch_items(const wf_batch *b)
 const wf_real *wf_batch_target(const wf_batch *b, int i)
 {
     return b->target[i];
+}
+
+int wf_batch_align(wf_batch *b, const wf_real *data, int64_t frames, int chans)
+{
+    b->aligned = wf_xrealloc(b->aligned, sizeof *b->aligned * (size_t)(b->naligned + 1));
+    struct aligned *a = &b->aligned[b->naligned];
+    a->data = data;
+    a->frames = frames;
+    a->chans = chans;
+    a->cut = wf_xcalloc((size_t)b->items, sizeof *a->cut);
+    for (int i = 0; i < b->items; i++) {
+        a->cut[i] = wf_aalloc(sizeof(wf_real) * (size_t)b->n * (size_t)chans);
+        cut(b, a, i);
+    }
+    return b->naligned++;
+}
+
+const wf_real *wf_batch_aligned(const wf_batch *b, int k, int i)
+{
+    return b->aligned[k].cut[i];
 }
 
 void wf_batch_source(const wf_batch *b, int i, int *recording, int64_t *offset)

@@ -41,6 +41,15 @@ int wf_batch_draw(wf_batch *b, int step);
  * (y + i * n; lane 0 for every item when the out has one lane), and when dy
  * is not NULL its gradient, laid out like y. */
 double wf_batch_loss(wf_batch *b, const wf_real *const *y, int out_lanes, wf_real *dy);
+/* A signal aligned with every recording from its start (a dry take beside
+ * wet recordings of it): data, frames x chans interleaved, borrowed. Each
+ * item gets the stretch of its own excerpt (its recording whole: from 0),
+ * silence past the signal's end, redrawn with the targets. Returns k for
+ * wf_batch_aligned. */
+int wf_batch_align(wf_batch *b, const wf_real *data, int64_t frames, int chans);
+/* Item i's stretch of aligned signal k, [nsamples x chans]; the buffer stays
+ * the same from step to step. */
+const wf_real *wf_batch_aligned(const wf_batch *b, int k, int i);
 /* The recording and the first sample of item i's excerpt in this step. */
 void wf_batch_source(const wf_batch *b, int i, int *recording, int64_t *offset);
 

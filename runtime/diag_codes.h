@@ -628,6 +628,11 @@
       "fitting a patch whose out has several channels")                                        \
     X(nothing_to_fit, "nothing-to-fit", ERROR, fit, P1(const char *, patch),                   \
       "%s has no params to fit", "a fit of a patch whose params are all fixed, or has none")   \
+    X(excerpt_follows_run, "excerpt-follows-run", ERROR, fit,                                  \
+      P2(const char *, what, const char *, name),                                              \
+      "--excerpt: %s '%s' follows the whole recording, and each excerpt runs from its own "    \
+      "start", "a fit with --excerpt of a patch with a notes input or a per-frame param, "     \
+      "which are timed from the start of the recording")                                       \
     X(excerpt_too_long, "excerpt-too-long", ERROR, fit, P1(long long, samples),                \
       "excerpts of %lld samples are longer than every recording",                              \
       "--excerpt longer than every --target recording")                                        \

@@ -295,12 +295,14 @@ int wf_stage_add(wf_stage *s, const char *path, const void *data, size_t len)
     return 0;
 }
 
-int wf_stage_commit(wf_stage *s)
+int wf_stage_commit(wf_stage *s, char **failed)
 {
     int rc = 0;
     for (int i = 0; i < s->n && rc == 0; i++) {
         wf_staged *f = &s->v[i];
         rc = f->tmp ? rename(f->tmp, f->dst) : write_direct(f->dst, f->data, f->len);
+        if (rc && failed)
+            *failed = wf_xstrdup(f->dst);
         if (rc == 0 && f->tmp) {
             free(f->tmp);
             f->tmp = NULL;
@@ -331,7 +333,7 @@ int wf_write_file_atomic(const char *path, const void *data, size_t len)
     wf_stage s = {0};
     if (wf_stage_add(&s, path, data, len))
         return -1;
-    return wf_stage_commit(&s);
+    return wf_stage_commit(&s, NULL);
 }
 
 /* path made absolute (from the current folder) and split into its

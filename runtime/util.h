@@ -41,8 +41,9 @@ int wf_write_file_atomic(const char *path, const void *data, size_t len);
 /* Several files written all or nothing: each is first written to a
  * temporary file beside it (wf_stage_add; -1 with errno set when that
  * fails); wf_stage_commit renames them into place in the order they were
- * added (so add a file naming the others last), wf_stage_abort removes the
- * temporary files. Both leave the stage empty. */
+ * added (so add a file naming the others last), and when one cannot be put
+ * in place sets *failed (if not NULL) to its path, which the caller frees;
+ * wf_stage_abort removes the temporary files. Both leave the stage empty. */
 typedef struct wf_staged {
     char *tmp, *dst;
     unsigned char *data; /* a device or pipe, written in place on commit */
@@ -55,7 +56,7 @@ typedef struct wf_stage {
 } wf_stage;
 
 int wf_stage_add(wf_stage *s, const char *path, const void *data, size_t len);
-int wf_stage_commit(wf_stage *s);
+int wf_stage_commit(wf_stage *s, char **failed);
 void wf_stage_abort(wf_stage *s);
 
 /* Temporary name beside path for callers that write through another library

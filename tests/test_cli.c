@@ -21,6 +21,7 @@
 #include "lang/compile.h"
 #include "runtime/fft.h"
 #include "runtime/real.h"
+#include "runtime/midi.h"
 #include "runtime/npy.h"
 #include "runtime/util.h"
 #include "stdlib/registry.h"
@@ -333,14 +334,21 @@ static double mid_rms(const audio *a, int c)
     return rms(a, c, a->info.frames / 4, 3 * a->info.frames / 4);
 }
 
-/* Sign changes of channel c over the middle half, per second. */
+/* Sign changes of channel c over frames [from, to), per second. */
+static double crossings(const audio *a, int c, int64_t from, int64_t to)
+{
+    int64_t C = a->info.channels;
+    int count = 0;
+    for (int64_t t = from + 1; t < to; t++)
+        count += (a->x[(t - 1) * C + c] < 0) != (a->x[t * C + c] < 0);
+    return count * a->info.samplerate / (double)(to - from);
+}
+
+/* ... over the middle half. */
 static double mid_crossings(const audio *a, int c)
 {
-    int64_t n = a->info.frames, C = a->info.channels;
-    int count = 0;
-    for (int64_t t = n / 4 + 1; t < 3 * n / 4; t++)
-        count += (a->x[(t - 1) * C + c] < 0) != (a->x[t * C + c] < 0);
-    return count * a->info.samplerate / (double)(3 * n / 4 - n / 4);
+    int64_t n = a->info.frames;
+    return crossings(a, c, n / 4, 3 * n / 4);
 }
 
 static void expect_audio(const audio *a, int rate, int chans, int64_t frames, int format)
@@ -946,6 +954,76 @@ static void put_npy(const char *path, const char *header, size_t data_bytes)
  * note, and the header of a track chunk of n bytes. */
 #define SMF "MThd\0\0\0\6\0\0\0\1\0\x60"
 #define MTRK(n) "MTrk\0\0\0" n
+
+
+/* Notes inputs: a MIDI file's voices summed, with the length its last note
+ * and release give; notes written in the patch; a cap on the voices;
+ * another MIDI file through --input. */
+static void test_run_notes(void **state)
+{
+    (void)state;
+    /* examples/chords.mid ends at 3 s, and the envelope's release is 300 ms */
+    result r = WEFT("run", EXAMPLES "/chords.weft", "-o", "c.wav");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "weft: wrote c.wav (3.300 s, 1 channel, 16000 Hz)\n");
+    result_free(&r);
+    audio a = load("c.wav");
+    expect_audio(&a, 16000, 1, 52800, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    double held = rms(&a, 0, 16000 * 2.5, 16000 * 2.9), tail = rms(&a, 0, 16000 * 3.28, 52800);
+    assert_true(rms(&a, 0, 0, 12000) > 0.01);
+    assert_true(held > 0.01);
+    assert_true(tail < held / 4);
+    free(a.x);
+
+    /* one note written in the patch: A4 for half a second */
+    put_file("a.weft", "rate 8 khz\ninput n = [a4 0 s 0.5 s 1]\nout sine(n.freq) * n.gate * 0.5\n");
+    r = WEFT("run", "a.weft", "-o", "a.wav");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "weft: wrote a.wav (0.500 s, 1 channel, 8000 Hz)\n");
+    result_free(&r);
+    a = load("a.wav");
+    assert_close(mid_crossings(&a, 0), 880, 0.01, 0);
+    assert_close(mid_rms(&a, 0), 0.5 / sqrt(2), 0.01, 0);
+    free(a.x);
+
+    /* two notes, the second from 0.5 s: two voices sound together, while
+     * one voice is taken over by the later note */
+    put_file("two.weft", "rate 8 khz\ninput n = [a4 0 s 1 s 1, e5 0.5 s 0.5 s 1]\n"
+                         "out sine(n.freq) * n.gate * 0.5\n");
+    put_file("one.weft", "rate 8 khz\ninput n[1] = [a4 0 s 1 s 1, e5 0.5 s 0.5 s 1]\n"
+                         "out sine(n.freq) * n.gate * 0.5\n");
+    r = WEFT("run", "two.weft", "-o", "two.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("run", "one.weft", "-o", "one.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    audio two = load("two.wav"), one = load("one.wav");
+    expect_audio(&two, 8000, 1, 8000, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    expect_audio(&one, 8000, 1, 8000, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    assert_close(rms(&two, 0, 1000, 3000), 0.5 / sqrt(2), 0.01, 0);
+    assert_close(rms(&two, 0, 5000, 7000), 0.5, 0.01, 0);
+    assert_close(crossings(&one, 0, 1000, 3000), 880, 0.01, 0);
+    assert_close(crossings(&one, 0, 5000, 7000), 2 * 659.255, 0.01, 0);
+    assert_close(rms(&one, 0, 5000, 7000), 0.5 / sqrt(2), 0.01, 0);
+    free(two.x);
+    free(one.x);
+
+    /* another file through --input: A5 for a quarter of a second */
+    wf_note note = {0, 0.25, 81, 100, 0, 0};
+    unsigned char *bytes;
+    size_t len;
+    assert_int_equal(wf_midi_encode(&note, 1, 480, 120, &bytes, &len), 0);
+    assert_int_equal(wf_write_file_atomic("a5.mid", bytes, len), 0);
+    free(bytes);
+    r = WEFT("run", "a.weft", "--input", "n=a5.mid", "-o", "a5.wav");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "weft: wrote a5.wav (0.250 s, 1 channel, 8000 Hz)\n");
+    result_free(&r);
+    a = load("a5.wav");
+    assert_close(mid_crossings(&a, 0), 1760, 0.01, 0);
+    free(a.x);
+}
 
 /* The files a patch names, broken in each way their readers tell apart: a
  * MIDI file of a notes input, a .npy or WAV file of a param. */
@@ -1888,6 +1966,150 @@ static void test_fit_targets(void **state)
     result_free(&r);
 }
 
+/* The value of param `name` in a fitted patch (its line "param NAME = V..."). */
+static double fitted(const char *path, const char *name)
+{
+    char *text = get_file(path), head[64];
+    snprintf(head, sizeof head, "\nparam %s = ", name);
+    char *at = strstr(text, head);
+    if (!at)
+        fail_msg("%s has no param %s:\n%s", path, name, text);
+    double v = strtod(at + strlen(head), NULL);
+    free(text);
+    return v;
+}
+
+/* Batches: several recordings each an item (their mean loss), a folder of
+ * them, and excerpts, with the audio inputs from files cut with them. */
+static void test_fit_batch(void **state)
+{
+    (void)state;
+    put_file("g.weft", "# a gain\nrate 8 khz\nparam g = 0.1 in [0, 2]\nout sine(440 hz) * g\n");
+    save("t6.wav", 8000, 1, 8000, 440, (const double[]){0.6});
+    save("t8.wav", 8000, 1, 4000, 440, (const double[]){0.8});
+    /* each recording's L2 loss is a mean over its own length (the shorter
+     * one's padding counts for nothing), and the step's loss their mean, so
+     * the best gain is halfway, 0.7 */
+    result r = WEFT("fit", "g.weft", "--target", "t6.wav", "--target", "t8.wav", "--loss", "l2",
+                    "--lr", "0.02", "--steps", "300", "-o", "two.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    assert_close(fitted("two.weft", "g"), 0.7, 0, 2e-3);
+    /* no length from two recordings; the run is the longest */
+    char *text = get_file("two.weft");
+    assert_null(strstr(text, "length"));
+    free(text);
+    assert_int_equal(mkdir("recs", 0755), 0);
+    save("recs/t6.wav", 8000, 1, 8000, 440, (const double[]){0.6});
+    save("recs/t8.wav", 8000, 1, 4000, 440, (const double[]){0.8});
+    put_file("recs/notes.txt", "not audio\n");
+    r = WEFT("fit", "g.weft", "--target", "recs", "--loss", "l2", "--lr", "0.02", "--steps", "300",
+             "-o", "dir.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    char *a = get_file("two.weft"), *b = get_file("dir.weft");
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    /* one recording: its length goes into the fitted patch */
+    r = WEFT("fit", "g.weft", "--target", "t6.wav", "--loss", "l2", "--steps", "3", "-o", "one.weft",
+             "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    text = get_file("one.weft");
+    HAS(text, "\nlength 1 s");
+    free(text);
+    r = WEFT("run", "one.weft", "-o", "one.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    audio au = load("one.wav");
+    expect_audio(&au, 8000, 1, 8000, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    free(au.x);
+
+    /* excerpts of a wet take, the dry input cut at the same places: a
+     * waveform loss finds the gain only if every excerpt lines up */
+    put_file("fx.weft", "rate 8 khz\ninput x = \"dry.wav\"\nparam g = 0.1 in [0, 2]\nout x * g\n");
+    save("dry.wav", 8000, 1, 16000, 440, (const double[]){0.5});
+    save("wet.wav", 8000, 1, 16000, 440, (const double[]){0.3});
+    r = WEFT("fit", "fx.weft", "--target", "wet.wav", "--excerpt", "0.1", "--batch", "4", "--loss",
+             "l2", "--lr", "0.02", "--steps", "200", "-o", "fx1.weft", "--render", "fx.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    assert_close(fitted("fx1.weft", "g"), 0.6, 0, 2e-3);
+    au = load("fx.wav"); /* the render is the whole run */
+    expect_audio(&au, 8000, 1, 16000, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    assert_close(mid_rms(&au, 0), 0.3 / sqrt(2), 0.01, 0);
+    free(au.x);
+    /* the same seed draws the same excerpts */
+    r = WEFT("fit", "fx.weft", "--target", "wet.wav", "--excerpt", "0.1", "--batch", "4", "--loss",
+             "l2", "--lr", "0.02", "--steps", "200", "-o", "fx2.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    a = get_file("fx1.weft");
+    b = get_file("fx2.weft");
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    /* what is timed from the recording's start cannot be cut */
+    r = WEFT("fit", EXAMPLES "/chords.weft", "--target", "wet.wav", "--excerpt", "0.1");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "excerpt-follows-run");
+    HAS(r.err, "the notes input 'notes'");
+    result_free(&r);
+    put_file("pf.weft", "rate 8 khz\nparam a = 0.1 per frame\nout sine(440 hz) * a\n");
+    r = WEFT("fit", "pf.weft", "--target", "wet.wav", "--excerpt", "0.1");
+    EXPECT_STATUS(r, 1);
+    HAS(r.err, "pf.weft:2:7: error: --excerpt: the per-frame param 'a' follows");
+    result_free(&r);
+}
+
+/* What a fit writes: paths relative to the fitted patch's own folder, large
+ * values in .npy files, nothing when one file cannot be put in place, and
+ * the render in the format asked for. */
+static void test_fit_outputs(void **state)
+{
+    (void)state;
+    assert_int_equal(mkdir("a", 0755), 0);
+    assert_int_equal(mkdir("b", 0755), 0);
+    put_file("a/p.weft", "rate 8 khz\ninput x = \"in.wav\"\nparam g = 0.1 in [0, 2]\n"
+                         "param w[300] = 0.001\nout x * g + mix(w) * 0.01\n");
+    save("a/in.wav", 8000, 1, 8000, 440, (const double[]){0.5});
+    save("t.wav", 8000, 1, 8000, 440, (const double[]){0.4});
+    result r = WEFT("fit", "a/p.weft", "--target", "t.wav", "--steps", "5", "-o", "b/out.weft",
+                    "--render", "b/r.wav", "--format", "float", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    char *text = get_file("b/out.weft");
+    HAS(text, "input x = \"../a/in.wav\"\n");
+    HAS(text, "param w[300] = \"out.w.npy\"\n");
+    free(text);
+    wf_npy info;
+    wf_real *v;
+    wf_diags d = {0};
+    assert_int_equal(wf_npy_load("b/out.w.npy", &info, &v, &d), 0);
+    assert_int_equal(info.ndim, 1);
+    assert_int_equal(info.shape[0], 300);
+    wf_afree(v);
+    wf_diags_free(&d);
+    audio au = load("b/r.wav");
+    expect_audio(&au, 8000, 1, 8000, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+    free(au.x);
+    /* the fitted patch runs from anywhere: its paths are its folder's */
+    r = WEFT("run", "b/out.weft", "-o", "again.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    /* a folder where the .npy file goes: neither it nor the patch is written */
+    assert_int_equal(mkdir("c", 0755), 0);
+    assert_int_equal(mkdir("c/out.w.npy", 0755), 0);
+    r = WEFT("fit", "a/p.weft", "--target", "t.wav", "--steps", "2", "-o", "c/out.weft");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "cannot-write-npy");
+    HAS(r.err, "c/out.w.npy: cannot write: ");
+    result_free(&r);
+    assert_int_equal(entries("c"), 1);
+    assert_int_equal(rmdir("c/out.w.npy"), 0);
+}
+
 /* ----------------------------------------------------------------- check */
 
 static void test_check(void **state)
@@ -1995,14 +2217,13 @@ static void test_write_targets(void **state)
  * (libsndfile refuses a header without channels or rate itself), a file of
  * 2^31 frames, FFT sizes the command line checks before the loss does, a
  * folder that cannot be listed (root, whom CI runs as, lists any); internal
- * errors, which no patch causes; the live session's codes, as no command opens a session yet; and
- * cannot-write-npy, which only wf_npy_save reports, while a fit stages its
- * .npy files with the patch (cannot-write-patch). */
+ * errors, which no patch causes; and the live session's codes, as no
+ * command opens a session yet. */
 static const char *const unprovoked[] = {
     "unusable-audio", "audio-too-long", "resample-failed", "cannot-finish-writing",
     "cannot-rename", "bad-fft-size", "cannot-read-folder", "internal-lane-space",
     "internal-no-kernel", "internal-stream-lanes", "session-input-no-file",
-    "session-length", "nothing-to-forget", "cannot-write-npy",
+    "session-length", "nothing-to-forget",
 };
 
 /* Runs last: every code of the command and the runtime was printed by some
@@ -2033,6 +2254,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_seconds_rate_quiet, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_set, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_input, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_run_notes, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_broken_files, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_formats, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_failures, enter_tmp, leave_tmp),
@@ -2049,6 +2271,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_interrupt, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_per_frame, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_targets, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_batch, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_outputs, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_check, enter_tmp, leave_tmp),
         cmocka_unit_test(test_every_run_code),
     };

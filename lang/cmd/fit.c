@@ -275,6 +275,8 @@ int wf_cmd_fit(int argc, char **argv)
         report_fit(&r, outp);
     status = rc ? 1 : r.status == WF_FIT_STOPPED ? 130 : 0;
     if (a.render && rc == 0) {
+        if (a.co.excerpt > 0) /* the render is the whole run, not an excerpt */
+            wf_setup_relength(&s, ob.whole);
         feed_first_recording(&s, &ob);
         wf_objective_free(&ob);
         int rc2 = wf_render(&s, a.render, a.fmt, 2048, a.quiet, &d);

@@ -183,13 +183,42 @@ static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d
     int items = ob->batch ? wf_batch_items(ob->batch) : 1;
     char *per_item = wf_xcalloc((size_t)g->ninputs + 1, 1);
     for (int j = 0; j < g->ninputs; j++)
-        per_item[j] = g->inputs[j].from_target && ob->batch;
+        per_item[j] = ob->batch && (g->inputs[j].from_target || (co->excerpt > 0 && s->data[j] &&
+                                                                 !g->inputs[j].space));
     ob->prog = wf_setup_plan(s, WF_RUN_GRAD, 0, items, per_item, d);
-    for (int j = 0; ob->prog && j < g->ninputs; j++)
-        for (int i = 0; per_item[j] && i < wf_prog_input_lanes(ob->prog, j); i++)
-            wf_prog_set_input(ob->prog, j, i, wf_batch_target(ob->batch, i));
+    for (int j = 0; ob->prog && j < g->ninputs; j++) {
+        if (!per_item[j])
+            continue;
+        int k = g->inputs[j].from_target
+                    ? -1
+                    : wf_batch_align(ob->batch, s->data[j], ob->reach, g->inputs[j].chans);
+        for (int i = 0; i < wf_prog_input_lanes(ob->prog, j); i++)
+            wf_prog_set_input(ob->prog, j, i,
+                              k < 0 ? wf_batch_target(ob->batch, i) : wf_batch_aligned(ob->batch, k, i));
+    }
     free(per_item);
     return ob->prog ? 0 : -1;
+}
+
+/* An excerpt runs from its own start: what is timed from the start of the
+ * recording (notes, frames of a per-frame param) cannot be cut with it. */
+static int check_excerpts(const wf_setup *s, wf_diags *d)
+{
+    const wf_graph *g = s->patch->g;
+    const char *hint = "fit whole recordings (drop --excerpt)";
+    for (int j = 0; j < g->ninputs; j++)
+        if (g->inputs[j].space && g->inputs[j].node >= 0) {
+            wf_report_excerpt_follows_run(d, g->inputs[j].loc, hint, "the notes input",
+                                          g->inputs[j].name);
+            return -1;
+        }
+    for (int i = 0; i < s->params.n; i++)
+        if (s->params.v[i].decl->rate == WF_RATE_CONTROL) {
+            wf_report_excerpt_follows_run(d, s->params.v[i].decl->loc, hint, "the per-frame param",
+                                          s->params.v[i].decl->name);
+            return -1;
+        }
+    return 0;
 }
 
 int wf_objective_prepare(common *co, wf_setup *s, wf_objective *ob, wf_diags *d)
@@ -203,8 +232,12 @@ int wf_objective_prepare(common *co, wf_setup *s, wf_objective *ob, wf_diags *d)
     if (wf_setup_compile(s, &co->so, d))
         return -1;
     int64_t longest = 0;
-    if (load_recordings(ob, wf_setup_rate(s, &co->so), &longest, d))
+    double sr = wf_setup_rate(s, &co->so);
+    if (load_recordings(ob, sr, &longest, d))
         return -1;
+    const wf_graph *g = s->patch->g;
+    ob->whole = g->length > 0 ? llround(g->length * sr) : longest;
+    ob->reach = ob->whole > longest ? ob->whole : longest;
     if (co->excerpt > 0) {
         co->so.seconds = co->excerpt; /* every item an excerpt this long */
     } else {
@@ -212,12 +245,13 @@ int wf_objective_prepare(common *co, wf_setup *s, wf_objective *ob, wf_diags *d)
     }
     if (wf_setup_ready(s, &co->so, d))
         return -1;
-    const wf_graph *g = s->patch->g;
     if (g->nodes[g->out].shape.chans != 1 && ob->count) {
         wf_report_fit_needs_mono(d, WF_NOWHERE, NULL, g->nodes[g->out].shape.chans);
         return -1;
     }
-    wf_setup_load_inputs(s);
+    if (co->excerpt > 0 && check_excerpts(s, d))
+        return -1;
+    wf_setup_load_inputs(s, co->excerpt > 0 ? ob->reach : s->env.nsamples);
     return plan_objective(co, s, ob, d);
 }
 

@@ -55,6 +55,8 @@ typedef struct wf_objective {
     char **names;
     wf_real **audio;  /* at the run's rate */
     int64_t *frames;
+    int64_t whole;    /* samples of a whole run: the patch's length, else the longest recording */
+    int64_t reach;    /* samples of the inputs cut with excerpts: the whole run or the longest recording */
     wf_batch *batch;  /* NULL without a target (check) */
     wf_prog *prog;
 } wf_objective;
@@ -65,7 +67,8 @@ int wf_common_opt(const char *cmd, int c, common *co);
 void wf_common_free(common *co);
 /* Finds the recordings, compiles and sizes the patch against them, loads
  * them and plans a GRAD program fed by a batch of them (no batch without a
- * target). */
+ * target). With excerpts, audio inputs from files are cut with each item's
+ * excerpt, as aligned with every recording from its start. */
 int wf_objective_prepare(common *co, wf_setup *s, wf_objective *ob, wf_diags *d);
 void wf_objective_free(wf_objective *ob);
 

@@ -301,25 +301,30 @@ int wf_setup_prepare(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
     return wf_setup_ready(s, o, d);
 }
 
-/* Loads every audio input whole (for WHOLE and GRAD runs). */
-void wf_setup_load_inputs(wf_setup *s)
+void wf_setup_load_inputs(wf_setup *s, int64_t frames)
 {
     const wf_graph *g = s->patch->g;
     for (int j = 0; j < g->ninputs; j++) {
         if (!s->readers[j] || s->data[j])
             continue;
         int C = g->inputs[j].chans;
-        size_t len = (size_t)s->env.nsamples * (size_t)C;
+        size_t len = (size_t)frames * (size_t)C;
         s->data[j] = wf_aalloc(len * sizeof(wf_real));
         int64_t got = 0;
-        while (got < s->env.nsamples) {
-            int want = s->env.nsamples - got > (1 << 20) ? (1 << 20) : (int)(s->env.nsamples - got);
+        while (got < frames) {
+            int want = frames - got > (1 << 20) ? (1 << 20) : (int)(frames - got);
             int r = wf_audio_read(s->readers[j], s->data[j] + (size_t)got * C, want);
             if (r <= 0)
                 break;
             got += r;
         }
     }
+}
+
+void wf_setup_relength(wf_setup *s, int64_t nsamples)
+{
+    s->env.nsamples = nsamples;
+    s->env.nframes = (nsamples + s->env.hop - 1) / s->env.hop;
 }
 
 wf_prog *wf_setup_plan(wf_setup *s, wf_run_mode mode, int block, int items, const char *per_item,

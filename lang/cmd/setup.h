@@ -61,7 +61,12 @@ int wf_setup_compile(wf_setup *s, const wf_setup_opts *o, wf_diags *d);
 int wf_setup_ready(wf_setup *s, const wf_setup_opts *o, wf_diags *d);
 /* The patch's audio rate under o (its own, --rate, or the fallback). */
 double wf_setup_rate(const wf_setup *s, const wf_setup_opts *o);
-void wf_setup_load_inputs(wf_setup *s);
+/* Loads every audio input whole, frames samples of each (silence past a
+ * file's end): the run's length, or for excerpts the recordings'. */
+void wf_setup_load_inputs(wf_setup *s, int64_t frames);
+/* Gives the run another length in samples (a render after an excerpt fit),
+ * for a patch without per-frame params, whose sizes follow the length. */
+void wf_setup_relength(wf_setup *s, int64_t nsamples);
 /* Plans the patch with its notes' voices as lanes, items batch items (the
  * inputs flagged in per_item with one lane each, which the caller feeds),
  * and every other input fed: notes, loaded audio, or readers (STREAM). */
