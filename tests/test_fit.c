@@ -677,7 +677,9 @@ static void test_batch_takes(void **state)
 
 /* Excerpts: a step's batch depends on the seed and the step alone; every
  * excerpt is a whole stretch of one recording; recordings too short for an
- * excerpt are never drawn, and if all are, that is an error. */
+ * excerpt are never drawn, and if all are, that is an error. A signal
+ * aligned with the recordings (two channels, shorter than the longest) is
+ * cut at each excerpt's place, silent past its end. */
 static void test_batch_excerpts(void **state)
 {
     (void)state;
@@ -695,7 +697,12 @@ static void test_batch_excerpts(void **state)
     wf_batch *b = wf_batch_new((const wf_real *const *)rec, len, NULL, 3, 1000, &bo, &d);
     assert_non_null(a);
     assert_int_equal(wf_batch_items(a), 4);
-    int seen[3] = {0}, moved = 0;
+    const int64_t dry_len = 7000;
+    wf_real *dry = wf_aalloc(sizeof(wf_real) * 2 * (size_t)dry_len);
+    for (int64_t t = 0; t < 2 * dry_len; t++)
+        dry[t] = (wf_real)(t + 1);
+    int k = wf_batch_align(a, dry, dry_len, 2);
+    int seen[3] = {0}, moved = 0, past = 0;
     for (int step = 0; step < 50; step++) {
         wf_batch_draw(a, step);
         wf_batch_draw(b, step);
@@ -711,13 +718,23 @@ static void test_batch_excerpts(void **state)
             const wf_real *t = wf_batch_target(a, i);
             for (int j = 0; j < 1000; j += 99)
                 assert_true(t[j] == (wf_real)(ra * 10000 + oa + j));
+            const wf_real *c = wf_batch_aligned(a, k, i);
+            for (int j = 0; j < 1000; j++)
+                for (int ch = 0; ch < 2; ch++) {
+                    int64_t at = oa + j;
+                    wf_real want = at < dry_len ? (wf_real)(2 * at + ch + 1) : 0;
+                    assert_true(c[2 * j + ch] == want);
+                    past += at >= dry_len;
+                }
             if (step > 0 && i == 0)
                 moved += oa != 0;
         }
     }
     assert_true(seen[0] > 0 && seen[2] > seen[0]); /* by length: 4001 vs 8001 positions */
     assert_true(moved > 40);
+    assert_true(past > 0);
     wf_batch_free(a);
+    wf_afree(dry);
     wf_batch_free(b);
     bo.excerpt = 20000;
     assert_null(wf_batch_new((const wf_real *const *)rec, len, NULL, 3, 20000, &bo, &d));
