@@ -578,19 +578,24 @@ static int slot_group(wf_prog *p, int x, const nrt *c)
     return p->nslots++;
 }
 
-/* Lifetimes of everything in the arenas, from one pass over the edges, then
- * placement: the shared arena for nodes of one lane, the lane layout for
- * the others. */
-static void plan_arenas(wf_prog *p)
+/* How long each node's output and adjoint must live, from one pass over the
+ * edges: the last step reading an output (forward, or a kept input's
+ * backward), the first backward step writing an adjoint, and which of them
+ * cross lane signatures (xs_*: read or written by a node of other lanes).
+ * An adjoint written from more lanes than it has goes through a slot group. */
+typedef struct lifetimes {
+    int *last, *first_adj, *xs_out, *xs_adj;
+} lifetimes;
+
+static lifetimes edge_lifetimes(wf_prog *p)
 {
     int n = p->n, bwd0 = 2 * n - 1;
-    int *last = wf_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
-    int *first_adj = wf_xmalloc(sizeof(int) * (size_t)(n ? n : 1));
-    int *xs_out = wf_xcalloc((size_t)(n ? n : 1), sizeof(int)); /* read by another signature */
-    int *xs_adj = wf_xcalloc((size_t)(n ? n : 1), sizeof(int));
+    size_t N = (size_t)(n ? n : 1);
+    lifetimes lt = {wf_xmalloc(sizeof(int) * N), wf_xmalloc(sizeof(int) * N),
+                    wf_xcalloc(N, sizeof(int)), wf_xcalloc(N, sizeof(int))};
     for (int i = 0; i < n; i++) {
-        last[i] = p->rt[i].pos;
-        first_adj[i] = bwd0 - p->rt[i].pos;
+        lt.last[i] = p->rt[i].pos;
+        lt.first_adj[i] = bwd0 - p->rt[i].pos;
     }
     for (int c = 0; c < n; c++) {
         const wf_gnode *gc = gnode(p, c);
@@ -602,12 +607,12 @@ static void plan_arenas(wf_prog *p)
             int sc = rc->pos;
             rc->slot_of[a] = -1;
             if (!same_sig(rx, rc))
-                xs_out[x] = 1;
-            if (sc > last[x])
-                last[x] = sc;
+                lt.xs_out[x] = 1;
+            if (sc > lt.last[x])
+                lt.last[x] = sc;
             int kept = rc->grad && (keep & (a < 31 ? 1u << a : WF_KEEP_ALL));
-            if (kept && bwd0 - sc > last[x])
-                last[x] = bwd0 - sc;
+            if (kept && bwd0 - sc > lt.last[x])
+                lt.last[x] = bwd0 - sc;
             if (!rc->grad || !rx->grad || (rx->ext == EXT_PARAM && rc->lanes == 1))
                 continue;
             if (rc->lanes > rx->lanes) {
@@ -620,11 +625,47 @@ static void plan_arenas(wf_prog *p)
                 continue;
             }
             if (!same_sig(rx, rc))
-                xs_adj[x] = 1;
-            if (bwd0 - sc < first_adj[x])
-                first_adj[x] = bwd0 - sc;
+                lt.xs_adj[x] = 1;
+            if (bwd0 - sc < lt.first_adj[x])
+                lt.first_adj[x] = bwd0 - sc;
         }
     }
+    return lt;
+}
+
+static void lifetimes_free(lifetimes *lt)
+{
+    free(lt->last);
+    free(lt->first_adj);
+    free(lt->xs_out);
+    free(lt->xs_adj);
+}
+
+/* Adjoints first written at a step are zeroed just before it: a list per
+ * node of the adjoints whose lifetime starts at its backward. */
+static void plan_zeroing(wf_prog *p)
+{
+    int n = p->n, bwd0 = 2 * n - 1;
+    for (int i = 0; i < n; i++)
+        p->rt[i].zero_head = -1;
+    for (int q = 0; q < n; q++) {
+        nrt *rq = &p->rt[q];
+        rq->zero_next = -1;
+        if (rq->grad && rq->ext != EXT_PARAM && q != p->g->out) {
+            int at = p->order[bwd0 - rq->adj_start]; /* the node whose backward runs then */
+            rq->zero_next = p->rt[at].zero_head;
+            p->rt[at].zero_head = q;
+        }
+    }
+}
+
+/* Everything in the arenas with its lifetime, placed: the shared arena for
+ * nodes of one lane, the lane layout for the others. Lifetimes crossing lane
+ * signatures widen to whole phases, which run lane by lane. */
+static void plan_arenas(wf_prog *p)
+{
+    int n = p->n, bwd0 = 2 * n - 1;
+    lifetimes lt = edge_lifetimes(p);
     items sh = {0}, ln = {0};
     for (int i = 0; i < n; i++) {
         nrt *r = &p->rt[i];
@@ -632,22 +673,20 @@ static void plan_arenas(wf_prog *p)
         items *it = shared(r) ? &sh : &ln;
         int s = r->pos;
         if (!r->persist && !r->ext) {
-            int start = s, end = last[i];
+            int start = s, end = lt.last[i];
             if (r->grad && (gn->kind->keep & WF_KEEP_OUT) && bwd0 - s > end)
                 end = bwd0 - s;
             if (i == p->g->out && end < n - 1)
                 end = n - 1;
-            if (xs_out[i] && !shared(r))
+            if (lt.xs_out[i] && !shared(r))
                 widen(p, &start, &end, s, 0, end <= n - 1 ? end : bwd0 - end, end > n - 1);
             add_item(it, r->out_bytes, start, end, &r->off_out);
         }
         if (r->grad && r->ext != EXT_PARAM) {
-            int start = i == p->g->out ? n : first_adj[i], end = bwd0 - s;
-            r->adj_start = start;
-            if (xs_adj[i] && !shared(r)) {
+            int start = i == p->g->out ? n : lt.first_adj[i], end = bwd0 - s;
+            if (lt.xs_adj[i] && !shared(r))
                 widen(p, &start, &end, bwd0 - start, 1, s, 1);
-                r->adj_start = start;
-            }
+            r->adj_start = start;
             add_item(it, r->out_bytes, start, end, &r->off_adj);
         }
         if (r->sz.saved && r->grad)
@@ -667,26 +706,12 @@ static void plan_arenas(wf_prog *p)
         sl->end = end;
         add_item(&ln, rx->out_bytes, start, end, &sl->off);
     }
-    /* adjoints first written at a step are zeroed just before it */
-    for (int i = 0; i < n; i++)
-        p->rt[i].zero_head = -1;
-    for (int q = 0; q < n; q++) {
-        nrt *rq = &p->rt[q];
-        rq->zero_next = -1;
-        if (rq->grad && rq->ext != EXT_PARAM && q != p->g->out) {
-            int at = p->order[bwd0 - rq->adj_start]; /* the node whose backward runs then */
-            rq->zero_next = p->rt[at].zero_head;
-            p->rt[at].zero_head = q;
-        }
-    }
+    plan_zeroing(p);
     p->arena_bytes = place(sh.v, sh.n);
     p->lane_bytes = align64(place(ln.v, ln.n));
     free(sh.v);
     free(ln.v);
-    free(last);
-    free(first_adj);
-    free(xs_out);
-    free(xs_adj);
+    lifetimes_free(&lt);
 }
 
 static int bind_buffers(wf_prog *p, wf_diags *d)
