@@ -166,10 +166,9 @@ static char *moved_file(const wf_patch *p, const char *file, const char *dir)
 {
     if (file[0] == '/')
         return NULL;
-    wf_str full = {0};
-    wf_str_printf(&full, "%s/%s", p->dir, file);
-    char *rel = wf_path_relative(dir, full.s);
-    wf_str_free(&full);
+    char *full = wf_path_in(p->dir, file);
+    char *rel = wf_path_relative(dir, full);
+    free(full);
     if (strcmp(rel, file) == 0) {
         free(rel);
         return NULL;

@@ -111,16 +111,6 @@ static int read_memory(void *ctx, wf_real *dst, int n)
     return k;
 }
 
-static char *input_path(const wf_session *s, const char *file)
-{
-    wf_str p = {0};
-    if (file[0] == '/')
-        wf_str_puts(&p, file);
-    else
-        wf_str_printf(&p, "%s/%s", s->o.dir, file);
-    return p.s;
-}
-
 /* Notes read and voices assigned, and audio files loaded, before planning
  * (the voices are lanes). */
 static int load_inputs(wf_session *s, playing *pl, int *voices, wf_diags *d)
@@ -139,7 +129,7 @@ static int load_inputs(wf_session *s, playing *pl, int *voices, wf_diags *d)
                                             "give it a file: input NAME = \"file.wav\"", in->name);
             return -1;
         }
-        char *path = in->file ? input_path(s, in->file) : NULL;
+        char *path = in->file ? wf_path_in(s->o.dir, in->file) : NULL;
         int rc;
         if (in->space) {
             rc = wf_notes_load(&pl->notes[j], g, j, path, d);

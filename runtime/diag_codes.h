@@ -438,6 +438,9 @@
     X(param_file_shape, "param-file-shape", ERROR, files,                                      \
       P4(const char *, path, const char *, shape, const char *, param, const char *, want),    \
       "'%s' has shape %s, param '%s' needs %s", "a param's .npy file of another shape")        \
+    X(reads_file, "reads-file", NOTE, files,                                                   \
+      P3(const char *, what, const char *, name, const char *, file), "%s '%s' reads \"%s\"",   \
+      "follows an error in the file of a param or an input: the statement that reads it")      \
     /* ---- .npy files */                                                                      \
     X(cannot_read_npy, "cannot-read-npy", ERROR, npy,                                          \
       P2(const char *, path, const char *, reason), "%s: cannot read: %s",                     \

@@ -21,15 +21,6 @@ size_t wf_param_len(const wf_param *p)
     return (size_t)p->rows * (size_t)p->cols;
 }
 
-static char *file_path(const char *file, const char *base_dir)
-{
-    if (file[0] == '/' || !base_dir || !base_dir[0])
-        return wf_xstrdup(file);
-    wf_str b = {0};
-    wf_str_printf(&b, "%s/%s", base_dir, file);
-    return b.s;
-}
-
 /* Frames [frames x cols] into the param; a file with fewer frames than the
  * run holds its last one. */
 static void hold_frames(wf_param *p, const wf_real *data, int64_t frames)
@@ -183,10 +174,14 @@ int wf_params_init(wf_params *ps, const wf_graph *g, const wf_env *env, const ch
         }
         const wf_param_decl *pd = p->decl;
         if (pd->init_file) {
-            char *path = file_path(pd->init_file, base_dir);
+            char *path = wf_path_in(base_dir, pd->init_file);
             const char *dot = strrchr(path, '.');
+            int n0 = d->n;
             int rc = dot && strcasecmp(dot, ".npy") == 0 ? load_npy(p, path, d) : load_wav(p, path, d);
             free(path);
+            /* a file's own errors name the file; the note names the param */
+            if (rc && d->n > n0 && !d->v[d->n - 1].loc.src)
+                wf_report_reads_file(d, pd->loc, NULL, "param", pd->name, pd->init_file);
             if (rc) {
                 wf_params_free(ps);
                 return -1;

@@ -336,6 +336,15 @@ int wf_write_file_atomic(const char *path, const void *data, size_t len)
     return wf_stage_commit(&s, NULL);
 }
 
+char *wf_path_in(const char *dir, const char *file)
+{
+    if (file[0] == '/' || !dir || !dir[0] || strcmp(dir, ".") == 0)
+        return wf_xstrdup(file);
+    wf_str b = {0};
+    wf_str_printf(&b, "%s/%s", dir, file);
+    return b.s;
+}
+
 /* path made absolute (from the current folder) and split into its
  * components, "." and ".." resolved. */
 static int split_abs(const char *path, char ***parts)

@@ -67,6 +67,10 @@ char *wf_temp_path_for(const char *path);
  * must be written in place, never renamed over. Caller frees. */
 char *wf_atomic_target(const char *path, int *direct);
 
+/* A file a patch in folder dir names (absolute, or relative to dir) as a
+ * path from the current folder; dir "" or "." leaves it as it is. Caller
+ * frees. */
+char *wf_path_in(const char *dir, const char *file);
 /* path (absolute, or relative to the current folder) as a path relative to
  * the folder `from` (likewise), by the names alone. Caller frees. */
 char *wf_path_relative(const char *from, const char *path);

@@ -1064,6 +1064,7 @@ static void test_run_broken_files(void **state)
         r = WEFT("run", "notes.weft", "-o", "o.wav");
         EXPECT_STATUS(r, 1);
         HAS_CODE(r.err, midi[i].code);
+        HAS(r.err, "notes.weft:3:7: note: input 'n' reads \"n.mid\" [reads-file]\n");
         result_free(&r);
     }
 
@@ -1110,6 +1111,7 @@ static void test_run_broken_files(void **state)
         r = WEFT("run", "w.weft", "-o", "o.wav");
         EXPECT_STATUS(r, 1);
         HAS_CODE(r.err, raw[i].code);
+        HAS(r.err, "w.weft:3:7: note: param 'w' reads \"w.npy\" [reads-file]\n");
         result_free(&r);
     }
     for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
@@ -1452,7 +1454,9 @@ static void test_diagnostics(void **state)
     expect_json_array(r.err);
     assert_true(starts_with(r.err, "[{\"severity\":\"error\",\"code\":\"cannot-read-audio\","
                                    "\"message\":\"cannot read audio file 'a\\\"b\\\\c.wav': "));
-    LACKS(r.err, "\"file\"");
+    /* the error has no place; the note after it is the input's line */
+    HAS(r.err, "},{\"severity\":\"note\",\"code\":\"reads-file\",\"file\":\"in.weft\",\"line\":2,");
+    assert_int_equal(count(r.err, "\"file\""), 1);
     result_free(&r);
     r = WEFT("--diagnostics=json", "run", EXAMPLES "/fit_gain.weft", "--set", "nope=1", "-o", "x.wav");
     EXPECT_STATUS(r, 1);

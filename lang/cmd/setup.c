@@ -163,12 +163,7 @@ static int resolve_inputs(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
         if (s->paths[j] || in->node < 0 || (in->from_target && o->fed_target))
             continue;
         if (in->file) {
-            wf_str p = {0};
-            if (in->file[0] == '/')
-                wf_str_puts(&p, in->file);
-            else
-                wf_str_printf(&p, "%s/%s", s->patch->dir, in->file);
-            s->paths[j] = p.s;
+            s->paths[j] = wf_path_in(s->patch->dir, in->file);
         } else if (!in->space) {
             char hint[200];
             snprintf(hint, sizeof hint, "pass --input %s=FILE%s", in->name,
@@ -211,14 +206,18 @@ static int open_inputs(wf_setup *s, double sr, int64_t *longest, wf_diags *d)
         if (in->node < 0)
             continue;
         if (in->space) {
-            if (wf_notes_load(&s->notes[j], g, j, s->paths[j], d))
+            if (wf_notes_load(&s->notes[j], g, j, s->paths[j], d)) {
+                wf_report_reads_file(d, in->loc, NULL, "input", in->name, s->paths[j]);
                 return -1;
+            }
             s->voices[in->space - 1] = s->notes[j].nvoices;
             s->frames[j] = llround(wf_notes_end(&s->notes[j]) * sr);
         } else if (s->paths[j]) {
             s->readers[j] = wf_audio_open(s->paths[j], sr, in->chans == 1, d);
-            if (!s->readers[j])
+            if (!s->readers[j]) {
+                wf_report_reads_file(d, in->loc, NULL, "input", in->name, s->paths[j]);
                 return -1;
+            }
             if (wf_audio_chans(s->readers[j]) != in->chans) {
                 wf_report_input_channels(d, in->loc, "declare `input NAME[C]` with the file's channels",
                                          in->name, in->chans, s->paths[j],
