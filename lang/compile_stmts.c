@@ -505,13 +505,13 @@ static void declare(cc *c, const wf_stmt *st, decls *seen)
     switch (st->kind) {
     case WF_ST_RATE:
         rate_setting(c, st, &seen->rate, "rate", &g->rate);
-        g->rate_loc = st->loc;
         break;
     case WF_ST_FRAMES:
         rate_setting(c, st, &seen->frames, "frames", &g->frame_rate);
         break;
     case WF_ST_LENGTH:
         setting(c, st, &seen->length, "length", DIM_TIME, &g->length);
+        g->length_loc = st->loc;
         break;
     case WF_ST_PARAM: {
         wf_mark m = wf_cc_enter_name(c, "param", st->name);

@@ -201,7 +201,7 @@ static int plan(wf_session *s, playing *pl, const playing *prev, wf_diags *d)
     double sr = wf_patch_rate(g, 0, s->o.rate);
     int64_t nsamples = llround(length * sr);
     if (nsamples < 1 || nsamples > ((int64_t)1 << 31) - 1) {
-        wf_report_session_length(d, WF_NOWHERE, NULL, length);
+        wf_report_session_length(d, g->length > 0 ? g->length_loc : WF_NOWHERE, NULL, length);
         return -1;
     }
     pl->env = wf_patch_env(g, 0, s->o.rate, nsamples);

@@ -137,9 +137,9 @@ typedef struct wf_graph {
     int ninputs;
     int nspaces;        /* lane spaces: notes inputs, numbered from 1 */
     double rate;        /* 0: not set by the patch */
-    wf_loc rate_loc;
     double frame_rate;  /* requested control rate */
     double length;      /* seconds; 0: not set by the patch */
+    wf_loc length_loc;  /* its statement's */
 } wf_graph;
 
 wf_graph *wf_graph_new(void);

@@ -2221,8 +2221,8 @@ static void test_write_targets(void **state)
  * (libsndfile refuses a header without channels or rate itself), a file of
  * 2^31 frames, FFT sizes the command line checks before the loss does, a
  * folder that cannot be listed (root, whom CI runs as, lists any); internal
- * errors, which no patch causes; and the live session's codes, as no
- * command opens a session yet. */
+ * errors, which no patch causes; and the live session's codes, which
+ * test_session checks, as no command opens a session yet. */
 static const char *const unprovoked[] = {
     "unusable-audio", "audio-too-long", "resample-failed", "cannot-finish-writing",
     "cannot-rename", "bad-fft-size", "cannot-read-folder", "internal-lane-space",

@@ -550,11 +550,12 @@ static void test_units_exact(void **state)
 static void test_settings(void **state)
 {
     (void)state;
-    wf_patch *p = compile_ok("rate 16 khz; frames 250 hz; length 500 ms\nout 0\n");
+    wf_patch *p = compile_ok("rate 16 khz; frames 250 hz\nlength 500 ms\nout 0\n");
     assert_true(p->g->rate == 16000);
     assert_true(p->g->frame_rate == 250);
     assert_true(p->g->length == 0.5);
-    assert_int_equal(p->g->rate_loc.line, 1);
+    assert_int_equal(p->g->length_loc.line, 2);
+    assert_int_equal(p->g->length_loc.col, 1);
     wf_patch_free(p);
 }
 

@@ -117,7 +117,7 @@ static void test_bad_edit_changes_nothing(void **state)
     wf_session *a = open_session(0), *b = open_session(0);
     eval_ok(a, "out sine(440) * 0.3\n");
     eval_ok(b, "out sine(440) * 0.3\n");
-    wf_real *ya = wf_xcalloc(12 * BLOCK, sizeof(wf_real)), *yb = wf_xcalloc(12 * BLOCK, sizeof(wf_real));
+    wf_real *ya = wf_xcalloc(20 * BLOCK, sizeof(wf_real)), *yb = wf_xcalloc(20 * BLOCK, sizeof(wf_real));
     int64_t at = render(a, ya, 0, 4, 1);
     render(b, yb, 0, 4, 1);
     static const struct {
@@ -127,6 +127,8 @@ static void test_bad_edit_changes_nothing(void **state)
         {"out sinr(440)", "unknown-node"},
         {"x = y + 1", "undefined-name"},
         {"out [sine(1), sine(2)] * [1, 2, 3]", "shape-mismatch"},
+        {"input x\nout x", "session-input-no-file"},
+        {"length 200000 s", "session-length"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         wf_diags d = {0};
@@ -150,6 +152,11 @@ static void test_bad_edit_changes_nothing(void **state)
     char *text = wf_session_text(a);
     assert_string_equal(text, "out sine(440) * 0.3\n");
     free(text);
+    wf_diags d = {0};
+    assert_int_equal(wf_session_forget(a, "nope", &d), -1);
+    assert_int_equal(d.n, 1);
+    assert_string_equal(wf_diag_code_name(d.v[0].code), "nothing-to-forget");
+    wf_diags_free(&d);
     free(ya);
     free(yb);
     wf_session_free(a);
