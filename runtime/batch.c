@@ -195,9 +195,16 @@ int wf_batch_draw(wf_batch *b, int step)
 double wf_batch_loss(wf_batch *b, const wf_real *const *y, int out_lanes, wf_real *dy)
 {
     int I = b->items;
-#pragma omp parallel for schedule(dynamic, 1) if (I > 1)
-    for (int i = 0; i < I; i++)
-        b->li[i] = wf_loss_eval(b->loss[i], y[out_lanes > 1 ? i : 0], dy ? b->grad[i] : NULL);
+    /* one item's loss runs in parallel inside; several run one per thread.
+     * Not `if (I > 1)`: under an inactive region the loss's own parallel
+     * region would be a nested one, whose threads are made anew each time. */
+    if (I == 1) {
+        b->li[0] = wf_loss_eval(b->loss[0], y[0], dy ? b->grad[0] : NULL);
+    } else {
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int i = 0; i < I; i++)
+            b->li[i] = wf_loss_eval(b->loss[i], y[out_lanes > 1 ? i : 0], dy ? b->grad[i] : NULL);
+    }
     double loss = 0;
     for (int i = 0; i < I; i++)
         loss += b->li[i];
