@@ -439,7 +439,7 @@
       P4(const char *, path, const char *, shape, const char *, param, const char *, want),    \
       "'%s' has shape %s, param '%s' needs %s", "a param's .npy file of another shape")        \
     X(reads_file, "reads-file", NOTE, files,                                                   \
-      P3(const char *, what, const char *, name, const char *, file), "%s '%s' reads \"%s\"",   \
+      P3(const char *, what, const char *, name, const char *, file), "%s '%s' reads \"%s\"",  \
       "follows an error in the file of a param or an input: the statement that reads it")      \
     /* ---- .npy files */                                                                      \
     X(cannot_read_npy, "cannot-read-npy", ERROR, npy,                                          \
@@ -588,6 +588,10 @@
       P4(const char *, input, int, chans, const char *, path, int, file_chans),                \
       "shape mismatch: input '%s' has %d channels but '%s' has %d",                            \
       "a file of other channels than its input declares (mono inputs mix down)")               \
+    X(unstable_run, "unstable-run", WARNING, run,                                              \
+      P3(const char *, node, double, seconds, const char *, what),                             \
+      "'%s' is unstable from %.3f s (%s): its output can grow without bound",                  \
+      "a filter's coefficients put its poles on or outside the unit circle during a render")   \
     X(out_not_finite, "out-not-finite", ERROR, run, P2(long long, sample, double, seconds),    \
       "the out is not finite from sample %lld (%.4f s): nothing was written",                  \
       "the out became infinite or NaN; nothing is written")                                    \
@@ -641,6 +645,10 @@
       "--excerpt longer than every --target recording")                                        \
     X(in_recording, "in-recording", NOTE, fit, P1(const char *, path),                         \
       "in the recording '%s'", "follows an error about one recording of a batch: which one")   \
+    X(unstable_node, "unstable-node", ERROR, fit,                                              \
+      P4(int, step, const char *, node, double, seconds, const char *, what),                  \
+      "the fit stopped at step %d: '%s' became unstable at %.3f s (%s)",                       \
+      "a filter's coefficients left the region where it is stable during a fit")               \
     X(diverged_node, "diverged-node", ERROR, fit,                                              \
       P5(int, step, const char *, node, const char *, what, const char *, s, const char *,     \
          params),                                                                              \

@@ -120,6 +120,9 @@ struct wf_prog {
     int done;
     int watch;          /* record the first node whose output is not finite */
     int nonfinite;
+    int fault;          /* the first node a kernel fault was reported by, or -1 */
+    int64_t fault_frame; /* in that node's frames since the start */
+    char fault_what[96];
     /* inputs, per input and lane */
     int *input_lanes;
     const wf_real ***input_data;
@@ -783,6 +786,7 @@ wf_prog *wf_prog_plan(const wf_graph *g, const wf_env *env, wf_params *params, c
     p->items = o->items > 1 ? o->items : 1;
     p->max_lanes = 1;
     p->nonfinite = -1;
+    p->fault = -1;
     p->voices = wf_xcalloc((size_t)g->nspaces + 1, sizeof(int));
     for (int k = 1; k <= g->nspaces; k++)
         p->voices[k] = o->voices && o->voices[k - 1] > 0 ? o->voices[k - 1] : 1;
@@ -1032,6 +1036,7 @@ static void build_ctx(wf_prog *p, int i, int lane, wf_kctx *k, int backward)
     const wf_gnode *gn = gnode(p, i);
     nrt *r = &p->rt[i];
     memset(k, 0, sizeof *k);
+    k->prog = p;
     k->node = gn;
     k->env = &p->env;
     k->lane = lane;
@@ -1272,8 +1277,36 @@ static void whole_windows(wf_prog *p)
     set_windows(p, 0);
 }
 
+void wf_kernel_fault(wf_kctx *k, int frame, const char *what)
+{
+    wf_prog *p = k->prog;
+    int i = (int)(k->node - p->g->nodes);
+    int64_t at = k->t0 + frame;
+#pragma omp critical(wf_fault)
+    if (p->fault < 0 || p->rt[i].pos < p->rt[p->fault].pos ||
+        (p->fault == i && at < p->fault_frame)) {
+        p->fault = i;
+        p->fault_frame = at;
+        snprintf(p->fault_what, sizeof p->fault_what, "%s", what);
+    }
+}
+
+int wf_prog_fault(const wf_prog *p, double *seconds, const char **what)
+{
+    if (p->fault < 0)
+        return -1;
+    const wf_gnode *gn = gnode(p, p->fault);
+    double rate = gn->shape.rate == WF_RATE_AUDIO     ? p->env.sr
+                  : gn->shape.rate == WF_RATE_CONTROL ? p->env.frame_rate
+                                                      : 1;
+    *seconds = (double)p->fault_frame / rate;
+    *what = p->fault_what;
+    return p->fault;
+}
+
 const wf_real *wf_prog_forward(wf_prog *p)
 {
+    p->fault = -1;
     whole_windows(p);
     reset_states(p);
     run_phases(p, !p->once_done);

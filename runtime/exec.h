@@ -80,6 +80,11 @@ void wf_prog_backward(wf_prog *p, const wf_real *dout);
 /* WHOLE/GRAD: runs forward again, watching every node's output; returns the
  * first node (in order) whose output or param value is not finite, or -1. */
 int wf_prog_find_nonfinite(wf_prog *p);
+/* The first fault a kernel reported (wf_kernel_fault) since the last
+ * forward pass began (STREAM: since the program began): its node, or -1
+ * when none; *seconds the time of its output it happened at, *what its
+ * phrase. The earliest node in the schedule wins, then the earliest time. */
+int wf_prog_fault(const wf_prog *p, double *seconds, const char **what);
 
 int wf_prog_out_chans(const wf_prog *p);
 int wf_prog_out_lanes(const wf_prog *p);

@@ -127,6 +127,20 @@ int wf_fit(wf_prog *p, wf_params *ps, wf_batch *b, const wf_fit_opts *o, wf_fit_
     for (int step = 0;; step++) {
         double ts = wf_now();
         double l = wf_fit_grad(p, ps, b, step, dy);
+        double when;
+        const char *what;
+        int unstable = wf_prog_fault(p, &when, &what);
+        if (unstable >= 0) {
+            const wf_gnode *n = &wf_prog_graph(p)->nodes[unstable];
+            wf_report_unstable_node(d, n->loc,
+                                    "bound the params that set its coefficients with `in [lo, "
+                                    "hi]`, or use a form that is stable by construction; the "
+                                    "patch written holds the last good values",
+                                    step, n->kind->name, when, what);
+            r->status = WF_FIT_DIVERGED;
+            rc = -1;
+            break;
+        }
         size_t at;
         if (!isfinite(l) || first_bad_grad(ps, &at)) {
             report_divergence(p, ps, step, l, d);

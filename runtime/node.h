@@ -71,7 +71,10 @@ typedef struct wf_sig {
     const double *exact; /* a compile-time constant: its values in double, else NULL */
 } wf_sig;
 
+struct wf_prog;
+
 typedef struct wf_kctx {
+    struct wf_prog *prog; /* the program running it, for wf_kernel_fault */
     const wf_gnode *node;
     const wf_env *env;
     int lane;      /* which lane of the node this call computes */
@@ -169,6 +172,15 @@ static inline void *wf_carve(void **cursor, size_t bytes)
     *cursor = (void *)(p + bytes);
     return (void *)p;
 }
+
+/* A kernel's report that its inputs have left the region where it is
+ * stable (a filter whose poles reached the unit circle): at output frame
+ * `frame` of this call, `what` a short phrase ("pole radius 1.02"). The
+ * kernel still computes what it was asked to; the executor keeps the first
+ * report of a pass for the caller (wf_prog_fault), which tells the user
+ * instead of letting the output grow into a NaN unexplained. Safe to call
+ * from lanes running in parallel. */
+void wf_kernel_fault(wf_kctx *k, int frame, const char *what);
 
 /* Option helpers for kernels. */
 static inline double wf_opt_num(const wf_gnode *g, int arg, double dflt)

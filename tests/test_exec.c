@@ -2,7 +2,7 @@
  * block size, a long stream needs memory for a block and not for the whole
  * signal, the memory plan of a gradient run reuses buffers, adjoints add up
  * over every consumer of a node, and nodes that do not depend on params are
- * computed once per program. */
+ * computed once per program; kernels report faults, the first of a pass kept. */
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -427,6 +427,77 @@ static void test_once_nodes(void **state)
     }
 }
 
+/* Kernel faults: a kind of the test's own passes its input through and
+ * reports a fault at every sample from 0.01 s on while its input is above
+ * 1. The first report of a pass is the one kept, at its time, in whole and
+ * streamed runs alike; a pass without one clears it. */
+static void faulty_forward(wf_kctx *k)
+{
+    for (int t = 0; t < k->out.n; t++) {
+        k->out.p[t] = k->in[0].p[0];
+        if (k->in[0].p[0] > 1 && k->t0 + t >= (int64_t)(0.01 * k->env->sr))
+            wf_kernel_fault(k, t, t % 2 ? "odd" : "even");
+    }
+}
+
+static void faulty_backward(wf_kctx *k)
+{
+    (void)k;
+}
+
+static const wf_arg_spec faulty_args[] = {{"x", WF_ARG_SIGNAL, NULL, "", 0, NULL, 0, 1}};
+static const wf_node_kind faulty = {
+    .name = "faulty", .family = "test", .doc = "", .args = faulty_args, .nargs = 1,
+    .infer = wf_infer_generator, .forward = faulty_forward, .backward = faulty_backward,
+};
+
+static void test_kernel_faults(void **state)
+{
+    (void)state;
+    wf_graph *g = wf_graph_new();
+    g->params = wf_xcalloc(1, sizeof *g->params);
+    wf_param_decl *pd = &g->params[g->nparams++];
+    pd->name = wf_xstrdup("x");
+    pd->rate = WF_RATE_CONST;
+    pd->size = 1;
+    pd->init = wf_xcalloc(1, sizeof(double));
+    pd->init[0] = 2;
+    int x = wf_graph_add(g, &wf_kind_param, 0, NULL, (wf_loc){0});
+    g->nodes[x].ref = 0;
+    g->nodes[x].shape = wf_shape_of(WF_RATE_CONST, 1);
+    pd->node = x;
+    wf_diags d = {0};
+    int f = wf_build_node(g, &faulty, 1, &x, NULL, (wf_loc){0}, &d);
+    assert_true(f >= 0);
+    g->out = f;
+    wf_env env = wf_patch_env(g, 0, 16000, 1600);
+    wf_params ps;
+    assert_int_equal(wf_params_init(&ps, g, &env, NULL, &d), 0);
+    double when;
+    const char *what;
+    wf_prog *p = wf_prog_new(g, &env, &ps, WF_RUN_WHOLE, 0, &d);
+    assert_int_equal(wf_prog_fault(p, &when, &what), -1);
+    assert_true(wf_prog_forward(p)[0] == 2);
+    assert_int_equal(wf_prog_fault(p, &when, &what), f);
+    assert_close(when, 0.01, 0, 1e-12);
+    assert_string_equal(what, "even");
+    ps.v[0].value[0] = 0.5;
+    wf_prog_forward(p);
+    assert_int_equal(wf_prog_fault(p, &when, &what), -1);
+    wf_prog_free(p);
+    ps.v[0].value[0] = 2;
+    p = wf_prog_new(g, &env, &ps, WF_RUN_STREAM, 64, &d);
+    int n;
+    while (wf_prog_next_block(p, &n))
+        ;
+    assert_int_equal(wf_prog_fault(p, &when, &what), f);
+    assert_close(when, 0.01, 0, 1e-12);
+    wf_prog_free(p);
+    wf_params_free(&ps);
+    wf_graph_free(g);
+    wf_diags_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_grad_memory_plan),
         cmocka_unit_test(test_grad_shared_nodes),
         cmocka_unit_test(test_once_nodes),
+        cmocka_unit_test(test_kernel_faults),
     };
     return cmocka_run_group_tests_name("exec", tests, NULL, NULL);
 }

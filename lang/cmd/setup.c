@@ -375,6 +375,13 @@ int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int
             rc = wf_audio_write(w, y, n);
         at += n;
     }
+    double when;
+    const char *what;
+    int unstable = wf_prog_fault(p, &when, &what);
+    if (unstable >= 0) {
+        const wf_gnode *un = &wf_prog_graph(p)->nodes[unstable];
+        wf_report_unstable_run(d, un->loc, NULL, un->kind->name, when, what);
+    }
     wf_prog_free(p);
     wf_cli_release_sigint();
     if (*stop) {
