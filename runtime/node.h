@@ -143,6 +143,12 @@ typedef struct wf_node_kind {
      * sine's frequency 100 * pow(1.05, 63) is not rounded to float32 before
      * the phase is accumulated in double). */
     double (*fold)(const double *x, const wf_opt *opt, int chan);
+    /* Optional, for the registry's gradient tests: the random value of
+     * channel `chan` (of `chans`) of signal input i from u uniform in [0, 1),
+     * where the arguments' test_lo..test_hi ranges cannot say it (a filter's
+     * denominator, whose a[0] is near 1 and whose other taps must keep the
+     * poles inside the unit circle). */
+    double (*test_value)(int input, int chan, int chans, double u);
 } wf_node_kind;
 
 /* The sources the executor provides itself (runtime/source.c): literals,

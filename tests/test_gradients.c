@@ -138,9 +138,11 @@ static void randomize(wf_params *ps, const wf_node_kind *k, uint64_t seed)
         const wf_arg_spec *as = wf_kind_input_spec(k, i);
         wf_param *p = &ps->v[i];
         size_t len = wf_param_len(p);
+        int chans = p->decl->size;
         for (size_t j = 0; j < len; j++) {
             double u = 0.5 * (wf_uniform(seed + (uint64_t)i, j) + 1);
-            p->value[j] = as->test_lo + (as->test_hi - as->test_lo) * u;
+            p->value[j] = k->test_value ? k->test_value(i, (int)(j % (size_t)chans), chans, u)
+                                        : as->test_lo + (as->test_hi - as->test_lo) * u;
         }
     }
 }

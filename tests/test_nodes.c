@@ -8,6 +8,7 @@
 #include "render.h"
 #include "runtime/rng.h"
 #include "runtime/fft.h"
+#include "family_tests.h"
 
 #define PI 3.14159265358979323846
 
