@@ -23,10 +23,19 @@ static void mix_forward(wf_kctx *k)
 {
     int n = k->out.n, C = k->in[0].chans;
     const wf_real *x = k->in[0].p;
+    /* eight running sums side by side, so that a sum over many channels
+     * vectorises without reassociating floats */
     for (int t = 0; t < n; t++) {
-        wf_real s = 0;
-        for (int c = 0; c < C; c++)
-            s += x[(size_t)t * C + c];
+        const wf_real *xt = x + (size_t)t * C;
+        wf_real acc[8] = {0}, s = 0;
+        int c = 0;
+        for (; c + 8 <= C; c += 8)
+            for (int j = 0; j < 8; j++)
+                acc[j] += xt[c + j];
+        for (int j = 0; j < 8; j++)
+            s += acc[j];
+        for (; c < C; c++)
+            s += xt[c];
         k->out.p[t] = s;
     }
 }

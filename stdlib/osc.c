@@ -22,6 +22,8 @@
 #define MAX_PARTIALS 2048
 #define CHUNK 1024
 #define PARALLEL_WORK (1L << 17) /* sines per call worth a second thread */
+#define ANCHOR 1024 /* samples of a rotating phasor between anchors (sine_rotate) */
+#define LANES 8     /* interleaved phasor chains of a channel, when there are few */
 
 enum { A_FREQ, A_PHASE };
 
@@ -109,24 +111,141 @@ static int osc_infer(wf_infer *ic)
     return wf_infer_generator(ic);
 }
 
+/* Phasor chains per channel of a constant sine (sine_rotate). */
+static int rotate_lanes(int C)
+{
+    return C >= LANES / 2 ? 1 : LANES;
+}
+
 static void osc_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int block,
                      wf_sizes *s)
 {
     (void)in;
     (void)e;
     size_t nc = (size_t)block * (size_t)g->shape.chans;
-    s->state = (size_t)g->shape.chans * sizeof(double);
-    s->work = nc * sizeof(wf_phase) + 64;
+    size_t C = (size_t)g->shape.chans;
+    s->state = C * (2 + 2 * (size_t)rotate_lanes(g->shape.chans)) * sizeof(double);
+    s->work = nc * sizeof(wf_phase) + 64 + 4 * C * sizeof(double);
     s->bwork = nc * (sizeof(wf_phase) + sizeof(double) + 2 * sizeof(wf_real)) +
                (size_t)g->shape.chans * sizeof(double) + 5 * 64;
 }
 
 /* ---- sine ---- */
 
+/* Sets the chains of one channel (st) at sample T, from the phase of the
+ * last anchor advanced to T. A phasor of zero length has not started: the
+ * node's first sample is phase 0, wherever a live session starts it (T is
+ * then not a multiple of ANCHOR). */
+static void rotate_anchor(double *st, int L, double inc, double off, int64_t T)
+{
+    if (st[2] == 0 && st[2 + L] == 0)
+        st[0] = 0;
+    else {
+        double q = st[0] + (double)(T - (int64_t)st[1]) * inc;
+        st[0] = q - floor(q);
+    }
+    st[1] = (double)T;
+    for (int j = 0; j < L; j++) {
+        /* chain j makes the samples j mod L of the run, the first at T + d */
+        int d = (int)(((j - T % L) % L + L) % L);
+        double a = WF_TWO_PI * (st[0] + d * inc) + off;
+        st[2 + j] = cos(a);
+        st[2 + L + j] = sin(a);
+    }
+}
+
+/* Constant frequency and phase: the sine is the imaginary part of a rotating
+ * phasor, z[n+1] = z[n] w with w = exp(i 2 pi f / sr), run in double and
+ * anchored every ANCHOR samples (counted from the start, so that streams
+ * equal whole passes bit for bit) from the double-precision phase. There is
+ * no per-sample phase arithmetic or sine, and the error after ANCHOR steps
+ * is near double's (about 1e-13) before the output's rounding. Channels run
+ * side by side, a vector across channels; fewer than LANES/2 channels run
+ * LANES interleaved chains each (chain j makes the samples j mod LANES,
+ * stepping by w^LANES), so that the recursion is never one serial
+ * chain of dependent multiplies.
+ * State per channel: the phase at the last anchor and that anchor's sample,
+ * then the chains' real and imaginary parts. */
+static void sine_rotate(wf_kctx *k)
+{
+    int n = k->out.n, C = k->out.chans, L = rotate_lanes(C);
+    const wf_sig *f = &k->in[A_FREQ], *po = &k->in[A_PHASE];
+    size_t sc = f->chans == 1 ? 0 : 1, pc = po->chans == 1 ? 0 : 1, S = 2 + 2 * (size_t)L;
+    double *state = k->state, inv = 1.0 / k->env->sr;
+    wf_real *restrict y = k->out.p;
+    double *restrict re = (double *)k->work, *restrict im = re + C, *restrict wr = im + C,
+                     *restrict wi = wr + C;
+    for (int c = 0; c < C; c++) {
+        double inc = (f->exact ? f->exact[c * sc] : (double)f->p[c * sc]) * inv;
+        double step = L * inc - floor(L * inc);
+        wr[c] = cos(WF_TWO_PI * step);
+        wi[c] = sin(WF_TWO_PI * step);
+    }
+    for (int t0 = 0; t0 < n;) {
+        int64_t T = k->t0 + t0;
+        int pos = (int)(T % ANCHOR), m = ANCHOR - pos < n - t0 ? ANCHOR - pos : n - t0;
+        for (int c = 0; c < C; c++)
+            if (pos == 0 || (state[(size_t)c * S + 2] == 0 && state[(size_t)c * S + 2 + L] == 0))
+                rotate_anchor(state + (size_t)c * S, L,
+                          (f->exact ? f->exact[c * sc] : (double)f->p[c * sc]) * inv,
+                          po->exact ? po->exact[c * pc] : (double)po->p[c * pc], T);
+        wf_real *yb = y + (size_t)t0 * C;
+        if (L == 1) {
+            for (int c = 0; c < C; c++) {
+                re[c] = state[(size_t)c * S + 2];
+                im[c] = state[(size_t)c * S + 3];
+            }
+            for (int t = 0; t < m; t++)
+                for (int c = 0; c < C; c++) {
+                    double r = re[c], i = im[c];
+                    yb[(size_t)t * C + c] = (wf_real)i;
+                    re[c] = r * wr[c] - i * wi[c];
+                    im[c] = r * wi[c] + i * wr[c];
+                }
+            for (int c = 0; c < C; c++) {
+                state[(size_t)c * S + 2] = re[c];
+                state[(size_t)c * S + 3] = im[c];
+            }
+        } else {
+            for (int c = 0; c < C; c++) {
+                double *rc = state + (size_t)c * S + 2, *ic = rc + L;
+                int t = 0;
+                /* sample T + t comes from chain (T + t) mod L, which then
+                 * steps on: the same products whatever the blocks */
+                for (; t < m && (T + t) % L; t++) {
+                    int j = (int)((T + t) % L);
+                    double r = rc[j], i = ic[j];
+                    yb[(size_t)t * C + c] = (wf_real)i;
+                    rc[j] = r * wr[c] - i * wi[c];
+                    ic[j] = r * wi[c] + i * wr[c];
+                }
+                for (; t + L <= m; t += L)
+                    for (int j = 0; j < L; j++) {
+                        double r = rc[j], i = ic[j];
+                        yb[(size_t)(t + j) * C + c] = (wf_real)i;
+                        rc[j] = r * wr[c] - i * wi[c];
+                        ic[j] = r * wi[c] + i * wr[c];
+                    }
+                for (int j = 0; t < m; t++, j++) {
+                    double r = rc[j], i = ic[j];
+                    yb[(size_t)t * C + c] = (wf_real)i;
+                    rc[j] = r * wr[c] - i * wi[c];
+                    ic[j] = r * wi[c] + i * wr[c];
+                }
+            }
+        }
+        t0 += m;
+    }
+}
+
 static void sine_forward(wf_kctx *k)
 {
     void *cur = k->work;
     int n = k->out.n, C = k->out.chans;
+    if (k->in[A_FREQ].rate == WF_RATE_CONST && k->in[A_PHASE].rate == WF_RATE_CONST) {
+        sine_rotate(k);
+        return;
+    }
     wf_phase *ph = wf_carve(&cur, (size_t)n * C * sizeof(wf_phase));
     osc_phases(k, k->state, ph);
     const wf_sig *po = &k->in[A_PHASE];
