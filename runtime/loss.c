@@ -1,9 +1,10 @@
 /* Losses and their gradients. The multi-scale spectral loss does, per FFT
- * size and per chunk of frames (chunks split across the cores): window the
- * frames, one batched real FFT, magnitudes and both loss terms, the gradient
- * of the loss with respect to each spectrum, one batched inverse FFT back to
- * frame gradients, all while the chunk is in cache. A final pass gathers the
- * overlapping frame gradients into d loss / d y sample by sample.
+ * size and per chunk of frames (chunks split across the cores), in the
+ * thread's own scratch while the chunk is in cache: window the frames, one
+ * batched real FFT, magnitudes and both loss terms, the gradient of the
+ * loss with respect to each spectrum, one batched inverse FFT back to frame
+ * gradients, windowed and overlap-added into the chunk's stretch of d loss /
+ * d y. A final pass adds the stretches up sample by sample, in chunk order.
  *
  * Gradient of one frame: with X_f = sum_j x_j e^(-2 pi i f j / n) and G_f =
  * dL/dRe X_f + i dL/dIm X_f = (dL/dS_f) X_f / S_f, dL/dx_j = Re sum_f G_f
@@ -13,6 +14,7 @@
  * in chunk order, so results do not depend on the number of threads. */
 #include "runtime/loss.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <tgmath.h>
@@ -27,13 +29,19 @@
 
 typedef struct scale {
     int n, hop, frames, bins, nchunks;
+    int span;             /* samples a chunk's frames cover */
     wf_real *window;
     wf_real *tmag, *tlog; /* target |S| and log(|S| + eps), [frames x bins] */
-    wf_real *buf;         /* windowed frames, then frame gradients [frames x n] */
-    wf_real *spec;        /* spectra [frames x 2 bins] */
+    wf_real *seg;         /* per chunk: its frames' gradients, overlap-added [nchunks x span] */
     double *partial;      /* per chunk: lin, log */
-    wf_real *mag, *lmag;  /* per chunk scratch: one row of |S| and log|S| */
 } scale;
+
+/* One thread's scratch for a chunk of the largest size. */
+typedef struct scratch {
+    wf_real *frames;    /* windowed frames, then frame gradients [CHUNK_FRAMES x n] */
+    wf_real *spec;      /* their spectra [CHUNK_FRAMES x 2 bins] */
+    wf_real *mag, *lmag; /* one row of |S| and log(|S| + eps) */
+} scratch;
 
 struct wf_loss {
     wf_loss_opts o;
@@ -41,6 +49,8 @@ struct wf_loss {
     wf_real *target;
     scale *sc;
     int nsc;
+    scratch *scr; /* per thread of the loss's parallel region */
+    int nthreads;
 };
 
 static const int default_sizes[] = {2048, 1024, 512, 256, 128, 64};
@@ -63,14 +73,21 @@ int wf_loss_parse(const char *s, wf_loss_kind *k)
     return 0;
 }
 
-static void frames_of(const scale *s, const wf_real *x, int f0, int count)
+/* Frames f0 .. f0 + count of x, windowed, into frames [count x n]. */
+static void frames_of(const scale *s, const wf_real *x, int f0, int count, wf_real *frames)
 {
-    for (int m = f0; m < f0 + count; m++) {
-        const wf_real *src = x + (size_t)m * s->hop;
-        wf_real *dst = s->buf + (size_t)m * s->n;
+    for (int m = 0; m < count; m++) {
+        const wf_real *src = x + (size_t)(f0 + m) * s->hop;
+        wf_real *dst = frames + (size_t)m * s->n;
         for (int j = 0; j < s->n; j++)
             dst[j] = src[j] * s->window[j];
     }
+}
+
+static int chunk_frames(const scale *s, int c)
+{
+    int f0 = c * CHUNK_FRAMES;
+    return s->frames - f0 < CHUNK_FRAMES ? s->frames - f0 : CHUNK_FRAMES;
 }
 
 static wf_real magnitude(const wf_real *c)
@@ -98,6 +115,7 @@ wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf
         return L;
     }
     L->sc = wf_xcalloc((size_t)L->o.nsizes, sizeof *L->sc);
+    int nmax = 0;
     for (int i = 0; i < L->o.nsizes; i++) {
         int sz = L->o.sizes[i];
         if (sz < 4 || sz % 4 || sz > (1 << 20)) {
@@ -113,17 +131,27 @@ wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf
         s->frames = (int)((n - sz) / s->hop) + 1;
         s->bins = sz / 2 + 1;
         s->nchunks = (s->frames + CHUNK_FRAMES - 1) / CHUNK_FRAMES;
+        s->span = (CHUNK_FRAMES - 1) * s->hop + sz;
         s->window = wf_aalloc(sizeof(wf_real) * (size_t)sz);
         for (int j = 0; j < sz; j++)
             s->window[j] = (wf_real)(0.5 - 0.5 * cos(2 * PI * j / sz));
         size_t fb = (size_t)s->frames * (size_t)s->bins;
         s->tmag = wf_aalloc(sizeof(wf_real) * fb);
         s->tlog = wf_aalloc(sizeof(wf_real) * fb);
-        s->buf = wf_aalloc(sizeof(wf_real) * (size_t)s->frames * (size_t)sz);
-        s->spec = wf_aalloc(sizeof(wf_real) * 2 * fb);
+        s->seg = wf_aalloc(sizeof(wf_real) * (size_t)s->nchunks * (size_t)s->span);
         s->partial = wf_xcalloc((size_t)s->nchunks * 2, sizeof(double));
-        s->mag = wf_aalloc(sizeof(wf_real) * (size_t)s->nchunks * (size_t)s->bins);
-        s->lmag = wf_aalloc(sizeof(wf_real) * (size_t)s->nchunks * (size_t)s->bins);
+        if (sz > nmax)
+            nmax = sz;
+    }
+    L->nthreads = omp_get_max_threads();
+    L->scr = wf_xcalloc((size_t)L->nthreads, sizeof *L->scr);
+    for (int t = 0; t < L->nthreads && L->nsc; t++) {
+        scratch *x = &L->scr[t];
+        size_t bins = (size_t)nmax / 2 + 1;
+        x->frames = wf_aalloc(sizeof(wf_real) * CHUNK_FRAMES * (size_t)nmax);
+        x->spec = wf_aalloc(sizeof(wf_real) * CHUNK_FRAMES * 2 * bins);
+        x->mag = wf_aalloc(sizeof(wf_real) * bins);
+        x->lmag = wf_aalloc(sizeof(wf_real) * bins);
     }
     if (L->nsc == 0) {
         int smallest = L->o.sizes[0];
@@ -149,35 +177,37 @@ int wf_loss_set_target(wf_loss *L, const wf_real *target, wf_diags *d)
             return -1;
         }
     memcpy(L->target, target, sizeof(wf_real) * (size_t)L->n);
+    scratch *x = &L->scr[0];
     for (int i = 0; i < L->nsc; i++) {
         scale *s = &L->sc[i];
-        size_t fb = (size_t)s->frames * (size_t)s->bins;
-        frames_of(s, L->target, 0, s->frames);
-        wf_fft_r2c(s->n, s->frames, s->buf, s->spec);
-        for (size_t b = 0; b < fb; b++) {
-            s->tmag[b] = magnitude(s->spec + 2 * b);
-            s->tlog[b] = wf_log_pos(s->tmag[b] + (wf_real)EPS);
+        for (int c = 0; c < s->nchunks; c++) {
+            int count = chunk_frames(s, c);
+            frames_of(s, L->target, c * CHUNK_FRAMES, count, x->frames);
+            wf_fft_r2c(s->n, count, x->frames, x->spec);
+            size_t at = (size_t)c * CHUNK_FRAMES * (size_t)s->bins;
+            for (size_t b = 0; b < (size_t)count * (size_t)s->bins; b++) {
+                s->tmag[at + b] = magnitude(x->spec + 2 * b);
+                s->tlog[at + b] = wf_log_pos(s->tmag[at + b] + (wf_real)EPS);
+            }
         }
     }
     return 0;
 }
 
 /* One chunk of frames of one scale: forward FFT, loss terms, gradient
- * spectra, inverse FFT to windowed frame gradients (in s->buf). */
-static void mss_chunk(const wf_loss *L, scale *s, const wf_real *y, int c, int want_grad)
+ * spectra, inverse FFT to frame gradients overlap-added into the chunk's
+ * stretch (s->seg). */
+static void mss_chunk(const wf_loss *L, scale *s, const wf_real *y, int c, int want_grad,
+                      const scratch *x)
 {
-    int f0 = c * CHUNK_FRAMES;
-    int count = s->frames - f0 < CHUNK_FRAMES ? s->frames - f0 : CHUNK_FRAMES;
+    int f0 = c * CHUNK_FRAMES, count = chunk_frames(s, c);
     int n = s->n, bins = s->bins;
-    frames_of(s, y, f0, count);
-    wf_real *frames = s->buf + (size_t)f0 * n;
-    wf_real *spec = s->spec + (size_t)f0 * 2 * bins;
+    wf_real *frames = x->frames, *spec = x->spec, *mag = x->mag, *lmag = x->lmag;
+    frames_of(s, y, f0, count, frames);
     wf_fft_r2c(n, count, frames, spec);
     double lin = 0, lg = 0;
     double norm = 1.0 / ((double)s->frames * (double)bins);
     wf_real wl = (wf_real)(L->o.lin_weight * norm), wg = (wf_real)(L->o.log_weight * norm);
-    wf_real *mag = s->mag + (size_t)c * bins;
-    wf_real *lmag = s->lmag + (size_t)c * bins;
     for (int m = 0; m < count; m++) {
         wf_real *sp = spec + (size_t)m * 2 * bins;
         const wf_real *tm = s->tmag + (size_t)(f0 + m) * bins;
@@ -191,46 +221,52 @@ static void mss_chunk(const wf_loss *L, scale *s, const wf_real *y, int c, int w
         lg += wf_sum_absdiff(lmag, tl, bins);
         if (!want_grad)
             continue;
-        /* dL/dS, then the factor taking each bin to G_f / 2 (G_f for the
-         * first and last bins, which the inverse counts once) */
-        wf_real *k = lmag;
+        /* dL/dS, and the spectrum scaled by it to G_f / 2, in one
+         * vectorisable pass over the interleaved bins; then G_f for the
+         * first and last bins, which the inverse counts once */
         for (int f = 0; f < bins; f++) {
             wf_real S = mag[f], dl = S - tm[f], dg = lmag[f] - tl[f];
             wf_real sl = (wf_real)(dl > 0 ? 1 : 0) - (wf_real)(dl < 0 ? 1 : 0);
             wf_real sg = (wf_real)(dg > 0 ? 1 : 0) - (wf_real)(dg < 0 ? 1 : 0);
             wf_real gS = wl * sl + wg * sg / (S + (wf_real)EPS);
-            k[f] = S > 0 ? (wf_real)0.5 * gS / S : 0;
+            wf_real k = S > 0 ? (wf_real)0.5 * gS / S : 0;
+            sp[2 * f] *= k;
+            sp[2 * f + 1] *= k;
         }
-        k[0] *= 2;
-        k[bins - 1] *= 2;
-        for (int i = 0; i < 2 * bins; i++)
-            sp[i] *= k[i >> 1];
+        sp[0] *= 2;
+        sp[1] *= 2;
+        sp[2 * bins - 2] *= 2;
+        sp[2 * bins - 1] *= 2;
     }
     s->partial[2 * c] = lin;
     s->partial[2 * c + 1] = lg;
     if (!want_grad)
         return;
     wf_fft_c2r(n, count, spec, frames);
+    wf_real *seg = s->seg + (size_t)c * s->span;
+    memset(seg, 0, sizeof(wf_real) * (size_t)s->span);
     for (int m = 0; m < count; m++) {
-        wf_real *fr = frames + (size_t)m * n;
+        const wf_real *fr = frames + (size_t)m * n;
+        wf_real *o = seg + (size_t)m * s->hop;
         for (int j = 0; j < n; j++)
-            fr[j] *= s->window[j];
+            o[j] += fr[j] * s->window[j];
     }
 }
 
-/* dy[t0..t1) += the frame gradients overlapping it, frame after frame (a
+/* dy[t0..t1) += the chunks' stretches overlapping it, in chunk order (a
  * fixed order, so the sums do not depend on how blocks are split). */
 static void gather(const scale *s, wf_real *dy, int64_t t0, int64_t t1)
 {
-    int64_t mlo = t0 - s->n + 1 <= 0 ? 0 : (t0 - s->n + 1 + s->hop - 1) / s->hop;
-    int64_t mhi = (t1 - 1) / s->hop;
-    if (mhi >= s->frames)
-        mhi = s->frames - 1;
-    for (int64_t m = mlo; m <= mhi; m++) {
-        int64_t start = m * s->hop;
+    int64_t stride = (int64_t)CHUNK_FRAMES * s->hop;
+    int64_t clo = t0 - s->span + 1 <= 0 ? 0 : (t0 - s->span + 1 + stride - 1) / stride;
+    int64_t chi = (t1 - 1) / stride;
+    if (chi >= s->nchunks)
+        chi = s->nchunks - 1;
+    for (int64_t c = clo; c <= chi; c++) {
+        int64_t start = c * stride, len = (int64_t)(chunk_frames(s, (int)c) - 1) * s->hop + s->n;
         int64_t a = t0 > start ? t0 : start;
-        int64_t b = t1 < start + s->n ? t1 : start + s->n;
-        const wf_real *src = s->buf + (size_t)m * s->n - start;
+        int64_t b = t1 < start + len ? t1 : start + len;
+        const wf_real *src = s->seg + (size_t)c * s->span - start;
         for (int64_t t = a; t < b; t++)
             dy[t] += src[t];
     }
@@ -243,12 +279,12 @@ static double mss(wf_loss *L, const wf_real *y, wf_real *dy)
     for (int i = 0; i < L->nsc; i++)
         total += L->sc[i].nchunks;
     /* one flat list of (scale, chunk) jobs, so both cores stay busy */
-#pragma omp parallel for schedule(dynamic, 1) if (L->n >= 4096)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(L->nthreads) if (L->n >= 4096)
     for (int job = 0; job < total; job++) {
         int i = 0, c = job;
         while (c >= L->sc[i].nchunks)
             c -= L->sc[i++].nchunks;
-        mss_chunk(L, &L->sc[i], y, c, want);
+        mss_chunk(L, &L->sc[i], y, c, want, &L->scr[omp_get_thread_num()]);
     }
     double loss = 0;
     for (int i = 0; i < L->nsc; i++) {
@@ -305,12 +341,16 @@ void wf_loss_free(wf_loss *L)
         wf_afree(s->window);
         wf_afree(s->tmag);
         wf_afree(s->tlog);
-        wf_afree(s->buf);
-        wf_afree(s->spec);
+        wf_afree(s->seg);
         free(s->partial);
-        wf_afree(s->mag);
-        wf_afree(s->lmag);
     }
+    for (int t = 0; t < L->nthreads && L->nsc; t++) {
+        wf_afree(L->scr[t].frames);
+        wf_afree(L->scr[t].spec);
+        wf_afree(L->scr[t].mag);
+        wf_afree(L->scr[t].lmag);
+    }
+    free(L->scr);
     free(L->sc);
     wf_afree(L->target);
     free(L);
