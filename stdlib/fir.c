@@ -55,26 +55,30 @@ static const wf_arg_spec fir_args[] = {
 /* The cost model, in nanoseconds per output sample and channel (forward;
  * backward costs about twice either way, so the choice is the same):
  *   direct  DIRECT_NS * M
- *   fft     FFT_NS * log2(2P) + BIN_NS * K     (an FFT of 2P points each way
- *           per P samples, and K complex multiply-adds per bin)
- * for the partition P and partitions K that reverb's geometry gives the run
- * (P = the stream's granule, or pow2 >= M within [64, 4096] for a whole
- * pass). Measured with `weft run` of fir(noise(), h) at 48 kHz for 10 s,
- * method: direct and fft, M = 8 .. 4096 (tests/test_filters_fir.c's
- * comment lists the figures): direct costs 0.055 ns per tap, the FFT path
- * 0.75 ns per log2 point plus 0.5 ns per partition, so that whole passes
- * cross over near M = 128 and streams of 64-sample blocks near M = 160. */
-#define DIRECT_NS 0.055
-#define FFT_NS 0.75
-#define BIN_NS 0.5
+ *   fft     FFT_NS + BIN_NS * K
+ * for the K partitions that reverb's geometry gives the run (P = the
+ * stream's granule, or pow2 >= M within [64, 4096] for a whole pass): a
+ * partition costs its two FFTs of 2P points, the copies around them and K
+ * complex multiply-adds per bin, per P samples. Measured with `weft run` of
+ * fir(noise(), h, method: direct|fft) at 48 kHz for 20 s (best of 3, less
+ * the 40-80 ns of M = 1: noise, the file), blocks of 64, 2048 and one whole
+ * block, M = 1 .. 2048, on this 2-core machine shared with other jobs:
+ *   direct  0.14 .. 0.23 ns per tap (M = 512: 80 ns, M = 1024: 100 .. 235 ns)
+ *   fft     50 .. 60 ns at K = 1 .. 2, whatever P from 64 to 2048 (the FFT's
+ *           log P is lost in the noise), plus 0.9 ns per partition (blocks
+ *           of 64: 58 ns at K = 2, 86 ns at K = 32).
+ * The paths cross between 256 taps (direct faster in 4 runs of 6) and 512
+ * (FFT faster in every run); the constants below put it at 311 taps for a
+ * whole pass and 334 for streams of 64-sample blocks. */
+#define DIRECT_NS 0.17
+#define FFT_NS 52.0
+#define BIN_NS 0.9
 
 static int fir_fft_cheaper(int M, const wf_env *e)
 {
-    int P, K, lg = 0;
+    int P, K;
     wf_pconv_partition(M, e, &P, &K);
-    while ((1 << lg) < 2 * P)
-        lg++;
-    return FFT_NS * lg + BIN_NS * K < DIRECT_NS * M;
+    return FFT_NS + BIN_NS * K < DIRECT_NS * M;
 }
 
 /* The FFT path: constant taps, asked for or found cheaper. */
@@ -102,6 +106,9 @@ static int fir_infer(wf_infer *ic)
     return infer_x(ic, F_X);
 }
 
+/* Taps summed in float before their sum is added in double. */
+#define GROUP 32
+
 static size_t reals(size_t n)
 {
     return n * sizeof(wf_real) + 64;
@@ -117,8 +124,8 @@ static void fir_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int
     size_t C = (size_t)g->shape.chans, M = (size_t)in[F_TAPS].chans, n = (size_t)block;
     s->state = reals(C * (M - 1));
     s->saved = 0;
-    /* one channel's history and block, its output */
-    s->work = reals(M - 1 + n) + reals(n);
+    /* one channel's history and block, a group's sums, the output in double */
+    s->work = reals(M - 1 + n) + reals(n) + n * sizeof(double) + 64;
     /* one channel's x and g, dx of every channel, dtaps in double */
     s->bwork = reals(n) + reals(n) + reals(n * C) + M * sizeof(double) + 64;
 }
@@ -153,6 +160,7 @@ static void fir_forward(wf_kctx *k)
     void *cur = k->work;
     wf_real *buf = wf_carve(&cur, sizeof(wf_real) * (size_t)(H + n));
     wf_real *y = wf_carve(&cur, sizeof(wf_real) * (size_t)n);
+    double *acc = wf_carve(&cur, sizeof(double) * (size_t)n);
     wf_real *hist = k->state;
     for (int c = 0; c < C; c++) {
         wf_real *hc = hist + (size_t)c * H;
@@ -160,24 +168,33 @@ static void fir_forward(wf_kctx *k)
         for (int j = 0; j < n; j++)
             buf[H + j] = sample_at(x, j, c);
         if (!varying) {
-            /* tap by tap over the whole block: contiguous multiply-adds */
-            memset(y, 0, sizeof(wf_real) * (size_t)n);
-            for (int m = 0; m < M; m++) {
-                const wf_real t = h->p[m], *s = buf + H - m;
+            /* tap by tap over the whole block: contiguous multiply-adds, in
+             * groups of GROUP taps whose sums go into double, so that the
+             * rounding does not grow with M (float sums of 5000 taps were
+             * 15 times further from the exact sum than the FFT path) */
+            memset(acc, 0, sizeof(double) * (size_t)n);
+            for (int m0 = 0; m0 < M; m0 += GROUP) {
+                int m1 = m0 + GROUP < M ? m0 + GROUP : M;
+                memset(y, 0, sizeof(wf_real) * (size_t)n);
+                for (int m = m0; m < m1; m++) {
+                    const wf_real t = h->p[m], *s = buf + H - m;
+                    for (int j = 0; j < n; j++)
+                        y[j] += t * s[j];
+                }
                 for (int j = 0; j < n; j++)
-                    y[j] += t * s[j];
+                    acc[j] += y[j];
             }
         } else {
             for (int j = 0; j < n; j++) {
                 const wf_real *t = h->p + (size_t)j * M, *s = buf + H + j;
-                wf_real acc = 0;
+                double a = 0;
                 for (int m = 0; m < M; m++)
-                    acc += t[m] * s[-m];
-                y[j] = acc;
+                    a += (double)(t[m] * s[-m]);
+                acc[j] = a;
             }
         }
         for (int j = 0; j < n; j++)
-            k->out.p[(size_t)j * C + c] = y[j];
+            k->out.p[(size_t)j * C + c] = (wf_real)acc[j];
         /* the last M - 1 samples seen: the history ends the block */
         memcpy(hc, buf + n, sizeof(wf_real) * (size_t)H);
     }
@@ -253,7 +270,7 @@ const wf_node_kind wf_kind_fir = {
     .doc = "FIR filter: y[n] = sum_m taps[m] x[n - m], the channels of taps its impulse response "
            "(tap 0 first), constant, per frame (interpolated per sample) or per sample, with "
            "gradients into x and every tap. Constant taps run in direct form or by partitioned "
-           "FFT convolution, the cheaper for the length (about 128 taps and more: FFT), same "
+           "FFT convolution, the cheaper for the length (about 300 taps and more: FFT), same "
            "result either way; streams equal whole passes. Stable for any taps: nothing is "
            "reparametrised and nothing is reported.",
     .args = fir_args,
