@@ -1,4 +1,6 @@
-/* fx: effects computed by FFT over whole blocks.
+/* fx: effects computed by FFT over whole blocks. Their kernels are shared
+ * with the FIR filters through stdlib/conv.h: fir_tv runs filtered_noise's,
+ * and fir runs reverb's when its taps are long (stdlib/fir.c).
  *
  * filtered_noise(x, mags): DDSP's filtered noise (Engel et al. 2020, "DDSP:
  * Differentiable Digital Signal Processing", section 3.2; ddsp/core.py

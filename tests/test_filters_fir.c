@@ -157,7 +157,8 @@ void test_fir_paths_agree(void **state)
 }
 
 /* Per-frame taps, interpolated to every sample, against the sum in double:
- * y[n] = sum_m h(n)[m] x[n - m], h(n) = ref interpolation of the frames. */
+ * y[n] = sum_m h(n)[m] x[n - m], h(n) = ref interpolation of the frames,
+ * to 1e-6. */
 void test_fir_per_frame(void **state)
 {
     (void)state;
@@ -183,6 +184,17 @@ void test_fir_per_frame(void **state)
     }
     wf_run_close(&r);
     free(x);
+
+    /* the FFT path holds one filter: asking it for per-frame taps is an error */
+    wf_diags d = {0};
+    wf_patch *p = wf_compile_text("t.weft",
+                                  "frames 250 hz\ninput x\nparam h[9] = 0 per frame\n"
+                                  "out fir(x, h, method: fft)\n",
+                                  NULL, &d);
+    assert_null(p);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.v[0].code, WF_DIAG_rate_mismatch);
+    wf_diags_free(&d);
 }
 
 /* Streams equal whole passes: the direct form bit for bit (same sums in the
