@@ -6,7 +6,8 @@
  *   y[n] = sum_{m < M} h_n[m] x[n - m],  x = 0 before the start,
  * with h_n = taps for constant taps, the frame's taps interpolated linearly
  * to sample n for per-frame taps (the executor interpolates them, as it does
- * every control input of an audio-rate node), or sample n's taps.
+ * every control input of an audio-rate node: a whole pass holds N x M
+ * values), or sample n's taps.
  * Backward (g = dL/dy):
  *   dx[i]     = sum_m h_{i+m}[m] g[i + m]   correlation of g with the taps
  *   dh_n[m]   = g[n] x[n - m]               per-sample taps;
