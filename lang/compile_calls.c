@@ -119,9 +119,14 @@ static int enum_arg(cc *c, const wf_ast *e, const wf_node_kind *k, const wf_arg_
             found = i;
     if (found < 0) {
         const char *sg = wf_suggest(word, as->choices, nch);
-        char hint[160];
-        snprintf(hint, sizeof hint, sg ? "did you mean '%s'?" : "one of: %s", sg ? sg : as->choices[0]);
-        wf_report_unknown_word(c->d, wf_cc_span(given->value), hint, word, as->name, k->name);
+        wf_str hint = {0};
+        if (sg)
+            wf_str_printf(&hint, "did you mean '%s'?", sg);
+        else
+            for (int i = 0; i < nch; i++)
+                wf_str_printf(&hint, "%s%s", i ? ", " : "one of: ", as->choices[i]);
+        wf_report_unknown_word(c->d, wf_cc_span(given->value), hint.s, word, as->name, k->name);
+        wf_str_free(&hint);
         return -1;
     }
     opt->n = 1;

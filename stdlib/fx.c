@@ -1,4 +1,6 @@
-/* fx: effects computed by FFT over whole blocks.
+/* fx: effects computed by FFT over whole blocks. Their kernels are shared
+ * with the FIR filters through stdlib/conv.h: fir_tv runs filtered_noise's,
+ * and fir runs reverb's when its taps are long (stdlib/fir.c).
  *
  * filtered_noise(x, mags): DDSP's filtered noise (Engel et al. 2020, "DDSP:
  * Differentiable Digital Signal Processing", section 3.2; ddsp/core.py
@@ -60,6 +62,7 @@
 #include "runtime/fft.h"
 #include "runtime/node.h"
 #include "runtime/vmath.h"
+#include "stdlib/conv.h"
 
 #define PARALLEL_WORK (1L << 16) /* FFT points per call worth a second thread */
 /* Frames per FFT batch. Batches start at multiples of 8 frames, so that
@@ -118,19 +121,6 @@ static void cmac_conj(wf_real *restrict out, const wf_real *restrict a, const wf
     }
 }
 
-/* x as a kernel reads it: sample t of channel c, a constant held. */
-static inline wf_real sample_at(const wf_sig *x, int t, int c)
-{
-    return x->p[(size_t)(x->n == 1 ? 0 : t) * (size_t)x->chans + (size_t)c];
-}
-
-static int infer_x(wf_infer *ic, int arg)
-{
-    if (ic->in[arg].rate == WF_RATE_CONTROL)
-        ic->want[arg] = WF_RATE_AUDIO;
-    ic->out = wf_shape_of(WF_RATE_AUDIO, ic->in[arg].chans);
-    return 0;
-}
 
 /* ------------------------------------------------------ filtered noise */
 
@@ -162,7 +152,7 @@ static fn_geo fn_geometry(int hop, int B)
     return g;
 }
 
-static int fn_infer(wf_infer *ic)
+int wf_fsfir_infer(wf_infer *ic)
 {
     const wf_shape *m = &ic->in[N_MAGS];
     if (m->rate == WF_RATE_AUDIO) {
@@ -241,7 +231,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 /* In a stream, frames reaching D samples past the output are convolved:
  * x must be there up to the end of the last of them. */
-static int fn_lookahead(const wf_gnode *gn, const wf_shape *in, const wf_env *e, int input)
+int wf_fsfir_lookahead(const wf_gnode *gn, const wf_shape *in, const wf_env *e, int input)
 {
     (void)gn;
     fn_geo g = fn_geometry(e->hop, in[N_MAGS].chans);
@@ -249,10 +239,10 @@ static int fn_lookahead(const wf_gnode *gn, const wf_shape *in, const wf_env *e,
     return input == N_X ? frames * g.h : frames;
 }
 
-static void fn_size(const wf_gnode *gn, const wf_shape *in, const wf_env *e, int block, wf_sizes *s)
+void wf_fsfir_size(const wf_gnode *gn, const wf_shape *in, const wf_env *e, int block, wf_sizes *s)
 {
     fn_geo g = fn_geometry(e->hop, in[N_MAGS].chans);
-    int ahead = fn_lookahead(gn, in, e, N_MAGS) + 1;
+    int ahead = wf_fsfir_lookahead(gn, in, e, N_MAGS) + 1;
     size_t C = (size_t)gn->shape.chans, nfp = (size_t)round_up((block + g.h - 1) / g.h + ahead, CHUNK);
     size_t nfmp = in[N_MAGS].rate == WF_RATE_CONST ? CHUNK : nfp;
     size_t nfft = (size_t)g.nfft, cb = 2 * (size_t)g.bins, L = (size_t)g.L, B = (size_t)g.B;
@@ -298,7 +288,7 @@ static void fn_filters(const fn_call *fc, const wf_sig *mags, int f0, int f1, wf
 
 /* A fresh state starts convolving at the node's first frame (0, or where a
  * live edit brings the node in). */
-static void fn_reset(wf_kctx *k)
+void wf_fsfir_reset(wf_kctx *k)
 {
     fn_state *st = k->state;
     st->nextf = k->t0 / k->env->hop;
@@ -309,7 +299,7 @@ static void fn_reset(wf_kctx *k)
  * as x is there (in a stream the executor gives x the lookahead these
  * frames need; past the end of a run x is silent). A whole pass convolves
  * the frames of its own samples, which is what the tape keeps. */
-static void fn_forward(wf_kctx *k)
+void wf_fsfir_forward(wf_kctx *k)
 {
     const wf_sig *x = &k->in[N_X], *mags = &k->in[N_MAGS];
     fn_geo g = fn_geometry(k->env->hop, mags->chans);
@@ -400,7 +390,7 @@ static void fn_forward(wf_kctx *k)
         st->nextf = fend;
 }
 
-static void fn_backward(wf_kctx *k)
+void wf_fsfir_backward(wf_kctx *k)
 {
     const wf_sig *mags = &k->in[N_MAGS];
     const wf_sig *dX = &k->din[N_X], *dM = &k->din[N_MAGS];
@@ -497,13 +487,13 @@ const wf_node_kind wf_kind_filtered_noise = {
            "filters read x ahead; streams delay what follows by that much and stay exact.",
     .args = fn_args,
     .nargs = 2,
-    .lookahead = fn_lookahead,
+    .lookahead = wf_fsfir_lookahead,
     .keep = 0, /* backward reads the spectra on its tape */
-    .infer = fn_infer,
-    .size = fn_size,
-    .reset = fn_reset,
-    .forward = fn_forward,
-    .backward = fn_backward,
+    .infer = wf_fsfir_infer,
+    .size = wf_fsfir_size,
+    .reset = wf_fsfir_reset,
+    .forward = wf_fsfir_forward,
+    .backward = wf_fsfir_backward,
 };
 
 /* --------------------------------------------------------------- reverb */
@@ -547,6 +537,13 @@ static rv_geo rv_geometry(int taps, int granule, int64_t nsamples)
     return g;
 }
 
+void wf_pconv_partition(int taps, const wf_env *e, int *P, int *K)
+{
+    rv_geo g = rv_geometry(taps, e->granule, e->nsamples);
+    *P = g.P;
+    *K = g.K;
+}
+
 /* State: the geometry, a copy of the IR its spectra were made from (a param
  * may change between blocks of a stream, or live), the IR spectra, then per
  * channel the last `hist` input spectra and the last P input samples. */
@@ -566,7 +563,7 @@ static int rv_infer(wf_infer *ic)
     return infer_x(ic, R_X);
 }
 
-static void rv_size(const wf_gnode *gn, const wf_shape *in, const wf_env *e, int block, wf_sizes *s)
+void wf_pconv_size(const wf_gnode *gn, const wf_shape *in, const wf_env *e, int block, wf_sizes *s)
 {
     rv_geo g = rv_geometry(in[R_IR].chans, e->granule, e->nsamples);
     size_t C = (size_t)gn->shape.chans, sp = rv_spec(&g), P = (size_t)g.P, K = (size_t)g.K;
@@ -609,13 +606,13 @@ static void rv_job(int job, int nb, int *c, int *i0, int *i1)
     *i1 = *i0 + 8 < nb ? *i0 + 8 : nb;
 }
 
-static void rv_reset(wf_kctx *k)
+void wf_pconv_reset(wf_kctx *k)
 {
     rv_state *st = k->state;
     st->g = rv_geometry(k->in[R_IR].chans, k->env->granule, k->env->nsamples);
 }
 
-static void rv_forward(wf_kctx *k)
+void wf_pconv_forward(wf_kctx *k)
 {
     const wf_sig *x = &k->in[R_X], *ir = &k->in[R_IR];
     rv_state *st = k->state;
@@ -691,7 +688,7 @@ static void rv_forward(wf_kctx *k)
     }
 }
 
-static void rv_backward(wf_kctx *k)
+void wf_pconv_backward(wf_kctx *k)
 {
     const wf_sig *ir = &k->in[R_IR], *dX = &k->din[R_X], *dI = &k->din[R_IR];
     const rv_geo g = rv_geometry(ir->chans, k->env->granule, k->env->nsamples);
@@ -783,8 +780,8 @@ const wf_node_kind wf_kind_reverb = {
     .nargs = 2,
     .keep = 1u << R_IR,
     .infer = rv_infer,
-    .size = rv_size,
-    .reset = rv_reset,
-    .forward = rv_forward,
-    .backward = rv_backward,
+    .size = wf_pconv_size,
+    .reset = wf_pconv_reset,
+    .forward = wf_pconv_forward,
+    .backward = wf_pconv_backward,
 };

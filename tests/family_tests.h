@@ -5,4 +5,12 @@
 #ifndef WF_FAMILY_TESTS_H
 #define WF_FAMILY_TESTS_H
 
+/* tests/test_filters_fir.c */
+void test_fir_responses(void **state);
+void test_fir_paths_agree(void **state);
+void test_fir_per_frame(void **state);
+void test_fir_stream(void **state);
+void test_fir_adjoints(void **state);
+void test_fir_tv(void **state);
+
 #endif
