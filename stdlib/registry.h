@@ -30,6 +30,8 @@
     X(delay)                                                                                   \
     /* stdlib/fx.c */                                                                          \
     X(filtered_noise) X(reverb)                                                                \
+    /* stdlib/allpole.c */                                                                     \
+    X(allpole) X(lpc)                                                                          \
     /* stdlib/channels.c */                                                                    \
     X(mix) X(concat) X(pick) X(range)                                                          \
     /* stdlib/rate.c */                                                                        \

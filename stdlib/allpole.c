@@ -1,0 +1,416 @@
+/* all-pole filters: linear-prediction synthesis with time-varying
+ * coefficients, the filter of the source-filter model of speech.
+ *
+ * allpole(x, a): the LPC filter of torchlpc (C.-Y. Yu, github.com/yoyololicon/
+ * torchlpc; Yu & Fazekas 2024, "Differentiable time-varying linear prediction
+ * in the context of end-to-end analysis-by-synthesis"),
+ *   y[n] = x[n] - sum_{k=1..N} a_k[n] y[n-k],   y[n] = 0 before the start,
+ * of order N = channels of a (A(z) = 1 + a_1 z^-1 + ... + a_N z^-N, no a_0);
+ * every channel of x goes through the same filter.
+ *
+ * Coefficient rates. torchlpc takes one set of coefficients per sample. Here
+ * an audio-rate a is exactly that; a per-frame (control) a is held for its
+ * frame's hop, so that each frame is one filter whose poles the frame's
+ * values define (and can be checked); a constant a is one filter. Held, not
+ * interpolated: a linear path between two stable direct-form polynomials of
+ * order 3 or more can leave the stable region (that region is not convex),
+ * so an interpolated frame would not be the filter that was checked. Who
+ * wants smooth coefficients passes upsample(a) (a filter per sample, as in
+ * torchlpc), or interpolates reflection coefficients through lpc().
+ *
+ * Forward in double precision, the last N outputs of each channel kept as
+ * state from block to block (streams equal whole passes).
+ *
+ * Backward (torchlpc's derivation; the tape is the output alone): with g =
+ * dL/dy, the adjoint of the recursion is the same all-pole recursion run
+ * backwards in time with the coefficients shifted forward by their lag,
+ *   gx[n] = g[n] - sum_k a_k[n+k] gx[n+k],   gx = 0 past the end,
+ *   dL/dx[n] = gx[n],   dL/da_k[n] = -gx[n] y[n-k],
+ * summed over the samples a coefficient frame covers and over channels. It
+ * runs in transposed form: once gx[n] is known, -a_k[n] gx[n] is added to
+ * the pending sums of gx[n-k], so each step reads the coefficients of its
+ * own sample only.
+ *
+ * Stability: a direct-form a may put poles anywhere. Each new set of
+ * coefficients is tested by the step-down (Schur-Cohn) recursion,
+ *   k_i = a^(i)_i,  a^(i-1)_j = (a^(i)_j - k_i a^(i)_{i-j}) / (1 - k_i^2),
+ * all poles being inside the unit circle iff every |k_i| < 1 (skipped when
+ * sum |a_k| < 1, which already implies it). A set that fails, or an output
+ * that is no longer finite, is reported with wf_kernel_fault at its first
+ * sample; the output is still what the recursion gives, never clamped.
+ *
+ * lpc(x, coefs, form:): the same filter with a stable by construction. Each
+ * coefficient frame's N values give reflection (PARCOR) coefficients
+ *   form lar:    k_i = tanh(g_i / 2)   (g_i = ln((1 + k_i) / (1 - k_i)), the log-area ratio)
+ *   form parcor: k_i = tanh(r_i)
+ * and the step-up (Levinson) recursion gives a (Makhoul 1975, "Linear
+ * prediction: a tutorial review", eq. 37 and 38 with this sign convention):
+ *   a^(i)_i = k_i,   a^(i)_j = a^(i-1)_j + k_i a^(i-1)_{i-j},  j = 1 .. i-1,
+ * a = a^(N); |k_i| < 1 puts every pole inside the unit circle. Backward: the
+ * filter's dL/da, then the step-up recursion in reverse from ga = dL/da^(N),
+ *   dL/dk_i = ga_i + sum_{j<i} ga_j a^(i-1)_{i-j},
+ *   ga^(i-1)_m = ga_m + k_i ga_{i-m},  m = 1 .. i-1,
+ * (the a^(i-1) recomputed per frame), then dk/dg = (1 - k^2) / 2 or
+ * dk/dr = 1 - k^2. In double, tanh reaches +-1 only past |g| ~ 38 (|r| ~ 19),
+ * where the pole would sit on the unit circle: reported as a fault. Frozen
+ * frames being stable does not bound a direct form whose coefficients jump
+ * in general; an output that overflows is reported as for allpole. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/node.h"
+
+enum { A_X, A_COEF };
+enum { FORM_LAR, FORM_PARCOR };
+
+#define MAX_ORDER 256
+
+static const char *const forms[] = {"lar", "parcor", NULL};
+
+/* Random stable coefficients for the gradient tests: sum |a_k| < 0.9 keeps
+ * every frame's poles inside the unit circle and, with time-varying a,
+ * bounds the output too (|y| <= |x| + 0.9 max |y|). */
+static double allpole_test_value(int input, int chan, int chans, double u)
+{
+    (void)chan;
+    return input == A_COEF ? (2 * u - 1) * 0.9 / chans : 2 * u - 1;
+}
+
+static const wf_arg_spec allpole_args[] = {
+    {"x", WF_ARG_SIGNAL, NULL, "signal to filter; every channel through the same filter", 0, NULL,
+     -1, 1},
+    {"a", WF_ARG_SIGNAL, NULL,
+     "coefficients a_1 .. a_N (one channel each, no a_0): constant, per frame (held for the "
+     "frame) or audio rate (per sample)",
+     WF_ARG_KEEP_CONTROL, NULL, -0.2, 0.2},
+};
+
+static const wf_arg_spec lpc_args[] = {
+    {"x", WF_ARG_SIGNAL, NULL, "signal to filter; every channel through the same filter", 0, NULL,
+     -1, 1},
+    {"coefs", WF_ARG_SIGNAL, NULL,
+     "N raw values, one channel each: log-area ratios (form lar) or reflection coefficients "
+     "before tanh (form parcor); constant, per frame (held) or audio rate",
+     WF_ARG_KEEP_CONTROL, NULL, -2, 2},
+    {"form", WF_ARG_ENUM, "lar",
+     "lar: k = tanh(g / 2) of log-area ratios g; parcor: k = tanh(r)", 0, forms, 0, 0},
+};
+
+static int ap_infer(wf_infer *ic)
+{
+    const wf_shape *c = &ic->in[A_COEF];
+    if (c->chans > MAX_ORDER) {
+        wf_report_too_many_channels(ic->d, ic->arg_loc[A_COEF],
+                                    "the order is the channel count of the coefficients",
+                                    ic->name, MAX_ORDER);
+        return -1;
+    }
+    if (ic->in[A_X].rate == WF_RATE_CONTROL)
+        ic->want[A_X] = WF_RATE_AUDIO;
+    ic->out = wf_shape_of(WF_RATE_AUDIO, ic->in[A_X].chans);
+    return 0;
+}
+
+/* Bytes of n doubles carved with wf_carve. */
+static size_t doubles(size_t n)
+{
+    return n * sizeof(double) + 64;
+}
+
+static void ap_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int block,
+                    wf_sizes *s)
+{
+    (void)e;
+    size_t N = (size_t)in[A_COEF].chans, C = (size_t)g->shape.chans, B = (size_t)block;
+    s->state = C * N * sizeof(double);
+    /* the outputs with their N samples of history, the step-up triangle,
+     * one set of coefficients, its reflection coefficients and the
+     * step-down's two rows */
+    s->work = doubles(C * (N + B)) + doubles(N * (N + 1) / 2) + 4 * doubles(N);
+    /* pending adjoint sums, dx, the triangle, coefficients and their adjoints */
+    s->bwork = doubles(C * (N + B)) + B * C * sizeof(wf_real) + 64 + doubles(N * (N + 1) / 2) +
+               4 * doubles(N);
+}
+
+/* The output samples [*from, *to) around sample t that share one set of
+ * coefficients; returns that set's frame in the coefficient view. */
+static int span(const wf_kctx *k, int t, int *from, int *to)
+{
+    const wf_sig *c = &k->in[A_COEF];
+    int n = k->out.n;
+    if (c->rate == WF_RATE_CONST) {
+        *from = 0;
+        *to = n;
+        return 0;
+    }
+    if (c->rate == WF_RATE_AUDIO) {
+        *from = t;
+        *to = t + 1;
+        return t;
+    }
+    int64_t hop = k->env->hop, f = (k->t0 + t) / hop;
+    int64_t lo = f * hop - k->t0, hi = lo + hop;
+    *from = lo > 0 ? (int)lo : 0;
+    *to = hi < n ? (int)hi : n;
+    return (int)(f - k->t0 / hop);
+}
+
+/* Step-up recursion: row i of tri (at i (i - 1) / 2, i values) is a^(i). */
+static void step_up(const double *kr, int N, double *tri)
+{
+    for (int i = 1; i <= N; i++) {
+        double *row = tri + (size_t)i * (i - 1) / 2;
+        const double *prev = tri + (size_t)(i - 1) * (i - 2) / 2;
+        for (int j = 1; j < i; j++)
+            row[j - 1] = prev[j - 1] + kr[i - 1] * prev[i - j - 1];
+        row[i - 1] = kr[i - 1];
+    }
+}
+
+/* Reverse of step_up: ga (dL/da^(N), destroyed) into dk. */
+static void step_up_adjoint(const double *kr, int N, const double *tri, double *ga, double *dk)
+{
+    for (int i = N; i >= 1; i--) {
+        const double *prev = tri + (size_t)(i - 1) * (i - 2) / 2;
+        double d = ga[i - 1];
+        for (int j = 1; j < i; j++)
+            d += ga[j - 1] * prev[i - j - 1];
+        dk[i - 1] = d;
+        double ki = kr[i - 1];
+        for (int m = 1; 2 * m <= i; m++) {
+            double gm = ga[m - 1], gim = ga[i - m - 1];
+            if (2 * m == i) {
+                ga[m - 1] = gm * (1 + ki);
+            } else {
+                ga[m - 1] = gm + ki * gim;
+                ga[i - m - 1] = gim + ki * gm;
+            }
+        }
+    }
+}
+
+/* Reflection coefficients of one frame of lpc's raw values. */
+static void reflection(const wf_real *raw, int N, int form, double *kr)
+{
+    for (int i = 0; i < N; i++)
+        kr[i] = tanh(form == FORM_LAR ? 0.5 * (double)raw[i] : (double)raw[i]);
+}
+
+/* Step-down test of direct-form coefficients: 0 when every pole is inside
+ * the unit circle, else the first order i (from N down) whose |k_i| >= 1,
+ * with k_i in *kbad. p and q are scratch rows of N. */
+static int step_down(const double *a, int N, double *p, double *q, double *kbad)
+{
+    double sum = 0;
+    for (int i = 0; i < N; i++)
+        sum += fabs(a[i]);
+    if (sum < 1)
+        return 0;
+    memcpy(p, a, sizeof(double) * (size_t)N);
+    for (int i = N; i >= 1; i--) {
+        double ki = p[i - 1];
+        if (!(fabs(ki) < 1)) {
+            *kbad = ki;
+            return i;
+        }
+        double d = 1 - ki * ki;
+        for (int j = 1; j < i; j++)
+            q[j - 1] = (p[j - 1] - ki * p[i - j - 1]) / d;
+        double *t = p;
+        p = q;
+        q = t;
+    }
+    return 0;
+}
+
+/* The coefficients a of coefficient frame ci, in double; for lpc the
+ * reflection coefficients go to kr and the step-up rows to tri. Returns 0,
+ * or the order of a reflection coefficient found at +-1 or beyond. */
+static int frame_coefs(const wf_kctx *k, int is_lpc, int ci, double *a, double *kr, double *tri,
+                       double *p, double *q, double *kbad)
+{
+    const wf_sig *c = &k->in[A_COEF];
+    int N = c->chans;
+    const wf_real *raw = c->p + (size_t)ci * (size_t)N;
+    if (!is_lpc) {
+        for (int i = 0; i < N; i++)
+            a[i] = raw[i];
+        return p ? step_down(a, N, p, q, kbad) : 0;
+    }
+    int form = (int)wf_opt_num(k->node, 2, FORM_LAR);
+    reflection(raw, N, form, kr);
+    step_up(kr, N, tri);
+    memcpy(a, tri + (size_t)N * (N - 1) / 2, sizeof(double) * (size_t)N);
+    for (int i = 0; i < N; i++)
+        if (!(fabs(kr[i]) < 1)) {
+            *kbad = kr[i];
+            return i + 1;
+        }
+    return 0;
+}
+
+static void forward(wf_kctx *k, int is_lpc)
+{
+    const wf_sig *x = &k->in[A_X];
+    int n = k->out.n, C = k->out.chans, N = k->in[A_COEF].chans;
+    size_t len = (size_t)(N + n);
+    void *cur = k->work;
+    double *yb = wf_carve(&cur, sizeof(double) * (size_t)C * len);
+    double *tri = wf_carve(&cur, sizeof(double) * (size_t)N * (N + 1) / 2);
+    double *a = wf_carve(&cur, sizeof(double) * (size_t)N);
+    double *kr = wf_carve(&cur, sizeof(double) * (size_t)N);
+    double *p = wf_carve(&cur, sizeof(double) * (size_t)N);
+    double *q = wf_carve(&cur, sizeof(double) * (size_t)N);
+    double *hist = k->state;
+    for (int c = 0; c < C; c++)
+        memcpy(yb + (size_t)c * len, hist + (size_t)c * N, sizeof(double) * (size_t)N);
+    size_t xs = x->n == 1 ? 0 : (size_t)C;
+    int faulted = 0;
+    for (int t = 0; t < n;) {
+        int from, to, ci = span(k, t, &from, &to), run = to - t;
+        double kbad = 0;
+        int bad = frame_coefs(k, is_lpc, ci, a, kr, tri, p, q, &kbad);
+        if (bad && !faulted) {
+            char what[96];
+            snprintf(what, sizeof what,
+                     is_lpc ? "reflection coefficient k%d = %.17g reaches the unit circle"
+                            : "pole on or outside the unit circle (step-down k%d = %.6g)",
+                     bad, kbad);
+            wf_kernel_fault(k, t, what);
+            faulted = 1;
+        }
+        for (int c = 0; c < C; c++) {
+            double *y = yb + (size_t)c * len + N;
+            const wf_real *xc = x->p + c;
+            wf_real *o = k->out.p + c;
+            for (int j = t; j < t + run; j++) {
+                double acc = xc[(size_t)j * xs];
+                for (int i = 1; i <= N; i++)
+                    acc -= a[i - 1] * y[j - i];
+                y[j] = acc;
+                o[(size_t)j * C] = (wf_real)acc;
+            }
+            if (!faulted && !isfinite(y[t + run - 1])) {
+                int j = t;
+                while (isfinite(y[j]))
+                    j++;
+                wf_kernel_fault(k, j, "output overflowed (time-varying poles too close to the unit circle)");
+                faulted = 1;
+            }
+        }
+        t += run;
+    }
+    for (int c = 0; c < C; c++)
+        memcpy(hist + (size_t)c * N, yb + (size_t)c * len + n, sizeof(double) * (size_t)N);
+}
+
+static void backward(wf_kctx *k, int is_lpc)
+{
+    int n = k->out.n, C = k->out.chans, N = k->in[A_COEF].chans;
+    size_t len = (size_t)(N + n);
+    void *cur = k->work;
+    double *pend = wf_carve(&cur, sizeof(double) * (size_t)C * len);
+    wf_real *dx = wf_carve(&cur, sizeof(wf_real) * (size_t)n * C);
+    double *tri = wf_carve(&cur, sizeof(double) * (size_t)N * (N + 1) / 2);
+    double *a = wf_carve(&cur, sizeof(double) * (size_t)N);
+    double *kr = wf_carve(&cur, sizeof(double) * (size_t)N);
+    double *da = wf_carve(&cur, sizeof(double) * (size_t)N);
+    double *dk = wf_carve(&cur, sizeof(double) * (size_t)N);
+    memset(pend, 0, sizeof(double) * (size_t)C * len);
+    const wf_real *y = k->out.p, *g = k->dout->p;
+    const wf_sig *dc = &k->din[A_COEF];
+    int form = is_lpc ? (int)wf_opt_num(k->node, 2, FORM_LAR) : 0;
+    /* the coefficient frames from the last: each covers [t, t + run) */
+    for (int end = n; end > 0;) {
+        int t, stop, ci = span(k, end - 1, &t, &stop);
+        double kbad;
+        frame_coefs(k, is_lpc, ci, a, kr, tri, NULL, NULL, &kbad);
+        memset(da, 0, sizeof(double) * (size_t)N);
+        for (int c = 0; c < C; c++) {
+            double *s = pend + (size_t)c * len + N; /* s[j]: pending part of gx[j] */
+            for (int j = stop - 1; j >= t; j--) {
+                double gx = g[(size_t)j * C + c] + s[j];
+                dx[(size_t)j * C + c] = (wf_real)gx;
+                int top = j < N ? j : N; /* y[j - i] = 0 before the start */
+                for (int i = 1; i <= N; i++)
+                    s[j - i] -= a[i - 1] * gx;
+                for (int i = 1; i <= top; i++)
+                    da[i - 1] -= gx * (double)y[(size_t)(j - i) * C + c];
+            }
+        }
+        if (dc->p) {
+            wf_real *d = dc->p + (size_t)ci * (size_t)N;
+            if (is_lpc) {
+                step_up_adjoint(kr, N, tri, da, dk);
+                double scale = form == FORM_LAR ? 0.5 : 1.0;
+                for (int i = 0; i < N; i++)
+                    d[i] += (wf_real)(dk[i] * scale * (1 - kr[i] * kr[i]));
+            } else {
+                for (int i = 0; i < N; i++)
+                    d[i] += (wf_real)da[i];
+            }
+        }
+        end = t;
+    }
+    if (k->din[A_X].p)
+        wf_reduce_into(&k->din[A_X], dx, n, C);
+}
+
+static void allpole_forward(wf_kctx *k)
+{
+    forward(k, 0);
+}
+
+static void allpole_backward(wf_kctx *k)
+{
+    backward(k, 0);
+}
+
+static void lpc_forward(wf_kctx *k)
+{
+    forward(k, 1);
+}
+
+static void lpc_backward(wf_kctx *k)
+{
+    backward(k, 1);
+}
+
+const wf_node_kind wf_kind_allpole = {
+    .name = "allpole",
+    .family = "all-pole filters",
+    .doc = "All-pole (LPC) filter y[n] = x[n] - sum_k a_k y[n-k], k = 1..N, N = channels of `a` "
+           "(torchlpc's recursion), every channel of x through the same filter; `a` constant, per "
+           "frame (held for its frame: one filter a frame) or audio rate (one per sample; "
+           "upsample(a) interpolates). Not stable by construction: each new set of coefficients is "
+           "checked by the step-down (Schur-Cohn) recursion, and a pole on or outside the unit "
+           "circle, or an output that overflows, is reported with the node and time (a render "
+           "warns, a fit stops); nothing is clamped. lpc() stays stable while fitting.",
+    .args = allpole_args,
+    .nargs = 2,
+    .keep = (1u << A_COEF) | WF_KEEP_OUT,
+    .infer = ap_infer,
+    .size = ap_size,
+    .forward = allpole_forward,
+    .backward = allpole_backward,
+    .test_value = allpole_test_value,
+};
+
+const wf_node_kind wf_kind_lpc = {
+    .name = "lpc",
+    .family = "all-pole filters",
+    .doc = "All-pole filter stable by construction: the N channels of `coefs` are log-area "
+           "ratios g (form lar, k = tanh(g / 2)) or raw reflection coefficients r (form parcor, "
+           "k = tanh(r)), turned into allpole()'s a by the step-up (Levinson) recursion for each "
+           "frame (held for the frame), or each sample at audio rate. |k| < 1 for any finite value, "
+           "so every frame's poles are inside the unit circle; tanh rounding to +-1 (|g| > ~38, "
+           "|r| > ~19) or an output that overflows is reported as for allpole().",
+    .args = lpc_args,
+    .nargs = 3,
+    .keep = (1u << A_COEF) | WF_KEEP_OUT,
+    .infer = ap_infer,
+    .size = ap_size,
+    .forward = lpc_forward,
+    .backward = lpc_backward,
+};
