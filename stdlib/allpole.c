@@ -291,11 +291,13 @@ static void forward(wf_kctx *k, int is_lpc)
                 y[j] = acc;
                 o[(size_t)j * C] = (wf_real)acc;
             }
-            if (!faulted && !isfinite(y[t + run - 1])) {
+            /* the output as stored: a float overflows long before the state */
+            if (!faulted && !isfinite(o[(size_t)(t + run - 1) * C])) {
                 int j = t;
-                while (isfinite(y[j]))
+                while (isfinite(o[(size_t)j * C]))
                     j++;
-                wf_kernel_fault(k, j, "output overflowed (time-varying poles too close to the unit circle)");
+                wf_kernel_fault(k, j, "output overflowed: poles too close to the unit circle, "
+                                      "or coefficients changing too fast");
                 faulted = 1;
             }
         }

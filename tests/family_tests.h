@@ -5,4 +5,11 @@
 #ifndef WF_FAMILY_TESTS_H
 #define WF_FAMILY_TESTS_H
 
+/* tests/test_filters_lpc.c */
+void test_allpole_impulse(void **state);
+void test_allpole_time_varying(void **state);
+void test_allpole_faults(void **state);
+void test_lpc_step_up(void **state);
+void test_lpc_stable(void **state);
+
 #endif
