@@ -39,22 +39,41 @@
  * that is no longer finite, is reported with wf_kernel_fault at its first
  * sample; the output is still what the recursion gives, never clamped.
  *
- * lpc(x, coefs, form:): the same filter with a stable by construction. Each
- * coefficient frame's N values give reflection (PARCOR) coefficients
- *   form lar:    k_i = tanh(g_i / 2)   (g_i = ln((1 + k_i) / (1 - k_i)), the log-area ratio)
- *   form parcor: k_i = tanh(r_i)
- * and the step-up (Levinson) recursion gives a (Makhoul 1975, "Linear
- * prediction: a tutorial review", eq. 37 and 38 with this sign convention):
- *   a^(i)_i = k_i,   a^(i)_j = a^(i-1)_j + k_i a^(i-1)_{i-j},  j = 1 .. i-1,
- * a = a^(N); |k_i| < 1 puts every pole inside the unit circle. Backward: the
- * filter's dL/da, then the step-up recursion in reverse from ga = dL/da^(N),
- *   dL/dk_i = ga_i + sum_{j<i} ga_j a^(i-1)_{i-j},
- *   ga^(i-1)_m = ga_m + k_i ga_{i-m},  m = 1 .. i-1,
- * (the a^(i-1) recomputed per frame), then dk/dg = (1 - k^2) / 2 or
- * dk/dr = 1 - k^2. In double, tanh reaches +-1 only past |g| ~ 38 (|r| ~ 19),
- * where the pole would sit on the unit circle: reported as a fault. Frozen
- * frames being stable does not bound a direct form whose coefficients jump
- * in general; an output that overflows is reported as for allpole. */
+ * lpc(x, coefs, form:): an all-pole filter stable by construction, for any
+ * coefficient path. Each coefficient frame's N values give reflection
+ * (PARCOR) coefficients k_i and their complements c_i = sqrt(1 - k_i^2):
+ *   form lar:    k_i = tanh(g_i / 2), c_i = sech(g_i / 2)
+ *                (g_i = ln((1 + k_i) / (1 - k_i)), the log-area ratio)
+ *   form parcor: k_i = tanh(r_i),     c_i = sech(r_i)
+ * (sech keeps c_i > 0 where tanh has rounded to +-1). The filter is the
+ * normalized lattice (Gray & Markel 1975, "A normalized digital filter
+ * structure"), every section a rotation of its input and its delayed
+ * backward signal, for i = N .. 1:
+ *   f_N[n] = x[n],
+ *   f_{i-1}[n] = c_i f_i[n] - k_i b_{i-1}[n-1],
+ *   b_i[n]     = k_i f_i[n] + c_i b_{i-1}[n-1],
+ *   b_0[n] = f_0[n],   y[n] = f_0[n] / G,   G = prod_i c_i.
+ * With constant coefficients it is 1/A(z), A the polynomial of the step-up
+ * (Levinson) recursion a^(i)_i = k_i, a^(i)_j = a^(i-1)_j + k_i a^(i-1)_{i-j}
+ * (Makhoul 1975, "Linear prediction: a tutorial review"): the same filter
+ * as allpole() of that a, so |k| < 1 puts its poles inside the unit circle.
+ * When the coefficients change it stays passive: the sections are
+ * rotations, so the state's energy never exceeds the input's, whatever the
+ * path (the direct form of the same frames is not: it can grow without
+ * bound although every frame is stable, which is why lpc does not run the
+ * step-up's a through allpole's recursion). Only the memoryless gain 1/G
+ * can make the output large; an output that overflows is reported.
+ *
+ * lpc backward, run backwards in time from the final state: each step's
+ * rotations are inverted to recover the state before it (exact, since
+ * rotations are orthogonal, and needing only b_N[n], the one value a step
+ * drops, which the tape keeps), then the adjoint goes through the same
+ * rotations transposed, in reverse order (i = 1 .. N), from
+ *   f0bar = g[n] / G + b0bar:
+ *   fbar_i = c_i fbar_{i-1} + k_i bbar_i,   bbar_{i-1}' = -k_i fbar_{i-1} + c_i bbar_i,
+ *   dk_i = -fbar_{i-1} b_{i-1}[n-1] + bbar_i f_i,   dc_i = fbar_{i-1} f_i + bbar_i b_{i-1}[n-1],
+ * dx[n] = fbar_N, bbar_N = 0; with dk/dr = c^2 and dc/dr = -k c (r = g / 2
+ * for lar, halving both), and d(1/G)/dr_i = k_i / G. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -156,47 +175,6 @@ static int span(const wf_kctx *k, int t, int *from, int *to)
     return (int)(f - k->t0 / hop);
 }
 
-/* Step-up recursion: row i of tri (at i (i - 1) / 2, i values) is a^(i). */
-static void step_up(const double *kr, int N, double *tri)
-{
-    for (int i = 1; i <= N; i++) {
-        double *row = tri + (size_t)i * (i - 1) / 2;
-        const double *prev = tri + (size_t)(i - 1) * (i - 2) / 2;
-        for (int j = 1; j < i; j++)
-            row[j - 1] = prev[j - 1] + kr[i - 1] * prev[i - j - 1];
-        row[i - 1] = kr[i - 1];
-    }
-}
-
-/* Reverse of step_up: ga (dL/da^(N), destroyed) into dk. */
-static void step_up_adjoint(const double *kr, int N, const double *tri, double *ga, double *dk)
-{
-    for (int i = N; i >= 1; i--) {
-        const double *prev = tri + (size_t)(i - 1) * (i - 2) / 2;
-        double d = ga[i - 1];
-        for (int j = 1; j < i; j++)
-            d += ga[j - 1] * prev[i - j - 1];
-        dk[i - 1] = d;
-        double ki = kr[i - 1];
-        for (int m = 1; 2 * m <= i; m++) {
-            double gm = ga[m - 1], gim = ga[i - m - 1];
-            if (2 * m == i) {
-                ga[m - 1] = gm * (1 + ki);
-            } else {
-                ga[m - 1] = gm + ki * gim;
-                ga[i - m - 1] = gim + ki * gm;
-            }
-        }
-    }
-}
-
-/* Reflection coefficients of one frame of lpc's raw values. */
-static void reflection(const wf_real *raw, int N, int form, double *kr)
-{
-    for (int i = 0; i < N; i++)
-        kr[i] = tanh(form == FORM_LAR ? 0.5 * (double)raw[i] : (double)raw[i]);
-}
-
 /* Step-down test of direct-form coefficients: 0 when every pole is inside
  * the unit circle, else the first order i (from N down) whose |k_i| >= 1,
  * with k_i in *kbad. p and q are scratch rows of N. */
@@ -224,42 +202,43 @@ static int step_down(const double *a, int N, double *p, double *q, double *kbad)
     return 0;
 }
 
-/* The coefficients a of coefficient frame ci, in double; for lpc the
- * reflection coefficients go to kr and the step-up rows to tri. Returns 0,
- * or the order of a reflection coefficient found at +-1 or beyond. */
-static int frame_coefs(const wf_kctx *k, int is_lpc, int ci, double *a, double *kr, double *tri,
-                       double *p, double *q, double *kbad)
+/* allpole's coefficients of coefficient frame ci in double; with p, their
+ * step-down test (0, or the order found at or past the unit circle). */
+static int frame_coefs(const wf_kctx *k, int ci, double *a, double *p, double *q, double *kbad)
 {
     const wf_sig *c = &k->in[A_COEF];
     int N = c->chans;
     const wf_real *raw = c->p + (size_t)ci * (size_t)N;
-    if (!is_lpc) {
-        for (int i = 0; i < N; i++)
-            a[i] = raw[i];
-        return p ? step_down(a, N, p, q, kbad) : 0;
-    }
-    int form = (int)wf_opt_num(k->node, 2, FORM_LAR);
-    reflection(raw, N, form, kr);
-    step_up(kr, N, tri);
-    memcpy(a, tri + (size_t)N * (N - 1) / 2, sizeof(double) * (size_t)N);
     for (int i = 0; i < N; i++)
-        if (!(fabs(kr[i]) < 1)) {
-            *kbad = kr[i];
-            return i + 1;
-        }
-    return 0;
+        a[i] = raw[i];
+    return p ? step_down(a, N, p, q, kbad) : 0;
 }
 
-static void forward(wf_kctx *k, int is_lpc)
+/* Reports the first sample of [t, t + run) of channel c whose stored output
+ * is not finite (a float overflows long before the double state). */
+static int check_overflow(wf_kctx *k, int c, int t, int run, const char *why)
+{
+    int C = k->out.chans;
+    const wf_real *o = k->out.p + c;
+    if (isfinite(o[(size_t)(t + run - 1) * C]))
+        return 0;
+    int j = t;
+    while (isfinite(o[(size_t)j * C]))
+        j++;
+    char what[96];
+    snprintf(what, sizeof what, "output overflowed: %s", why);
+    wf_kernel_fault(k, j, what);
+    return 1;
+}
+
+static void allpole_forward(wf_kctx *k)
 {
     const wf_sig *x = &k->in[A_X];
     int n = k->out.n, C = k->out.chans, N = k->in[A_COEF].chans;
     size_t len = (size_t)(N + n);
     void *cur = k->work;
     double *yb = wf_carve(&cur, sizeof(double) * (size_t)C * len);
-    double *tri = wf_carve(&cur, sizeof(double) * (size_t)N * (N + 1) / 2);
     double *a = wf_carve(&cur, sizeof(double) * (size_t)N);
-    double *kr = wf_carve(&cur, sizeof(double) * (size_t)N);
     double *p = wf_carve(&cur, sizeof(double) * (size_t)N);
     double *q = wf_carve(&cur, sizeof(double) * (size_t)N);
     double *hist = k->state;
@@ -270,12 +249,10 @@ static void forward(wf_kctx *k, int is_lpc)
     for (int t = 0; t < n;) {
         int from, to, ci = span(k, t, &from, &to), run = to - t;
         double kbad = 0;
-        int bad = frame_coefs(k, is_lpc, ci, a, kr, tri, p, q, &kbad);
+        int bad = frame_coefs(k, ci, a, p, q, &kbad);
         if (bad && !faulted) {
             char what[96];
-            snprintf(what, sizeof what,
-                     is_lpc ? "reflection coefficient k%d = %.17g reaches the unit circle"
-                            : "pole on or outside the unit circle (step-down k%d = %.6g)",
+            snprintf(what, sizeof what, "pole on or outside the unit circle (step-down k%d = %.6g)",
                      bad, kbad);
             wf_kernel_fault(k, t, what);
             faulted = 1;
@@ -291,15 +268,8 @@ static void forward(wf_kctx *k, int is_lpc)
                 y[j] = acc;
                 o[(size_t)j * C] = (wf_real)acc;
             }
-            /* the output as stored: a float overflows long before the state */
-            if (!faulted && !isfinite(o[(size_t)(t + run - 1) * C])) {
-                int j = t;
-                while (isfinite(o[(size_t)j * C]))
-                    j++;
-                wf_kernel_fault(k, j, "output overflowed: poles too close to the unit circle, "
-                                      "or coefficients changing too fast");
-                faulted = 1;
-            }
+            if (!faulted)
+                faulted = check_overflow(k, c, t, run, "poles near the unit circle, or changing fast");
         }
         t += run;
     }
@@ -307,27 +277,22 @@ static void forward(wf_kctx *k, int is_lpc)
         memcpy(hist + (size_t)c * N, yb + (size_t)c * len + n, sizeof(double) * (size_t)N);
 }
 
-static void backward(wf_kctx *k, int is_lpc)
+static void allpole_backward(wf_kctx *k)
 {
     int n = k->out.n, C = k->out.chans, N = k->in[A_COEF].chans;
     size_t len = (size_t)(N + n);
     void *cur = k->work;
     double *pend = wf_carve(&cur, sizeof(double) * (size_t)C * len);
     wf_real *dx = wf_carve(&cur, sizeof(wf_real) * (size_t)n * C);
-    double *tri = wf_carve(&cur, sizeof(double) * (size_t)N * (N + 1) / 2);
     double *a = wf_carve(&cur, sizeof(double) * (size_t)N);
-    double *kr = wf_carve(&cur, sizeof(double) * (size_t)N);
     double *da = wf_carve(&cur, sizeof(double) * (size_t)N);
-    double *dk = wf_carve(&cur, sizeof(double) * (size_t)N);
     memset(pend, 0, sizeof(double) * (size_t)C * len);
     const wf_real *y = k->out.p, *g = k->dout->p;
     const wf_sig *dc = &k->din[A_COEF];
-    int form = is_lpc ? (int)wf_opt_num(k->node, 2, FORM_LAR) : 0;
     /* the coefficient frames from the last: each covers [t, t + run) */
     for (int end = n; end > 0;) {
         int t, stop, ci = span(k, end - 1, &t, &stop);
-        double kbad;
-        frame_coefs(k, is_lpc, ci, a, kr, tri, NULL, NULL, &kbad);
+        frame_coefs(k, ci, a, NULL, NULL, NULL);
         memset(da, 0, sizeof(double) * (size_t)N);
         for (int c = 0; c < C; c++) {
             double *s = pend + (size_t)c * len + N; /* s[j]: pending part of gx[j] */
@@ -343,14 +308,140 @@ static void backward(wf_kctx *k, int is_lpc)
         }
         if (dc->p) {
             wf_real *d = dc->p + (size_t)ci * (size_t)N;
-            if (is_lpc) {
-                step_up_adjoint(kr, N, tri, da, dk);
-                double scale = form == FORM_LAR ? 0.5 : 1.0;
-                for (int i = 0; i < N; i++)
-                    d[i] += (wf_real)(dk[i] * scale * (1 - kr[i] * kr[i]));
-            } else {
-                for (int i = 0; i < N; i++)
-                    d[i] += (wf_real)da[i];
+            for (int i = 0; i < N; i++)
+                d[i] += (wf_real)da[i];
+        }
+        end = t;
+    }
+    if (k->din[A_X].p)
+        wf_reduce_into(&k->din[A_X], dx, n, C);
+}
+
+/* ------------------------------------------------------------------ lpc */
+
+static void lpc_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int block,
+                     wf_sizes *s)
+{
+    (void)e;
+    size_t N = (size_t)in[A_COEF].chans, C = (size_t)g->shape.chans, B = (size_t)block;
+    s->state = C * N * sizeof(double);
+    /* b_N of every sample, then the final state */
+    s->saved = doubles(C * (B + N));
+    s->work = 2 * doubles(N);
+    /* the state run backwards and its adjoint, one step's f_i and
+     * b_{i-1}[n-1], the frame's k, c and their adjoints, dx */
+    s->bwork = 2 * doubles(C * N) + doubles(N + 1) + 5 * doubles(N) + B * C * sizeof(wf_real) + 64;
+}
+
+/* k_i and c_i of coefficient frame ci; returns 1/G = prod 1/c_i. */
+static double lattice_frame(const wf_kctx *k, int ci, double *kk, double *cc)
+{
+    const wf_sig *c = &k->in[A_COEF];
+    int N = c->chans;
+    double half = wf_opt_num(k->node, 2, FORM_LAR) == FORM_LAR ? 0.5 : 1.0, ig = 1;
+    const wf_real *raw = c->p + (size_t)ci * (size_t)N;
+    for (int i = 0; i < N; i++) {
+        double r = half * (double)raw[i], ch = cosh(r);
+        kk[i] = tanh(r);
+        cc[i] = 1 / ch;
+        ig *= ch;
+    }
+    return ig;
+}
+
+static void lpc_forward(wf_kctx *k)
+{
+    const wf_sig *x = &k->in[A_X];
+    int n = k->out.n, C = k->out.chans, N = k->in[A_COEF].chans;
+    void *cur = k->work;
+    double *kk = wf_carve(&cur, sizeof(double) * (size_t)N);
+    double *cc = wf_carve(&cur, sizeof(double) * (size_t)N);
+    double *state = k->state, *tape = k->saved;
+    size_t xs = x->n == 1 ? 0 : (size_t)C;
+    int faulted = 0;
+    for (int t = 0; t < n;) {
+        int from, to, ci = span(k, t, &from, &to);
+        double ig = lattice_frame(k, ci, kk, cc);
+        for (int c = 0; c < C; c++) {
+            double *b = state + (size_t)c * N;
+            for (int j = t; j < to; j++) {
+                double f = x->p[(size_t)j * xs + c];
+                /* section i reads b_{i-1}[n-1] before section i-1 overwrites it */
+                for (int i = N; i >= 1; i--) {
+                    double fi = f, bp = b[i - 1];
+                    f = cc[i - 1] * fi - kk[i - 1] * bp;
+                    double bi = kk[i - 1] * fi + cc[i - 1] * bp;
+                    if (i < N)
+                        b[i] = bi;
+                    else if (tape)
+                        tape[(size_t)j * C + c] = bi;
+                }
+                b[0] = f;
+                k->out.p[(size_t)j * C + c] = (wf_real)(f * ig);
+            }
+            if (!faulted)
+                faulted = check_overflow(k, c, t, to - t, "the gain, prod cosh(raw), is too large");
+        }
+        t = to;
+    }
+    if (tape)
+        memcpy(tape + (size_t)n * C, state, sizeof(double) * (size_t)C * N);
+}
+
+static void lpc_backward(wf_kctx *k)
+{
+    int n = k->out.n, C = k->out.chans, N = k->in[A_COEF].chans;
+    void *cur = k->work;
+    double *state = wf_carve(&cur, sizeof(double) * (size_t)C * N);
+    double *adj = wf_carve(&cur, sizeof(double) * (size_t)C * N);
+    double *fs = wf_carve(&cur, sizeof(double) * (size_t)(N + 1));
+    double *bps = wf_carve(&cur, sizeof(double) * (size_t)N);
+    double *kk = wf_carve(&cur, sizeof(double) * (size_t)N);
+    double *cc = wf_carve(&cur, sizeof(double) * (size_t)N);
+    double *dk = wf_carve(&cur, sizeof(double) * (size_t)N);
+    double *dcc = wf_carve(&cur, sizeof(double) * (size_t)N);
+    wf_real *dx = wf_carve(&cur, sizeof(wf_real) * (size_t)n * C);
+    const double *tape = k->saved;
+    memcpy(state, tape + (size_t)n * C, sizeof(double) * (size_t)C * N);
+    memset(adj, 0, sizeof(double) * (size_t)C * N);
+    const wf_real *g = k->dout->p;
+    const wf_sig *dc = &k->din[A_COEF];
+    double half = wf_opt_num(k->node, 2, FORM_LAR) == FORM_LAR ? 0.5 : 1.0;
+    for (int end = n; end > 0;) {
+        int t, stop, ci = span(k, end - 1, &t, &stop);
+        double ig = lattice_frame(k, ci, kk, cc), dig = 0;
+        memset(dk, 0, sizeof(double) * (size_t)N);
+        memset(dcc, 0, sizeof(double) * (size_t)N);
+        for (int c = 0; c < C; c++) {
+            double *b = state + (size_t)c * N, *bb = adj + (size_t)c * N;
+            for (int j = stop - 1; j >= t; j--) {
+                /* the state before sample j, by the rotations transposed */
+                double f = b[0];
+                fs[0] = f;
+                for (int i = 1; i <= N; i++) {
+                    double bi = i < N ? b[i] : tape[(size_t)j * C + c];
+                    double fi = cc[i - 1] * f + kk[i - 1] * bi;
+                    bps[i - 1] = b[i - 1] = cc[i - 1] * bi - kk[i - 1] * f;
+                    fs[i] = f = fi;
+                }
+                /* the adjoint through the sections, last first */
+                double gy = g[(size_t)j * C + c], fb = gy * ig + bb[0];
+                dig += gy * fs[0];
+                for (int i = 1; i <= N; i++) {
+                    double bbi = i < N ? bb[i] : 0, kv = kk[i - 1], cv = cc[i - 1];
+                    dk[i - 1] += bbi * fs[i] - fb * bps[i - 1];
+                    dcc[i - 1] += fb * fs[i] + bbi * bps[i - 1];
+                    bb[i - 1] = cv * bbi - kv * fb;
+                    fb = cv * fb + kv * bbi;
+                }
+                dx[(size_t)j * C + c] = (wf_real)fb;
+            }
+        }
+        if (dc->p) {
+            wf_real *d = dc->p + (size_t)ci * (size_t)N;
+            for (int i = 0; i < N; i++) {
+                double kv = kk[i], cv = cc[i];
+                d[i] += (wf_real)(half * (dk[i] * cv * cv - dcc[i] * kv * cv + dig * ig * kv));
             }
         }
         end = t;
@@ -359,25 +450,7 @@ static void backward(wf_kctx *k, int is_lpc)
         wf_reduce_into(&k->din[A_X], dx, n, C);
 }
 
-static void allpole_forward(wf_kctx *k)
-{
-    forward(k, 0);
-}
-
-static void allpole_backward(wf_kctx *k)
-{
-    backward(k, 0);
-}
-
-static void lpc_forward(wf_kctx *k)
-{
-    forward(k, 1);
-}
-
-static void lpc_backward(wf_kctx *k)
-{
-    backward(k, 1);
-}
+/* ------------------------------------------------------------- records */
 
 const wf_node_kind wf_kind_allpole = {
     .name = "allpole",
@@ -410,9 +483,9 @@ const wf_node_kind wf_kind_lpc = {
            "|r| > ~19) or an output that overflows is reported as for allpole().",
     .args = lpc_args,
     .nargs = 3,
-    .keep = (1u << A_COEF) | WF_KEEP_OUT,
+    .keep = 1u << A_COEF,
     .infer = ap_infer,
-    .size = ap_size,
+    .size = lpc_size,
     .forward = lpc_forward,
     .backward = lpc_backward,
 };

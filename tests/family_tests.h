@@ -11,5 +11,6 @@ void test_allpole_time_varying(void **state);
 void test_allpole_faults(void **state);
 void test_lpc_step_up(void **state);
 void test_lpc_stable(void **state);
+void test_lpc_any_path(void **state);
 
 #endif

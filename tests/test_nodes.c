@@ -1659,7 +1659,7 @@ static const struct {
      {T(test_filtered_noise), T(test_filtered_noise_stream), T(test_fx_adjoints)}},
     {"reverb", {T(test_reverb), T(test_reverb_stream), T(test_fx_adjoints)}},
     {"allpole", {T(test_allpole_impulse), T(test_allpole_time_varying), T(test_allpole_faults)}},
-    {"lpc", {T(test_lpc_step_up), T(test_lpc_stable)}},
+    {"lpc", {T(test_lpc_step_up), T(test_lpc_stable), T(test_lpc_any_path)}},
     {"mix", {T(test_mix)}},
     {"concat", {T(test_concat), T(test_noise)}},
     {"pick", {T(test_pick)}},
