@@ -16,7 +16,7 @@
  * order 3 or more can leave the stable region (that region is not convex),
  * so an interpolated frame would not be the filter that was checked. Who
  * wants smooth coefficients passes upsample(a) (a filter per sample, as in
- * torchlpc), or interpolates reflection coefficients through lpc().
+ * torchlpc), or interpolated reflection coefficients to lpc().
  *
  * Forward in double precision, the last N outputs of each channel kept as
  * state from block to block (streams equal whole passes).
@@ -137,19 +137,17 @@ static size_t doubles(size_t n)
     return n * sizeof(double) + 64;
 }
 
-static void ap_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int block,
-                    wf_sizes *s)
+static void allpole_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int block,
+                         wf_sizes *s)
 {
     (void)e;
     size_t N = (size_t)in[A_COEF].chans, C = (size_t)g->shape.chans, B = (size_t)block;
     s->state = C * N * sizeof(double);
-    /* the outputs with their N samples of history, the step-up triangle,
-     * one set of coefficients, its reflection coefficients and the
-     * step-down's two rows */
-    s->work = doubles(C * (N + B)) + doubles(N * (N + 1) / 2) + 4 * doubles(N);
-    /* pending adjoint sums, dx, the triangle, coefficients and their adjoints */
-    s->bwork = doubles(C * (N + B)) + B * C * sizeof(wf_real) + 64 + doubles(N * (N + 1) / 2) +
-               4 * doubles(N);
+    /* the outputs after their N samples of history, one set of
+     * coefficients and the step-down's two rows */
+    s->work = doubles(C * (N + B)) + 3 * doubles(N);
+    /* pending adjoint sums, dx, the coefficients and their adjoints */
+    s->bwork = doubles(C * (N + B)) + B * C * sizeof(wf_real) + 64 + 2 * doubles(N);
 }
 
 /* The output samples [*from, *to) around sample t that share one set of
@@ -215,16 +213,16 @@ static int frame_coefs(const wf_kctx *k, int ci, double *a, double *p, double *q
 }
 
 /* Reports the first sample of [t, t + run) of channel c whose stored output
- * is not finite (a float overflows long before the double state). */
+ * is not finite (a float overflows long before the double state, and may
+ * come back into range after). */
 static int check_overflow(wf_kctx *k, int c, int t, int run, const char *why)
 {
-    int C = k->out.chans;
+    int C = k->out.chans, j = t;
     const wf_real *o = k->out.p + c;
-    if (isfinite(o[(size_t)(t + run - 1) * C]))
-        return 0;
-    int j = t;
-    while (isfinite(o[(size_t)j * C]))
+    while (j < t + run && isfinite(o[(size_t)j * C]))
         j++;
+    if (j == t + run)
+        return 0;
     char what[96];
     snprintf(what, sizeof what, "output overflowed: %s", why);
     wf_kernel_fault(k, j, what);
@@ -289,7 +287,7 @@ static void allpole_backward(wf_kctx *k)
     memset(pend, 0, sizeof(double) * (size_t)C * len);
     const wf_real *y = k->out.p, *g = k->dout->p;
     const wf_sig *dc = &k->din[A_COEF];
-    /* the coefficient frames from the last: each covers [t, t + run) */
+    /* the coefficient frames from the last: each covers [t, stop) */
     for (int end = n; end > 0;) {
         int t, stop, ci = span(k, end - 1, &t, &stop);
         frame_coefs(k, ci, a, NULL, NULL, NULL);
@@ -466,7 +464,7 @@ const wf_node_kind wf_kind_allpole = {
     .nargs = 2,
     .keep = (1u << A_COEF) | WF_KEEP_OUT,
     .infer = ap_infer,
-    .size = ap_size,
+    .size = allpole_size,
     .forward = allpole_forward,
     .backward = allpole_backward,
     .test_value = allpole_test_value,
@@ -476,11 +474,12 @@ const wf_node_kind wf_kind_lpc = {
     .name = "lpc",
     .family = "all-pole filters",
     .doc = "All-pole filter stable by construction: the N channels of `coefs` are log-area "
-           "ratios g (form lar, k = tanh(g / 2)) or raw reflection coefficients r (form parcor, "
-           "k = tanh(r)), turned into allpole()'s a by the step-up (Levinson) recursion for each "
-           "frame (held for the frame), or each sample at audio rate. |k| < 1 for any finite value, "
-           "so every frame's poles are inside the unit circle; tanh rounding to +-1 (|g| > ~38, "
-           "|r| > ~19) or an output that overflows is reported as for allpole().",
+           "ratios g (form lar, reflection coefficient k = tanh(g / 2)) or raw reflection "
+           "coefficients r (form parcor, k = tanh(r)), so |k| < 1 for any value; constant, per "
+           "frame (held) or audio rate. Constant, it is allpole() of the step-up (Levinson) "
+           "polynomial of k, every pole inside the unit circle; changing, it runs as a normalized "
+           "lattice (rotations), which cannot grow however fast the coefficients move. Only its "
+           "output gain, prod cosh of the raw values, can overflow: reported as for allpole().",
     .args = lpc_args,
     .nargs = 3,
     .keep = 1u << A_COEF,
