@@ -32,6 +32,8 @@
     X(filtered_noise) X(reverb)                                                                \
     /* stdlib/fir.c */                                                                         \
     X(fir) X(fir_tv)                                                                           \
+    /* stdlib/allpole.c */                                                                     \
+    X(allpole) X(lpc)                                                                          \
     /* stdlib/channels.c */                                                                    \
     X(mix) X(concat) X(pick) X(range)                                                          \
     /* stdlib/rate.c */                                                                        \

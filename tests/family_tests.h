@@ -12,5 +12,12 @@ void test_fir_per_frame(void **state);
 void test_fir_stream(void **state);
 void test_fir_adjoints(void **state);
 void test_fir_tv(void **state);
+/* tests/test_filters_lpc.c */
+void test_allpole_impulse(void **state);
+void test_allpole_time_varying(void **state);
+void test_allpole_faults(void **state);
+void test_lpc_step_up(void **state);
+void test_lpc_stable(void **state);
+void test_lpc_any_path(void **state);
 
 #endif

@@ -1049,7 +1049,6 @@ static const struct {
     {"too-many-nodes", NULL, 0, many_nodes},
 };
 
-
 static void test_every_code(void **state)
 {
     (void)state;

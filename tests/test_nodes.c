@@ -1694,6 +1694,8 @@ static const struct {
      {T(test_fir_responses), T(test_fir_paths_agree), T(test_fir_per_frame), T(test_fir_stream),
       T(test_fir_adjoints)}},
     {"fir_tv", {T(test_fir_tv)}},
+    {"allpole", {T(test_allpole_impulse), T(test_allpole_time_varying), T(test_allpole_faults)}},
+    {"lpc", {T(test_lpc_step_up), T(test_lpc_stable), T(test_lpc_any_path)}},
     {"mix", {T(test_mix)}},
     {"concat", {T(test_concat), T(test_noise)}},
     {"pick", {T(test_pick)}},
