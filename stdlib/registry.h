@@ -30,6 +30,8 @@
     X(delay)                                                                                   \
     /* stdlib/fx.c */                                                                          \
     X(filtered_noise) X(reverb)                                                                \
+    /* stdlib/onepole.c, stdlib/svf.c, stdlib/comb.c */                                        \
+    X(onepole) X(smooth) X(svf) X(comb) X(allpass)                                             \
     /* stdlib/channels.c */                                                                    \
     X(mix) X(concat) X(pick) X(range)                                                          \
     /* stdlib/rate.c */                                                                        \
