@@ -5,4 +5,16 @@
 #ifndef WF_FAMILY_TESTS_H
 #define WF_FAMILY_TESTS_H
 
+/* tests/test_filters_simple.c */
+void test_onepole(void **state);
+void test_smooth(void **state);
+void test_svf_response(void **state);
+void test_svf_modes(void **state);
+void test_svf_modulation_stable(void **state);
+void test_comb(void **state);
+void test_allpass(void **state);
+void test_comb_fractional(void **state);
+void test_comb_fault(void **state);
+void test_filters_stream(void **state);
+
 #endif
