@@ -39,7 +39,7 @@ static const wf_arg_spec comb_args[] = {
     {"x", WF_ARG_SIGNAL, NULL, "signal to filter", 0, NULL, -1, 1},
     {"delay", WF_ARG_SIGNAL, NULL, "delay in seconds (peaks at multiples of 1/delay)", 0, NULL,
      0.0021, 0.0049},
-    {"feedback", WF_ARG_SIGNAL, NULL, "gain of the delayed output, |feedback| < 1", 0, NULL, -0.7,
+    {"feedback", WF_ARG_SIGNAL, NULL, "gain of the delayed output, between -1 and 1", 0, NULL, -0.7,
      0.7},
     {"max", WF_ARG_NUMBER, "0.1", "longest delay in seconds (delay is clamped to it)",
      WF_ARG_POSITIVE, NULL, 0, 0},
@@ -48,7 +48,7 @@ static const wf_arg_spec comb_args[] = {
 static const wf_arg_spec allpass_args[] = {
     {"x", WF_ARG_SIGNAL, NULL, "signal to filter", 0, NULL, -1, 1},
     {"delay", WF_ARG_SIGNAL, NULL, "delay in seconds", 0, NULL, 0.0021, 0.0049},
-    {"gain", WF_ARG_SIGNAL, "0.5", "allpass gain g, |g| < 1", 0, NULL, -0.7, 0.7},
+    {"gain", WF_ARG_SIGNAL, "0.5", "allpass gain g, between -1 and 1", 0, NULL, -0.7, 0.7},
     {"max", WF_ARG_NUMBER, "0.1", "longest delay in seconds (delay is clamped to it)",
      WF_ARG_POSITIVE, NULL, 0, 0},
 };
