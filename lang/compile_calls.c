@@ -120,7 +120,14 @@ static int enum_arg(cc *c, const wf_ast *e, const wf_node_kind *k, const wf_arg_
     if (found < 0) {
         const char *sg = wf_suggest(word, as->choices, nch);
         char hint[160];
-        snprintf(hint, sizeof hint, sg ? "did you mean '%s'?" : "one of: %s", sg ? sg : as->choices[0]);
+        if (sg) {
+            snprintf(hint, sizeof hint, "did you mean '%s'?", sg);
+        } else {
+            size_t at = (size_t)snprintf(hint, sizeof hint, "one of:");
+            for (int i = 0; i < nch && at < sizeof hint; i++)
+                at += (size_t)snprintf(hint + at, sizeof hint - at, "%s %s", i ? "," : "",
+                                       as->choices[i]);
+        }
         wf_report_unknown_word(c->d, wf_cc_span(given->value), hint, word, as->name, k->name);
         return -1;
     }

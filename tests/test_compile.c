@@ -124,6 +124,10 @@ static void test_unknown_argument_name(void **state)
     expect_error("out sine(440, colour: 1)\n", "unknown-argument", 1, 15, NULL);
     expect_error("def f(gain) { return gain }\nout f(gian: 1)\n",
                  "unknown-argument", 2, 7, "did you mean 'gain'?");
+    /* a word out of a list: the nearest choice, else all of them */
+    expect_error("out svf(noise(), 1000, mode: lpp)\n", "unknown-word", 1, 30, "did you mean 'lp'?");
+    expect_error("out svf(noise(), 1000, mode: lowpass)\n", "unknown-word", 1, 30,
+                 "one of: lp, bp, hp, notch, peak");
 }
 
 static void test_repeated_argument(void **state)
