@@ -255,7 +255,7 @@ const wf_node_kind wf_kind_smooth = {
     .name = "smooth",
     .family = "filters",
     .doc = "One-pole smoother for controls (de-zippering): y moves toward x by "
-           "1 - exp(-1/(time r)) of the gap each frame, at the rate r of its inputs (control in, "
+           "1 - exp(-1/(time r)) of the gap each step, at the rate r of its inputs (control in, "
            "control out), starting at x's first value. A step reaches 1 - 1/e of its height "
            "`time` seconds after it. Stability contract: stable for every `time`; `time` <= 0 "
            "passes x through, with a gradient of 0 in `time`. Nothing is reported.",
