@@ -34,6 +34,8 @@
     X(fir) X(fir_tv)                                                                           \
     /* stdlib/allpole.c */                                                                     \
     X(allpole) X(lpc)                                                                          \
+    /* stdlib/onepole.c, stdlib/svf.c, stdlib/comb.c */                                        \
+    X(onepole) X(smooth) X(svf) X(comb) X(allpass)                                             \
     /* stdlib/channels.c */                                                                    \
     X(mix) X(concat) X(pick) X(range)                                                          \
     /* stdlib/rate.c */                                                                        \

@@ -19,5 +19,16 @@ void test_allpole_faults(void **state);
 void test_lpc_step_up(void **state);
 void test_lpc_stable(void **state);
 void test_lpc_any_path(void **state);
+/* tests/test_filters_simple.c */
+void test_onepole(void **state);
+void test_smooth(void **state);
+void test_svf_response(void **state);
+void test_svf_modes(void **state);
+void test_svf_modulation_stable(void **state);
+void test_comb(void **state);
+void test_allpass(void **state);
+void test_comb_fractional(void **state);
+void test_comb_fault(void **state);
+void test_filters_stream(void **state);
 
 #endif

@@ -2309,6 +2309,37 @@ static void test_fit_source_filter(void **state)
     free(rec.x);
 }
 
+/* examples/fit_svf.weft as its comment says: a state variable lowpass's
+ * cutoff and q, learnt through the filter's recursion from 500 Hz and 1
+ * toward the target's 1500 Hz and 4 (measured: 1500.0 Hz and 3.98). */
+static void test_fit_svf(void **state)
+{
+    (void)state;
+    copy_file(EXAMPLES "/fit_svf.weft", "fit_svf.weft");
+    result r = WEFT("run", "fit_svf.weft", "--set", "cutoff=1500", "--set", "q=4", "-o", "target.wav",
+                    "-q");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    r = WEFT("fit", "fit_svf.weft", "--target", "target.wav", "--lr", "0.02", "--steps", "300", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    char *fit = get_file("fit_svf.fitted.weft");
+    int n;
+    char **lines = lines_of(fit, &n);
+    double cutoff = NAN, q = NAN;
+    for (int i = 0; i < n; i++) {
+        if (starts_with(lines[i], "param cutoff"))
+            cutoff = param_value(lines[i], "cutoff", " hz in [50 hz, 7 khz] log");
+        if (starts_with(lines[i], "param q"))
+            q = param_value(lines[i], "q     ", " in [0.3, 20] log");
+    }
+    assert_close(cutoff, 1500, 0.005, 0);
+    assert_close(q, 4, 0.02, 0);
+    lines_free(lines);
+    free(fit);
+}
+
 static void test_check(void **state)
 {
     (void)state;
@@ -2476,6 +2507,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_targets, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_batch, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_outputs, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_svf, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_check, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_source_filter, enter_tmp, leave_tmp),
         cmocka_unit_test(test_every_run_code),

@@ -124,6 +124,10 @@ static void test_unknown_argument_name(void **state)
     expect_error("out sine(440, colour: 1)\n", "unknown-argument", 1, 15, NULL);
     expect_error("def f(gain) { return gain }\nout f(gian: 1)\n",
                  "unknown-argument", 2, 7, "did you mean 'gain'?");
+    /* a word out of a list: the nearest choice, else all of them */
+    expect_error("out svf(noise(), 1000, mode: lpp)\n", "unknown-word", 1, 30, "did you mean 'lp'?");
+    expect_error("out svf(noise(), 1000, mode: lowpass)\n", "unknown-word", 1, 30,
+                 "one of: lp, bp, hp, notch, peak");
 }
 
 static void test_repeated_argument(void **state)
@@ -974,6 +978,8 @@ static const struct {
     {"argument-not-whole", "out noise(channels: 1.5)\n", 0, NULL},
     {"argument-not-positive", "out noise(channels: 0)\n", 0, NULL},
     {"argument-out-of-range", "out noise(seed: 1e16)\n", 0, NULL},
+    {"argument-not-word", "out svf(noise(), 1000, mode: 1 + 1)\n", 0, NULL},
+    {"unknown-word", "out svf(noise(), 1000, mode: lowpass)\n", 0, NULL},
     {"division-by-zero", "out 1 / 0\n", 0, NULL},
     {"fold-not-finite", "out sqrt(-1)\n", 0, NULL},
     {"shape-mismatch", "out sine([1, 2]) * [1, 2, 3]\n", 0, NULL},
@@ -990,8 +996,6 @@ static const struct {
     {"already-audio", "out upsample(sine(1))\n", 0, NULL},
     {"not-audio-rate", "out upsample(downsample(1))\n", 0, NULL},
     {"audio-rate-filter", "out filtered_noise(noise(), sine([1, 2]))\n", 0, NULL},
-    {"argument-not-word", "out fir(noise(), [1, 2], method: 1)\n", 0, NULL},
-    {"unknown-word", "out fir(noise(), [1, 2], method: fastest)\n", 0, NULL},
     {"bad-unit", "rate 2 s\nout 1\n", 0, NULL},
     {"mixed-units", "param p = 1 hz in [1 s, 2 s]\nout p\n", 0, NULL},
     {"setting-twice", "rate 8000\nrate 8000\nout 1\n", 0, NULL},
