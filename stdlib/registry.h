@@ -30,6 +30,8 @@
     X(delay)                                                                                   \
     /* stdlib/fx.c */                                                                          \
     X(filtered_noise) X(reverb)                                                                \
+    /* stdlib/iir.c */                                                                         \
+    X(iir) X(sos) X(biquad)                                                                    \
     /* stdlib/channels.c */                                                                    \
     X(mix) X(concat) X(pick) X(range)                                                          \
     /* stdlib/rate.c */                                                                        \

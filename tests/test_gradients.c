@@ -255,6 +255,29 @@ static void test_kind(void **state)
     make_configs(k, nin, cf, &ncf);
     for (int c = 0; c < ncf; c++)
         checked += check_config(kind, &cf[c], nin);
+    if (checked == 0) {
+        /* inputs that come in groups of 6 channels (sos's sections): the
+         * first input audio or control, the others at each rate */
+        static const struct {
+            const char *name;
+            wf_rate r0, r;
+            int c0, c;
+        } grouped[] = {
+            {"audio x1 with constant x12", WF_RATE_AUDIO, WF_RATE_CONST, 1, 12},
+            {"audio x3 with constant x30", WF_RATE_AUDIO, WF_RATE_CONST, 3, 30},
+            {"audio x2 with control x12", WF_RATE_AUDIO, WF_RATE_CONTROL, 2, 12},
+            {"control x1 with audio x6", WF_RATE_CONTROL, WF_RATE_AUDIO, 1, 6},
+        };
+        for (size_t c = 0; c < sizeof grouped / sizeof grouped[0]; c++) {
+            config g = {0};
+            g.name = grouped[c].name;
+            for (int i = 0; i < nin; i++) {
+                g.rate[i] = pick_rate(wf_kind_input_spec(k, i), i ? grouped[c].r : grouped[c].r0);
+                g.chans[i] = i ? grouped[c].c : grouped[c].c0;
+            }
+            checked += check_config(kind, &g, nin);
+        }
+    }
     if (checked == 0)
         fail_msg("'%s' accepted none of the test shapes", k->name);
 }
