@@ -5,4 +5,12 @@
 #ifndef WF_FAMILY_TESTS_H
 #define WF_FAMILY_TESTS_H
 
+/* tests/test_iir.c */
+void test_biquad_magnitudes(void **state);
+void test_biquad_impulse(void **state);
+void test_iir_vs_sos(void **state);
+void test_iir_stream(void **state);
+void test_iir_long_run(void **state);
+void test_iir_faults(void **state);
+
 #endif
