@@ -1844,6 +1844,41 @@ static void test_filter_faults(void **state)
     free(fit);
 }
 
+/* examples/sweep_lowpass.weft, by its documented commands: the per-frame
+ * cutoff learnt from the target's known sweep, 300 Hz * 10^(t / 2 s), is
+ * within 3 % of it at every frame and within 1 % at the median. */
+static void test_fit_sweep_lowpass(void **state)
+{
+    (void)state;
+    copy_file(EXAMPLES "/sweep_lowpass.weft", "sweep_lowpass.weft");
+    result r = WEFT("run", EXAMPLES "/sweep_lowpass_target.weft", "-o", "target.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("fit", "sweep_lowpass.weft", "--target", "target.wav", "--lr", "0.05", "--steps", "150", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    wf_diags d = {0};
+    wf_npy info;
+    wf_real *v;
+    assert_int_equal(wf_npy_load("sweep_lowpass.fitted.cutoff.npy", &info, &v, &d), 0);
+    wf_diags_free(&d);
+    assert_int_equal(info.ndim, 2);
+    assert_int_equal(info.shape[0], 100); /* 2 s at 50 frames a second */
+    assert_int_equal(info.shape[1], 1);
+    double err[100];
+    for (int f = 0; f < 100; f++) {
+        double want = 300 * pow(10, fmin(f / 50.0 / 2, 1));
+        err[f] = fabs(v[f] / want - 1);
+        if (err[f] > 0.03)
+            fail_msg("frame %d: cutoff %.1f Hz, the target's %.1f Hz", f, v[f], want);
+    }
+    int below = 0;
+    for (int f = 0; f < 100; f++)
+        below += err[f] < 0.01;
+    assert_true(below > 50);
+    wf_afree(v);
+}
+
 /* Ctrl-C in the middle of a long fit: it stops, keeps the best values and
  * exits with 130 as shells expect of an interrupted command. */
 static void test_fit_interrupt(void **state)
@@ -2313,6 +2348,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_options, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_diverges, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_filter_faults, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_sweep_lowpass, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_interrupt, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_per_frame, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_targets, enter_tmp, leave_tmp),
