@@ -107,10 +107,32 @@ static inline void tdf_forward(int K, int C, int n, coefs q, const wf_real *xp, 
         }
 }
 
+/* One constant second-order set shared by the channels (W3's biquad): the
+ * coefficients and the state in registers, a channel at a time. */
+static void tdf2_const(int C, int n, const double *p, const wf_real *xp, wf_stride sx, wf_real *y,
+                       double *st)
+{
+    const double b0 = p[0], b1 = p[1], b2 = p[2], a1 = p[3], a2 = p[4];
+    for (int c = 0; c < C; c++) {
+        double s1 = st[2 * c], s2 = st[2 * c + 1];
+        for (int t = 0; t < n; t++) {
+            double xv = xp[WF_AT(sx, t, c)];
+            double yv = b0 * xv + s1;
+            s1 = b1 * xv - a1 * yv + s2;
+            s2 = b2 * xv - a2 * yv;
+            y[(size_t)t * C + c] = (wf_real)yv;
+        }
+        st[2 * c] = s1;
+        st[2 * c + 1] = s2;
+    }
+}
+
 static void tdf_forward_any(int K, int C, int n, coefs q, const wf_real *xp, wf_stride sx,
                             wf_real *y, double *st)
 {
-    if (K == 2) /* biquads and sections: the loops unrolled */
+    if (K == 2 && !q.ct && !q.cc)
+        tdf2_const(C, n, q.co, xp, sx, y, st);
+    else if (K == 2) /* biquads and sections: the loops unrolled */
         tdf_forward(2, C, n, q, xp, sx, y, st);
     else
         tdf_forward(K, C, n, q, xp, sx, y, st);
@@ -153,11 +175,48 @@ static inline void tdf_adjoint(int K, int C, int n, coefs q, const wf_real *xp, 
         }
 }
 
+/* The adjoint of tdf2_const: coefficients, history and sums in registers. */
+static void tdf2_const_adjoint(int C, int n, const double *p, const wf_real *xp, wf_stride sx,
+                               const wf_real *y, const wf_real *g, double *h, wf_real *dx,
+                               double *dco)
+{
+    const double b0 = p[0], b1 = p[1], b2 = p[2], a1 = p[3], a2 = p[4];
+    for (int c = 0; c < C; c++) {
+        double h1 = h[2 * c], h2 = h[2 * c + 1];
+        double d0 = 0, d1 = 0, d2 = 0, d3 = 0, d4 = 0;
+        for (int t = n - 1; t >= 0; t--) {
+            size_t o = (size_t)t * C + c;
+            double gb = g[o] - a1 * h1 - a2 * h2;
+            if (dx)
+                dx[o] += (wf_real)(b0 * gb + b1 * h1 + b2 * h2);
+            double xv = xp[WF_AT(sx, t, c)], yv = y[o];
+            d0 += gb * xv;
+            d1 += h1 * xv;
+            d2 += h2 * xv;
+            d3 -= h1 * yv;
+            d4 -= h2 * yv;
+            h2 = h1;
+            h1 = gb;
+        }
+        h[2 * c] = h1;
+        h[2 * c + 1] = h2;
+        if (dco) {
+            dco[0] += d0;
+            dco[1] += d1;
+            dco[2] += d2;
+            dco[3] += d3;
+            dco[4] += d4;
+        }
+    }
+}
+
 static void tdf_adjoint_any(int K, int C, int n, coefs q, const wf_real *xp, wf_stride sx,
                             const wf_real *y, const wf_real *g, double *h, wf_real *dx,
                             double *dco)
 {
-    if (K == 2)
+    if (K == 2 && !q.ct && !q.cc)
+        tdf2_const_adjoint(C, n, q.co, xp, sx, y, g, h, dx, dco);
+    else if (K == 2)
         tdf_adjoint(2, C, n, q, xp, sx, y, g, h, dx, dco);
     else
         tdf_adjoint(K, C, n, q, xp, sx, y, g, h, dx, dco);
@@ -709,9 +768,9 @@ static void sos_forward(wf_kctx *k)
             coefs q = {co + (size_t)j * 5, ct, 0};
             double *st = (double *)k->state + (size_t)j * C * 2;
             if (j == 0)
-                tdf_forward(2, C, len, q, k->in[S_X].p + t0 * sx.t, sx, y, st);
+                tdf_forward_any(2, C, len, q, k->in[S_X].p + t0 * sx.t, sx, y, st);
             else
-                tdf_forward(2, C, len, q, y, sy, y, st);
+                tdf_forward_any(2, C, len, q, y, sy, y, st);
             if (k->saved && j < NS - 1)
                 memcpy((wf_real *)k->saved + (size_t)j * tstride + (size_t)t0 * C, y,
                        sizeof(wf_real) * (size_t)len * C);
@@ -757,7 +816,7 @@ static void sos_backward(wf_kctx *k)
             const wf_real *yj = j == NS - 1 ? k->out.p + (size_t)t0 * C
                                             : tape + (size_t)j * tstride + (size_t)t0 * C;
             coefs q = {co + (size_t)j * 5, ct, 0};
-            tdf_adjoint(2, C, len, q, xj, j == 0 ? sx : sy, yj, g, h + (size_t)j * C * 2,
+            tdf_adjoint_any(2, C, len, q, xj, j == 0 ? sx : sy, yj, g, h + (size_t)j * C * 2,
                         want_dx ? dx : NULL, dS->p ? dco + (size_t)j * 5 : NULL);
             g = dx;
         }
@@ -1022,7 +1081,7 @@ static void biquad_forward(wf_kctx *k)
     wf_stride sx = wf_stride_of(&k->in[Q_X], &k->out);
     if (!b.tv) {
         bq_sets(k, &b, 0, 1, co, NULL, 1);
-        tdf_forward(2, b.C, n, (coefs){co, 0, b.cc}, k->in[Q_X].p, sx, k->out.p, k->state);
+        tdf_forward_any(2, b.C, n, (coefs){co, 0, b.cc}, k->in[Q_X].p, sx, k->out.p, k->state);
         return;
     }
     for (int t0 = 0; t0 < n; t0 += CHUNK) {
@@ -1086,7 +1145,7 @@ static void biquad_backward(wf_kctx *k)
         }
         if (k->din[Q_X].p)
             memset(dx, 0, sizeof(wf_real) * (size_t)len * C);
-        tdf_adjoint(2, C, len, (coefs){co, b.ct, b.cc}, k->in[Q_X].p + t0 * sx.t, sx,
+        tdf_adjoint_any(2, C, len, (coefs){co, b.ct, b.cc}, k->in[Q_X].p + t0 * sx.t, sx,
                     k->out.p + (size_t)t0 * C, k->dout->p + (size_t)t0 * C, h,
                     k->din[Q_X].p ? dx : NULL, want_co ? dco : NULL);
         if (k->din[Q_X].p)
