@@ -626,13 +626,15 @@ static int sos_check(wf_kctx *k, int NS, int t0, int len, const double *co)
 }
 
 #ifdef WAVEFRONT
-/* The constant cascade as a wavefront: lane s of the vectors is section s,
- * which at step t filters sample t - s, the output of section s - 1 at the
- * step before. G groups of four sections; lanes past the last section have
- * zero coefficients and stay zero. Steps where some lanes have no sample
- * (the first and last NS - 1) keep those lanes' state as it was, so the
- * state at the end is that of every section after sample n - 1. Writes
- * channel c of y, and the sections' outputs into tape[s] when not NULL. */
+/* The constant cascade as a wavefront: lane L of the vectors (4 G lanes in
+ * G groups) is a section, which at step t filters sample t - L, the output
+ * of lane L - 1 at the step before. The NS sections take the last lanes, so
+ * the cascade's output is always lane 3 of the last group (read from the
+ * registers); the off = 4 G - NS lanes in front pass their input through
+ * (b0 = 1, the rest 0, exactly). Steps where some lanes have no sample (the
+ * first and last 4 G - 1) keep those lanes' state as it was, so the state
+ * at the end is that of every section after sample n - 1. Writes channel c
+ * of y, and the sections' outputs into tape[s] when not NULL. */
 static inline void wavefront(int G, int NS, int C, int c, int n, const double *co,
                              const wf_real *xp, wf_stride sx, wf_real *y, double *st,
                              wf_real *tape, size_t tstride)
@@ -640,14 +642,15 @@ static inline void wavefront(int G, int NS, int C, int c, int n, const double *c
     enum { MAXG = 8 };
     __m256d B0[MAXG], B1[MAXG], B2[MAXG], A1[MAXG], A2[MAXG], S1[MAXG], S2[MAXG], Y[MAXG];
     __m256d lane[MAXG];
+    const int W = 4 * G, off = W - NS;
     for (int g = 0; g < G; g++) {
         double v[7][4];
         for (int l = 0; l < 4; l++) {
-            int s = 4 * g + l;
+            int s = 4 * g + l - off;
             for (int m = 0; m < 5; m++)
-                v[m][l] = s < NS ? co[s * 5 + m] : 0;
-            v[5][l] = s < NS ? st[((size_t)s * C + c) * 2] : 0;
-            v[6][l] = s < NS ? st[((size_t)s * C + c) * 2 + 1] : 0;
+                v[m][l] = s >= 0 ? co[s * 5 + m] : m == 0;
+            v[5][l] = s >= 0 ? st[((size_t)s * C + c) * 2] : 0;
+            v[6][l] = s >= 0 ? st[((size_t)s * C + c) * 2 + 1] : 0;
         }
         B0[g] = _mm256_loadu_pd(v[0]);
         B1[g] = _mm256_loadu_pd(v[1]);
@@ -659,23 +662,23 @@ static inline void wavefront(int G, int NS, int C, int c, int n, const double *c
         Y[g] = _mm256_setzero_pd();
         lane[g] = _mm256_set_pd(4 * g + 3, 4 * g + 2, 4 * g + 1, 4 * g);
     }
-    const int lg = (NS - 1) / 4, ll = (NS - 1) % 4;
     const __m256d zero = _mm256_setzero_pd(), nv = _mm256_set1_pd((double)n);
     double out[4];
-    for (int t = 0; t < n + NS - 1; t++) {
+    for (int t = 0; t < n + W - 1; t++) {
         __m256d carry = _mm256_set1_pd(t < n ? (double)xp[WF_AT(sx, t, c)] : 0.0);
-        int full = t >= NS - 1 && t < n;
+        int full = t >= W - 1 && t < n;
         for (int g = 0; g < G; g++) {
-            __m256d r = _mm256_permute4x64_pd(Y[g], 0x93); /* y3 y0 y1 y2 */
-            __m256d in = _mm256_blend_pd(r, carry, 1);
-            carry = r;
+            /* in = [carry3 y0 y1 y2]: lane 3 of the group before (or x), then
+             * this group's lanes moved up one (vperm2f128, an in-lane shuffle) */
+            __m256d in = _mm256_shuffle_pd(_mm256_permute2f128_pd(Y[g], carry, 0x03), Y[g], 5);
+            carry = Y[g];
             __m256d yv = _mm256_fmadd_pd(B0[g], in, S1[g]);
             __m256d s1 = _mm256_fnmadd_pd(A1[g], yv, _mm256_fmadd_pd(B1[g], in, S2[g]));
             __m256d s2 = _mm256_fnmadd_pd(A2[g], yv, _mm256_mul_pd(B2[g], in));
             if (!full) {
                 __m256d at = _mm256_sub_pd(_mm256_set1_pd((double)t), lane[g]);
                 __m256d on = _mm256_and_pd(_mm256_cmp_pd(at, zero, _CMP_GE_OQ),
-                                   _mm256_cmp_pd(at, nv, _CMP_LT_OQ));
+                                           _mm256_cmp_pd(at, nv, _CMP_LT_OQ));
                 yv = _mm256_blendv_pd(Y[g], yv, on);
                 s1 = _mm256_blendv_pd(S1[g], s1, on);
                 s2 = _mm256_blendv_pd(S2[g], s2, on);
@@ -686,24 +689,27 @@ static inline void wavefront(int G, int NS, int C, int c, int n, const double *c
             if (tape) {
                 _mm256_storeu_pd(out, yv);
                 for (int l = 0; l < 4; l++) {
-                    int s = 4 * g + l;
-                    if (s < NS - 1 && t - s >= 0 && t - s < n)
-                        tape[(size_t)s * tstride + (size_t)(t - s) * C + c] = (wf_real)out[l];
+                    int L = 4 * g + l, s = L - off;
+                    if (s >= 0 && s < NS - 1 && t - L >= 0 && t - L < n)
+                        tape[(size_t)s * tstride + (size_t)(t - L) * C + c] = (wf_real)out[l];
                 }
             }
         }
-        if (t >= NS - 1) {
-            _mm256_storeu_pd(out, Y[lg]);
-            y[(size_t)(t - (NS - 1)) * C + c] = (wf_real)out[ll];
+        if (t >= W - 1) {
+            __m128d hi = _mm256_extractf128_pd(Y[G - 1], 1);
+            y[(size_t)(t - (W - 1)) * C + c] = (wf_real)_mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi));
         }
     }
     for (int g = 0; g < G; g++) {
         double v1[4], v2[4];
         _mm256_storeu_pd(v1, S1[g]);
         _mm256_storeu_pd(v2, S2[g]);
-        for (int l = 0; l < 4 && 4 * g + l < NS; l++) {
-            st[((size_t)(4 * g + l) * C + c) * 2] = v1[l];
-            st[((size_t)(4 * g + l) * C + c) * 2 + 1] = v2[l];
+        for (int l = 0; l < 4; l++) {
+            int s = 4 * g + l - off;
+            if (s >= 0) {
+                st[((size_t)s * C + c) * 2] = v1[l];
+                st[((size_t)s * C + c) * 2 + 1] = v2[l];
+            }
         }
     }
 }
