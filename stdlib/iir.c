@@ -582,7 +582,7 @@ static void sos_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int
 {
     (void)e;
     size_t NS = (size_t)in[S_SECTIONS].chans / 6, C = (size_t)g->shape.chans;
-    s->state = NS * C * 2 * sizeof(double);
+    s->state = NS * C * 3 * sizeof(double); /* 2 in the plain loops, 3 in the wavefront */
     s->saved = (NS - 1) * (size_t)block * C * sizeof(wf_real);
     s->work = bytes_d(CHUNK * NS * 5);
     s->bwork = 2 * bytes_d(CHUNK * NS * 5) + bytes_d(NS * C * 2) + 2 * bytes_r(CHUNK * C) +
@@ -626,70 +626,93 @@ static int sos_check(wf_kctx *k, int NS, int t0, int len, const double *co)
 }
 
 #ifdef WAVEFRONT
-/* The constant cascade as a wavefront: lane L of the vectors (4 G lanes in
- * G groups) is a section, which at step t filters sample t - L, the output
- * of lane L - 1 at the step before. The NS sections take the last lanes, so
- * the cascade's output is always lane 3 of the last group (read from the
- * registers); the off = 4 G - NS lanes in front pass their input through
- * (b0 = 1, the rest 0, exactly). Steps where some lanes have no sample (the
- * first and last 4 G - 1) keep those lanes' state as it was, so the state
- * at the end is that of every section after sample n - 1. Writes channel c
- * of y, and the sections' outputs into tape[s] when not NULL. */
+/* The constant cascade as a wavefront: stage L of W = 4 G (lane l of group
+ * g for L = l G + g) is a section, which at step t filters sample t - L,
+ * the output of stage L - 1 at the step before. Stages are interleaved
+ * across the groups so that group g takes group g - 1's outputs lane for
+ * lane and only group 0 shifts its input (group G - 1's lanes moved up one,
+ * x in lane 0): the step-to-step dependence through the outputs is then G
+ * multiply-adds and one shift per G steps. The NS sections take the last
+ * stages, so the cascade's output is always lane 3 of group G - 1 (read
+ * from the registers); the off = W - NS stages in front pass their input
+ * through (b0 = 1, the rest 0, exactly). Steps where some stages have no
+ * sample (the first and last W - 1) keep those stages' state as it was, so
+ * the state at the end is that of every section after sample n - 1.
+ *
+ * Each section is the transposed form with its first state's recursion
+ * written out, so that a step's only dependence on the step before is one
+ * multiply-add (the second state s2[t-1] = c2 u[t-1] - a2 s1[t-2] would put
+ * three in a row): with u the section's input,
+ *   y[t]  = b0 u[t] + s1[t-1],
+ *   s1[t] = c1 u[t] + c2 u[t-1] - a2 s1[t-2] - a1 s1[t-1],
+ * c1 = b1 - a1 b0, c2 = b2 - a2 b0. The state per section and channel is
+ * (s1[t-1], s1[t-2], u[t-1]). Writes channel c of y, and the sections'
+ * outputs into tape[s] when not NULL. */
 static inline void wavefront(int G, int NS, int C, int c, int n, const double *co,
                              const wf_real *xp, wf_stride sx, wf_real *y, double *st,
                              wf_real *tape, size_t tstride)
 {
     enum { MAXG = 8 };
-    __m256d B0[MAXG], B1[MAXG], B2[MAXG], A1[MAXG], A2[MAXG], S1[MAXG], S2[MAXG], Y[MAXG];
-    __m256d lane[MAXG];
+    __m256d B0[MAXG], C1[MAXG], C2[MAXG], A1[MAXG], A2[MAXG], P1[MAXG], P2[MAXG], U[MAXG];
+    __m256d Y[MAXG], lane[MAXG];
     const int W = 4 * G, off = W - NS;
     for (int g = 0; g < G; g++) {
-        double v[7][4];
+        double v[8][4];
         for (int l = 0; l < 4; l++) {
-            int s = 4 * g + l - off;
-            for (int m = 0; m < 5; m++)
-                v[m][l] = s >= 0 ? co[s * 5 + m] : m == 0;
-            v[5][l] = s >= 0 ? st[((size_t)s * C + c) * 2] : 0;
-            v[6][l] = s >= 0 ? st[((size_t)s * C + c) * 2 + 1] : 0;
+            int s = l * G + g - off;
+            const double *q = co + 5 * (s >= 0 ? s : 0);
+            const double *w = st + ((size_t)(s >= 0 ? s : 0) * C + c) * 3;
+            v[0][l] = s >= 0 ? q[0] : 1;
+            v[1][l] = s >= 0 ? q[1] - q[3] * q[0] : 0;
+            v[2][l] = s >= 0 ? q[2] - q[4] * q[0] : 0;
+            v[3][l] = s >= 0 ? q[3] : 0;
+            v[4][l] = s >= 0 ? q[4] : 0;
+            for (int m = 0; m < 3; m++)
+                v[5 + m][l] = s >= 0 ? w[m] : 0;
         }
         B0[g] = _mm256_loadu_pd(v[0]);
-        B1[g] = _mm256_loadu_pd(v[1]);
-        B2[g] = _mm256_loadu_pd(v[2]);
+        C1[g] = _mm256_loadu_pd(v[1]);
+        C2[g] = _mm256_loadu_pd(v[2]);
         A1[g] = _mm256_loadu_pd(v[3]);
         A2[g] = _mm256_loadu_pd(v[4]);
-        S1[g] = _mm256_loadu_pd(v[5]);
-        S2[g] = _mm256_loadu_pd(v[6]);
+        P1[g] = _mm256_loadu_pd(v[5]);
+        P2[g] = _mm256_loadu_pd(v[6]);
+        U[g] = _mm256_loadu_pd(v[7]);
         Y[g] = _mm256_setzero_pd();
-        lane[g] = _mm256_set_pd(4 * g + 3, 4 * g + 2, 4 * g + 1, 4 * g);
+        lane[g] = _mm256_set_pd(3 * G + g, 2 * G + g, G + g, g);
     }
     const __m256d zero = _mm256_setzero_pd(), nv = _mm256_set1_pd((double)n);
     double out[4];
     for (int t = 0; t < n + W - 1; t++) {
-        __m256d carry = _mm256_set1_pd(t < n ? (double)xp[WF_AT(sx, t, c)] : 0.0);
+        __m256d xv = _mm256_set1_pd(t < n ? (double)xp[WF_AT(sx, t, c)] : 0.0);
         int full = t >= W - 1 && t < n;
-        for (int g = 0; g < G; g++) {
-            /* in = [carry3 y0 y1 y2]: lane 3 of the group before (or x), then
-             * this group's lanes moved up one (vperm2f128, an in-lane shuffle) */
-            __m256d in = _mm256_shuffle_pd(_mm256_permute2f128_pd(Y[g], carry, 0x03), Y[g], 5);
-            carry = Y[g];
-            __m256d yv = _mm256_fmadd_pd(B0[g], in, S1[g]);
-            __m256d s1 = _mm256_fnmadd_pd(A1[g], yv, _mm256_fmadd_pd(B1[g], in, S2[g]));
-            __m256d s2 = _mm256_fnmadd_pd(A2[g], yv, _mm256_mul_pd(B2[g], in));
+        __m256d last = Y[G - 1];
+        for (int g = G - 1; g >= 0; g--) {
+            /* group 0: [x y0 y1 y2] of group G - 1 (vperm2f128, an in-lane
+             * shuffle); the others: group g - 1 as it was */
+            __m256d u = g ? Y[g - 1]
+                          : _mm256_shuffle_pd(_mm256_permute2f128_pd(last, xv, 0x03), last, 5);
+            __m256d yv = _mm256_fmadd_pd(B0[g], u, P1[g]);
+            __m256d w = _mm256_fnmadd_pd(A2[g], P2[g], _mm256_fmadd_pd(C1[g], u, _mm256_mul_pd(C2[g], U[g])));
+            __m256d s1 = _mm256_fnmadd_pd(A1[g], P1[g], w);
+            __m256d p2 = P1[g];
             if (!full) {
                 __m256d at = _mm256_sub_pd(_mm256_set1_pd((double)t), lane[g]);
                 __m256d on = _mm256_and_pd(_mm256_cmp_pd(at, zero, _CMP_GE_OQ),
                                            _mm256_cmp_pd(at, nv, _CMP_LT_OQ));
                 yv = _mm256_blendv_pd(Y[g], yv, on);
-                s1 = _mm256_blendv_pd(S1[g], s1, on);
-                s2 = _mm256_blendv_pd(S2[g], s2, on);
+                s1 = _mm256_blendv_pd(P1[g], s1, on);
+                p2 = _mm256_blendv_pd(P2[g], p2, on);
+                u = _mm256_blendv_pd(U[g], u, on);
             }
             Y[g] = yv;
-            S1[g] = s1;
-            S2[g] = s2;
+            P2[g] = p2;
+            P1[g] = s1;
+            U[g] = u;
             if (tape) {
                 _mm256_storeu_pd(out, yv);
                 for (int l = 0; l < 4; l++) {
-                    int L = 4 * g + l, s = L - off;
+                    int L = l * G + g, s = L - off;
                     if (s >= 0 && s < NS - 1 && t - L >= 0 && t - L < n)
                         tape[(size_t)s * tstride + (size_t)(t - L) * C + c] = (wf_real)out[l];
                 }
@@ -701,15 +724,14 @@ static inline void wavefront(int G, int NS, int C, int c, int n, const double *c
         }
     }
     for (int g = 0; g < G; g++) {
-        double v1[4], v2[4];
-        _mm256_storeu_pd(v1, S1[g]);
-        _mm256_storeu_pd(v2, S2[g]);
+        double v[3][4];
+        _mm256_storeu_pd(v[0], P1[g]);
+        _mm256_storeu_pd(v[1], P2[g]);
+        _mm256_storeu_pd(v[2], U[g]);
         for (int l = 0; l < 4; l++) {
-            int s = 4 * g + l - off;
-            if (s >= 0) {
-                st[((size_t)s * C + c) * 2] = v1[l];
-                st[((size_t)s * C + c) * 2 + 1] = v2[l];
-            }
+            int s = l * G + g - off;
+            for (int m = 0; m < 3 && s >= 0; m++)
+                st[((size_t)s * C + c) * 3 + m] = v[m][l];
         }
     }
 }
@@ -725,7 +747,7 @@ static void sos_wavefront(wf_kctx *k, const double *co)
     size_t tstride = (size_t)k->block * (size_t)C;
     for (int s0 = 0; s0 < NS; s0 += 32) {
         int ns = NS - s0 < 32 ? NS - s0 : 32, G = (ns + 3) / 4;
-        double *st = (double *)k->state + (size_t)s0 * C * 2;
+        double *st = (double *)k->state + (size_t)s0 * C * 3;
         wf_real *tp = tape ? tape + (size_t)s0 * tstride : NULL;
         /* the last section of a piece that is not the cascade's last goes to the tape too */
         for (int c = 0; c < C; c++) {
