@@ -4,7 +4,7 @@ Faust) for the workloads of bench/WORKLOADS.md, one after the other, and
 prints each workload's figures with weft's speed-up over every peer, taken
 from the medians of this same run.
 
-    /usr/bin/python3 bench/run.py [--build build] [--only W1,W5] [--json out.jsonl]
+    /usr/bin/python3 bench/run.py [--build build] [--only W1,W3,W5] [--json out.jsonl]
 
 Every program prints one JSON object per figure on stdout; see bench/README.md."""
 
@@ -18,7 +18,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 PYTHON = "/usr/bin/python3"
-WORKLOADS = ("W1", "W2", "W5")
+WORKLOADS = ("W1", "W2", "W3", "W5")
 
 # Timing metrics that get a weft-vs-peer ratio, and whether higher is faster
 # (samples_per_s would repeat x_realtime's ratio, so it gets none).
@@ -125,7 +125,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default="build", help="meson build folder (default: build)")
     ap.add_argument("--only", default=",".join(WORKLOADS),
-                    help="comma-separated workloads to run (default: W1,W2,W5)")
+                    help="comma-separated workloads to run (default: W1,W2,W3,W5)")
     ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON lines to FILE")
     args = ap.parse_args()
 

@@ -155,6 +155,9 @@
       P3(const char *, node, const char *, arg, int, chans),                                   \
       "shape mismatch in '%s': %s needs at least 2 bands, it has %d channel",                  \
       "filtered_noise() magnitudes of fewer than two bands")                                   \
+    X(bad_sections, "bad-sections", ERROR, shapes, P2(const char *, node, int, chans),         \
+      "shape mismatch in '%s': sections needs 6 channels per section, it has %d",              \
+      "sos() sections whose channels are not a multiple of 6 (b0 b1 b2 a0 a1 a2 per section)") \
     X(too_many_channels, "too-many-channels", ERROR, shapes, P2(const char *, node, int, max), \
       "'%s' takes at most %d channels", "a node asked for more channels than it makes")        \
     X(too_many_values, "too-many-values", ERROR, shapes, P2(const char *, node, int, max),     \

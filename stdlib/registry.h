@@ -36,6 +36,8 @@
     X(allpole) X(lpc)                                                                          \
     /* stdlib/onepole.c, stdlib/svf.c, stdlib/comb.c */                                        \
     X(onepole) X(smooth) X(svf) X(comb) X(allpass)                                             \
+    /* stdlib/iir.c */                                                                         \
+    X(iir) X(sos) X(biquad)                                                                    \
     /* stdlib/channels.c */                                                                    \
     X(mix) X(concat) X(pick) X(range)                                                          \
     /* stdlib/rate.c */                                                                        \

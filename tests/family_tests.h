@@ -30,5 +30,12 @@ void test_allpass(void **state);
 void test_comb_fractional(void **state);
 void test_comb_fault(void **state);
 void test_filters_stream(void **state);
+/* tests/test_iir.c */
+void test_biquad_magnitudes(void **state);
+void test_biquad_impulse(void **state);
+void test_iir_vs_sos(void **state);
+void test_iir_stream(void **state);
+void test_iir_long_run(void **state);
+void test_iir_faults(void **state);
 
 #endif

@@ -1804,6 +1804,81 @@ static void test_fit_diverges(void **state)
     }
 }
 
+/* Filters that leave their stable region: a render warns (unstable-run) and
+ * still writes what it computed; a fit whose step drives a pole out of the
+ * unit circle stops there (unstable-node), naming the node, the step and
+ * the pole radius, and writes the last good values. */
+static void test_filter_faults(void **state)
+{
+    (void)state;
+    put_file("up.weft", "rate 8 khz\nlength 0.1 s\nout 0.01 * iir(noise(), [1], [1, -1.001])\n");
+    result r = WEFT("run", "up.weft", "-o", "up.wav");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "up.weft:3:12: warning: 'iir' is unstable from 0.000 s (pole radius 1.001): its "
+               "output can grow without bound [unstable-run]\n");
+    HAS(r.err, "weft: wrote up.wav (0.100 s, 1 channel, 8000 Hz)\n");
+    result_free(&r);
+    /* a stable filter says nothing */
+    put_file("ok.weft", "rate 8 khz\nlength 0.1 s\nout 0.01 * iir(noise(), [1], [1, -0.99])\n");
+    r = WEFT("run", "ok.weft", "-o", "ok.wav");
+    EXPECT_STATUS(r, 0);
+    assert_null(strstr(r.err, "unstable"));
+    result_free(&r);
+
+    /* a one-pole fit whose plain gradient step takes p from 0.9 past 1 */
+    put_file("t.weft", "rate 8 khz\nlength 0.5 s\nout 0.1 * iir(noise(), [1], [1, -0.99])\n");
+    r = WEFT("run", "t.weft", "-o", "t.wav", "--format", "float", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    put_file("m.weft", "rate 8 khz\nlength 0.5 s\nparam p = 0.9\nout 0.1 * iir(noise(), [1], [1, -p])\n");
+    r = WEFT("fit", "m.weft", "--target", "t.wav", "--steps", "50", "--optimizer", "sgd", "--lr",
+             "0.5", "--loss", "l2");
+    EXPECT_STATUS(r, 1);
+    assert_true(starts_with(r.err, "weft: diverged after 1 steps in "));
+    HAS(r.err, "m.weft:4:11: error: the fit stopped at step 1: 'iir' became unstable at 0.000 s "
+               "(pole radius 1.1");
+    HAS(r.err, "[unstable-node]\n");
+    result_free(&r);
+    char *fit = get_file("m.fitted.weft");
+    HAS(fit, "param p = 0.9\n");
+    free(fit);
+}
+
+/* examples/sweep_lowpass.weft, by its documented commands: the per-frame
+ * cutoff learnt from the target's known sweep, 300 Hz * 10^(t / 2 s), is
+ * within 3 % of it at every frame and within 1 % at the median. */
+static void test_fit_sweep_lowpass(void **state)
+{
+    (void)state;
+    copy_file(EXAMPLES "/sweep_lowpass.weft", "sweep_lowpass.weft");
+    result r = WEFT("run", EXAMPLES "/sweep_lowpass_target.weft", "-o", "target.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("fit", "sweep_lowpass.weft", "--target", "target.wav", "--lr", "0.05", "--steps", "150", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    wf_diags d = {0};
+    wf_npy info;
+    wf_real *v;
+    assert_int_equal(wf_npy_load("sweep_lowpass.fitted.cutoff.npy", &info, &v, &d), 0);
+    wf_diags_free(&d);
+    assert_int_equal(info.ndim, 2);
+    assert_int_equal(info.shape[0], 100); /* 2 s at 50 frames a second */
+    assert_int_equal(info.shape[1], 1);
+    double err[100];
+    for (int f = 0; f < 100; f++) {
+        double want = 300 * pow(10, fmin(f / 50.0 / 2, 1));
+        err[f] = fabs(v[f] / want - 1);
+        if (err[f] > 0.03)
+            fail_msg("frame %d: cutoff %.1f Hz, the target's %.1f Hz", f, v[f], want);
+    }
+    int below = 0;
+    for (int f = 0; f < 100; f++)
+        below += err[f] < 0.01;
+    assert_true(below > 50);
+    wf_afree(v);
+}
+
 /* Ctrl-C in the middle of a long fit: it stops, keeps the best values and
  * exits with 130 as shells expect of an interrupted command. */
 static void test_fit_interrupt(void **state)
@@ -2452,9 +2527,6 @@ static const char *const unprovoked[] = {
     "cannot-rename", "bad-fft-size", "cannot-read-folder", "internal-lane-space",
     "internal-no-kernel", "internal-stream-lanes", "session-input-no-file",
     "session-length", "nothing-to-forget",
-    /* no node reports a kernel fault yet (test_exec checks the mechanism):
-     * the filters will, and take these off the list */
-    "unstable-run", "unstable-node",
 };
 
 /* Runs last: every code of the command and the runtime was printed by some
@@ -2499,6 +2571,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_gain, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_options, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_diverges, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_filter_faults, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_sweep_lowpass, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_interrupt, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_per_frame, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_fir_taps, enter_tmp, leave_tmp),

@@ -157,6 +157,8 @@ static void test_number_arguments(void **state)
     expect_error("out noise(seed: sine(1))\n", "argument-not-constant", 1, 11, NULL);
     expect_error("out noise(channels: 1.5)\n", "argument-not-whole", 1, 11, NULL);
     expect_error("n = 0\nout noise(channels: n)\n", "argument-not-positive", 2, 11, NULL);
+    expect_error("out biquad(noise(), kind: lowpas)\n", "unknown-word", 1, 27, "did you mean 'lowpass'?");
+    expect_error("out biquad(noise(), kind: 3)\n", "argument-not-word", 1, 27, NULL);
 }
 
 static void test_value_or_node(void **state)
@@ -181,6 +183,7 @@ static void test_shape_mismatch_signal(void **state)
     expect_error("out sine([1, 2]) * [1, 2, 3]\n", "shape-mismatch", 1, 20, NULL);
     expect_error("out harmonic(sine([1, 2]), [1, 0.5])\n", "not-mono", 1, 14, NULL);
     expect_error("out pick(sine([1, 2]), index: 5)\n", "index-out-of-range", 1, 5, NULL);
+    expect_error("out sos(noise(), [1, 0, 0, 1, 0])\n", "bad-sections", 1, 18, NULL);
 }
 
 static void test_rate_mismatch(void **state)
@@ -1051,6 +1054,7 @@ static const struct {
     {"vector-too-long", NULL, 0, long_vector},
     {"param-too-large", "param p[1073741824, 4] = 0\nout p\n", 0, NULL},
     {"too-many-nodes", NULL, 0, many_nodes},
+    {"bad-sections", "out sos(noise(), [1, 0, 0, 1, 0])\n", 0, NULL},
 };
 
 static void test_every_code(void **state)

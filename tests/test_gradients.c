@@ -255,6 +255,29 @@ static void test_kind(void **state)
     make_configs(k, nin, cf, &ncf);
     for (int c = 0; c < ncf; c++)
         checked += check_config(kind, &cf[c], nin);
+    if (checked == 0) {
+        /* inputs that come in groups of 6 channels (sos's sections): the
+         * first input audio or control, the others at each rate */
+        static const struct {
+            const char *name;
+            wf_rate r0, r;
+            int c0, c;
+        } grouped[] = {
+            {"audio x1 with constant x12", WF_RATE_AUDIO, WF_RATE_CONST, 1, 12},
+            {"audio x3 with constant x30", WF_RATE_AUDIO, WF_RATE_CONST, 3, 30},
+            {"audio x2 with control x12", WF_RATE_AUDIO, WF_RATE_CONTROL, 2, 12},
+            {"control x1 with audio x6", WF_RATE_CONTROL, WF_RATE_AUDIO, 1, 6},
+        };
+        for (size_t c = 0; c < sizeof grouped / sizeof grouped[0]; c++) {
+            config g = {0};
+            g.name = grouped[c].name;
+            for (int i = 0; i < nin; i++) {
+                g.rate[i] = pick_rate(wf_kind_input_spec(k, i), i ? grouped[c].r : grouped[c].r0);
+                g.chans[i] = i ? grouped[c].c : grouped[c].c0;
+            }
+            checked += check_config(kind, &g, nin);
+        }
+    }
     if (checked == 0)
         fail_msg("'%s' accepted none of the test shapes", k->name);
 }
@@ -388,14 +411,39 @@ static void test_lanes_gradients(void **state)
                 "out x * g + lanes_mean(v * g) + x * lanes_sum(n.vel) * 0.1\n", 2, 2);
 }
 
+/* The registry's check runs biquad's default kind only: every RBJ kind here,
+ * with constant, per-frame and audio-rate freq, q and gain. */
+static void test_biquad_kinds_gradients(void **state)
+{
+    (void)state;
+    static const char *const kinds[] = {"lowpass", "highpass",  "bandpass", "notch",
+                                        "peak",    "lowshelf", "highshelf", "allpass"};
+    static const char *const forms[] = {
+        "param f = 900\nparam q = 0.9\nparam g = 4\n"
+        "out biquad(noise(seed: 3), kind: %s, freq: f, q: q, gain: g)\n",
+        "frames 500 hz\nparam f[1] = 900 per frame\nparam q[1] = 0.9 per frame\n"
+        "param g[1] = 4 per frame\nout biquad(noise(seed: 3), kind: %s, freq: f, q: q, gain: g)\n",
+        "param f = 900\nparam q = 0.9\nparam g = 4\n"
+        "out biquad(noise(seed: 3, channels: 2), kind: %s, freq: f * (1 + [0.3, 0.2] * sine(50 hz)),"
+        " q: q * (1 + 0.2 * sine(70 hz)), gain: g * sine(30 hz))\n",
+    };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+            char text[512];
+            snprintf(text, sizeof text, forms[f], kinds[k]);
+            check_lanes(text, 1, 1);
+        }
+}
+
 int main(void)
 {
-    struct CMUnitTest tests[WF_NODE_COUNT + 1];
+    struct CMUnitTest tests[WF_NODE_COUNT + 2];
     static char names[WF_NODE_COUNT][64];
     for (int i = 0; i < WF_NODE_COUNT; i++) {
         snprintf(names[i], sizeof names[i], "gradient of %s", wf_registry[i]->name);
         tests[i] = (struct CMUnitTest){names[i], test_kind, NULL, NULL, (void *)(intptr_t)i};
     }
     tests[WF_NODE_COUNT] = (struct CMUnitTest){"gradients through lanes", test_lanes_gradients, NULL, NULL, NULL};
-    return _cmocka_run_group_tests("gradients", tests, WF_NODE_COUNT + 1, NULL, NULL);
+    tests[WF_NODE_COUNT + 1] = (struct CMUnitTest){"gradients of every biquad kind", test_biquad_kinds_gradients, NULL, NULL, NULL};
+    return _cmocka_run_group_tests("gradients", tests, WF_NODE_COUNT + 2, NULL, NULL);
 }

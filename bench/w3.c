@@ -1,0 +1,105 @@
+/* W3 biquad fit (bench/WORKLOADS.md): the cutoff and Q of an RBJ lowpass,
+ * fc = exp(theta_f) and Q = exp(theta_q), learnt from ln 3000 and ln 2
+ * against the target fc = 1000, Q = 0.7071 on 1 s of noise at 44.1 kHz,
+ * with the multi-scale spectral loss and Adam (lr 0.05), 200 steps. The
+ * model is a weft patch compiled from text (the biquad node, its
+ * coefficients computed from theta in every step), so the benchmark runs
+ * what a user's fit runs. Timed: the 200 steps (forward, loss, backward,
+ * Adam), 5 times from the same init after a 5-step warm-up. */
+#include <math.h>
+#include <string.h>
+
+#include "bench/bench.h"
+#include "lang/compile.h"
+#include "runtime/exec.h"
+#include "runtime/fit.h"
+#include "runtime/util.h"
+
+#define SR 44100
+#define N 44100
+
+static const char *model = "rate 44100 hz\n"
+                           "length 1 s\n"
+                           "param tf = 8\n"
+                           "param tq = 0.7\n"
+                           "out biquad(noise(seed: 0), kind: lowpass, freq: exp(tf), q: exp(tq))\n";
+static const char *target = "rate 44100 hz\n"
+                            "length 1 s\n"
+                            "out biquad(noise(seed: 0), kind: lowpass, freq: 1000, q: 0.7071)\n";
+
+static wf_patch *compile(const char *name, const char *text, wf_diags *d)
+{
+    wf_compile_opts co = {0};
+    wf_patch *p = wf_compile_text(name, text, &co, d);
+    if (!p) {
+        wf_diags_print(stderr, d, WF_DIAG_TEXT);
+        exit(1);
+    }
+    return p;
+}
+
+static wf_real *param(wf_params *ps, const char *name)
+{
+    return ps->v[wf_params_find(ps, name)].value;
+}
+
+int main(void)
+{
+    wf_diags d = {0};
+    wf_patch *tp = compile("w3-target", target, &d);
+    wf_env env = wf_patch_env(tp->g, 0, SR, N);
+    wf_params tps;
+    wf_params_init(&tps, tp->g, &env, NULL, &d);
+    wf_prog *tprog = wf_prog_new(tp->g, &env, &tps, WF_RUN_WHOLE, 0, &d);
+    wf_real *y_target = wf_aalloc(sizeof(wf_real) * N);
+    memcpy(y_target, wf_prog_forward(tprog), sizeof(wf_real) * N);
+
+    wf_patch *mp = compile("w3-model", model, &d);
+    wf_params ps;
+    wf_params_init(&ps, mp->g, &env, NULL, &d);
+    wf_prog *p = wf_prog_new(mp->g, &env, &ps, WF_RUN_GRAD, 0, &d);
+    wf_batch_opts bo = {0};
+    bo.loss.kind = WF_LOSS_MSS;
+    const wf_real *targets[1] = {y_target};
+    const int64_t frames[1] = {N};
+    wf_batch *batch = wf_batch_new(targets, frames, NULL, 1, N, &bo, &d);
+    wf_optim_opts oo = {0};
+    oo.kind = WF_OPTIM_ADAM;
+    oo.lr = 0.05;
+    wf_real *dy = wf_aalloc(sizeof(wf_real) * N);
+
+    enum { RUNS = 5, STEPS = 200, WARMUP = 5 };
+    double times[RUNS];
+    for (int run = -1; run < RUNS; run++) {
+        param(&ps, "tf")[0] = (wf_real)log(3000.0);
+        param(&ps, "tq")[0] = (wf_real)log(2.0);
+        wf_optim *opt = wf_optim_new(&ps, &oo);
+        int steps = run < 0 ? WARMUP : STEPS;
+        double t0 = wf_now();
+        for (int s = 0; s < steps; s++) {
+            wf_fit_grad(p, &ps, batch, s, dy);
+            wf_optim_step(opt, &ps);
+        }
+        double t = wf_now() - t0;
+        if (run >= 0)
+            times[run] = t;
+        wf_optim_free(opt);
+    }
+    wf_bench_timing("W3", "ms_per_step", "ms", times, RUNS, 1000.0 / STEPS);
+    const wf_real *y = wf_prog_forward(p);
+    wf_bench_value("W3", "final_fc", exp(param(&ps, "tf")[0]));
+    wf_bench_value("W3", "final_q", exp(param(&ps, "tq")[0]));
+    wf_bench_value("W3", "final_loss", wf_batch_loss(batch, &y, 1, NULL));
+
+    wf_afree(dy);
+    wf_afree(y_target);
+    wf_batch_free(batch);
+    wf_prog_free(p);
+    wf_prog_free(tprog);
+    wf_params_free(&ps);
+    wf_params_free(&tps);
+    wf_patch_free(mp);
+    wf_patch_free(tp);
+    wf_diags_free(&d);
+    return 0;
+}
