@@ -139,6 +139,9 @@ double wf_optim_step(wf_optim *o, wf_params *ps)
             hi = lg ? log(d->hi) : d->hi;
         }
         wf_real *m = o->m[i], *v = o->v[i], *g = o->g[i];
+        /* each value's update is its own: a big param (a fit's per-frame
+         * controls, an IR) is split over the cores, with the same results */
+#pragma omp parallel for schedule(static) if (len >= 16384)
         for (size_t j = 0; j < len; j++) {
             wf_real gj = g[j] * scale;
             double theta = lg ? log((double)p->value[j]) : (double)p->value[j];

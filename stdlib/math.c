@@ -14,6 +14,7 @@
 
 #define LN10 2.302585092994045684
 #define INV_2PI 0.159154943091895335768883763372514
+#define PARALLEL_MAP 16384 /* elements of a costly map worth a second thread */
 
 static const wf_arg_spec x_any[] = {{"x", WF_ARG_SIGNAL, NULL, "input", 0, NULL, -2, 2}};
 static const wf_arg_spec x_pos[] = {{"x", WF_ARG_SIGNAL, NULL, "input (> 0)", 0, NULL, 0.2, 2}};
@@ -90,8 +91,10 @@ static void exp_sigmoid_fwd(wf_kctx *k)
     wf_real *pw = k->saved, *om = pw + (size_t)k->block * (size_t)k->out.chans;
     const wf_real *x = k->in[0].p;
     wf_real *o = k->out.p;
-    size_t n = (size_t)k->out.n * (size_t)k->out.chans;
-    for (size_t i = 0; i < n; i++) {
+    long n = (long)k->out.n * k->out.chans;
+    /* a fit's whole [frames x bands] block: the powf calls are worth both cores */
+#pragma omp parallel for schedule(static) if (n >= PARALLEL_MAP)
+    for (long i = 0; i < n; i++) {
         wf_real s = sigm(x[i]);
         pw[i] = pow(s, e);
         om[i] = 1 - s;
