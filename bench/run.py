@@ -5,20 +5,24 @@ prints each workload's figures with weft's speed-up over every peer, taken
 from the medians of this same run.
 
     /usr/bin/python3 bench/run.py [--build build] [--only W1,W3,W5] [--json out.jsonl]
+                                  [--recordings DIR]
 
 Every program prints one JSON object per figure on stdout; see bench/README.md."""
 
 import argparse
+import glob
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 PYTHON = "/usr/bin/python3"
-WORKLOADS = ("W1", "W2", "W3", "W5")
+WORKLOADS = ("W1", "W2", "W3", "W5", "W7")
+RECORDINGS = os.path.join(os.path.dirname(ROOT), "shared", "data", "recordings")
 
 # Timing metrics that get a weft-vs-peer ratio, and whether higher is faster
 # (samples_per_s would repeat x_realtime's ratio, so it gets none).
@@ -86,6 +90,54 @@ def run(label, cmd, env):
     return records
 
 
+def w7_programs(build_dir, recordings, work):
+    """W7's (label, command) pairs: per recording, the inputs (YIN f0, the
+    padded target, the initial IR), then each model on each side back to
+    back, weft first; None = a missing weft."""
+    weft = os.path.join(build_dir, "weft")
+    weft_ok = os.access(weft, os.X_OK)
+    peer = os.path.join(BENCH, "torch", "w7.py")
+    progs = []
+    for rec in sorted(glob.glob(os.path.join(recordings, "*_16k.wav"))):
+        name = os.path.basename(rec)[:-len("_16k.wav")]
+        d = os.path.join(work, name)
+        progs.append((f"inputs W7 {name}", [PYTHON, peer, "prepare", rec, d]))
+        for model in ("hn", "nr"):
+            progs.append((f"weft W7 {name} {model}",
+                          [PYTHON, os.path.join(BENCH, "w7", "fit.py"), weft, d, model]
+                          if weft_ok else None))
+            progs.append((f"peers W7 {name} {model}", [PYTHON, peer, "fit", d, model]))
+    return progs
+
+
+def report_w7(recs):
+    """Per recording and model: MSS at init and after 400 updates on each
+    side, the 400-step times and weft's speed-up; then the summed times."""
+    fits = {}
+    for r in recs:
+        fits.setdefault((r["recording"], r["model"]), {})[(r["impl"], r["metric"])] = r["value"]
+    print("\n== W7 ==")
+    print(f"{'recording':<24} {'model':<5} {'mss0 weft':>10} {'mss0 torch':>10} "
+          f"{'mss400 weft':>11} {'mss400 torch':>12} {'diff':>7} "
+          f"{'weft s':>8} {'torch s':>8} {'speed-up':>8}")
+    total = {"weft": 0.0, "pytorch": 0.0}
+    for (name, model), v in fits.items():
+        need = [(i, m) for i in ("weft", "pytorch") for m in ("mss_at_init", "mss_at_400", "fit_s")]
+        if any(k not in v for k in need):
+            print(f"{name:<24} {model:<5} (incomplete: one side failed)")
+            continue
+        w, t = v[("weft", "mss_at_400")], v[("pytorch", "mss_at_400")]
+        tw, tt = v[("weft", "fit_s")], v[("pytorch", "fit_s")]
+        total["weft"] += tw
+        total["pytorch"] += tt
+        print(f"{name:<24} {model:<5} {fmt(v[('weft', 'mss_at_init')]):>10} "
+              f"{fmt(v[('pytorch', 'mss_at_init')]):>10} {fmt(w):>11} {fmt(t):>12} "
+              f"{100 * (w - t) / t:>+6.2f}% {tw:>8.2f} {tt:>8.2f} {tt / tw:>7.2f}x")
+    if total["weft"] > 0:
+        print(f"summed 400-step times: weft {total['weft']:.2f} s, pytorch {total['pytorch']:.2f} s: "
+              f"weft is {total['pytorch'] / total['weft']:.2f}x faster than pytorch")
+
+
 def fmt(x):
     return f"{x:.4g}"
 
@@ -95,6 +147,9 @@ def report(records):
     for rec in records:
         by_workload.setdefault(rec["workload"], []).append(rec)
     for workload, recs in by_workload.items():
+        if workload == "W7":
+            report_w7(recs)
+            continue
         mw = max(len("metric"), *(len(r["metric"]) for r in recs))
         iw = max(len("impl"), *(len(r["impl"]) for r in recs))
         print(f"\n== {workload} ==")
@@ -125,7 +180,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default="build", help="meson build folder (default: build)")
     ap.add_argument("--only", default=",".join(WORKLOADS),
-                    help="comma-separated workloads to run (default: W1,W2,W3,W5)")
+                    help="comma-separated workloads to run (default: W1,W2,W3,W5,W7)")
+    ap.add_argument("--recordings", default=RECORDINGS,
+                    help="W7's folder of *_16k.wav recordings (default: ../shared/data/recordings "
+                         "beside the repository)")
     ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON lines to FILE")
     args = ap.parse_args()
 
@@ -143,17 +201,33 @@ def main():
             faust_dir = build_faust(build_dir)
         except subprocess.CalledProcessError:
             failed.append("faust build")
+    work = tempfile.TemporaryDirectory(prefix="weft-w7-")
     for workload in selected:
-        for label, cmd in programs(workload, build_dir, faust_dir):
-            if cmd is None:
-                print(f"note: {label} skipped: no {os.path.join(args.build, 'bench', workload.lower())}",
+        if workload == "W7":
+            if not glob.glob(os.path.join(args.recordings, "*_16k.wav")):
+                print(f"note: W7 skipped: no *_16k.wav recordings in {args.recordings}",
                       file=sys.stderr)
+                continue
+            progs = w7_programs(build_dir, args.recordings, work.name)
+        else:
+            progs = programs(workload, build_dir, faust_dir)
+        for label, cmd in progs:
+            if cmd is None:
+                missing = "weft" if workload == "W7" else os.path.join("bench", workload.lower())
+                print(f"note: {label} skipped: no {os.path.join(args.build, missing)}",
+                      file=sys.stderr)
+                continue
+            if label.startswith("inputs "):
+                print(f"running {label}: {' '.join(cmd)}", file=sys.stderr, flush=True)
+                if subprocess.run(cmd, cwd=ROOT, env=env).returncode != 0:
+                    failed.append(label)
                 continue
             recs = run(label, cmd, env)
             if recs is None:
                 failed.append(label)
             else:
                 records += recs
+    work.cleanup()
 
     report(records)
     if args.json:

@@ -138,7 +138,24 @@ double wf_optim_step(wf_optim *o, wf_params *ps)
             lo = lg ? log(d->lo) : d->lo;
             hi = lg ? log(d->hi) : d->hi;
         }
-        wf_real *m = o->m[i], *v = o->v[i], *g = o->g[i];
+        wf_real *m = o->m[i], *v = o->v[i], *g = o->g[i], *val = p->value;
+        /* each value's update is its own: a big param (a fit's per-frame
+         * controls, an IR) is split over the cores, with the same results */
+        if (!lg && o->o.kind == WF_OPTIM_ADAM) { /* the usual case, as a loop that vectorises */
+#pragma omp parallel for schedule(static) if (len >= 16384)
+            for (size_t j = 0; j < len; j++) {
+                wf_real gj = g[j] * scale;
+                m[j] = b1 * m[j] + (1 - b1) * gj;
+                v[j] = b2 * v[j] + (1 - b2) * gj * gj;
+                wf_real mh = m[j] / c1, vh = v[j] / c2;
+                double theta = (double)val[j] - lr * (double)(mh / ((wf_real)sqrt((double)vh) + eps));
+                theta = theta < lo ? lo : theta;
+                theta = theta > hi ? hi : theta;
+                val[j] = (wf_real)theta;
+            }
+            continue;
+        }
+#pragma omp parallel for schedule(static) if (len >= 16384)
         for (size_t j = 0; j < len; j++) {
             wf_real gj = g[j] * scale;
             double theta = lg ? log((double)p->value[j]) : (double)p->value[j];
