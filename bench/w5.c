@@ -6,9 +6,10 @@
  * frac(n f_i / sr).
  * W5b render: 8 cascaded RBJ lowpass biquads (fc = 500..4000 Hz, Q = 0.7071,
  * coefficients computed in float64 and rounded to float32) over 10 s of
- * noise U(0, 480000) at 48 kHz: the patch sos(noise(seed: 0), sections),
- * the sections a constant param set here, streamed and timed as W5a. Its
- * error is against the same cascade run in float64 from the same float32
+ * noise U(0, 480000) at 48 kHz: the patch sos(x, sections), the sections a
+ * constant param set here and x an input made here before the timing (as
+ * Faust's main.c makes its input), streamed and timed as W5a. Its error is
+ * against the same cascade run in float64 from the same float32
  * coefficients. */
 #include <math.h>
 #include <string.h>
@@ -26,17 +27,21 @@ static const char *patch = "rate 48 khz\n"
                            "out mix(sine(100 hz * pow(1.05, range(64)))) / 64\n";
 static const char *patch_b = "rate 48 khz\n"
                              "length 10 s\n"
+                             "input x\n"
                              "param sections[48] = 0\n"
-                             "out sos(noise(seed: 0), sections)\n";
+                             "out sos(x, sections)\n";
 
 /* Renders the patch 7 times after 2 warm-ups, streamed in blocks of 2048
- * into y, each from a fresh program; the times go to times[7]. */
-static void render(const wf_patch *p, const wf_env *env, wf_params *ps, float *y, double *times,
-                   wf_diags *d)
+ * into y, each from a fresh program reading x as its input (NULL: none);
+ * the times go to times[7]. */
+static void render(const wf_patch *p, const wf_env *env, wf_params *ps, const float *x, float *y,
+                   double *times, wf_diags *d)
 {
     enum { REPS = 7, WARMUP = 2 };
     for (int rep = -WARMUP; rep < REPS; rep++) {
         wf_prog *prog = wf_prog_new(p->g, env, ps, WF_RUN_STREAM, 2048, d);
+        if (x)
+            wf_prog_set_input(prog, 0, 0, x);
         int64_t at = 0;
         int n;
         const wf_real *b;
@@ -86,16 +91,21 @@ static void w5b(float *y, wf_diags *d)
         for (int m = 0; m < 6; m++)
             sec[6 * i + m] = (float)row[m];
     }
-    double times[7];
-    render(p, &env, &ps, y, times, d);
-    /* x = U(0, N): noise(seed: 0) in float64, through the same sections */
-    double s1[8] = {0}, s2[8] = {0}, err = 0;
+    /* x = U(0, N), bench/WORKLOADS.md 0.1 */
+    float *x = wf_aalloc(sizeof(float) * N);
     for (int64_t n = 0; n < N; n++) {
         uint64_t z = (uint64_t)(n + 1) * 0x9E3779B97F4A7C15ull;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
         z ^= z >> 31;
-        double v = (double)(float)((double)(z >> 40) * 0x1p-23 - 1.0);
+        x[n] = (float)((double)(z >> 40) * 0x1p-23 - 1.0);
+    }
+    double times[7];
+    render(p, &env, &ps, x, y, times, d);
+    /* the same x through the same sections in float64 */
+    double s1[8] = {0}, s2[8] = {0}, err = 0;
+    for (int64_t n = 0; n < N; n++) {
+        double v = x[n];
         for (int i = 0; i < 8; i++) {
             const wf_real *r = sec + 6 * i;
             double out = r[0] * v + s1[i];
@@ -107,6 +117,7 @@ static void w5b(float *y, wf_diags *d)
     }
     report("W5b", times);
     wf_bench_value("W5b", "max_abs_error", err);
+    wf_afree(x);
     wf_params_free(&ps);
     wf_patch_free(p);
 }
@@ -125,7 +136,7 @@ int main(void)
     wf_params_init(&ps, p->g, &env, NULL, &d);
     float *y = wf_aalloc(sizeof(float) * N);
     double times[7];
-    render(p, &env, &ps, y, times, &d);
+    render(p, &env, &ps, NULL, y, times, &d);
     double err = 0;
     double f[64];
     for (int i = 0; i < 64; i++)
