@@ -12,7 +12,8 @@
  * stream of blocks gives the same signal as one whole pass.
  *
  * The recursion is stable for |fb| < 1. A sample with |fb| >= 1 is reported
- * (wf_kernel_fault, "feedback 1.03"), never clamped.
+ * (wf_kernel_fault, "feedback 1.03"), never clamped; so is a delay that is
+ * not a number (read as 1 sample, so the rings are never read outside).
  *
  * Backward, backwards in time: the adjoint of a feedback delay is a
  * feedback advance. With lam[n] = dL/dy[n] + (what later samples fed back),
@@ -106,7 +107,7 @@ static inline tap tap_at(double delay, double sr, double dmax, int64_t m)
     double D = delay * sr;
     tap r;
     r.inside = D > 1 && D < dmax;
-    D = D < 1 ? 1 : D > dmax ? dmax : D;
+    D = !(D > 1) ? 1 : D < dmax ? D : dmax; /* a NaN delay reads 1 sample back */
     double pos = (double)m - D, fl = floor(pos);
     r.i = (int64_t)fl;
     r.u = pos - fl;
@@ -142,7 +143,12 @@ static void comb_forward(wf_kctx *k)
         double *xr = ap ? yr + (size_t)C * (size_t)H : NULL;
         for (int t = 0; t < n; t++) {
             int64_t m = k->t0 + t;
-            tap p = tap_at(dl->p[WF_AT(sd, t, c)], sr, dmax, m);
+            double dv = dl->p[WF_AT(sd, t, c)];
+            tap p = tap_at(dv, sr, dmax, m);
+            if (!isfinite(dv) && !faulted) {
+                wf_kernel_fault(k, t, "delay is not finite");
+                faulted = 1;
+            }
             /* i >= m - H + 1, so slot i still holds sample i (or 0 before the start) */
             int64_t a = (p.i + H) % H, b = a + 1 == H ? 0 : a + 1;
             double v = cv->p[WF_AT(sc, t, c)], b0, b1, fb;
@@ -239,7 +245,8 @@ const wf_node_kind wf_kind_comb = {
     .doc = "Feedback comb filter y[n] = x[n] + feedback y(n - delay sr): peaks of height "
            "1/(1 - feedback) at multiples of 1/delay." STABILITY
            "feedback| < 1; a sample with |feedback| >= 1 is reported as unstable (unstable-run "
-           "when rendering, unstable-node in a fit), never clamped.",
+           "when rendering, unstable-node in a fit), never clamped; so is a delay that is not a "
+           "number.",
     .args = comb_args,
     .nargs = 4,
     .keep = 7 | WF_KEEP_OUT,
@@ -256,7 +263,8 @@ const wf_node_kind wf_kind_allpass = {
            "magnitude at every frequency for whole-sample delays (between samples the linear "
            "interpolation dulls the highs a little)." STABILITY
            "gain| < 1; a sample with |gain| >= 1 is reported as unstable (unstable-run when "
-           "rendering, unstable-node in a fit), never clamped.",
+           "rendering, unstable-node in a fit), never clamped; so is a delay that is not a "
+           "number.",
     .args = allpass_args,
     .nargs = 4,
     .keep = 7 | WF_KEEP_OUT,

@@ -80,7 +80,7 @@ static inline tap tap_at(double D, double maxd, double sr, int H, int t)
 {
     tap r;
     r.inside = D > 0 && D < maxd;
-    if (D < 0)
+    if (!(D > 0)) /* a NaN delay reads the current sample */
         D = 0;
     if (D > maxd)
         D = maxd;

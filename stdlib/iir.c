@@ -392,12 +392,26 @@ static void iir_sets(const wf_kctx *k, int K, int t0, int len, double *co)
     }
 }
 
+/* Whether the n normalised taps at q are all finite: an a0 of 0 makes them
+ * infinite, which no pole test would catch when the other taps of a are 0. */
+static int sets_finite(const double *q, int n)
+{
+    int ok = 1;
+    for (int j = 0; j < n; j++)
+        ok &= isfinite(q[j]);
+    return ok;
+}
+
 /* Checks the sets of frames t0..t0+len; reports the first unstable one. */
 static int iir_check(wf_kctx *k, int K, int t0, int len, const double *co, size_t ct, double *w)
 {
     int hop = k->env->hop;
     for (int i = 0; i < len; i++) {
         const double *al = co + (size_t)i * ct + K; /* al[1..K] */
+        if (!sets_finite(co + (size_t)i * ct, 2 * K + 1)) {
+            wf_kernel_fault(k, t0 + i, "a coefficient is not finite (a0 = 0?)");
+            return 1;
+        }
         if (K > 2 && ct && (k->t0 + t0 + i) % hop != 0)
             continue;
         int ok = K <= 2 ? triangle_stable(K >= 1 ? al[1] : 0, K >= 2 ? al[2] : 0)
@@ -615,6 +629,13 @@ static int sos_check(wf_kctx *k, int NS, int t0, int len, const double *co)
     for (int i = 0; i < len; i++)
         for (int j = 0; j < NS; j++) {
             const double *q = co + ((size_t)i * NS + j) * 5;
+            if (!sets_finite(q, 5)) {
+                char what[96];
+                snprintf(what, sizeof what, "section %d has a coefficient that is not finite (a0 = 0?)",
+                         j + 1);
+                wf_kernel_fault(k, t0 + i, what);
+                return 1;
+            }
             if (!triangle_stable(q[3], q[4])) {
                 char where[32];
                 snprintf(where, sizeof where, " in section %d", j + 1);

@@ -24,6 +24,7 @@
 #define PARALLEL_WORK (1L << 17) /* sines per call worth a second thread */
 #define ANCHOR 1024 /* samples of a rotating phasor between anchors (sine_rotate) */
 #define LANES 8     /* interleaved phasor chains of a channel, when there are few */
+#define ROTATE_STATE(L) (4 + 2 * (size_t)(L)) /* doubles of state per channel */
 
 enum { A_FREQ, A_PHASE };
 
@@ -123,34 +124,37 @@ static void osc_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int
     (void)in;
     (void)e;
     size_t nc = (size_t)block * (size_t)g->shape.chans;
-    size_t C = (size_t)g->shape.chans;
-    s->state = C * (2 + 2 * (size_t)rotate_lanes(g->shape.chans)) * sizeof(double);
-    s->work = nc * sizeof(wf_phase) + 64 + 4 * C * sizeof(double);
+    s->state = (size_t)g->shape.chans * sizeof(double);
+    s->work = nc * sizeof(wf_phase) + 64 + 4 * (size_t)g->shape.chans * sizeof(double);
     s->bwork = nc * (sizeof(wf_phase) + sizeof(double) + 2 * sizeof(wf_real)) +
                (size_t)g->shape.chans * sizeof(double) + 5 * 64;
 }
 
 /* ---- sine ---- */
 
-/* Sets the chains of one channel (st) at sample T, from the phase of the
- * last anchor advanced to T. A phasor of zero length has not started: the
- * node's first sample is phase 0, wherever a live session starts it (T is
- * then not a multiple of ANCHOR). */
+/* Sets the chains of one channel (st) at sample T for the increment inc
+ * and the offset off, from the phase of the last anchor advanced to T with
+ * the increment it had (a live edit may change the frequency between two
+ * anchors). A phasor of zero length has not started: the node's first
+ * sample is phase 0, wherever a live session starts it (T is then not a
+ * multiple of ANCHOR). */
 static void rotate_anchor(double *st, int L, double inc, double off, int64_t T)
 {
-    if (st[2] == 0 && st[2 + L] == 0)
+    if (st[4] == 0 && st[4 + L] == 0)
         st[0] = 0;
     else {
-        double q = st[0] + (double)(T - (int64_t)st[1]) * inc;
+        double q = st[0] + (double)(T - (int64_t)st[1]) * st[2];
         st[0] = q - floor(q);
     }
     st[1] = (double)T;
+    st[2] = inc;
+    st[3] = off;
     for (int j = 0; j < L; j++) {
         /* chain j makes the samples j mod L of the run, the first at T + d */
         int d = (int)(((j - T % L) % L + L) % L);
         double a = WF_TWO_PI * (st[0] + d * inc) + off;
-        st[2 + j] = cos(a);
-        st[2 + L + j] = sin(a);
+        st[4 + j] = cos(a);
+        st[4 + L + j] = sin(a);
     }
 }
 
@@ -164,13 +168,14 @@ static void rotate_anchor(double *st, int L, double inc, double off, int64_t T)
  * LANES interleaved chains each (chain j makes the samples j mod LANES,
  * stepping by w^LANES), so that the recursion is never one serial
  * chain of dependent multiplies.
- * State per channel: the phase at the last anchor and that anchor's sample,
- * then the chains' real and imaginary parts. */
+ * State per channel: the phase at the last anchor, that anchor's sample,
+ * the increment and offset it was made for, then the chains' real and
+ * imaginary parts (ROTATE_STATE). */
 static void sine_rotate(wf_kctx *k)
 {
     int n = k->out.n, C = k->out.chans, L = rotate_lanes(C);
     const wf_sig *f = &k->in[A_FREQ], *po = &k->in[A_PHASE];
-    size_t sc = f->chans == 1 ? 0 : 1, pc = po->chans == 1 ? 0 : 1, S = 2 + 2 * (size_t)L;
+    size_t sc = f->chans == 1 ? 0 : 1, pc = po->chans == 1 ? 0 : 1, S = ROTATE_STATE(L);
     double *state = k->state, inv = 1.0 / k->env->sr;
     wf_real *restrict y = k->out.p;
     double *restrict re = (double *)k->work, *restrict im = re + C, *restrict wr = im + C,
@@ -184,16 +189,18 @@ static void sine_rotate(wf_kctx *k)
     for (int t0 = 0; t0 < n;) {
         int64_t T = k->t0 + t0;
         int pos = (int)(T % ANCHOR), m = ANCHOR - pos < n - t0 ? ANCHOR - pos : n - t0;
-        for (int c = 0; c < C; c++)
-            if (pos == 0 || (state[(size_t)c * S + 2] == 0 && state[(size_t)c * S + 2 + L] == 0))
-                rotate_anchor(state + (size_t)c * S, L,
-                          (f->exact ? f->exact[c * sc] : (double)f->p[c * sc]) * inv,
-                          po->exact ? po->exact[c * pc] : (double)po->p[c * pc], T);
+        for (int c = 0; c < C; c++) {
+            double *st = state + (size_t)c * S;
+            double inc = (f->exact ? f->exact[c * sc] : (double)f->p[c * sc]) * inv;
+            double off = po->exact ? po->exact[c * pc] : (double)po->p[c * pc];
+            if (pos == 0 || (st[4] == 0 && st[4 + L] == 0) || st[2] != inc || st[3] != off)
+                rotate_anchor(st, L, inc, off, T);
+        }
         wf_real *yb = y + (size_t)t0 * C;
         if (L == 1) {
             for (int c = 0; c < C; c++) {
-                re[c] = state[(size_t)c * S + 2];
-                im[c] = state[(size_t)c * S + 3];
+                re[c] = state[(size_t)c * S + 4];
+                im[c] = state[(size_t)c * S + 5];
             }
             for (int t = 0; t < m; t++)
                 for (int c = 0; c < C; c++) {
@@ -203,12 +210,12 @@ static void sine_rotate(wf_kctx *k)
                     im[c] = r * wi[c] + i * wr[c];
                 }
             for (int c = 0; c < C; c++) {
-                state[(size_t)c * S + 2] = re[c];
-                state[(size_t)c * S + 3] = im[c];
+                state[(size_t)c * S + 4] = re[c];
+                state[(size_t)c * S + 5] = im[c];
             }
         } else {
             for (int c = 0; c < C; c++) {
-                double *rc = state + (size_t)c * S + 2, *ic = rc + L;
+                double *rc = state + (size_t)c * S + 4, *ic = rc + L;
                 int t = 0;
                 /* sample T + t comes from chain (T + t) mod L, which then
                  * steps on: the same products whatever the blocks */
@@ -236,6 +243,23 @@ static void sine_rotate(wf_kctx *k)
         }
         t0 += m;
     }
+}
+
+/* A constant sine keeps its phasors; the other paths their phases. The two
+ * layouts differ in size, so a live edit that changes the path starts the
+ * oscillator afresh rather than reading one as the other. */
+static int sine_rotates(const wf_shape *in)
+{
+    return in[A_FREQ].rate == WF_RATE_CONST && in[A_PHASE].rate == WF_RATE_CONST;
+}
+
+static void sine_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int block,
+                      wf_sizes *s)
+{
+    osc_size(g, in, e, block, s);
+    if (sine_rotates(in))
+        s->state = (size_t)g->shape.chans * ROTATE_STATE(rotate_lanes(g->shape.chans)) *
+                   sizeof(double);
 }
 
 static void sine_forward(wf_kctx *k)
@@ -298,7 +322,7 @@ const wf_node_kind wf_kind_sine = {
     .nargs = 2,
     .keep = 3,
     .infer = osc_infer,
-    .size = osc_size,
+    .size = sine_size,
     .forward = sine_forward,
     .backward = sine_backward,
 };

@@ -363,6 +363,9 @@ void test_comb_fault(void **state)
          "feedback 1"},
         {"rate 16000\nout allpass(noise(), 2 ms, gain: -1.2)\n", 0, "gain -1.2"},
         {"rate 16000\nout allpass(noise(), 2 ms, gain: 0.95)\n", -1, NULL},
+        /* a delay that is not a number reads one sample back, and says so */
+        {"rate 16000\nout comb(noise(), 2 ms + sqrt(line(from: 1, to: -1, time: 1)), 0.5)\n",
+         0.5, "delay is not finite"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         wf_run r;

@@ -335,6 +335,10 @@ void test_iir_faults(void **state)
         {"rate 8 khz\nout biquad(noise(), freq: 3 khz + line(0, 2 khz, 1 s))\n", 0.5,
          "freq 4000 Hz outside (0, 4000)"},
         {"rate 8 khz\nout biquad(noise(), q: -1)\n", 0, "q -1 not positive"},
+        /* a0 = 0 with no other denominator taps: no pole test would see it */
+        {"rate 8 khz\nout iir(noise(), [1, 0.5], 0)\n", 0, "a coefficient is not finite"},
+        {"rate 8 khz\nout sos(noise(), [1, 0, 0, 1, 0.1, 0.1, 1, 0, 0, 0, 0, 0])\n", 0,
+         "section 2 has a coefficient that is not finite"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         wf_run r;

@@ -185,6 +185,34 @@ static void test_sine_rotation(void **state)
         }
 }
 
+/* A constant sine whose frequency changes between two blocks (a param set
+ * while a live session plays): the phase runs on continuously, the new
+ * frequency taking over at the block, within 1e-6 of the double reference;
+ * the blocks of 960 end between the phasors' anchors. */
+static void test_sine_retune(void **state)
+{
+    (void)state;
+    const int N = 48000, B = 960, change = 7 * 960;
+    wf_run r;
+    wf_run_open(&r, "rate 48 khz\nparam f = 440\nout sine(f)\n", N, WF_RUN_STREAM, B);
+    wf_param *f = wf_run_param(&r, "f");
+    double c = 0, err = 0;
+    int at = 0, n;
+    const wf_real *b;
+    while ((b = wf_prog_next_block(r.prog, &n))) {
+        for (int t = 0; t < n; t++, at++) {
+            err = fmax(err, fabs(b[t] - sin(2 * PI * c)));
+            c += (at < change ? 440.0 : 661.5) / 48000;
+            c -= floor(c);
+        }
+        if (at == change)
+            f->value[0] = (wf_real)661.5;
+    }
+    assert_int_equal(at, N);
+    assert_close(err, 0, 0, 1e-6);
+    wf_run_close(&r);
+}
+
 /* A time-varying frequency: the phase is the exclusive running sum of the
  * interpolated frequency (phase 0 at the first sample). */
 static void test_sine_fm(void **state)
@@ -1560,7 +1588,7 @@ typedef struct named_test {
 } named_test;
 
 #define T(f) {#f, f}
-#define MAX_TESTS 5
+#define MAX_TESTS 6
 
 /* ---------------------------------------------------------------- lanes */
 
@@ -1675,7 +1703,7 @@ static const struct {
     {"max", {T(test_math_binary)}},
     {"db", {T(test_math_unary)}},
     {"todb", {T(test_math_unary)}},
-    {"sine", {T(test_sine), T(test_sine_exact_constants), T(test_sine_rotation), T(test_sine_fm), T(test_harmonic_no_drift)}},
+    {"sine", {T(test_sine), T(test_sine_exact_constants), T(test_sine_rotation), T(test_sine_retune), T(test_sine_fm), T(test_harmonic_no_drift)}},
     {"saw", {T(test_shapes_fourier), T(test_shapes_no_aliasing), T(test_shapes_waveform)}},
     {"square", {T(test_shapes_fourier), T(test_shapes_no_aliasing), T(test_shapes_waveform)}},
     {"triangle", {T(test_shapes_fourier), T(test_shapes_no_aliasing), T(test_shapes_waveform)}},
