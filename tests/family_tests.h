@@ -37,5 +37,6 @@ void test_iir_vs_sos(void **state);
 void test_iir_stream(void **state);
 void test_iir_long_run(void **state);
 void test_iir_faults(void **state);
+void test_stable_a(void **state);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "family_tests.h"
 #include "render.h"
+#include "runtime/rng.h"
 
 #define PI 3.14159265358979323846
 #define SR 48000.0
@@ -353,4 +354,45 @@ void test_iir_faults(void **state)
             fail_msg("%s: the fault says '%s', not '%s'", cases[i].text, what, cases[i].what);
         wf_run_close(&r);
     }
+}
+
+/* stdlib/filters.weft's stable_a: the denominator is [1, 2 tanh(r1),
+ * ((2 - |a1|) tanh(r2) + |a1|) / 2], and for raw values up to +-4 (new ones
+ * every frame over 2 s) iir() with it reports no fault and stays finite.
+ * Beyond that the float32 coefficients round onto the triangle's edge
+ * (a pole on the unit circle), which iir() reports rather than hides. */
+void test_stable_a(void **state)
+{
+    (void)state;
+    wf_run r;
+    const wf_real *a = wf_run_whole(&r, "use filters\nrate 8 khz\nout stable_a(3, -0.5)\n", 8);
+    double a1 = 2 * tanh(3.0), a2 = ((2 - fabs(a1)) * tanh(-0.5) + fabs(a1)) / 2;
+    assert_int_equal(r.chans, 3);
+    assert_close(a[0], 1, 0, 0);
+    assert_close(a[1], a1, 1e-6, 0);
+    assert_close(a[2], a2, 1e-6, 0);
+    wf_run_close(&r);
+
+    wf_run_open(&r,
+                "use filters\nrate 8 khz\nparam r1 = 0 per frame\nparam r2 = 0 per frame\n"
+                "out stable_biquad(noise(), [0.01, 0, 0], r1, r2)\n",
+                16000, WF_RUN_WHOLE, 0);
+    wf_param *p1 = wf_run_param(&r, "r1"), *p2 = wf_run_param(&r, "r2");
+    for (int i = 0; i < p1->rows; i++) {
+        p1->value[i] = (wf_real)(4 * wf_uniform(11, (uint64_t)i));
+        p2->value[i] = (wf_real)(4 * wf_uniform(12, (uint64_t)i));
+    }
+    const wf_real *y = wf_prog_forward(r.prog);
+    double when;
+    const char *what;
+    assert_int_equal(wf_prog_fault(r.prog, &when, &what), -1);
+    for (int t = 0; t < 16000; t++)
+        assert_true(isfinite(y[t]));
+    wf_run_close(&r);
+
+    wf_run_whole(&r, "use filters\nrate 8 khz\nout stable_biquad(noise(), [0.01, 0, 0], 8, 8)\n",
+                 8000);
+    assert_true(wf_prog_fault(r.prog, &when, &what) >= 0);
+    assert_true(strncmp(what, "pole radius 1", 13) == 0);
+    wf_run_close(&r);
 }

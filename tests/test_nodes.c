@@ -1732,7 +1732,7 @@ static const struct {
     {"comb", {T(test_comb), T(test_comb_fractional), T(test_comb_fault), T(test_filters_stream)}},
     {"allpass",
      {T(test_allpass), T(test_comb_fractional), T(test_comb_fault), T(test_filters_stream)}},
-    {"iir", {T(test_iir_vs_sos), T(test_iir_stream), T(test_iir_faults)}},
+    {"iir", {T(test_iir_vs_sos), T(test_iir_stream), T(test_iir_faults), T(test_stable_a)}},
     {"sos", {T(test_iir_vs_sos), T(test_iir_stream), T(test_iir_faults)}},
     {"biquad",
      {T(test_biquad_magnitudes), T(test_biquad_impulse), T(test_iir_stream), T(test_iir_long_run),
