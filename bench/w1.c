@@ -8,10 +8,7 @@
 #include <string.h>
 
 #include "bench/bench.h"
-#include "lang/compile.h"
 #include "runtime/exec.h"
-#include "runtime/fit.h"
-#include "runtime/util.h"
 
 static const char *model = "rate 16 khz\n"
                            "length 1 s\n"
@@ -21,21 +18,17 @@ static const char *target = "rate 16 khz\n"
                             "length 1 s\n"
                             "out harmonic(220 hz, 0.5 / range(50, start: 1))\n";
 
-static wf_patch *compile(const char *name, const char *text, wf_diags *d)
+/* The model's start: every amplitude 0.1. */
+static void reset(wf_params *ps)
 {
-    wf_compile_opts co = {0};
-    wf_patch *p = wf_compile_text(name, text, &co, d);
-    if (!p) {
-        wf_diags_print(stderr, d, WF_DIAG_TEXT);
-        exit(1);
-    }
-    return p;
+    for (int k = 0; k < 50; k++)
+        ps->v[0].value[k] = 0.1f;
 }
 
 int main(void)
 {
     wf_diags d = {0};
-    wf_patch *tp = compile("w1-target", target, &d);
+    wf_patch *tp = wf_bench_compile("w1-target", target, &d);
     wf_env env = wf_patch_env(tp->g, 0, 16000, 16000);
     wf_params tps;
     wf_params_init(&tps, tp->g, &env, NULL, &d);
@@ -43,7 +36,7 @@ int main(void)
     wf_real *y_target = wf_aalloc(sizeof(wf_real) * 16000);
     memcpy(y_target, wf_prog_forward(tprog), sizeof(wf_real) * 16000);
 
-    wf_patch *mp = compile("w1-model", model, &d);
+    wf_patch *mp = wf_bench_compile("w1-model", model, &d);
     wf_params ps;
     wf_params_init(&ps, mp->g, &env, NULL, &d);
     wf_prog *p = wf_prog_new(mp->g, &env, &ps, WF_RUN_GRAD, 0, &d);
@@ -55,25 +48,9 @@ int main(void)
     wf_optim_opts oo = {0};
     oo.kind = WF_OPTIM_ADAM;
     oo.lr = 0.01;
-    wf_real *dy = wf_aalloc(sizeof(wf_real) * 16000);
-
     enum { RUNS = 5, STEPS = 500, WARMUP = 20 };
     double times[RUNS];
-    for (int run = -1; run < RUNS; run++) {
-        for (int k = 0; k < 50; k++)
-            ps.v[0].value[k] = 0.1f;
-        wf_optim *opt = wf_optim_new(&ps, &oo);
-        int steps = run < 0 ? WARMUP : STEPS;
-        double t0 = wf_now();
-        for (int s = 0; s < steps; s++) {
-            wf_fit_grad(p, &ps, batch, s, dy);
-            wf_optim_step(opt, &ps);
-        }
-        double t = wf_now() - t0;
-        if (run >= 0)
-            times[run] = t;
-        wf_optim_free(opt);
-    }
+    wf_bench_fit(p, &ps, batch, 16000, &oo, reset, RUNS, STEPS, WARMUP, times);
     wf_bench_timing("W1", "ms_per_step", "ms", times, RUNS, 1000.0 / STEPS);
     const wf_real *y = wf_prog_forward(p);
     double final = wf_batch_loss(batch, &y, 1, NULL);
@@ -83,7 +60,6 @@ int main(void)
     wf_bench_value("W1", "final_loss", final);
     wf_bench_value("W1", "max_amp_error", err);
 
-    wf_afree(dy);
     wf_afree(y_target);
     wf_batch_free(batch);
     wf_prog_free(p);

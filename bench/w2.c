@@ -10,7 +10,6 @@
 #include <sys/resource.h>
 
 #include "bench/bench.h"
-#include "lang/compile.h"
 #include "runtime/exec.h"
 #include "runtime/fit.h"
 #include "runtime/rng.h"
@@ -100,12 +99,7 @@ static void time_it(const char *metric, what w, wf_prog *whole, wf_prog *grad, w
 int main(void)
 {
     wf_diags d = {0};
-    wf_compile_opts co = {0};
-    wf_patch *p = wf_compile_text("w2", patch, &co, &d);
-    if (!p) {
-        wf_diags_print(stderr, &d, WF_DIAG_TEXT);
-        return 1;
-    }
+    wf_patch *p = wf_bench_compile("w2", patch, &d);
     wf_env env = wf_patch_env(p->g, 0, SR, N);
     if (env.hop != 64 || env.nframes != F) {
         fprintf(stderr, "w2: expected 1000 frames of 64 samples, got %lld of %d\n",

@@ -10,10 +10,7 @@
 #include <string.h>
 
 #include "bench/bench.h"
-#include "lang/compile.h"
 #include "runtime/exec.h"
-#include "runtime/fit.h"
-#include "runtime/util.h"
 
 #define SR 44100
 #define N 44100
@@ -27,26 +24,22 @@ static const char *target = "rate 44100 hz\n"
                             "length 1 s\n"
                             "out biquad(noise(seed: 0), kind: lowpass, freq: 1000, q: 0.7071)\n";
 
-static wf_patch *compile(const char *name, const char *text, wf_diags *d)
-{
-    wf_compile_opts co = {0};
-    wf_patch *p = wf_compile_text(name, text, &co, d);
-    if (!p) {
-        wf_diags_print(stderr, d, WF_DIAG_TEXT);
-        exit(1);
-    }
-    return p;
-}
-
 static wf_real *param(wf_params *ps, const char *name)
 {
     return ps->v[wf_params_find(ps, name)].value;
 }
 
+/* The model's start: fc = 3000 Hz, Q = 2. */
+static void reset(wf_params *ps)
+{
+    param(ps, "tf")[0] = (wf_real)log(3000.0);
+    param(ps, "tq")[0] = (wf_real)log(2.0);
+}
+
 int main(void)
 {
     wf_diags d = {0};
-    wf_patch *tp = compile("w3-target", target, &d);
+    wf_patch *tp = wf_bench_compile("w3-target", target, &d);
     wf_env env = wf_patch_env(tp->g, 0, SR, N);
     wf_params tps;
     wf_params_init(&tps, tp->g, &env, NULL, &d);
@@ -54,7 +47,7 @@ int main(void)
     wf_real *y_target = wf_aalloc(sizeof(wf_real) * N);
     memcpy(y_target, wf_prog_forward(tprog), sizeof(wf_real) * N);
 
-    wf_patch *mp = compile("w3-model", model, &d);
+    wf_patch *mp = wf_bench_compile("w3-model", model, &d);
     wf_params ps;
     wf_params_init(&ps, mp->g, &env, NULL, &d);
     wf_prog *p = wf_prog_new(mp->g, &env, &ps, WF_RUN_GRAD, 0, &d);
@@ -66,32 +59,15 @@ int main(void)
     wf_optim_opts oo = {0};
     oo.kind = WF_OPTIM_ADAM;
     oo.lr = 0.05;
-    wf_real *dy = wf_aalloc(sizeof(wf_real) * N);
-
     enum { RUNS = 5, STEPS = 200, WARMUP = 5 };
     double times[RUNS];
-    for (int run = -1; run < RUNS; run++) {
-        param(&ps, "tf")[0] = (wf_real)log(3000.0);
-        param(&ps, "tq")[0] = (wf_real)log(2.0);
-        wf_optim *opt = wf_optim_new(&ps, &oo);
-        int steps = run < 0 ? WARMUP : STEPS;
-        double t0 = wf_now();
-        for (int s = 0; s < steps; s++) {
-            wf_fit_grad(p, &ps, batch, s, dy);
-            wf_optim_step(opt, &ps);
-        }
-        double t = wf_now() - t0;
-        if (run >= 0)
-            times[run] = t;
-        wf_optim_free(opt);
-    }
+    wf_bench_fit(p, &ps, batch, N, &oo, reset, RUNS, STEPS, WARMUP, times);
     wf_bench_timing("W3", "ms_per_step", "ms", times, RUNS, 1000.0 / STEPS);
     const wf_real *y = wf_prog_forward(p);
     wf_bench_value("W3", "final_fc", exp(param(&ps, "tf")[0]));
     wf_bench_value("W3", "final_q", exp(param(&ps, "tq")[0]));
     wf_bench_value("W3", "final_loss", wf_batch_loss(batch, &y, 1, NULL));
 
-    wf_afree(dy);
     wf_afree(y_target);
     wf_batch_free(batch);
     wf_prog_free(p);

@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "bench/bench.h"
-#include "lang/compile.h"
 #include "runtime/exec.h"
 #include "runtime/util.h"
 
@@ -74,11 +73,7 @@ static void report(const char *w, double *t)
 /* W5b: the sections, and the float64 cascade from them. */
 static void w5b(float *y, wf_diags *d)
 {
-    wf_patch *p = wf_compile_text("w5b", patch_b, NULL, d);
-    if (!p) {
-        wf_diags_print(stderr, d, WF_DIAG_TEXT);
-        exit(1);
-    }
+    wf_patch *p = wf_bench_compile("w5b", patch_b, d);
     wf_env env = wf_patch_env(p->g, 0, SR, N);
     wf_params ps;
     wf_params_init(&ps, p->g, &env, NULL, d);
@@ -125,12 +120,7 @@ static void w5b(float *y, wf_diags *d)
 int main(void)
 {
     wf_diags d = {0};
-    wf_compile_opts co = {0};
-    wf_patch *p = wf_compile_text("w5a", patch, &co, &d);
-    if (!p) {
-        wf_diags_print(stderr, &d, WF_DIAG_TEXT);
-        return 1;
-    }
+    wf_patch *p = wf_bench_compile("w5a", patch, &d);
     wf_env env = wf_patch_env(p->g, 0, SR, N);
     wf_params ps;
     wf_params_init(&ps, p->g, &env, NULL, &d);

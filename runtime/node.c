@@ -95,6 +95,18 @@ int wf_infer_generator(wf_infer *ic)
     return 0;
 }
 
+int wf_infer_filter(wf_infer *ic, int x)
+{
+    if (wf_infer_generator(ic))
+        return -1;
+    if (ic->in[x].rate == WF_RATE_CONST) {
+        wf_report_constant_signal(ic->d, ic->arg_loc[x], NULL, ic->name,
+                                  wf_kind_input_spec(ic->node->kind, x)->name);
+        return -1;
+    }
+    return 0;
+}
+
 void wf_reduce_into(const wf_sig *d, const wf_real *g, int n, int c)
 {
     wf_real *dp = d->p;

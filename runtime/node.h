@@ -169,6 +169,9 @@ const wf_arg_spec *wf_kind_input_spec(const wf_node_kind *k, int i);
 int wf_infer_elementwise(wf_infer *ic);
 /* Audio-rate output, channels broadcast over the inputs (a generator). */
 int wf_infer_generator(wf_infer *ic);
+/* An audio-rate filter of signal input x: as a generator, and x must change
+ * over time (a constant x is reported at its argument). */
+int wf_infer_filter(wf_infer *ic, int x);
 
 /* Carves an aligned piece of `bytes` out of a scratch area; size requests
  * add 64 bytes per piece for the alignment. */

@@ -56,16 +56,8 @@ static const wf_arg_spec allpass_args[] = {
 
 static int comb_infer(wf_infer *ic)
 {
-    if (wf_infer_elementwise(ic))
+    if (wf_infer_filter(ic, A_X))
         return -1;
-    if (ic->in[A_X].rate == WF_RATE_CONST) {
-        wf_report_constant_signal(ic->d, ic->arg_loc[A_X], NULL, ic->name, "x");
-        return -1;
-    }
-    ic->out.rate = WF_RATE_AUDIO;
-    for (int i = 0; i < ic->nin; i++)
-        if (ic->in[i].rate == WF_RATE_CONTROL)
-            ic->want[i] = WF_RATE_AUDIO;
     double maxd = wf_opt_num(ic->node, A_MAX, 0.1);
     if (maxd > MAX_SECONDS) {
         wf_report_argument_out_of_range(ic->d, ic->loc, "a feedback delay holds at most 60 s",

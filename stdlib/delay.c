@@ -23,16 +23,8 @@ static const wf_arg_spec delay_args[] = {
 
 static int delay_infer(wf_infer *ic)
 {
-    if (wf_infer_elementwise(ic))
+    if (wf_infer_filter(ic, A_X))
         return -1;
-    ic->out.rate = WF_RATE_AUDIO;
-    for (int i = 0; i < ic->nin; i++)
-        if (ic->in[i].rate == WF_RATE_CONTROL)
-            ic->want[i] = WF_RATE_AUDIO;
-    if (ic->in[A_X].rate != WF_RATE_AUDIO && ic->in[A_X].rate != WF_RATE_CONTROL) {
-        wf_report_constant_signal(ic->d, ic->arg_loc[A_X], NULL, ic->name, "x");
-        return -1;
-    }
     /* the delay line holds max seconds of every channel */
     double maxd = wf_opt_num(ic->node, A_MAX, 1.0);
     if (maxd > MAX_SECONDS) {

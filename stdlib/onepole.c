@@ -45,9 +45,13 @@ static const wf_arg_spec smooth_args[] = {
      0.003, 0.012},
 };
 
-/* Elementwise shapes over a signal x that must change over time; onepole's
- * output is audio rate. */
-static int infer(wf_infer *ic, int audio)
+static int onepole_infer(wf_infer *ic)
+{
+    return wf_infer_filter(ic, A_X);
+}
+
+/* Elementwise shapes at the inputs' rate; x must change over time. */
+static int smooth_infer(wf_infer *ic)
 {
     if (wf_infer_elementwise(ic))
         return -1;
@@ -55,23 +59,7 @@ static int infer(wf_infer *ic, int audio)
         wf_report_constant_signal(ic->d, ic->arg_loc[A_X], NULL, ic->name, "x");
         return -1;
     }
-    if (audio) {
-        ic->out.rate = WF_RATE_AUDIO;
-        for (int i = 0; i < ic->nin; i++)
-            if (ic->in[i].rate == WF_RATE_CONTROL)
-                ic->want[i] = WF_RATE_AUDIO;
-    }
     return 0;
-}
-
-static int onepole_infer(wf_infer *ic)
-{
-    return infer(ic, 1);
-}
-
-static int smooth_infer(wf_infer *ic)
-{
-    return infer(ic, 0);
 }
 
 /* State: one double per channel (onepole's s, smooth's y). Backward

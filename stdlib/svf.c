@@ -52,16 +52,8 @@ static const wf_arg_spec svf_args[] = {
 
 static int svf_infer(wf_infer *ic)
 {
-    if (wf_infer_elementwise(ic))
+    if (wf_infer_filter(ic, A_X))
         return -1;
-    if (ic->in[A_X].rate == WF_RATE_CONST) {
-        wf_report_constant_signal(ic->d, ic->arg_loc[A_X], NULL, ic->name, "x");
-        return -1;
-    }
-    ic->out.rate = WF_RATE_AUDIO;
-    for (int i = 0; i < ic->nin; i++)
-        if (ic->in[i].rate == WF_RATE_CONTROL)
-            ic->want[i] = WF_RATE_AUDIO;
     return 0;
 }
 

@@ -110,4 +110,27 @@ static inline int wf_run_uses(const wf_run *r, const char *name)
     return count;
 }
 
+/* The adjoint identity of a node linear in each param (a convolution, in
+ * its signal and in its taps): with L = <w, y> over len output values,
+ * <dL/dp, p> = L for every param p, to rtol. r's params hold their values. */
+static inline void wf_run_check_linear(wf_run *r, const wf_real *w, size_t len, double rtol,
+                                       const char *text)
+{
+    wf_params_zero_grad(&r->ps);
+    const wf_real *y = wf_prog_forward(r->prog);
+    double lw = 0;
+    for (size_t j = 0; j < len; j++)
+        lw += (double)w[j] * y[j];
+    wf_prog_backward(r->prog, w);
+    for (int i = 0; i < r->ps.n; i++) {
+        wf_param *p = &r->ps.v[i];
+        double s = 0;
+        for (size_t j = 0; j < wf_param_len(p); j++)
+            s += (double)p->grad[j] * p->value[j];
+        if (fabs(s - lw) > rtol * fabs(lw))
+            fail_msg("%s<dL/d%s, %s> = %.9g, <w, y> = %.9g", text, p->decl->name, p->decl->name,
+                     s, lw);
+    }
+}
+
 #endif

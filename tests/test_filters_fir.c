@@ -265,21 +265,7 @@ void test_fir_adjoints(void **state)
         }
         size_t len = (size_t)N * r.chans;
         wf_real *w = fill(30, (int)len);
-        wf_params_zero_grad(&r.ps);
-        const wf_real *y = wf_prog_forward(r.prog);
-        double lw = 0;
-        for (size_t j = 0; j < len; j++)
-            lw += (double)w[j] * y[j];
-        wf_prog_backward(r.prog, w);
-        for (int i = 0; i < r.ps.n; i++) {
-            wf_param *p = &r.ps.v[i];
-            double s = 0;
-            for (size_t j = 0; j < wf_param_len(p); j++)
-                s += (double)p->grad[j] * p->value[j];
-            if (fabs(s - lw) > 1e-4 * fabs(lw))
-                fail_msg("%s<dL/d%s, %s> = %.9g, <w, y> = %.9g", cases[t].text, p->decl->name,
-                         p->decl->name, s, lw);
-        }
+        wf_run_check_linear(&r, w, len, 1e-4, cases[t].text);
         free(w);
         wf_run_close(&r);
     }

@@ -1188,19 +1188,7 @@ static void test_fx_adjoints(void **state)
         wf_real *w = wf_xmalloc(sizeof *w * len);
         for (size_t j = 0; j < len; j++)
             w[j] = ref_uniform(30, j);
-        wf_params_zero_grad(&r.ps);
-        const wf_real *y = wf_prog_forward(r.prog);
-        double lw = 0;
-        for (size_t j = 0; j < len; j++)
-            lw += (double)w[j] * y[j];
-        wf_prog_backward(r.prog, w);
-        for (int i = 0; i < r.ps.n; i++) {
-            wf_param *p = &r.ps.v[i];
-            double s = 0;
-            for (size_t j = 0; j < wf_param_len(p); j++)
-                s += (double)p->grad[j] * p->value[j];
-            assert_close(s, lw, 1e-4, 0);
-        }
+        wf_run_check_linear(&r, w, len, 1e-4, cases[t].text);
         free(w);
         wf_run_close(&r);
     }
