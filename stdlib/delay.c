@@ -97,8 +97,65 @@ static wf_real *fill(const wf_kctx *k, const wf_real *hist, int H, void **cur)
     return buf;
 }
 
+static int delay_past(const wf_gnode *g, const wf_env *e)
+{
+    return history_len(g, e);
+}
+
+/* Inside a feedback loop the input's past is in its view (k->past frames of
+ * it), so the delay reads there and keeps nothing itself; its backward adds
+ * into the past of the input's adjoint, which the loop's later (earlier in
+ * time) steps then carry on from. */
+static void delay_forward_past(wf_kctx *k)
+{
+    int n = k->out.n, C = k->out.chans, P = k->past;
+    double maxd = longest(k->node, k->env), sr = k->env->sr;
+    const wf_sig *x = &k->in[A_X], *tm = &k->in[A_TIME];
+    wf_stride sx = wf_stride_of(x, &k->out), st = wf_stride_of(tm, &k->out);
+    const wf_real *xb = x->p - (size_t)P * sx.t;
+    for (int t = 0; t < n; t++)
+        for (int c = 0; c < C; c++) {
+            tap p = tap_at(tm->p[WF_AT(st, t, c)], maxd, sr, P, t);
+            wf_real a = xb[WF_AT(sx, p.i, c)], b = xb[WF_AT(sx, p.i + 1, c)];
+            k->out.p[(size_t)t * C + c] = a + (b - a) * p.u;
+        }
+}
+
+static void delay_backward_past(wf_kctx *k)
+{
+    int n = k->out.n, C = k->out.chans, P = k->past;
+    double maxd = longest(k->node, k->env), sr = k->env->sr;
+    const wf_sig *x = &k->in[A_X], *tm = &k->in[A_TIME], *dx = &k->din[A_X];
+    const wf_sig *dtime = &k->din[A_TIME];
+    wf_stride sx = wf_stride_of(x, &k->out), st = wf_stride_of(tm, &k->out);
+    const wf_real *xb = x->p - (size_t)P * sx.t;
+    wf_real *dxb = dx->p ? dx->p - (size_t)P * sx.t : NULL;
+    void *cur = k->work;
+    wf_real *tg = dtime->p ? wf_carve(&cur, (size_t)n * C * sizeof(wf_real)) : NULL;
+    for (int t = 0; t < n; t++)
+        for (int c = 0; c < C; c++) {
+            size_t o = (size_t)t * C + c;
+            wf_real g = k->dout->p[o];
+            tap p = tap_at(tm->p[WF_AT(st, t, c)], maxd, sr, P, t);
+            if (dxb) {
+                dxb[WF_AT(sx, p.i, c)] += g * (1 - p.u);
+                dxb[WF_AT(sx, p.i + 1, c)] += g * p.u;
+            }
+            if (tg) {
+                wf_real a = xb[WF_AT(sx, p.i, c)], b = xb[WF_AT(sx, p.i + 1, c)];
+                tg[o] = p.inside ? (wf_real)(-sr) * g * (b - a) : 0;
+            }
+        }
+    if (tg)
+        wf_reduce_into(dtime, tg, n, C);
+}
+
 static void delay_forward(wf_kctx *k)
 {
+    if (k->past) {
+        delay_forward_past(k);
+        return;
+    }
     int n = k->out.n, C = k->out.chans, H = history_len(k->node, k->env);
     double maxd = longest(k->node, k->env), sr = k->env->sr;
     void *cur = k->work;
@@ -116,6 +173,10 @@ static void delay_forward(wf_kctx *k)
 
 static void delay_backward(wf_kctx *k)
 {
+    if (k->past) {
+        delay_backward_past(k);
+        return;
+    }
     int n = k->out.n, C = k->out.chans, H = history_len(k->node, k->env);
     double maxd = longest(k->node, k->env), sr = k->env->sr;
     void *cur = k->work;
@@ -152,9 +213,11 @@ const wf_node_kind wf_kind_delay = {
     .doc = "Fractional delay by `time` seconds (linear interpolation), up to `max` seconds.",
     .args = delay_args,
     .nargs = 3,
+    .flags = WF_KIND_STEPS,
     .keep = 3,
     .infer = delay_infer,
     .size = delay_size,
     .forward = delay_forward,
     .backward = delay_backward,
+    .past = delay_past,
 };

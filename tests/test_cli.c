@@ -1808,6 +1808,23 @@ static void test_fit_diverges(void **state)
  * still writes what it computed; a fit whose step drives a pole out of the
  * unit circle stops there (unstable-node), naming the node, the step and
  * the pole radius, and writes the last good values. */
+/* A feedback loop whose delay is under a sample at the run's rate is refused
+ * when the run is planned (the compiler does not know the rate), at the
+ * delay that sets the loop's step. */
+static void test_feedback_too_short(void **state)
+{
+    (void)state;
+    put_file("fb.weft", "length 0.1 s\ny = noise() * 0.1 + 0.5 * delay(y, 0.1 ms)\nout y\n");
+    result r = WEFT("run", "fb.weft", "-o", "fb.wav", "--rate", "8000");
+    EXPECT_STATUS(r, 1);
+    HAS(r.err, "fb.weft:2:27: error: a feedback loop's shortest delay is 0.8 samples at 8000 Hz: "
+               "it needs at least one [feedback-too-short]\n");
+    result_free(&r);
+    r = WEFT("run", "fb.weft", "-o", "fb.wav", "--rate", "48000");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+}
+
 static void test_filter_faults(void **state)
 {
     (void)state;
@@ -2567,6 +2584,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_options, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_diverges, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_filter_faults, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_feedback_too_short, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_sweep_lowpass, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_interrupt, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_per_frame, enter_tmp, leave_tmp),
