@@ -98,24 +98,44 @@ static void add_loop(cc *c, binding *b, int ref)
     c->loops[c->nloops++] = (fbloop){b->fb - 1, ref, b->name, b->fbchain, b->fbat};
 }
 
+/* Evaluates b again with its placeholder of shape `sh`, the last try taken
+ * back. */
+static val retry(cc *c, binding *b, wf_shape sh, int nd, int nforced, int nloops)
+{
+    undo(c, nd, nforced, nloops);
+    b->fb = 0;
+    b->fbshape = sh;
+    return eval_once(c, b);
+}
+
 val wf_cc_eval_binding(cc *c, binding *b)
 {
     int nd = c->d->n, nforced = c->nforced, nloops = c->nloops;
     val v = eval_once(c, b);
+    if (!b->fb)
+        return v;
+    /* The placeholder's shape is a guess: one channel and one lane, then
+     * the shape the value turned out to have; when the guess made the
+     * expression fail (pick(y, 1) of one channel), two channels. */
+    wf_shape first = c->g->nodes[b->fb - 1].shape, stereo = wf_shape_of(WF_RATE_AUDIO, 2);
+    for (int tries = 0; b->fb && tries < 3; tries++) {
+        wf_shape ph = c->g->nodes[b->fb - 1].shape;
+        if (v.kind == V_NODE) {
+            wf_shape got = wf_cc_shape(c, v.node);
+            if (same_shape(ph, got) || got.rate != WF_RATE_AUDIO || tries == 2)
+                break;
+            v = retry(c, b, got, nd, nforced, nloops);
+        } else if (v.kind == V_POISON && tries == 0) {
+            v = retry(c, b, stereo, nd, nforced, nloops);
+        } else {
+            break;
+        }
+    }
+    if (v.kind == V_POISON && b->fb && !same_shape(c->g->nodes[b->fb - 1].shape, first))
+        v = retry(c, b, first, nd, nforced, nloops); /* the first try's messages */
     if (!b->fb || v.kind != V_NODE)
         return v;
     wf_shape ph = c->g->nodes[b->fb - 1].shape, got = wf_cc_shape(c, v.node);
-    if (!same_shape(ph, got) && got.rate == WF_RATE_AUDIO && !b->fbshape.chans) {
-        /* the placeholder's shape was a guess: again, with the right one */
-        undo(c, nd, nforced, nloops);
-        b->fb = 0;
-        b->fbshape = got;
-        v = eval_once(c, b);
-        if (!b->fb || v.kind != V_NODE)
-            return v;
-        ph = c->g->nodes[b->fb - 1].shape;
-        got = wf_cc_shape(c, v.node);
-    }
     if (v.node == b->fb - 1) { /* y = y, or through other names only */
         wf_report_cycle(c->d, b->fbat, NULL, b->name, b->fbchain);
         return WF_POISON;
@@ -483,7 +503,8 @@ static void move_node(wf_graph *g, const part *P, int a, wf_gnode *to, int **ext
 /* Makes part P one loop node at graph index `slot` (the place of its last
  * node) and returns, per node of P, which channels of the loop are its
  * output (first channel, or -1 when nothing outside reads it). */
-static void collapse(wf_graph *g, const part *P, int slot, const char *is_read, int *chan0)
+static void collapse(wf_graph *g, const part *P, int slot, const char *is_read, int *chan0,
+                     const char *name, char **labels)
 {
     wf_loop *L = wf_xcalloc(1, sizeof *L);
     L->n = P->n;
@@ -497,10 +518,10 @@ static void collapse(wf_graph *g, const part *P, int slot, const char *is_read, 
     uint64_t id = 0x6c6f6f70; /* "loop": any change inside is a new node */
     /* messages about the loop's step point at the delay that sets it */
     wf_loc loc = g->nodes[P->v[P->n - 1]].loc;
+    char *label = wf_xstrdup(name);
     for (int a = 0; a < P->n; a++)
         if (P->cut[a] && shortest_delay(g, P->v[a]) == P->step)
             loc = g->nodes[P->v[a]].loc;
-    char *label = NULL;
     L->exports = wf_xmalloc(sizeof(int) * (size_t)P->n);
     for (int o = 0; o < P->n; o++) {
         int a = P->order[o];
@@ -511,8 +532,7 @@ static void collapse(wf_graph *g, const part *P, int slot, const char *is_read, 
             chan0[a] = chans;
             chans += g->nodes[P->v[a]].shape.chans;
             L->exports[L->nexports++] = o;
-            if (!label && g->nodes[P->v[a]].label)
-                label = wf_xstrdup(g->nodes[P->v[a]].label);
+            labels[a] = g->nodes[P->v[a]].label ? wf_xstrdup(g->nodes[P->v[a]].label) : NULL;
         }
         L->cut[o] = P->cut[a];
         move_node(g, P, a, &L->nodes[o], &ext, &next, &cap, at_order);
@@ -671,6 +691,7 @@ int wf_cc_close_loops(cc *c)
     int rc = 0;
     int *chan0 = wf_xmalloc(sizeof(int) * (size_t)g->n);
     int *loop_at = wf_xmalloc(sizeof(int) * (size_t)g->n); /* per node: its loop's node */
+    char **label = wf_xcalloc((size_t)g->n, sizeof(char *)); /* per node read outside: its name */
     for (int i = 0; i < g->n; i++)
         loop_at[i] = -1;
     int n0 = g->n;
@@ -692,15 +713,16 @@ int wf_cc_close_loops(cc *c)
         if (rc == 0) {
             int slot = P.v[P.n - 1];
             int *c0 = wf_xmalloc(sizeof(int) * (size_t)P.n);
-            int *nodes = wf_xmalloc(sizeof(int) * (size_t)P.n);
-            memcpy(nodes, P.v, sizeof(int) * (size_t)P.n);
-            collapse(g, &P, slot, is_read, c0);
+            char **lab = wf_xcalloc((size_t)P.n, sizeof(char *));
+            const fbloop *lp = loop_of(c, &P);
+            collapse(g, &P, slot, is_read, c0, lp ? lp->name : "loop", lab);
             for (int a = 0; a < P.n; a++) {
-                loop_at[nodes[a]] = slot;
-                chan0[nodes[a]] = c0[a];
+                loop_at[P.v[a]] = slot;
+                chan0[P.v[a]] = c0[a];
+                label[P.v[a]] = lab[a];
             }
             free(c0);
-            free(nodes);
+            free(lab);
         }
         free(P.v);
         free(P.cut);
@@ -728,11 +750,13 @@ int wf_cc_close_loops(cc *c)
                 pn->opt[1].v[ch] = chan0[i] + ch;
             pn->shape = (wf_shape){WF_RATE_AUDIO, C, ln->shape.lanes};
             pn->id = wf_hash_u64(ln->id, (uint64_t)chan0[i]);
+            pn->label = label[i];
+            label[i] = NULL;
             pick[i] = id;
         }
         for (int i = 0; i < g->n; i++) {
             wf_gnode *n = &g->nodes[i];
-            if (!n->kind || n->kind == &wf_kind_loop || (n->kind == &wf_kind_pick && i >= n0))
+            if (!n->kind || i >= n0) /* an empty place, or a pick just made */
                 continue;
             for (int j = 0; j < n->nin; j++)
                 if (n->in[j] < n0 && pick[n->in[j]] >= 0)
@@ -749,5 +773,8 @@ int wf_cc_close_loops(cc *c)
     free(is_read);
     free(chan0);
     free(loop_at);
+    for (int i = 0; i < n0; i++)
+        free(label[i]);
+    free(label);
     return rc;
 }

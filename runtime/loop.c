@@ -198,6 +198,7 @@ static void node_ctx(wf_kctx *k, run *r, int i, int s, int len, int step, int ba
     ki->nin = g->nin;
     ki->t0 = k->t0 + s;
     ki->past = r->y.hist + s;
+    ki->least = r->L->cut[i] ? r->y.B : 0;
     for (int j = 0; j < g->nin; j++) {
         int x = g->in[j];
         if (x >= 0) {

@@ -97,6 +97,10 @@ typedef struct wf_kctx {
      * input's past there rather than from its own state, and its backward,
      * called on steps in reverse time order, adds adjoints into that past. */
     int past;
+    /* Inside a loop, for a delay that closes it: the fewest samples it may
+     * delay by (the loop's step). A shorter time (a param set outside its
+     * bounds) is raised to it and reported through wf_kernel_fault. */
+    int least;
     struct wf_kctx *parent; /* the loop's call, which kernel faults are reported through */
     /* backward only */
     const wf_sig *dout; /* adjoint of the output, laid out like out */

@@ -6,6 +6,7 @@
  * Backward: dx scatters g with the same two weights; d/dD = -sr g (x[i+1] -
  * x[i]) where D is inside its range. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "stdlib/map.h"
@@ -105,7 +106,27 @@ static int delay_past(const wf_gnode *g, const wf_env *e)
 /* Inside a feedback loop the input's past is in its view (k->past frames of
  * it), so the delay reads there and keeps nothing itself; its backward adds
  * into the past of the input's adjoint, which the loop's later (earlier in
- * time) steps then carry on from. */
+ * time) steps then carry on from. A delay that closes the loop delays by at
+ * least k->least samples: times a rounding short of it (1/rate in float) are
+ * taken as it, shorter ones too, with a fault, since the loop has not
+ * computed what they would read. */
+static tap tap_past(wf_kctx *k, double D, double maxd, double sr, int t)
+{
+    tap p = tap_at(D, maxd, sr, k->past, t);
+    if (!k->least || (double)(k->past + t) - p.i - p.u >= k->least)
+        return p;
+    if (D * sr < k->least - 1e-3) {
+        char what[96];
+        snprintf(what, sizeof what, "delay of %.4g samples, under its loop's step of %d", D * sr,
+                 k->least);
+        wf_kernel_fault(k, t, what);
+    }
+    p.i = k->past + t - k->least;
+    p.u = 0;
+    p.inside = 0;
+    return p;
+}
+
 static void delay_forward_past(wf_kctx *k)
 {
     int n = k->out.n, C = k->out.chans, P = k->past;
@@ -115,7 +136,7 @@ static void delay_forward_past(wf_kctx *k)
     const wf_real *xb = x->p - (size_t)P * sx.t;
     for (int t = 0; t < n; t++)
         for (int c = 0; c < C; c++) {
-            tap p = tap_at(tm->p[WF_AT(st, t, c)], maxd, sr, P, t);
+            tap p = tap_past(k, tm->p[WF_AT(st, t, c)], maxd, sr, t);
             wf_real a = xb[WF_AT(sx, p.i, c)], b = xb[WF_AT(sx, p.i + 1, c)];
             k->out.p[(size_t)t * C + c] = a + (b - a) * p.u;
         }
@@ -136,7 +157,7 @@ static void delay_backward_past(wf_kctx *k)
         for (int c = 0; c < C; c++) {
             size_t o = (size_t)t * C + c;
             wf_real g = k->dout->p[o];
-            tap p = tap_at(tm->p[WF_AT(st, t, c)], maxd, sr, P, t);
+            tap p = tap_past(k, tm->p[WF_AT(st, t, c)], maxd, sr, t);
             if (dxb) {
                 dxb[WF_AT(sx, p.i, c)] += g * (1 - p.u);
                 dxb[WF_AT(sx, p.i + 1, c)] += g * p.u;
