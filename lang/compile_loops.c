@@ -321,7 +321,7 @@ typedef struct part {
     int n;
     char *cut;
     int *order; /* positions of v in running order */
-    double step;
+    double step, slack;
 } part;
 
 static int pos_in(const part *P, int node)
@@ -460,6 +460,9 @@ static int plan_part(cc *c, part *P)
         ok = run_order(g, P);
     }
     free(cand);
+    for (int a = 0; a < P->n; a++)
+        if (P->cut[a] && g->nodes[P->v[a]].opt[3].n && g->nodes[P->v[a]].opt[3].v[0] == 1)
+            P->slack = 0.5; /* an allpass read reaches half a sample further */
     if (!ok) {
         wf_report_cycle(c->d, lp ? lp->at : g->nodes[P->v[0]].loc,
                         "feedback needs a delay on the way round whose time is at least one "
@@ -511,6 +514,7 @@ static void collapse(wf_graph *g, const part *P, int slot, const char *is_read, 
     L->nodes = wf_xcalloc((size_t)P->n, sizeof(wf_gnode));
     L->cut = wf_xcalloc((size_t)P->n, 1);
     L->step = P->step;
+    L->slack = P->slack;
     int *at_order = wf_xmalloc(sizeof(int) * (size_t)P->n);
     for (int o = 0; o < P->n; o++)
         at_order[P->order[o]] = o;

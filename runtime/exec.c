@@ -368,7 +368,7 @@ static int plan_kinds(wf_prog *p, wf_diags *d)
             return -1;
         }
         /* the compiler knows a loop's delay in seconds, the run its rate */
-        if (gn->loop && gn->loop->step * p->env.sr < 1 - 1e-3) {
+        if (gn->loop && gn->loop->step * p->env.sr - gn->loop->slack < 1 - 1e-3) {
             wf_report_feedback_too_short(d, gn->loc, "lengthen the delay or raise the rate",
                                          gn->loop->step * p->env.sr, p->env.sr);
             return -1;

@@ -64,7 +64,8 @@ typedef struct wf_gnode {
  * Nodes are in the order they run within a step: an edge into a `cut`
  * delay's signal input comes from earlier steps (the delay is at least a
  * step long), so it may point forward. The executor runs the loop in steps
- * of `step` seconds times the rate, rounded down, samples (runtime/loop.c). */
+ * of `step` seconds times the rate, less `slack`, rounded down, samples
+ * (runtime/loop.c). */
 typedef struct wf_loop {
     int n;
     wf_gnode *nodes;  /* in[j] >= 0: node in[j] of the loop; < 0: loop input -1 - in[j] */
@@ -72,6 +73,7 @@ typedef struct wf_loop {
     int nexports;
     int *exports;     /* nodes whose channels make the output, in order */
     double step;      /* seconds: the shortest delay among the cut ones (a lower bound) */
+    double slack;     /* samples the step leaves to spare (an allpass read needs half) */
 } wf_loop;
 
 /* Timing context shared by every node of a run. */

@@ -47,7 +47,7 @@ static size_t up64(size_t n)
  * the delay snaps to whole samples inside loops, stdlib/delay.c). */
 static int step_samples(const wf_loop *L, const wf_env *e)
 {
-    double B = floor(L->step * e->sr * (1 - 1e-6) + 1e-3);
+    double B = floor(L->step * e->sr * (1 - 1e-6) + 1e-3 - L->slack);
     return B < 1 ? 1 : B > 1 << 20 ? 1 << 20 : (int)B;
 }
 
@@ -127,6 +127,7 @@ typedef struct run {
     wf_real **adj;  /* per node: its adjoint, likewise (backward) */
     unsigned char **tape; /* per node: its tape of step 0 (fits) */
     size_t *tstep;  /* per node: bytes of tape per step */
+    wf_shape *ext;  /* the loop's input shapes */
     wf_sig *in, *din;
     void *work;     /* what is left for the nodes' kernels */
 } run;
@@ -140,6 +141,7 @@ static void start(wf_kctx *k, run *r, int backward)
     for (int j = 0; j < k->nin; j++)
         ext[j] = (wf_shape){k->in[j].rate, k->in[j].chans, 0};
     r->L = L;
+    r->ext = ext;
     r->y = plan(L, ext, k->env, k->block);
     r->st = wf_carve(&sc, (size_t)L->n * sizeof(void *));
     r->sig = wf_carve(&sc, (size_t)L->n * sizeof(void *));
@@ -274,6 +276,11 @@ static void loop_backward(wf_kctx *k)
     for (int i = 0; i < L->n; i++) {
         size_t C = (size_t)L->nodes[i].shape.chans;
         memset(r.adj[i] - (size_t)r.y.hist * C, 0, (size_t)(r.y.hist + n) * C * sizeof(wf_real));
+        /* the state now carries a stepped backward's adjoint recursion */
+        wf_sizes sz;
+        node_sizes(L, i, r.ext, k->env, B, &sz);
+        if (r.st[i])
+            memset(r.st[i], 0, sz.state);
     }
     for (int e = 0, off = 0; e < L->nexports; e++) {
         int x = L->exports[e], C = L->nodes[x].shape.chans;
