@@ -227,10 +227,6 @@ static inline double at(const view *v, int p, int t, int c)
     return (double)v->p[p][WF_AT(v->st[p], t, c)];
 }
 
-static inline double level(double x)
-{
-    return (20 / LN10) * (double)wf_log_pos((wf_real)(fabs(x) + LEVEL_EPS));
-}
 
 /* The curve at level L, sample t of channel c. */
 static inline curve curve_at(const layout *lo, const view *v, double L, int t, int c)
@@ -238,6 +234,56 @@ static inline curve curve_at(const layout *lo, const view *v, double L, int t, i
     double R = v->p[P_RATIO] ? at(v, P_RATIO, t, c) : INFINITY;
     double F = lo->below ? at(v, P_EXTRA, t, c) : 0;
     return gain_curve(lo->below, L, at(v, P_THR, t, c), R, at(v, P_KNEE, t, c), F);
+}
+
+/* 10^(db/20), in float in the float32 build (the output's precision, and
+ * expf is several times faster than exp). */
+static inline wf_real gain_of(double db)
+{
+#ifdef WF_REAL_DOUBLE
+    return exp(K_DB * db);
+#else
+    return expf((float)(K_DB * db));
+#endif
+}
+
+/* The detector's levels of channel c over the call. */
+static void levels(const view *v, int c, int n, double *lv)
+{
+    const wf_real *x = v->p[P_X] + (size_t)c * v->st[P_X].c;
+    size_t s = v->st[P_X].t;
+    for (int t = 0; t < n; t++)
+        lv[t] = (20 / LN10) * (double)wf_log_pos((wf_real)fabs(x[(size_t)t * s]) + (wf_real)LEVEL_EPS);
+}
+
+/* The curve's gains over the call from the levels: one branch-free loop
+ * when the threshold, ratio, knee and range are constant over it. */
+static void curve_block(const layout *lo, const view *v, const double *lv, int c, int n,
+                        double *gc)
+{
+    int below = lo->below, fixed = v->st[P_THR].t == 0 && v->st[P_KNEE].t == 0 &&
+                                   (!v->p[P_RATIO] || v->st[P_RATIO].t == 0) &&
+                                   (!below || v->st[P_EXTRA].t == 0);
+    if (!fixed) {
+        for (int t = 0; t < n; t++)
+            gc[t] = curve_at(lo, v, lv[t], t, c).g;
+        return;
+    }
+    double T = at(v, P_THR, 0, c), R = v->p[P_RATIO] ? at(v, P_RATIO, 0, c) : INFINITY;
+    double W = fmax(at(v, P_KNEE, 0, c), 0), F = below ? fmin(at(v, P_EXTRA, 0, c), 0) : 0;
+    R = R >= 1 ? R : 1;
+    double m = below ? R - 1 : 1 / R - 1, h = W / 2, q = W > 0 ? m / (2 * W) : 0;
+    if (!below)
+        for (int t = 0; t < n; t++) {
+            double d = lv[t] - T, u = d + h, knee = q * u * u, line = m * d;
+            gc[t] = d <= -h ? 0 : d < h ? knee : line;
+        }
+    else
+        for (int t = 0; t < n; t++) {
+            double d = lv[t] - T, u = d - h, knee = -q * u * u, line = m * d;
+            double g = d >= h ? 0 : d > -h ? knee : line;
+            gc[t] = g < F ? F : g;
+        }
 }
 
 /* The smoothing coefficient for a time constant T at sr (0: instant). */
@@ -273,8 +319,8 @@ static void dyn_forward(wf_kctx *k)
     wf_real *ty = k->saved;
     unsigned char *tb = ty ? (unsigned char *)(ty + (size_t)k->block * (size_t)C) : NULL;
     for (int c = 0; c < C; c++) {
-        for (int t = 0; t < n; t++)
-            gc[t] = curve_at(lo, &v, level(at(&v, P_X, t, c)), t, c).g;
+        levels(&v, c, n, ys);
+        curve_block(lo, &v, ys, c, n, gc);
         coefs(&v, P_ATT, c, n, sr, aA);
         coefs(&v, P_REL, c, n, sr, aR);
         double y = st[c];
@@ -293,9 +339,26 @@ static void dyn_forward(wf_kctx *k)
         for (int t = 0; t < n; t++) {
             double m = below ? 0 : at(&v, P_EXTRA, t, c);
             size_t o = (size_t)t * C + c;
-            k->out.p[o] = (wf_real)(at(&v, P_X, t, c) * exp(K_DB * (ys[t] + m)));
+            k->out.p[o] = v.p[P_X][WF_AT(v.st[P_X], t, c)] * gain_of(ys[t] + m);
         }
     }
+}
+
+/* Where param p's adjoint goes: per sample into d (the input's adjoint, or
+ * a scratch block reduced at the end), or for a constant input summed per
+ * channel in double (a long sum loses float precision). */
+typedef struct sink {
+    int on;
+    wf_real *d;
+    double sum;
+} sink;
+
+static inline void put(sink *s, size_t o, double v)
+{
+    if (s->d)
+        s->d[o] += (wf_real)v;
+    else
+        s->sum += v;
 }
 
 static void dyn_backward(wf_kctx *k)
@@ -307,12 +370,16 @@ static void dyn_backward(wf_kctx *k)
     const wf_real *ty = k->saved, *gy = k->dout->p;
     const unsigned char *tb = (const unsigned char *)(ty + (size_t)k->block * (size_t)C);
     size_t N = (size_t)n * (size_t)C;
-    wf_real *W = k->work, *d[NP];
+    wf_real *W = k->work;
+    sink sk[NP];
     for (int p = 0; p < NP; p++) {
         int i = lo->in[p];
-        d[p] = i >= 0 ? wf_grad_target(k, i, W + (size_t)i * N) : NULL;
-        if (d[p] && d[p] == W + (size_t)i * N)
-            memset(d[p], 0, N * sizeof *W);
+        sk[p] = (sink){i >= 0 && k->din[i].p, NULL, 0};
+        if (!sk[p].on || k->din[i].rate == WF_RATE_CONST)
+            continue;
+        sk[p].d = wf_grad_target(k, i, W + (size_t)i * N);
+        if (sk[p].d == W + (size_t)i * N)
+            memset(sk[p].d, 0, N * sizeof *W);
     }
     void *cur = W + (size_t)k->nin * N;
     double *gc = wf_carve(&cur, (size_t)n * sizeof(double));
@@ -322,19 +389,21 @@ static void dyn_backward(wf_kctx *k)
     double *da = wf_carve(&cur, (size_t)n * sizeof(double));
     double *lv = wf_carve(&cur, (size_t)n * sizeof(double));
     for (int c = 0; c < C; c++) {
+        for (int p = 0; p < NP; p++)
+            sk[p].sum = 0;
         /* the output's adjoints: into x, the makeup, and y */
         for (int t = 0; t < n; t++) {
             size_t o = (size_t)t * C + c;
             double m = below ? 0 : at(&v, P_EXTRA, t, c), x = at(&v, P_X, t, c);
-            double G = exp(K_DB * ((double)ty[o] + m)), dy = gy[o] * K_DB * x * G;
-            if (d[P_X])
-                d[P_X][o] += (wf_real)(gy[o] * G);
-            if (!below && d[P_EXTRA])
-                d[P_EXTRA][o] += (wf_real)dy;
+            double G = gain_of((double)ty[o] + m), dy = gy[o] * K_DB * x * G;
+            if (sk[P_X].on)
+                put(&sk[P_X], o, gy[o] * G);
+            if (!below && sk[P_EXTRA].on)
+                put(&sk[P_EXTRA], o, dy);
             lam[t] = dy;
-            lv[t] = level(x);
-            gc[t] = curve_at(lo, &v, lv[t], t, c).g;
         }
+        levels(&v, c, n, lv);
+        curve_block(lo, &v, lv, c, n, gc);
         coefs(&v, P_ATT, c, n, sr, aA);
         coefs(&v, P_REL, c, n, sr, aR);
         /* the smoother's adjoint, backwards in time through the recorded
@@ -353,25 +422,30 @@ static void dyn_backward(wf_kctx *k)
             size_t o = (size_t)t * C + c;
             curve cv = curve_at(lo, &v, lv[t], t, c);
             double g = lam[t], x = at(&v, P_X, t, c);
-            if (d[P_X] && x != 0)
-                d[P_X][o] += (wf_real)(g * cv.dL * (20 / LN10) / (x > 0 ? x + LEVEL_EPS : x - LEVEL_EPS));
-            if (d[P_THR])
-                d[P_THR][o] += (wf_real)(g * cv.dT);
-            if (d[P_RATIO])
-                d[P_RATIO][o] += (wf_real)(g * cv.dR);
-            if (d[P_KNEE])
-                d[P_KNEE][o] += (wf_real)(g * cv.dW);
-            if (below && d[P_EXTRA])
-                d[P_EXTRA][o] += (wf_real)(g * cv.dF);
+            if (sk[P_X].on && x != 0)
+                put(&sk[P_X], o, g * cv.dL * (20 / LN10) / (x > 0 ? x + LEVEL_EPS : x - LEVEL_EPS));
+            if (sk[P_THR].on)
+                put(&sk[P_THR], o, g * cv.dT);
+            if (sk[P_RATIO].on)
+                put(&sk[P_RATIO], o, g * cv.dR);
+            if (sk[P_KNEE].on)
+                put(&sk[P_KNEE], o, g * cv.dW);
+            if (below && sk[P_EXTRA].on)
+                put(&sk[P_EXTRA], o, g * cv.dF);
             int p = tb[o] ? P_ATT : P_REL;
             double T = at(&v, p, t, c);
-            if (d[p] && T > 0) /* da/dT = a / (T^2 sr) */
-                d[p][o] += (wf_real)(da[t] * (tb[o] ? aA[t] : aR[t]) / (T * T * sr));
+            if (sk[p].on && T > 0) /* da/dT = a / (T^2 sr) */
+                put(&sk[p], o, da[t] * (tb[o] ? aA[t] : aR[t]) / (T * T * sr));
         }
+        for (int p = 0; p < NP; p++)
+            if (sk[p].on && !sk[p].d) {
+                const wf_sig *dp = &k->din[lo->in[p]];
+                dp->p[dp->chans == 1 ? 0 : c] += (wf_real)sk[p].sum;
+            }
     }
     for (int p = 0; p < NP; p++)
-        if (lo->in[p] >= 0)
-            wf_grad_finish(k, lo->in[p], d[p], W + (size_t)lo->in[p] * N);
+        if (sk[p].d)
+            wf_grad_finish(k, lo->in[p], sk[p].d, W + (size_t)lo->in[p] * N);
 }
 
 #define CONTRACT                                                                               \
