@@ -2410,6 +2410,60 @@ static void test_fit_svf(void **state)
     free(fit);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The RMS in dB of the 50 ms windows of a (channel 0) louder than -60 dB,
+ * sorted; their count in *n. */
+static double *window_levels(const audio *a, int *n)
+{
+    int64_t w = a->info.samplerate / 20, count = a->info.frames / w;
+    double *db = wf_xmalloc(sizeof(double) * (size_t)(count + 1));
+    *n = 0;
+    for (int64_t i = 0; i < count; i++) {
+        double v = 20 * log10(rms(a, 0, i * w, (i + 1) * w) + 1e-12);
+        if (v > -60)
+            db[(*n)++] = v;
+    }
+    qsort(db, (size_t)*n, sizeof(double), cmp_double);
+    return db;
+}
+
+/* examples/compress_speech.weft by its documented command (docs/tutorial.md,
+ * "Dynamics"): no sample above the limiter's -1 dBFS (to pcm16 rounding);
+ * the quiet windows come up (the 10th percentile of the RMS of 50 ms
+ * windows, measured -51.1 -> -39.1 dB) and the spread to the 95th
+ * percentile shrinks (measured 41.3 -> 27.1 dB) at about the same overall
+ * RMS (measured -17.06 and -16.91 dBFS). */
+static void test_compress_speech(void **state)
+{
+    (void)state;
+    result r = WEFT("run", EXAMPLES "/compress_speech.weft", "-o", "compressed.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    audio y = load("compressed.wav"), x = load(EXAMPLES "/data/speech_front_center_16k.wav");
+    assert_int_equal(y.info.frames, x.info.frames);
+    double peak = 0;
+    for (int64_t t = 0; t < y.info.frames; t++)
+        peak = fmax(peak, fabs(y.x[t]));
+    assert_true(peak <= pow(10, -1.0 / 20) + 1.0 / 32768);
+    int nx, ny;
+    double *lx = window_levels(&x, &nx), *ly = window_levels(&y, &ny);
+    double up = ly[ny / 10] - lx[nx / 10];
+    double spread_x = lx[nx * 95 / 100] - lx[nx / 10], spread_y = ly[ny * 95 / 100] - ly[ny / 10];
+    if (!(up > 8 && spread_y < spread_x - 8))
+        fail_msg("quiet windows up %.2f dB, spread %.2f -> %.2f dB", up, spread_x, spread_y);
+    double ex = 20 * log10(rms(&x, 0, 0, x.info.frames)), ey = 20 * log10(rms(&y, 0, 0, y.info.frames));
+    assert_close(ey, ex, 0, 1);
+    free(lx);
+    free(ly);
+    free(x.x);
+    free(y.x);
+}
+
 static void test_check(void **state)
 {
     (void)state;
@@ -2577,6 +2631,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_batch, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_outputs, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_svf, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_compress_speech, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_check, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_source_filter, enter_tmp, leave_tmp),
         cmocka_unit_test(test_every_run_code),
