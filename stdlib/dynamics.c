@@ -355,10 +355,113 @@ typedef struct sink {
 
 static inline void put(sink *s, size_t o, double v)
 {
+    if (!s->on)
+        return;
     if (s->d)
         s->d[o] += (wf_real)v;
     else
         s->sum += v;
+}
+
+/* dL/dx of the level, 20/ln 10 sign(x) / (|x| + 1e-7) (0 at x = 0). */
+static inline double level_slope(double x)
+{
+    return x == 0 ? 0 : (20 / LN10) / (x > 0 ? x + LEVEL_EPS : x - LEVEL_EPS);
+}
+
+/* Adds the adjoints dg of the curve's gains over the call into x and the
+ * curve's params: constant params (the usual case) sum the partials of
+ * curve_block's branch-free forms in double. */
+static void curve_adjoint(const layout *lo, const view *v, const double *lv, const double *dg,
+                          int c, int n, int C, sink *sk)
+{
+    int below = lo->below, fixed = v->st[P_THR].t == 0 && v->st[P_KNEE].t == 0 &&
+                                   (!v->p[P_RATIO] || v->st[P_RATIO].t == 0) &&
+                                   (!below || v->st[P_EXTRA].t == 0);
+    const wf_real *x = v->p[P_X] + (size_t)c * v->st[P_X].c;
+    size_t xs = v->st[P_X].t;
+    if (!fixed) {
+        for (int t = 0; t < n; t++) {
+            size_t o = (size_t)t * C + c;
+            curve cv = curve_at(lo, v, lv[t], t, c);
+            double g = dg[t];
+            if (sk[P_X].on)
+                put(&sk[P_X], o, g * cv.dL * level_slope(x[(size_t)t * xs]));
+            put(&sk[P_THR], o, g * cv.dT);
+            put(&sk[P_RATIO], o, g * cv.dR);
+            put(&sk[P_KNEE], o, g * cv.dW);
+            if (below)
+                put(&sk[P_EXTRA], o, g * cv.dF);
+        }
+        return;
+    }
+    double T = at(v, P_THR, 0, c), R = v->p[P_RATIO] ? at(v, P_RATIO, 0, c) : INFINITY;
+    double W = fmax(at(v, P_KNEE, 0, c), 0), F = below ? at(v, P_EXTRA, 0, c) : 0;
+    double dFl = F < 0 ? 1 : 0, dm = R >= 1 ? 1 : 0; /* the clamps' slopes */
+    F = fmin(F, 0);
+    R = R >= 1 ? R : 1;
+    double m = below ? R - 1 : 1 / R - 1, h = W / 2;
+    dm *= below ? 1 : -1 / (R * R);
+    double q = W > 0 ? m / (2 * W) : 0, qr = W > 0 ? dm / (2 * W) : 0;
+    double qw = W > 0 ? m / (2 * W * W) : 0;
+    double sL = 0, sR = 0, sW = 0, sF = 0; /* sums of g times the partials */
+    wf_real *dx = sk[P_X].on ? sk[P_X].d : NULL;
+    for (int t = 0; t < n; t++) {
+        double d = lv[t] - T, g = dg[t], pL, pR, pW, pF = 0;
+        if (!below) {
+            double u = d + h;
+            int off = d <= -h, knee = d < h;
+            pL = off ? 0 : knee ? 2 * q * u : m;
+            pR = off ? 0 : knee ? qr * u * u : dm * d;
+            pW = off ? 0 : knee ? qw * u * (W - u) : 0;
+        } else {
+            double u = d - h;
+            int off = d >= h, knee = d > -h;
+            int floor = (off ? 0 : knee ? -q * u * u : m * d) < F;
+            off |= floor;
+            pL = off ? 0 : knee ? -2 * q * u : m;
+            pR = off ? 0 : knee ? -qr * u * u : dm * d;
+            pW = off ? 0 : knee ? qw * u * (W + u) : 0;
+            pF = floor ? dFl : 0;
+        }
+        sL += g * pL;
+        sR += g * pR;
+        sW += g * pW;
+        sF += g * pF;
+        if (dx)
+            dx[(size_t)t * C + c] += (wf_real)(g * pL * level_slope(x[(size_t)t * xs]));
+    }
+    sk[P_THR].sum -= sL;
+    sk[P_RATIO].sum += sR;
+    sk[P_KNEE].sum += sW;
+    sk[P_EXTRA].sum += below ? sF : 0;
+}
+
+/* Adds the coefficients' adjoints da into the attack and release times,
+ * each sample into the one its branch used: da/dT = a / (T^2 sr). */
+static void times_adjoint(const view *v, const unsigned char *tb, const double *da,
+                          const double *aA, const double *aR, int c, int n, int C, double sr,
+                          sink *sk)
+{
+    if (v->st[P_ATT].t == 0 && v->st[P_REL].t == 0) {
+        double sA = 0, sR = 0;
+        for (int t = 0; t < n; t++) {
+            int att = tb[(size_t)t * C + c];
+            sA += att ? da[t] : 0;
+            sR += att ? 0 : da[t];
+        }
+        double TA = at(v, P_ATT, 0, c), TR = at(v, P_REL, 0, c);
+        sk[P_ATT].sum += TA > 0 ? sA * aA[0] / (TA * TA * sr) : 0;
+        sk[P_REL].sum += TR > 0 ? sR * aR[0] / (TR * TR * sr) : 0;
+        return;
+    }
+    for (int t = 0; t < n; t++) {
+        size_t o = (size_t)t * C + c;
+        int p = tb[o] ? P_ATT : P_REL;
+        double T = at(v, p, t, c);
+        if (T > 0)
+            put(&sk[p], o, da[t] * (tb[o] ? aA[t] : aR[t]) / (T * T * sr));
+    }
 }
 
 static void dyn_backward(wf_kctx *k)
@@ -418,25 +521,8 @@ static void dyn_backward(wf_kctx *k)
             carry = a * l;
         }
         /* through the curve and the coefficients' times */
-        for (int t = 0; t < n; t++) {
-            size_t o = (size_t)t * C + c;
-            curve cv = curve_at(lo, &v, lv[t], t, c);
-            double g = lam[t], x = at(&v, P_X, t, c);
-            if (sk[P_X].on && x != 0)
-                put(&sk[P_X], o, g * cv.dL * (20 / LN10) / (x > 0 ? x + LEVEL_EPS : x - LEVEL_EPS));
-            if (sk[P_THR].on)
-                put(&sk[P_THR], o, g * cv.dT);
-            if (sk[P_RATIO].on)
-                put(&sk[P_RATIO], o, g * cv.dR);
-            if (sk[P_KNEE].on)
-                put(&sk[P_KNEE], o, g * cv.dW);
-            if (below && sk[P_EXTRA].on)
-                put(&sk[P_EXTRA], o, g * cv.dF);
-            int p = tb[o] ? P_ATT : P_REL;
-            double T = at(&v, p, t, c);
-            if (sk[p].on && T > 0) /* da/dT = a / (T^2 sr) */
-                put(&sk[p], o, da[t] * (tb[o] ? aA[t] : aR[t]) / (T * T * sr));
-        }
+        curve_adjoint(lo, &v, lv, lam, c, n, C, sk);
+        times_adjoint(&v, tb, da, aA, aR, c, n, C, sr, sk);
         for (int p = 0; p < NP; p++)
             if (sk[p].on && !sk[p].d) {
                 const wf_sig *dp = &k->din[lo->in[p]];
