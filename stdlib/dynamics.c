@@ -161,7 +161,7 @@ static inline curve gain_curve(int below, double L, double T, double R, double W
     double dslope = R >= 1 ? 1 : 0; /* R clamped to >= 1 */
     R = R >= 1 ? R : 1;
     W = W > 0 ? W : 0;
-    double d = L - T, m; /* m: the line's slope, -1 < s <= 0 or e >= 0 */
+    double d = L - T, m; /* the line's slope: s in [-1, 0] above, e >= 0 below */
     if (!below) {
         m = 1 / R - 1;
         dslope *= -1 / (R * R);
@@ -564,11 +564,11 @@ const wf_node_kind wf_kind_limiter = {
     .name = "limiter",
     .family = "dynamics",
     .doc = "Peak limiter: the compressor with an infinite ratio (the gain is threshold - L "
-           "above the knee) and an instant attack by default, so that no sample leaves above "
-           "the ceiling `threshold` (+ makeup) with the hard knee: at a rise the gain is the "
-           "curve's at once, and a release only rises toward it. A nonzero attack lets peaks "
-           "through for about that long, as a feed-forward limiter without lookahead does."
-           CONTRACT,
+           "above the knee, whose curve stays below the ceiling) and an instant attack by "
+           "default, so that no sample leaves above the ceiling `threshold` (+ makeup): at a "
+           "rise the gain is the curve's at once, and a release only rises toward it. A nonzero "
+           "attack lets peaks through for about that long, as a feed-forward limiter without "
+           "lookahead does." CONTRACT,
     .args = limiter_args,
     .nargs = 6,
     .keep = 0x3f,

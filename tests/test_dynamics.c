@@ -140,6 +140,27 @@ void test_dynamics_channels(void **state)
     wf_run_close(&r);
 }
 
+/* Params that change per sample: a threshold gliding from -30 to -10 dB
+ * and a ratio from 1 to 5 over 1 s, with instant times, give the curve of
+ * each sample's values on a constant level of -20 dB. */
+void test_dynamics_time_varying(void **state)
+{
+    (void)state;
+    const double sr = 8000;
+    const int N = 8000;
+    wf_real *x = wf_xmalloc(sizeof(wf_real) * N);
+    fill_level(x, 0, N, -20);
+    double *g = gains("compressor(x, threshold: line(-30, -10, 1), ratio: line(1, 5, 1), "
+                      "knee: 4, attack: 0, release: 0)", sr, x, N);
+    double L = detected(-20);
+    for (int n = 0; n < N; n++) {
+        double u = n / sr;
+        assert_close(g[n], comp_gain(L, -30 + 20 * u, 1 + 4 * u, 4), 0, 1e-4);
+    }
+    free(g);
+    free(x);
+}
+
 /* A step up in level moves the compressor's gain 1 - exp(-t / attack) of
  * the way to the curve's, a step down brings it back as exp(-t / release):
  * sample j after the step (j = 0 the first) is at t = (j + 1) / sr. The
