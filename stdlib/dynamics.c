@@ -203,8 +203,7 @@ static inline curve gain_curve(int below, double L, double T, double R, double W
     return c;
 }
 
-/* Param p's signal for channel c at sample t (ratio absent: infinite,
- * range absent or makeup: 0 in the curve). */
+/* The params' signals and strides (p NULL: the kind has no such input). */
 typedef struct view {
     const wf_real *p[NP];
     wf_stride st[NP];
@@ -226,7 +225,6 @@ static inline double at(const view *v, int p, int t, int c)
 {
     return (double)v->p[p][WF_AT(v->st[p], t, c)];
 }
-
 
 /* The curve at level L, sample t of channel c. */
 static inline curve curve_at(const layout *lo, const view *v, double L, int t, int c)
@@ -256,15 +254,21 @@ static void levels(const view *v, int c, int n, double *lv)
         lv[t] = (20 / LN10) * (double)wf_log_pos((wf_real)fabs(x[(size_t)t * s]) + (wf_real)LEVEL_EPS);
 }
 
+/* Whether the curve's params (threshold, ratio, knee, range) are constant
+ * over the call, for the branch-free loops. */
+static int curve_fixed(const layout *lo, const view *v)
+{
+    return v->st[P_THR].t == 0 && v->st[P_KNEE].t == 0 &&
+           (!v->p[P_RATIO] || v->st[P_RATIO].t == 0) && (!lo->below || v->st[P_EXTRA].t == 0);
+}
+
 /* The curve's gains over the call from the levels: one branch-free loop
- * when the threshold, ratio, knee and range are constant over it. */
+ * when its params are constant. */
 static void curve_block(const layout *lo, const view *v, const double *lv, int c, int n,
                         double *gc)
 {
-    int below = lo->below, fixed = v->st[P_THR].t == 0 && v->st[P_KNEE].t == 0 &&
-                                   (!v->p[P_RATIO] || v->st[P_RATIO].t == 0) &&
-                                   (!below || v->st[P_EXTRA].t == 0);
-    if (!fixed) {
+    int below = lo->below;
+    if (!curve_fixed(lo, v)) {
         for (int t = 0; t < n; t++)
             gc[t] = curve_at(lo, v, lv[t], t, c).g;
         return;
@@ -375,12 +379,10 @@ static inline double level_slope(double x)
 static void curve_adjoint(const layout *lo, const view *v, const double *lv, const double *dg,
                           int c, int n, int C, sink *sk)
 {
-    int below = lo->below, fixed = v->st[P_THR].t == 0 && v->st[P_KNEE].t == 0 &&
-                                   (!v->p[P_RATIO] || v->st[P_RATIO].t == 0) &&
-                                   (!below || v->st[P_EXTRA].t == 0);
+    int below = lo->below;
     const wf_real *x = v->p[P_X] + (size_t)c * v->st[P_X].c;
     size_t xs = v->st[P_X].t;
-    if (!fixed) {
+    if (!curve_fixed(lo, v)) {
         for (int t = 0; t < n; t++) {
             size_t o = (size_t)t * C + c;
             curve cv = curve_at(lo, v, lv[t], t, c);
