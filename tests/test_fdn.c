@@ -331,7 +331,8 @@ static double schroeder_t60(const double *h, int n, double sr)
 }
 
 /* The tail of room() without damping falls by 60 dB in `decay` seconds:
- * Schroeder's integration of its impulse response, measured within 1% (0.3%: 0.3003, 0.8018 and 2.0004 s for 0.3, 0.8 and 2 s)
+ * Schroeder's integration of its impulse response, within 1% (measured:
+ * 0.3003, 0.8018 and 2.0004 s for 0.3, 0.8 and 2 s)
  * (the lines' energy mixes through an orthogonal matrix, so every mode
  * decays at the rate the gains set). With damping the broadband decay is
  * faster, but not faster than T60 at the Nyquist, (1 - damping) decay. */
