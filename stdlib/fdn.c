@@ -2,7 +2,8 @@
  * delays and gains are params, and room(x, decay:, predelay:, damping:,
  * mix:), a parametric reverb built on the same kernel (Jot & Chaigne 1991,
  * "Digital delay networks for designing artificial reverberators"; the
- * structure DiffVox fits, Ye et al. 2025).
+ * structure DiffVox fits, Yu et al. 2025, "DiffVox: a differentiable model
+ * for capturing and analysing professional effects distributions").
  *
  * The network, N lines, for each channel of x on its own:
  *   s_i[n] = w_i(n - D_i[n])                      line i's output, D_i = delays_i sr
@@ -83,19 +84,22 @@ static void net_forward(const net *q, double *ring, double *u, int64_t t0, int n
         const double *D = q->D + (size_t)t * q->ds, *g = q->g + (size_t)t * q->gs;
         const double *a = q->a + (size_t)t * q->as;
         double out = 0;
+        int64_t now = m % H;
         for (int i = 0; i < N; i++) {
             int64_t p;
             double f;
             tap_of(D[i], m, &p, &f);
-            /* p >= m - H + 1: the slot still holds sample p (0 before the start) */
-            int64_t s0 = (p % H + H) % H, s1 = s0 + 1 == H ? 0 : s0 + 1;
+            /* m - H < p < m: the slot still holds sample p (0 before the start) */
+            int64_t s0 = now - (m - p), s1;
+            s0 += s0 < 0 ? H : 0;
+            s1 = s0 + 1 == H ? 0 : s0 + 1;
             /* with f = 0 the later tap may be slot m itself, not yet written */
             double s = ring[s0 * N + i] + (f > 0 ? (ring[s1 * N + i] - ring[s0 * N + i]) * f : 0);
             u[i] = (1 - a[i]) * s + a[i] * u[i];
             v[i] = g[i] * u[i];
             out += q->c[i] * v[i];
         }
-        double *w = ring + (m % H) * N;
+        double *w = ring + now * N;
         for (int i = 0; i < N; i++) {
             double acc = q->b[i] * x[t];
             const double *row = q->A + (size_t)i * N;
@@ -306,9 +310,9 @@ static int fdn_infer(wf_infer *ic)
                              in[F_MATRIX].chans);
         return -1;
     }
-    static const int per_line[] = {F_GAINS, F_DAMPING, F_IN, F_OUT};
+    static const int line_args[] = {F_GAINS, F_DAMPING, F_IN, F_OUT};
     for (int k = 0; k < 4; k++) {
-        int i = per_line[k];
+        int i = line_args[k];
         if (in[i].chans != 1 && in[i].chans != N) {
             wf_report_shape_mismatch(ic->d, ic->arg_loc[i], "one value, or one per line", ic->name,
                                      i + 1, in[i].chans, F_DELAYS + 1, N);
@@ -337,14 +341,14 @@ static int64_t fdn_ring(const wf_gnode *g, const wf_env *e)
     return (int64_t)ceil(wf_opt_num(g, F_MAX, 0.1) * e->sr) + 2;
 }
 
-/* state: the cached matrix and its bound [N N + 1], then per channel the
- * ring [H x N] and u [N] */
+/* state: the matrix its bound was computed for [N x N], the bound, whether
+ * it is known, then per channel the ring [H x N] and u [N] */
 static void fdn_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int block,
                      wf_sizes *s)
 {
     size_t N = (size_t)in[F_DELAYS].chans, C = (size_t)g->shape.chans, B = (size_t)block;
     size_t H = (size_t)fdn_ring(g, e);
-    s->state = sizeof(double) * (N * N + 1 + C * (H * N + N));
+    s->state = sizeof(double) * (N * N + 2 + C * (H * N + N));
     s->saved = 2 * sizeof(double) * C * B * N;
     size_t coefs = doubles(N * N) + 2 * doubles(N) + 3 * doubles(B * N);
     s->work = coefs + 2 * doubles(N * N) + 3 * doubles(B) + doubles(N);
@@ -363,8 +367,10 @@ static size_t per_line(const wf_sig *s, int n, int N, double *dst)
     return s->n == 1 ? 0 : (size_t)N;
 }
 
-/* The network of a block of fdn: coefficients as doubles in work. */
-static void fdn_net(wf_kctx *k, void **cur, net *q, double **Dr)
+/* The network of a block of fdn: coefficients as doubles in work; Dr (or
+ * NULL) receives the delays before the clamp; a delay that is not a number
+ * is reported when `report`. */
+static void fdn_net(wf_kctx *k, void **cur, net *q, double **Dr, int report)
 {
     int n = k->out.n, N = k->in[F_DELAYS].chans;
     double sr = k->env->sr, dmax = wf_opt_num(k->node, F_MAX, 0.1) * sr;
@@ -397,6 +403,10 @@ static void fdn_net(wf_kctx *k, void **cur, net *q, double **Dr)
     }
     for (size_t i = 0; i < total; i++) {
         double v = D[i] * sr;
+        if (!isfinite(v) && report) {
+            wf_kernel_fault(k, (int)(i / (size_t)N), "delay is not finite");
+            report = 0;
+        }
         D[i] = !(v > 1) ? 1 : v < dmax ? v : dmax;
     }
 }
@@ -406,33 +416,24 @@ static void fdn_forward(wf_kctx *k)
     int n = k->out.n, C = k->out.chans;
     void *cur = k->work;
     net q;
-    fdn_net(k, &cur, &q, NULL);
+    fdn_net(k, &cur, &q, NULL, 1);
     int N = q.N;
-    double *st = k->state, *cache = st;
     /* the matrix's bound, computed again only when the matrix changes */
-    if (cache[N * N] == 0 || memcmp(cache, q.A, sizeof(double) * (size_t)N * N)) {
+    double *st = k->state, *cache = st, *sigma = st + N * N, *known = sigma + 1;
+    if (!*known || memcmp(cache, q.A, sizeof(double) * (size_t)N * N)) {
         double *B = wf_carve(&cur, sizeof(double) * (size_t)N * N);
         double *T = wf_carve(&cur, sizeof(double) * (size_t)N * N);
         memcpy(cache, q.A, sizeof(double) * (size_t)N * N);
-        double s = spectral_bound(q.A, N, B, T);
-        cache[N * N] = s > 0 ? s : s == 0 ? -1 : NAN; /* 0 marks "not computed" */
+        *sigma = spectral_bound(q.A, N, B, T);
+        *known = 1;
     }
-    double sigma = cache[N * N] < 0 ? 0 : cache[N * N];
-    check_loop(k, &q, n, sigma);
-    for (int t = 0; t < (q.ds ? n : 1); t++)
-        for (int i = 0; i < N; i++)
-            if (!isfinite((double)k->in[F_DELAYS].p[(size_t)t * k->in[F_DELAYS].chans +
-                                                     (k->in[F_DELAYS].chans == 1 ? 0 : i)])) {
-                wf_kernel_fault(k, t, "delay is not finite");
-                t = n;
-                break;
-            }
+    check_loop(k, &q, n, *sigma);
     double *x = wf_carve(&cur, sizeof(double) * (size_t)n);
     double *y = wf_carve(&cur, sizeof(double) * (size_t)n);
     double *v = wf_carve(&cur, sizeof(double) * (size_t)N);
     size_t per = (size_t)q.H * N + N;
     for (int c = 0; c < C; c++) {
-        double *ring = st + N * N + 1 + (size_t)c * per, *u = ring + (size_t)q.H * N;
+        double *ring = st + N * N + 2 + (size_t)c * per, *u = ring + (size_t)q.H * N;
         size_t B = (size_t)k->block * N;
         double *tw = k->saved ? (double *)k->saved + (size_t)c * 2 * B : NULL;
         column(&k->in[F_X], &k->out, c, x);
@@ -469,7 +470,7 @@ static void fdn_backward(wf_kctx *k)
     void *cur = k->work;
     net q;
     double *Draw;
-    fdn_net(k, &cur, &q, &Draw);
+    fdn_net(k, &cur, &q, &Draw, 0);
     int N = q.N;
     double sr = k->env->sr, dmax = wf_opt_num(k->node, F_MAX, 0.1) * sr;
     const wf_sig *din = k->din;
