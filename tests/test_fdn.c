@@ -261,7 +261,8 @@ void test_fdn_stream(void **state)
 
 /* The loop-gain bound ||A||_2 max |g| |1 - a| / (1 - |a|) reaching 1 is
  * reported at its first sample, an orthogonal matrix (whose inf-norm and
- * Frobenius norm are 2) with gains below 1 is not. */
+ * Frobenius norm are 2) with gains below 1 is not; so are room's decay and
+ * damping outside T > 0, 0 <= d < 1, and delays that are not numbers. */
 void test_fdn_faults(void **state)
 {
     (void)state;
@@ -271,10 +272,12 @@ void test_fdn_faults(void **state)
         H2[i] = 1.02 * H4[i];
     char *Hb = vec(H2, 16);
     const char *ds = "[1.3 ms, 2.1 ms, 2.9 ms, 3.7 ms]";
-    char texts[7][600];
-    double at[7] = {0, -1, 0.25, 0, -1, 0, 0.5};
-    const char *what[7] = {"loop gain bound 1.05", NULL, "loop gain bound 1", "loop gain bound 1.0",
-                           NULL, "loop gain bound inf", "delay is not finite"};
+    char texts[10][600];
+    double at[10] = {0, -1, 0.25, 0, -1, 0, 0.5, 0, 0.25, 0.5};
+    const char *what[10] = {"loop gain bound 1.05", NULL, "loop gain bound 1", "loop gain bound 1.0",
+                            NULL, "loop gain bound inf", "delay is not finite",
+                            "decay -1 s, damping 0.3", "decay 1 s, damping 1",
+                            "predelay is not finite"};
     snprintf(texts[0], 600, "rate 16000\nout fdn(noise(), [1.05], [2 ms])\n");
     snprintf(texts[1], 600, "rate 16000\nout fdn(noise(), %s, %s, gains: 0.999)\n", H, ds);
     snprintf(texts[2], 600,
@@ -285,9 +288,14 @@ void test_fdn_faults(void **state)
     snprintf(texts[5], 600, "rate 16000\nout fdn(noise(), [0.5], [2 ms], damping: 1)\n");
     snprintf(texts[6], 600,
              "rate 16000\nout fdn(noise(), [0.5], [2 ms] + sqrt(line(from: 1, to: -1, time: 1)))\n");
+    snprintf(texts[7], 600, "rate 16000\nout room(noise(), decay: -1)\n");
+    snprintf(texts[8], 600,
+             "rate 16000\nout room(noise(), damping: line(from: 0.8, to: 1.2, time: 0.5))\n");
+    snprintf(texts[9], 600,
+             "rate 16000\nout room(noise(), predelay: sqrt(line(from: 1, to: -1, time: 1)))\n");
     free(H);
     free(Hb);
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 10; i++) {
         wf_run r;
         wf_run_open(&r, texts[i], 16000, WF_RUN_WHOLE, 0);
         wf_prog_forward(r.prog);
