@@ -54,13 +54,15 @@
 
 /* ---------------------------------------------------------- the kernel */
 
-/* One network's coefficients for a block: A [N x N] row-major, b and c [N],
- * and per-sample D (in samples, clamped), g and a, each [n x N] with a step
- * of N per sample, or [N] with a step of 0 when constant. */
+/* One network's coefficients for a block: A [N x N] row-major and its
+ * transpose At (the forward's product runs down A's columns, each a
+ * contiguous axpy into w that vectorises without reassociating sums), b
+ * and c [N], and per-sample D (in samples, clamped), g and a, each [n x N]
+ * with a step of N per sample, or [N] with a step of 0 when constant. */
 typedef struct net {
     int N;
     int64_t H; /* ring length in samples */
-    const double *A, *b, *c;
+    const double *A, *At, *b, *c;
     const double *D, *g, *a;
     size_t ds, gs, as;
 } net;
@@ -100,12 +102,12 @@ static void net_forward(const net *q, double *ring, double *u, int64_t t0, int n
             out += q->c[i] * v[i];
         }
         double *w = ring + now * N;
-        for (int i = 0; i < N; i++) {
-            double acc = q->b[i] * x[t];
-            const double *row = q->A + (size_t)i * N;
-            for (int j = 0; j < N; j++)
-                acc += row[j] * v[j];
-            w[i] = acc;
+        for (int i = 0; i < N; i++)
+            w[i] = q->b[i] * x[t];
+        for (int j = 0; j < N; j++) {
+            const double *col = q->At + (size_t)j * N;
+            for (int i = 0; i < N; i++)
+                w[i] += col[i] * v[j];
         }
         y[t] = out;
         if (tw) {
@@ -350,7 +352,7 @@ static void fdn_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int
     size_t H = (size_t)fdn_ring(g, e);
     s->state = sizeof(double) * (N * N + 2 + C * (H * N + N));
     s->saved = 2 * sizeof(double) * C * B * N;
-    size_t coefs = doubles(N * N) + 2 * doubles(N) + 3 * doubles(B * N);
+    size_t coefs = 2 * doubles(N * N) + 2 * doubles(N) + 3 * doubles(B * N);
     s->work = coefs + 2 * doubles(N * N) + 3 * doubles(B) + doubles(N);
     s->bwork = coefs + 2 * doubles(N * N) + 3 * doubles(B) + doubles(B * N) + doubles(3 * N) +
                3 * doubles(B * N) + doubles(N * N) + 2 * doubles(N) + doubles(B * N);
@@ -375,18 +377,21 @@ static void fdn_net(wf_kctx *k, void **cur, net *q, double **Dr, int report)
     int n = k->out.n, N = k->in[F_DELAYS].chans;
     double sr = k->env->sr, dmax = wf_opt_num(k->node, F_MAX, 0.1) * sr;
     double *A = wf_carve(cur, sizeof(double) * (size_t)N * N);
+    double *At = wf_carve(cur, sizeof(double) * (size_t)N * N);
     double *b = wf_carve(cur, sizeof(double) * (size_t)N);
     double *c = wf_carve(cur, sizeof(double) * (size_t)N);
     double *D = wf_carve(cur, sizeof(double) * (size_t)n * N);
     double *g = wf_carve(cur, sizeof(double) * (size_t)n * N);
     double *a = wf_carve(cur, sizeof(double) * (size_t)n * N);
-    for (int i = 0; i < N * N; i++)
-        A[i] = (double)k->in[F_MATRIX].p[i];
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            At[j * N + i] = A[i * N + j] = (double)k->in[F_MATRIX].p[i * N + j];
     per_line(&k->in[F_IN], 1, N, b);
     per_line(&k->in[F_OUT], 1, N, c);
     q->N = N;
     q->H = fdn_ring(k->node, k->env);
     q->A = A;
+    q->At = At;
     q->b = b;
     q->c = c;
     q->ds = per_line(&k->in[F_DELAYS], n, N, D);
@@ -680,7 +685,8 @@ static void room_fixed(const wf_env *e, void **cur, net *q)
         c[i] = (i % 2 ? -1 : 1) / sqrt((double)N);
     }
     room_delays(e->sr, D);
-    *q = (net){.N = N, .H = room_ring(e), .A = A, .b = b, .c = c, .D = D, .ds = 0};
+    /* Householder matrices are symmetric: At = A */
+    *q = (net){.N = N, .H = room_ring(e), .A = A, .At = A, .b = b, .c = c, .D = D, .ds = 0};
 }
 
 /* g_i and a_i of channel c of the block (steps of N per sample when decay
