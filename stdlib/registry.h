@@ -40,6 +40,8 @@
     X(iir) X(sos) X(biquad)                                                                    \
     /* stdlib/dynamics.c */                                                                    \
     X(compressor) X(limiter) X(expander) X(gate)                                               \
+    /* stdlib/fdn.c */                                                                         \
+    X(fdn) X(room)                                                                             \
     /* stdlib/channels.c */                                                                    \
     X(mix) X(concat) X(pick) X(range)                                                          \
     /* stdlib/rate.c */                                                                        \
