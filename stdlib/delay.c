@@ -1,6 +1,6 @@
 /* delay: a fractional delay line with linear interpolation,
  *   y[n] = x(n - D[n] sr),  D clamped to [0, max],  x(m) = 0 before the start,
- * x(p) = x[i] (1 - u) + x[i+1] u for p = i + u. The state keeps the last
+ * x(p) = x[i] (1 - u) + x[i+1] u for p = i + u (stdlib/fracdelay.h). The state keeps the last
  * max * sr + 1 samples, so a stream of blocks gives the same signal as one
  * whole pass.
  * Backward: dx scatters g with the same two weights; d/dD = -sr g (x[i+1] -
@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "stdlib/fracdelay.h"
 #include "stdlib/map.h"
 
 enum { A_X, A_TIME, A_MAX };
@@ -62,25 +63,18 @@ static void delay_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, i
     s->bwork = 3 * s->work;
 }
 
-typedef struct tap {
-    int i;      /* index in the history+block buffer of the earlier sample */
-    wf_real u;  /* weight of the later one */
-    int inside; /* the delay was not clamped */
-} tap;
-
-static inline tap tap_at(double D, double maxd, double sr, int H, int t)
+/* The tap of sample t of the block in the [history | block] buffer. */
+static inline wf_tap tap_at(double D, double maxd, double sr, int H, int t)
 {
-    tap r;
-    r.inside = D > 0 && D < maxd;
-    if (!(D > 0)) /* a NaN delay reads the current sample */
-        D = 0;
-    if (D > maxd)
-        D = maxd;
-    double pos = (double)(H + t) - D * sr;
-    double fl = floor(pos);
-    r.i = (int)fl;
-    r.u = (wf_real)(pos - fl);
-    return r;
+    return wf_tap_at(D * sr, 0, maxd * sr, (double)(H + t));
+}
+
+/* Channel c at the tap. With u = 0 (a delay of 0) the later sample is not
+ * read: for the block's last sample it lies past the buffer. */
+static inline double read(const wf_real *buf, wf_tap p, int C, int c)
+{
+    double a = buf[(size_t)p.i * C + c];
+    return p.u > 0 ? a + (buf[(size_t)(p.i + 1) * C + c] - a) * p.u : a;
 }
 
 /* buf = [history | block], [H + n] x C. */
@@ -107,9 +101,8 @@ static void delay_forward(wf_kctx *k)
     wf_stride st = wf_stride_of(tm, &k->out);
     for (int t = 0; t < n; t++)
         for (int c = 0; c < C; c++) {
-            tap p = tap_at(tm->p[WF_AT(st, t, c)], maxd, sr, H, t);
-            wf_real a = buf[(size_t)p.i * C + c], b = buf[(size_t)(p.i + 1) * C + c];
-            k->out.p[(size_t)t * C + c] = a + (b - a) * p.u;
+            wf_tap p = tap_at(tm->p[WF_AT(st, t, c)], maxd, sr, H, t);
+            k->out.p[(size_t)t * C + c] = (wf_real)read(buf, p, C, c);
         }
     memcpy(k->state, buf + (size_t)n * C, (size_t)H * C * sizeof(wf_real));
 }
@@ -132,13 +125,14 @@ static void delay_backward(wf_kctx *k)
         for (int c = 0; c < C; c++) {
             size_t o = (size_t)t * C + c;
             wf_real g = k->dout->p[o];
-            tap p = tap_at(tm->p[WF_AT(st, t, c)], maxd, sr, H, t);
-            dbuf[(size_t)p.i * C + c] += g * (1 - p.u);
-            dbuf[(size_t)(p.i + 1) * C + c] += g * p.u;
-            if (tg) {
-                wf_real a = buf[(size_t)p.i * C + c], b = buf[(size_t)(p.i + 1) * C + c];
-                tg[o] = p.inside ? (wf_real)(-sr) * g * (b - a) : 0;
-            }
+            wf_tap p = tap_at(tm->p[WF_AT(st, t, c)], maxd, sr, H, t);
+            dbuf[(size_t)p.i * C + c] += (wf_real)(g * (1 - p.u));
+            if (p.u > 0)
+                dbuf[(size_t)(p.i + 1) * C + c] += (wf_real)(g * p.u);
+            if (tg) /* inside, the later sample is in the buffer */
+                tg[o] = p.inside ? (wf_real)(-sr * g *
+                                             (buf[(size_t)(p.i + 1) * C + c] - buf[(size_t)p.i * C + c]))
+                                 : 0;
         }
     if (k->din[A_X].p)
         wf_reduce_into(&k->din[A_X], dbuf + (size_t)H * C, n, C);
