@@ -38,5 +38,15 @@ void test_iir_stream(void **state);
 void test_iir_long_run(void **state);
 void test_iir_faults(void **state);
 void test_stable_a(void **state);
+/* tests/test_modfx.c */
+void test_vibrato_fixed_delay(void **state);
+void test_vibrato_lfo(void **state);
+void test_vibrato_sine(void **state);
+void test_chorus_mix(void **state);
+void test_flanger_impulse(void **state);
+void test_flanger_fault(void **state);
+void test_pan_law(void **state);
+void test_width(void **state);
+void test_modfx_stream(void **state);
 
 #endif
