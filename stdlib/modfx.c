@@ -226,8 +226,9 @@ static void modfx_forward(wf_kctx *k)
     int n = k->out.n, C = k->out.chans;
     int64_t H = ring_len(k->node, m.L, k->env);
     double *phase = k->state, *tape = k->saved;
-    int faulted = 0;
     for (int c = 0; c < C; c++) {
+        /* one report per channel: the executor keeps the earliest */
+        int faulted = 0;
         double *ring = phase + C + (size_t)c * (size_t)H, ph = phase[c];
         for (int t = 0; t < n; t++) {
             int64_t at = k->t0 + t, slot = at % H;

@@ -192,6 +192,11 @@ static void test_shape_mismatch_signal(void **state)
     expect_error("out pan(sine([1, 2]), pos: 0.5)\n", "not-mono", 1, 9,
                  "pan one channel at a time (pick(x, index: 0))");
     expect_error("out pan(noise(), pos: [-1, 1])\n", "not-mono", 1, 18, NULL);
+    /* the modulated delays' limits, at the call */
+    expect_error("out chorus(noise(), voices: 17)\n", "argument-out-of-range", 1, 5,
+                 "a chorus has at most 16 voices");
+    expect_error("out flanger(noise(), max: 11)\n", "argument-out-of-range", 1, 5,
+                 "a modulated delay holds at most 10 s");
 }
 
 static void test_rate_mismatch(void **state)
