@@ -9,7 +9,7 @@
  * (0 at the first sample, kept in `state` so that streams equal whole
  * passes), sweeps V taps (the chorus's voices; V = 1 for the others) spread
  * evenly over its cycle:
- *   D_v[n] = (delay[n] + depth[n] sin(2 pi (c[n] + v / V))) sr samples,
+ *   D_v[n] = (delay[n] + depth[n] sin(2 pi (c[n] + v / V) + phase[n])) sr samples,
  *   d[n]   = (1/V) sum_v w(n - D_v[n]),
  *   w[n]   = x[n] + feedback[n] d[n]          (flanger; w = x otherwise),
  *   y[n]   = (1 - mix[n]) x[n] + mix[n] d[n]  (vibrato: y = d).
@@ -37,8 +37,8 @@
  *   lam[i] += e/V (1 - u), lam[i+1] += e/V u   for each voice's tap i + u,
  *   dx = (1 - mix) g + lam[n],  dmix = g (d - x),  dfeedback = lam[n] d[n],
  *   dD_v = -sr e/V (w[i+1] - w[i]) seconds (0 at the clamps),
- *   ddelay = sum_v dD_v,  ddepth = sum_v dD_v sin_v,
- *   dc[n] = sum_v dD_v depth 2 pi cos_v,  drate[m] = (1/sr) sum_{n>m} dc[n].
+ *   ddelay = sum_v dD_v,  ddepth = sum_v dD_v sin_v,  dphase = sum_v dD_v depth cos_v,
+ *   dc[n] = 2 pi dphase[n],  drate[m] = (1/sr) sum_{n>m} dc[n].
  * The backward reads the inputs, and the flanger's w from the tape.
  *
  * pan: the constant-power (sine/cosine) law, theta = (pos + 1) pi/4,
@@ -67,23 +67,32 @@ enum { A_X, A_RATE, A_DEPTH, A_DELAY };
 #define MAX_VOICES 16
 #define DEFAULT_MAX 0.05
 
+/* The gradient tests' ranges are narrow for the arguments that move the
+ * reads (rate, depth, delay, phase): their finite-difference steps are
+ * 1e-6 of the range, and a read that a step moves across a sample (a kink
+ * of the linear interpolation) makes the difference disagree; with these
+ * ranges a step moves a read by under 1e-5 samples. */
 static const wf_arg_spec vibrato_args[] = {
     {"x", WF_ARG_SIGNAL, NULL, "signal to modulate", 0, NULL, -1, 1},
-    {"rate", WF_ARG_SIGNAL, "5", "LFO frequency in Hz", 0, NULL, 20, 60},
+    {"rate", WF_ARG_SIGNAL, "5", "LFO frequency in Hz", 0, NULL, 20, 24},
     {"depth", WF_ARG_SIGNAL, "0.0005", "swing of the delay in seconds (delay +- depth)", 0, NULL,
-     0.0005, 0.0015},
-    {"delay", WF_ARG_SIGNAL, "0.002", "centre delay in seconds", 0, NULL, 0.004, 0.008},
+     0.0008, 0.0012},
+    {"delay", WF_ARG_SIGNAL, "0.002", "centre delay in seconds", 0, NULL, 0.004, 0.0044},
+    {"phase", WF_ARG_SIGNAL, "0", "LFO phase offset in radians (per channel: [0, 1.5708] puts "
+     "a stereo pair in quadrature)", 0, NULL, 0, 1},
     {"max", WF_ARG_NUMBER, "0.05", "longest delay in seconds (delays are clamped to it)",
      WF_ARG_POSITIVE, NULL, 0, 0},
 };
 
 static const wf_arg_spec chorus_args[] = {
     {"x", WF_ARG_SIGNAL, NULL, "signal to thicken", 0, NULL, -1, 1},
-    {"rate", WF_ARG_SIGNAL, "0.8", "LFO frequency in Hz", 0, NULL, 20, 60},
+    {"rate", WF_ARG_SIGNAL, "0.8", "LFO frequency in Hz", 0, NULL, 20, 24},
     {"depth", WF_ARG_SIGNAL, "0.002", "swing of each voice's delay in seconds (delay +- depth)",
-     0, NULL, 0.0005, 0.0015},
-    {"delay", WF_ARG_SIGNAL, "0.012", "centre delay in seconds", 0, NULL, 0.004, 0.008},
+     0, NULL, 0.0008, 0.0012},
+    {"delay", WF_ARG_SIGNAL, "0.012", "centre delay in seconds", 0, NULL, 0.004, 0.0044},
     {"mix", WF_ARG_SIGNAL, "0.5", "wet share: 0 dry, 1 the voices alone", 0, NULL, 0.2, 0.8},
+    {"phase", WF_ARG_SIGNAL, "0", "LFO phase offset in radians (per channel: [0, 1.5708] puts "
+     "a stereo pair in quadrature)", 0, NULL, 0, 1},
     {"voices", WF_ARG_NUMBER, "1", "modulated taps, their LFO phases spread evenly over a cycle",
      WF_ARG_INT | WF_ARG_POSITIVE, NULL, 0, 0},
     {"max", WF_ARG_NUMBER, "0.05", "longest delay in seconds (delays are clamped to it)",
@@ -92,27 +101,29 @@ static const wf_arg_spec chorus_args[] = {
 
 static const wf_arg_spec flanger_args[] = {
     {"x", WF_ARG_SIGNAL, NULL, "signal to flange", 0, NULL, -1, 1},
-    {"rate", WF_ARG_SIGNAL, "0.25", "LFO frequency in Hz", 0, NULL, 20, 60},
+    {"rate", WF_ARG_SIGNAL, "0.25", "LFO frequency in Hz", 0, NULL, 20, 24},
     {"depth", WF_ARG_SIGNAL, "0.002", "swing of the delay in seconds (delay +- depth)", 0, NULL,
-     0.0005, 0.0015},
-    {"delay", WF_ARG_SIGNAL, "0.0025", "centre delay in seconds", 0, NULL, 0.004, 0.008},
+     0.0008, 0.0012},
+    {"delay", WF_ARG_SIGNAL, "0.0025", "centre delay in seconds", 0, NULL, 0.004, 0.0044},
     {"feedback", WF_ARG_SIGNAL, "0.5", "gain of the delayed signal fed back, between -1 and 1", 0,
      NULL, -0.7, 0.7},
     {"mix", WF_ARG_SIGNAL, "0.5", "wet share: 0 dry, 1 the delayed signal alone", 0, NULL, 0.2,
      0.8},
+    {"phase", WF_ARG_SIGNAL, "0", "LFO phase offset in radians (per channel: [0, 1.5708] puts "
+     "a stereo pair in quadrature)", 0, NULL, 0, 1},
     {"max", WF_ARG_NUMBER, "0.05", "longest delay in seconds (delays are clamped to it)",
      WF_ARG_POSITIVE, NULL, 0, 0},
 };
 
-/* Where each kind keeps its arguments: signal inputs mix and fb, number
- * arguments voices and max (-1: the kind has none). */
+/* Where each kind keeps its arguments: signal inputs mix, fb and phase,
+ * number arguments voices and max (-1: the kind has none). */
 typedef struct layout {
-    int nin, mix, fb, voices, max;
+    int nin, mix, fb, phase, voices, max;
 } layout;
 
-static const layout vibrato_layout = {4, -1, -1, -1, 4};
-static const layout chorus_layout = {5, 4, -1, 5, 6};
-static const layout flanger_layout = {6, 5, 4, -1, 6};
+static const layout vibrato_layout = {5, -1, -1, 4, -1, 5};
+static const layout chorus_layout = {6, 4, -1, 5, 6, 7};
+static const layout flanger_layout = {7, 5, 4, 6, -1, 7};
 
 static const layout *layout_of(const wf_gnode *g)
 {
@@ -167,8 +178,8 @@ typedef struct mod_in {
     const layout *L;
     int V;
     double sr, lo, hi;
-    const wf_sig *x, *rate, *depth, *delay, *mix, *fb;
-    wf_stride sx, sr_, sdp, sdl, smx, sfb;
+    const wf_sig *x, *rate, *depth, *delay, *mix, *fb, *phase;
+    wf_stride sx, sr_, sdp, sdl, smx, sfb, sph;
 } mod_in;
 
 static mod_in mod_inputs(const wf_kctx *k)
@@ -185,12 +196,14 @@ static mod_in mod_inputs(const wf_kctx *k)
     m.delay = &k->in[A_DELAY];
     m.mix = m.L->mix >= 0 ? &k->in[m.L->mix] : NULL;
     m.fb = m.L->fb >= 0 ? &k->in[m.L->fb] : NULL;
+    m.phase = &k->in[m.L->phase];
     m.sx = wf_stride_of(m.x, &k->out);
     m.sr_ = wf_stride_of(m.rate, &k->out);
     m.sdp = wf_stride_of(m.depth, &k->out);
     m.sdl = wf_stride_of(m.delay, &k->out);
     m.smx = m.mix ? wf_stride_of(m.mix, &k->out) : m.sx;
     m.sfb = m.fb ? wf_stride_of(m.fb, &k->out) : m.sx;
+    m.sph = wf_stride_of(m.phase, &k->out);
     return m;
 }
 
@@ -202,11 +215,12 @@ static inline double lfo_inc(const mod_in *m, int t, int c)
     return (r->exact ? r->exact[c * m->sr_.c] : (double)r->p[WF_AT(m->sr_, t, c)]) / m->sr;
 }
 
-/* Delay of voice v in samples at LFO phase ph. */
-static inline double voice_delay(const mod_in *m, double ph, int v, double delay, double depth,
-                                 double *s, double *co)
+/* Delay of voice v in samples at LFO phase ph (cycles) and offset off
+ * (radians). */
+static inline double voice_delay(const mod_in *m, double ph, double off, int v, double delay,
+                                 double depth, double *s, double *co)
 {
-    double a = WF_TWO_PI * (ph + (double)v / m->V);
+    double a = WF_TWO_PI * (ph + (double)v / m->V) + off;
     *s = sin(a);
     if (co)
         *co = cos(a);
@@ -234,11 +248,12 @@ static void modfx_forward(wf_kctx *k)
             int64_t at = k->t0 + t, slot = at % H;
             double xv = m.x->p[WF_AT(m.sx, t, c)];
             double dl = m.delay->p[WF_AT(m.sdl, t, c)], dp = m.depth->p[WF_AT(m.sdp, t, c)];
+            double off = m.phase->p[WF_AT(m.sph, t, c)];
             /* x first: without feedback a delay under one sample reads it */
             ring[slot] = xv;
             double d = 0;
             for (int v = 0; v < m.V; v++) {
-                double s, D = voice_delay(&m, ph, v, dl, dp, &s, NULL);
+                double s, D = voice_delay(&m, ph, off, v, dl, dp, &s, NULL);
                 if (!isfinite(D) && !faulted) {
                     wf_kernel_fault(k, t, "delay is not finite");
                     faulted = 1;
@@ -286,7 +301,7 @@ static void modfx_backward(wf_kctx *k)
     double *lam = wf_carve(&cur, (size_t)n * sizeof(double));
     double *ph = wf_carve(&cur, (size_t)n * sizeof(double));
     double *dc = wf_carve(&cur, (size_t)n * sizeof(double));
-    wf_real *W[6], *T[6];
+    wf_real *W[7], *T[7];
     for (int i = 0; i < nin; i++) {
         W[i] = wf_carve(&cur, N * sizeof(wf_real));
         T[i] = wf_grad_target(k, i, W[i]);
@@ -295,6 +310,7 @@ static void modfx_backward(wf_kctx *k)
     }
     wf_real *dx = T[A_X], *drate = T[A_RATE], *ddepth = T[A_DEPTH], *ddelay = T[A_DELAY];
     wf_real *dmix = m.mix ? T[m.L->mix] : NULL, *dfb = m.fb ? T[m.L->fb] : NULL;
+    wf_real *dphase = T[m.L->phase];
     for (int c = 0; c < C; c++) {
         /* the LFO's phases again, from the start */
         double p = 0;
@@ -310,10 +326,11 @@ static void modfx_backward(wf_kctx *k)
             double dl = m.delay->p[WF_AT(m.sdl, t, c)], dp = m.depth->p[WF_AT(m.sdp, t, c)];
             double mx = m.mix ? m.mix->p[WF_AT(m.smx, t, c)] : 1;
             double fb = m.fb ? m.fb->p[WF_AT(m.sfb, t, c)] : 0;
+            double off = m.phase->p[WF_AT(m.sph, t, c)];
             double e = mx * g[o] + fb * lam[t], ev = e / m.V;
-            double d = 0, gdl = 0, gdp = 0, gph = 0;
+            double d = 0, gdl = 0, gdp = 0, gpo = 0;
             for (int v = 0; v < m.V; v++) {
-                double s, co, D = voice_delay(&m, ph[t], v, dl, dp, &s, &co);
+                double s, co, D = voice_delay(&m, ph[t], off, v, dl, dp, &s, &co);
                 wf_tap q = wf_tap_at(D, m.lo, m.hi, (double)t);
                 double wa = w_at(&m, tape, C, n, q.i, c), wb = w_at(&m, tape, C, n, q.i + 1, c);
                 d += q.u > 0 ? wa + (wb - wa) * q.u : wa;
@@ -322,11 +339,11 @@ static void modfx_backward(wf_kctx *k)
                     double dD = -m.sr * ev * (wb - wa);
                     gdl += dD;
                     gdp += dD * s;
-                    gph += dD * dp * WF_TWO_PI * co;
+                    gpo += dD * dp * co;
                 }
             }
             d /= m.V;
-            dc[t] = gph;
+            dc[t] = WF_TWO_PI * gpo;
             if (dx)
                 dx[o] += (wf_real)((1 - (m.mix ? mx : 1)) * g[o] + lam[t]);
             if (ddelay)
@@ -337,6 +354,8 @@ static void modfx_backward(wf_kctx *k)
                 dmix[o] += (wf_real)(g[o] * (d - xv));
             if (dfb)
                 dfb[o] += (wf_real)(lam[t] * d);
+            if (dphase)
+                dphase[o] += (wf_real)gpo;
         }
         if (drate) {
             double acc = 0;
@@ -351,7 +370,8 @@ static void modfx_backward(wf_kctx *k)
 }
 
 #define LFO_DOC(LO)                                                                            \
-    " The LFO is a sine whose phase runs in double from 0 at the first sample; every argument " \
+    " The LFO is a sine whose phase runs in double from `phase` (radians) at the first "        \
+    "sample, so a vector of offsets sets the channels' sweeps apart; every argument "            \
     "may be constant, per frame or audio rate, and each delay is clamped to [" LO ", `max`] "  \
     "(gradient 0 beyond). Delays are read between samples by linear interpolation, as "        \
     "`delay` (which dulls the highs a little at fractions near 1/2)."
@@ -365,8 +385,8 @@ const wf_node_kind wf_kind_vibrato = {
            " Stability contract: no recursion; a delay that is not a number is reported "
            "(unstable-run when rendering, unstable-node in a fit) and read at 0.",
     .args = vibrato_args,
-    .nargs = 5,
-    .keep = 15,
+    .nargs = 6,
+    .keep = 31,
     .infer = modfx_infer,
     .size = modfx_size,
     .forward = modfx_forward,
@@ -380,12 +400,13 @@ const wf_node_kind wf_kind_chorus = {
            "(rate t + v / voices)) seconds (the voices' LFOs spread evenly over a cycle), "
            "averaged and mixed with the dry signal: (1 - mix) x + mix wet. Classic settings: "
            "delay 7-20 ms, depth 1-5 ms, rate 0.1-3 Hz; mix 0 is x itself. Channels share the "
-           "LFO; for a stereo chorus, run one per side with different rates." LFO_DOC("0")
+           "LFO but for `phase`: chorus([x, x], phase: [0, 1.5708]) is a stereo chorus whose sides "
+           "sweep in quadrature." LFO_DOC("0")
            " Stability contract: no recursion; a delay that is not a number is reported "
            "(unstable-run when rendering, unstable-node in a fit) and read at 0.",
     .args = chorus_args,
-    .nargs = 7,
-    .keep = 31,
+    .nargs = 8,
+    .keep = 63,
     .infer = modfx_infer,
     .size = modfx_size,
     .forward = modfx_forward,
@@ -404,8 +425,8 @@ const wf_node_kind wf_kind_flanger = {
            "|feedback| >= 1 is reported as unstable (unstable-run when rendering, unstable-node "
            "in a fit), never clamped; so is a delay that is not a number (read 1 sample back).",
     .args = flanger_args,
-    .nargs = 7,
-    .keep = 63,
+    .nargs = 8,
+    .keep = 127,
     .infer = modfx_infer,
     .size = modfx_size,
     .forward = modfx_forward,

@@ -94,8 +94,9 @@ static double *lfo_phases(const double *rate, int N, double sr)
 
 /* A ramp x[n] = n through a linear-interpolation delay gives n - D[n]
  * exactly, so the instantaneous delay is read back sample by sample and
- * compared with delay + depth sin(2 pi phase), the phase summed in double:
- * at a constant rate and at a rate swept at audio rate. */
+ * compared with delay + depth sin(2 pi phase + offset), the phase summed in
+ * double: at a constant rate, at a rate swept at audio rate, and with an
+ * offset per channel. */
 void test_vibrato_lfo(void **state)
 {
     (void)state;
@@ -133,6 +134,29 @@ void test_vibrato_lfo(void **state)
         assert_close(hi, 192, 0, 0.05);
         free(y);
         free(ph);
+    }
+    /* a phase offset per channel: the right side's sweep in quadrature */
+    {
+        double *rc = wf_xmalloc(sizeof(double) * N);
+        for (int n = 0; n < N; n++)
+            rc[n] = 5;
+        double *ph = lfo_phases(rc, N, sr), off = (wf_real)1.5708;
+        const wf_real *in1[] = {ramp, NULL};
+        int C;
+        double *y = render("rate 48 khz\ninput x\n"
+                           "out vibrato([x, x], rate: 5 hz, depth: 1 ms, delay: 3 ms, phase: [0, 1.5708])\n",
+                           in1, N, &C);
+        assert_int_equal(C, 2);
+        for (int n = 200; n < N; n++)
+            for (int c = 0; c < 2; c++) {
+                double want = (delay + depth * sin(2 * PI * ph[n] + (c ? off : 0))) * sr;
+                if (fabs(n - y[2 * n + c] - want) > 2e-3)
+                    fail_msg("phase %s: delay at sample %d is %.6f samples, want %.6f",
+                             c ? "1.5708" : "0", n, n - y[2 * n + c], want);
+            }
+        free(y);
+        free(ph);
+        free(rc);
     }
     /* evenly spread voices: the mean of their swings is 0, so the chorus
      * of a ramp is the centre delay; one voice swings */
@@ -456,7 +480,8 @@ void test_modfx_stream(void **state)
         "rate 16000\nframes 250 hz\nparam r[1] = 0.7 per frame\n"
         "x = noise(seed: 9, channels: 2)\n"
         "a = vibrato(x, rate: [5, 6.5], depth: 1 ms, delay: 3 ms)\n"
-        "b = chorus(x, rate: r, depth: 2 ms + 1 ms * sine(0.3 hz), delay: 12 ms, mix: 0.5, voices: 3)\n"
+        "b = chorus(x, rate: r, depth: 2 ms + 1 ms * sine(0.3 hz), delay: 12 ms, mix: 0.5,"
+        " phase: [0, 1.5708], voices: 3)\n"
         "c = flanger(x, rate: 0.3 hz, depth: 2 ms, delay: 2.5 ms, feedback: 0.7 + 0.2 * sine(1 hz),"
         " mix: 0.5)\n"
         "d = width(a + b + c, width: 1.5 + 0.5 * sine(2 hz))\n"
