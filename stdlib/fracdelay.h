@@ -1,5 +1,7 @@
-/* The fractional delay read shared by the delay lines (stdlib/delay.c,
- * stdlib/comb.c, stdlib/modfx.c): linear interpolation between the two
+/* The fractional delay read shared by the delay lines kept in rings
+ * (stdlib/comb.c, stdlib/modfx.c; stdlib/delay.c has its own reader, which
+ * also serves feedback loops and allpass interpolation, with the same linear
+ * maths): linear interpolation between the two
  * samples around the read position,
  *   v(now - D) = v[i] (1 - u) + v[i+1] u,  i + u = now - D,  0 <= u < 1,
  * with D in samples clamped to [lo, hi] (a NaN delay reads at lo, so a ring

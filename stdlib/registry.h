@@ -38,6 +38,8 @@
     X(onepole) X(smooth) X(svf) X(comb) X(allpass)                                             \
     /* stdlib/iir.c */                                                                         \
     X(iir) X(sos) X(biquad)                                                                    \
+    /* stdlib/dynamics.c */                                                                    \
+    X(compressor) X(limiter) X(expander) X(gate)                                               \
     /* stdlib/channels.c */                                                                    \
     X(mix) X(concat) X(pick) X(range)                                                          \
     /* stdlib/rate.c */                                                                        \

@@ -38,6 +38,14 @@ void test_iir_stream(void **state);
 void test_iir_long_run(void **state);
 void test_iir_faults(void **state);
 void test_stable_a(void **state);
+/* tests/test_dynamics.c */
+void test_dynamics_static_curve(void **state);
+void test_dynamics_channels(void **state);
+void test_dynamics_time_varying(void **state);
+void test_dynamics_time_constants(void **state);
+void test_dynamics_release_matters(void **state);
+void test_gate_below_threshold(void **state);
+void test_limiter_ceiling(void **state);
 /* tests/test_modfx.c */
 void test_vibrato_fixed_delay(void **state);
 void test_vibrato_lfo(void **state);
