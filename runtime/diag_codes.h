@@ -155,6 +155,10 @@
       P3(const char *, node, const char *, arg, int, chans),                                   \
       "shape mismatch in '%s': %s must have 1 channel, it has %d",                             \
       "an argument that must be one channel (harmonic's f0) has several")                      \
+    X(not_stereo, "not-stereo", ERROR, shapes,                                                 \
+      P3(const char *, node, const char *, arg, int, chans),                                   \
+      "shape mismatch in '%s': %s must have 2 channels (left and right), it has %d",           \
+      "a stereo argument (width's x) that does not have exactly two channels")                 \
     X(index_out_of_range, "index-out-of-range", ERROR, shapes,                                 \
       P4(const char *, node, double, index, int, chans, const char *, s),                      \
       "shape mismatch in '%s': index %g is out of range for a signal with %d channel%s",       \

@@ -5,7 +5,8 @@
  *   comb:    b0 = 1,  b1 = 0, fb = feedback  (H = 1 / (1 - fb z^-D)),
  *   allpass: b0 = -g, b1 = 1, fb = g         (H = (z^-D - g) / (1 - g z^-D)),
  * with D = delay sr samples and v(p) read by linear interpolation as in
- * stdlib/delay.c: v(i + u) = v[i] (1 - u) + v[i+1] u, 0 before the start.
+ * stdlib/delay.c (stdlib/fracdelay.h): v(i + u) = v[i] (1 - u) + v[i+1] u,
+ * 0 before the start.
  * D is clamped to [1, max sr] samples (the feedback needs at least one
  * sample of delay); the state keeps max seconds of y (and of x for the
  * allpass) in double, in rings indexed by the time since the start, so a
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "stdlib/fracdelay.h"
 #include "stdlib/map.h"
 #include "stdlib/registry.h"
 
@@ -87,25 +89,6 @@ static void comb_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, in
     s->bwork = 2 * ((size_t)block * sizeof(double) + 64) + wf_map_bwork(3, g, block) + 3 * 64;
 }
 
-/* Where sample m reads its delayed values: v[i] (1 - u) + v[i+1] u. */
-typedef struct tap {
-    int64_t i;
-    double u;
-    int inside; /* the delay was not clamped */
-} tap;
-
-static inline tap tap_at(double delay, double sr, double dmax, int64_t m)
-{
-    double D = delay * sr;
-    tap r;
-    r.inside = D > 1 && D < dmax;
-    D = !(D > 1) ? 1 : D < dmax ? D : dmax; /* a NaN delay reads 1 sample back */
-    double pos = (double)m - D, fl = floor(pos);
-    r.i = (int64_t)fl;
-    r.u = pos - fl;
-    return r;
-}
-
 /* The coefficients (b0, b1, fb) from the third input's value v. */
 static inline void coefs(int allpass, double v, double *b0, double *b1, double *fb)
 {
@@ -136,13 +119,12 @@ static void comb_forward(wf_kctx *k)
         for (int t = 0; t < n; t++) {
             int64_t m = k->t0 + t;
             double dv = dl->p[WF_AT(sd, t, c)];
-            tap p = tap_at(dv, sr, dmax, m);
+            wf_tap p = wf_tap_at(dv * sr, 1, dmax, (double)m);
             if (!isfinite(dv) && !faulted) {
                 wf_kernel_fault(k, t, "delay is not finite");
                 faulted = 1;
             }
             /* i >= m - H + 1, so slot i still holds sample i (or 0 before the start) */
-            int64_t a = (p.i + H) % H, b = a + 1 == H ? 0 : a + 1;
             double v = cv->p[WF_AT(sc, t, c)], b0, b1, fb;
             coefs(ap, v, &b0, &b1, &fb);
             if (!(fabs(v) < 1) && !faulted) {
@@ -150,11 +132,9 @@ static void comb_forward(wf_kctx *k)
                 faulted = 1;
             }
             double xv = x->p[WF_AT(sx, t, c)];
-            /* with u = 0 the later tap may be slot m itself, not yet written: skip it */
-            double yd = yr[a] + (p.u > 0 ? (yr[b] - yr[a]) * p.u : 0);
-            double y = b0 * xv + fb * yd;
+            double y = b0 * xv + fb * wf_ring_read(yr, H, p);
             if (xr)
-                y += xr[a] + (p.u > 0 ? (xr[b] - xr[a]) * p.u : 0);
+                y += wf_ring_read(xr, H, p);
             size_t slot = (size_t)(m % H);
             yr[slot] = y;
             if (xr)
@@ -194,22 +174,17 @@ static void comb_backward(wf_kctx *k)
         memset(dxa, 0, (size_t)n * sizeof *dxa);
         for (int t = n - 1; t >= 0; t--) {
             size_t o = (size_t)t * C + c;
-            tap p = tap_at(dl->p[WF_AT(sd, t, c)], sr, dmax, k->t0 + t);
-            int64_t i = p.i - k->t0; /* in the call's frames */
+            wf_tap p = wf_tap_at(dl->p[WF_AT(sd, t, c)] * sr, 1, dmax, (double)(k->t0 + t));
+            p.i -= k->t0; /* in the call's frames */
+            int64_t i = p.i;
             double v = cv->p[WF_AT(sc, t, c)], b0, b1, fb;
             coefs(ap, v, &b0, &b1, &fb);
             double L = gy[o] + lam[t], w0 = 1 - p.u, w1 = p.u;
             double ya = at(y, sy, i, c), yb = at(y, sy, i + 1, c);
             double xa = at(x->p, sx, i, c), xb = at(x->p, sx, i + 1, c);
             /* the taps lie before t, or at t with weight 0 */
-            if (i >= 0) {
-                lam[i] += fb * L * w0;
-                dxa[i] += b1 * L * w0;
-            }
-            if (i + 1 >= 0 && w1 > 0) {
-                lam[i + 1] += fb * L * w1;
-                dxa[i + 1] += b1 * L * w1;
-            }
+            wf_tap_scatter(lam, p, fb * L);
+            wf_tap_scatter(dxa, p, b1 * L);
             dxa[t] += b0 * L;
             double yd = ya * w0 + yb * w1;
             if (dc)

@@ -238,8 +238,10 @@ static void delay_forward(wf_kctx *k)
                 y = cf * L.p[AT(&L, p.i, c)] + L.p[AT(&L, p.i - 1, c)] - cf * prev[c];
                 prev[c] = y;
             } else {
-                double a = L.p[AT(&L, p.i, c)], b = L.p[AT(&L, p.i + 1, c)];
-                y = a + (b - a) * p.u;
+                /* with u = 0 (a delay of 0) the later sample is not read: for
+                 * the block's last frame it lies past the line */
+                double a = L.p[AT(&L, p.i, c)];
+                y = p.u > 0 ? a + (L.p[AT(&L, p.i + 1, c)] - a) * p.u : a;
             }
             k->out.p[(size_t)t * C + c] = (wf_real)y;
         }
@@ -263,12 +265,13 @@ static void delay_backward(wf_kctx *k)
                 tap p = tap_at(k, &L, tm->p[WF_AT(st, t, c)] * sr, maxd, t, kind);
                 if (L.d) {
                     L.d[AT(&L, p.i, c)] += g * (wf_real)(1 - p.u);
-                    L.d[AT(&L, p.i + 1, c)] += g * (wf_real)p.u;
+                    if (p.u > 0)
+                        L.d[AT(&L, p.i + 1, c)] += g * (wf_real)p.u;
                 }
-                if (tg) {
-                    double a = L.p[AT(&L, p.i, c)], b = L.p[AT(&L, p.i + 1, c)];
-                    tg[o] = p.inside ? (wf_real)(-sr * g * (b - a)) : 0;
-                }
+                if (tg) /* inside, the later sample is on the line */
+                    tg[o] = p.inside ? (wf_real)(-sr * g *
+                                                 (L.p[AT(&L, p.i + 1, c)] - L.p[AT(&L, p.i, c)]))
+                                     : 0;
             }
     } else {
         /* the carry from the step after this one (a loop's), else none */

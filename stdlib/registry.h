@@ -47,7 +47,9 @@
     /* stdlib/rate.c */                                                                        \
     X(upsample) X(downsample)                                                                  \
     /* stdlib/lanes.c */                                                                       \
-    X(lanes_sum) X(lanes_mean)
+    X(lanes_sum) X(lanes_mean)                                                                 \
+    /* stdlib/modfx.c */                                                                       \
+    X(vibrato) X(chorus) X(flanger) X(pan) X(width)
 
 enum {
 #define WF_X(id) WF_NODE_##id,

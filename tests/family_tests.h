@@ -55,5 +55,15 @@ void test_dynamics_time_constants(void **state);
 void test_dynamics_release_matters(void **state);
 void test_gate_below_threshold(void **state);
 void test_limiter_ceiling(void **state);
+/* tests/test_modfx.c */
+void test_vibrato_fixed_delay(void **state);
+void test_vibrato_lfo(void **state);
+void test_vibrato_sine(void **state);
+void test_chorus_mix(void **state);
+void test_flanger_impulse(void **state);
+void test_flanger_fault(void **state);
+void test_pan_law(void **state);
+void test_width(void **state);
+void test_modfx_stream(void **state);
 
 #endif

@@ -2602,6 +2602,42 @@ static void test_fit_compressor(void **state)
     free(fit);
 }
 
+/* examples/fit_flanger.weft as its comment says: a flanger's delay,
+ * feedback and mix, learnt through its feedback recursion from 2.5 ms, 0.2
+ * and 0.3 toward the target's 3 ms, 0.6 and 0.5 (measured: 3.0000003 ms,
+ * 0.60003 and 0.499999; the target is 16-bit). */
+static void test_fit_flanger(void **state)
+{
+    (void)state;
+    copy_file(EXAMPLES "/fit_flanger.weft", "fit_flanger.weft");
+    result r = WEFT("run", "fit_flanger.weft", "--set", "delay=3ms", "--set", "feedback=0.6", "--set",
+                    "mix=0.5", "-o", "target.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    r = WEFT("fit", "fit_flanger.weft", "--target", "target.wav", "--loss", "l2", "--lr", "0.01",
+             "--steps", "300", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    char *fit = get_file("fit_flanger.fitted.weft");
+    int n;
+    char **lines = lines_of(fit, &n);
+    double delay = NAN, fb = NAN, mix = NAN;
+    for (int i = 0; i < n; i++) {
+        if (starts_with(lines[i], "param delay"))
+            delay = param_value(lines[i], "delay   ", " ms in [1 ms, 8 ms] log");
+        if (starts_with(lines[i], "param feedback"))
+            fb = param_value(lines[i], "feedback", " in [-0.95, 0.95]");
+        if (starts_with(lines[i], "param mix"))
+            mix = param_value(lines[i], "mix     ", " in [0, 1]");
+    }
+    assert_close(delay, 3, 1e-4, 0);
+    assert_close(fb, 0.6, 1e-3, 0);
+    assert_close(mix, 0.5, 1e-3, 0);
+    lines_free(lines);
+    free(fit);
+}
+
 static void test_check(void **state)
 {
     (void)state;
@@ -2774,6 +2810,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_pluck, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_compress_speech, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_compressor, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_flanger, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_check, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_source_filter, enter_tmp, leave_tmp),
         cmocka_unit_test(test_every_run_code),

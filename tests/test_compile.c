@@ -185,6 +185,19 @@ static void test_shape_mismatch_signal(void **state)
     expect_error("out pick(sine([1, 2]), index: 5)\n", "index-out-of-range", 1, 5, NULL);
     expect_error("out sos(noise(), [1, 0, 0, 1, 0])\n", "bad-sections", 1, 18, NULL);
     expect_error("out fdn(noise(), [0.5, 0.1], [2 ms, 3 ms])\n", "bad-matrix", 1, 18, NULL);
+    /* stereo nodes: at the argument with the wrong channel count */
+    expect_error("out width(sine(1), width: 2)\n", "not-stereo", 1, 11,
+                 "make it stereo first, with pan(x)");
+    expect_error("out width(noise(channels: 3))\n", "not-stereo", 1, 11, NULL);
+    expect_error("out width(pan(noise()), width: [1, 2])\n", "not-mono", 1, 25, NULL);
+    expect_error("out pan(sine([1, 2]), pos: 0.5)\n", "not-mono", 1, 9,
+                 "pan one channel at a time (pick(x, index: 0))");
+    expect_error("out pan(noise(), pos: [-1, 1])\n", "not-mono", 1, 18, NULL);
+    /* the modulated delays' limits, at the call */
+    expect_error("out chorus(noise(), voices: 17)\n", "argument-out-of-range", 1, 5,
+                 "a chorus has at most 16 voices");
+    expect_error("out flanger(noise(), max: 11)\n", "argument-out-of-range", 1, 5,
+                 "a modulated delay holds at most 10 s");
 }
 
 static void test_rate_mismatch(void **state)
@@ -994,6 +1007,7 @@ static const struct {
     {"constant-shape-mismatch", "out [1, 2] + [1, 2, 3]\n", 0, NULL},
     {"param-size-mismatch", "param p[3] = [1, 2]\nout p\n", 0, NULL},
     {"not-mono", "out harmonic(sine([1, 2]), [1])\n", 0, NULL},
+    {"not-stereo", "out width(noise())\n", 0, NULL},
     {"index-out-of-range", "out pick(sine(1), index: 1)\n", 0, NULL},
     {"too-few-bands", "out filtered_noise(noise(), 1)\n", 0, NULL},
     {"too-many-channels", "out noise(channels: 5000)\n", 0, NULL},

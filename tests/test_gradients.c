@@ -256,8 +256,9 @@ static void test_kind(void **state)
     for (int c = 0; c < ncf; c++)
         checked += check_config(kind, &cf[c], nin);
     if (checked == 0) {
-        /* inputs that come in groups of 6 channels (sos's sections): the
-         * first input audio or control, the others at each rate */
+        /* inputs that come in groups of 6 channels (sos's sections), or a
+         * stereo first input (width's): the first input audio or control,
+         * the others at each rate */
         static const struct {
             const char *name;
             wf_rate r0, r;
@@ -267,6 +268,10 @@ static void test_kind(void **state)
             {"audio x3 with constant x30", WF_RATE_AUDIO, WF_RATE_CONST, 3, 30},
             {"audio x2 with control x12", WF_RATE_AUDIO, WF_RATE_CONTROL, 2, 12},
             {"control x1 with audio x6", WF_RATE_CONTROL, WF_RATE_AUDIO, 1, 6},
+            {"audio x2 with constant x1", WF_RATE_AUDIO, WF_RATE_CONST, 2, 1},
+            {"audio x2 with control x1", WF_RATE_AUDIO, WF_RATE_CONTROL, 2, 1},
+            {"control x2 with audio x1", WF_RATE_CONTROL, WF_RATE_AUDIO, 2, 1},
+            {"constant x2 with constant x1", WF_RATE_CONST, WF_RATE_CONST, 2, 1},
         };
         for (size_t c = 0; c < sizeof grouped / sizeof grouped[0]; c++) {
             config g = {0};
@@ -469,9 +474,29 @@ static void test_biquad_kinds_gradients(void **state)
         }
 }
 
+/* The registry's check runs the chorus with one voice: several here, and
+ * the flanger on two channels, with constant, per-frame and audio-rate
+ * params (the modulated delays of stdlib/modfx.c). */
+static void test_modfx_gradients(void **state)
+{
+    (void)state;
+    check_lanes("param r = 30\nparam dp = 0.001\nparam dl = 0.006\nparam m = 0.6\n"
+                "out chorus(noise(seed: 3), rate: r, depth: dp, delay: dl, mix: m, voices: 3)\n",
+                1, 1);
+    check_lanes("frames 500 hz\nparam r[1] = 30 per frame\nparam dp[1] = 0.001 per frame\n"
+                "param dl[1] = 0.006 per frame\nparam m[1] = 0.6 per frame\n"
+                "out chorus(noise(seed: 3, channels: 2), rate: r, depth: dp, delay: dl, mix: m,"
+                " voices: 4)\n",
+                1, 1);
+    check_lanes("param r = 25\nparam dp = 0.001\nparam dl = 0.005\nparam fb = 0.6\nparam m = 0.7\n"
+                "out flanger(noise(seed: 4, channels: 2), rate: r * (1 + 0.2 * sine(40 hz)),"
+                " depth: dp, delay: dl * [1, 1.3], feedback: fb * (1 + 0.1 * sine(70 hz)), mix: m)\n",
+                1, 1);
+}
+
 int main(void)
 {
-    struct CMUnitTest tests[WF_NODE_COUNT + 3];
+    struct CMUnitTest tests[WF_NODE_COUNT + 4];
     static char names[WF_NODE_COUNT][64];
     for (int i = 0; i < WF_NODE_COUNT; i++) {
         snprintf(names[i], sizeof names[i], "gradient of %s", wf_registry[i]->name);
@@ -480,5 +505,6 @@ int main(void)
     tests[WF_NODE_COUNT] = (struct CMUnitTest){"gradients through lanes", test_lanes_gradients, NULL, NULL, NULL};
     tests[WF_NODE_COUNT + 1] = (struct CMUnitTest){"gradients of every biquad kind", test_biquad_kinds_gradients, NULL, NULL, NULL};
     tests[WF_NODE_COUNT + 2] = (struct CMUnitTest){"gradients through feedback loops", test_feedback_gradients, NULL, NULL, NULL};
-    return _cmocka_run_group_tests("gradients", tests, WF_NODE_COUNT + 3, NULL, NULL);
+    tests[WF_NODE_COUNT + 3] = (struct CMUnitTest){"gradients of modulated delays", test_modfx_gradients, NULL, NULL, NULL};
+    return _cmocka_run_group_tests("gradients", tests, WF_NODE_COUNT + 4, NULL, NULL);
 }

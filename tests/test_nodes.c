@@ -1744,6 +1744,17 @@ static const struct {
     {"downsample", {T(test_downsample)}},
     {"lanes_sum", {T(test_lanes)}},
     {"lanes_mean", {T(test_lanes)}},
+    {"vibrato",
+     {T(test_vibrato_fixed_delay), T(test_vibrato_lfo), T(test_vibrato_sine), T(test_flanger_fault),
+      T(test_modfx_stream)}},
+    {"chorus",
+     {T(test_vibrato_fixed_delay), T(test_vibrato_lfo), T(test_chorus_mix), T(test_flanger_fault),
+      T(test_modfx_stream)}},
+    {"flanger",
+     {T(test_vibrato_fixed_delay), T(test_flanger_impulse), T(test_flanger_fault),
+      T(test_modfx_stream)}},
+    {"pan", {T(test_pan_law), T(test_modfx_stream)}},
+    {"width", {T(test_width), T(test_modfx_stream)}},
 };
 
 #define NCOVERAGE ((int)(sizeof coverage / sizeof coverage[0]))
