@@ -23,6 +23,9 @@ static wf_patch *compile_into(wf_patch *p, const wf_stmt *const *stmts, int n,
     c.d = d;
     c.opts = o;
     wf_cc_compile_patch(&c, stmts, n, p->sources[p->nmain - 1]);
+    if (d->errors == errors)
+        wf_cc_close_loops(&c);
+    wf_cc_loops_free(&c);
     wf_cc_scope_free(&c.globals);
     free(c.defs);
     wf_arena_free(&c.arena);

@@ -60,6 +60,13 @@ typedef struct binding {
     uint64_t path;       /* identity path of its expression (compile_build.c) */
     int state;           /* 0 new, 1 being evaluated, 2 done */
     val value;
+    /* Feedback: the node standing for the binding's value inside its own
+     * expression (node + 1; 0: none), the shape it was given, and where the
+     * binding was first met again. */
+    int fb;
+    wf_shape fbshape;
+    wf_loc fbat;
+    const char *fbchain; /* the bindings on the way round, "a -> b -> a" */
 } binding;
 
 typedef struct scope {
@@ -79,6 +86,15 @@ typedef struct frame {
     wf_loc loc;
 } frame;
 
+/* A feedback loop met while compiling: node `ph` stands for node `ref`, the
+ * value of binding `name`, which was met again at `at` through `chain`. */
+typedef struct fbloop {
+    int ph, ref;
+    const char *name;
+    const char *chain;
+    wf_loc at;
+} fbloop;
+
 typedef struct cc {
     wf_patch *patch;
     wf_graph *g;
@@ -97,6 +113,10 @@ typedef struct cc {
     int too_deep;
     uint64_t path; /* identity path of the expression being evaluated */
     int seq;       /* nodes made at that path so far */
+    fbloop *loops;
+    int nloops, caploops;
+    binding **forced; /* bindings in the order their values were found */
+    int nforced, capforced;
 } cc;
 
 /* Where evaluation is, to come back to (wf_cc_enter, wf_cc_leave). */
@@ -124,6 +144,17 @@ val wf_cc_name_ref(cc *c, scope *s, const wf_ast *e);
  * or NULL when nothing is close. */
 const char *wf_cc_did_you_mean(cc *c, scope *s, const char *name, int callables, char *buf,
                                size_t size);
+
+/* ---- compile_loops.c */
+/* The value of binding b met inside its own expression: a node standing for
+ * it, closed into a loop once b's value is known. */
+val wf_cc_feedback_ref(cc *c, binding *b, wf_loc at);
+/* Evaluates lazy binding b, which may refer to itself. */
+val wf_cc_eval_binding(cc *c, binding *b);
+/* Turns every cycle of the graph into a loop node (wf_kind_loop), after
+ * checking that a delay closes it; reports and returns -1 otherwise. */
+int wf_cc_close_loops(cc *c);
+void wf_cc_loops_free(cc *c);
 
 /* ---- compile_units.c */
 const char *wf_cc_dim_name(dim d);

@@ -1,4 +1,4 @@
-/* Scopes and bindings: lookup, duplicates, cycles between bindings, and the
+/* Scopes and bindings: lookup, duplicates, forcing lazy bindings, and the
  * "did you mean" suggestions of unknown names. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,45 +129,24 @@ const char *wf_cc_did_you_mean(cc *c, scope *s, const char *name, int callables,
     return buf;
 }
 
-static void cycle_error(cc *c, const binding *b, wf_loc at)
-{
-    wf_str chain = {0};
-    int start = 0;
-    for (int i = 0; i < c->nevals; i++)
-        if (c->evals[i] == b)
-            start = i;
-    for (int i = start; i < c->nevals; i++)
-        wf_str_printf(&chain, "%s -> ", c->evals[i]->name);
-    wf_str_puts(&chain, b->name);
-    wf_report_cycle(c->d, at,
-                    "feedback needs a delay of at least one sample, which is not supported yet: "
-                    "recursion lives inside nodes",
-                    b->name, chain.s);
-    wf_str_free(&chain);
-}
-
 val wf_cc_force(cc *c, binding *b, wf_loc at)
 {
     if (b->kind == B_VALUE || b->state == 2)
         return b->value;
-    if (b->state == 1) {
-        cycle_error(c, b, at);
-        return WF_POISON;
-    }
+    if (b->state == 1)
+        return wf_cc_feedback_ref(c, b, at);
     if (c->nevals == (int)(sizeof c->evals / sizeof c->evals[0])) {
         wf_report_bindings_too_deep(c->d, at, NULL);
         return WF_POISON;
     }
-    b->state = 1;
-    c->evals[c->nevals++] = b;
-    wf_mark m = {c->path, c->seq};
-    c->path = b->path;
-    c->seq = 0;
-    val v = wf_cc_eval(c, b->scope, b->expr);
-    wf_cc_leave(c, m);
-    c->nevals--;
+    val v = wf_cc_eval_binding(c, b);
     b->state = 2;
     b->value = v;
+    if (c->nforced == c->capforced) {
+        c->capforced = c->capforced ? 2 * c->capforced : 32;
+        c->forced = wf_xrealloc(c->forced, sizeof *c->forced * (size_t)c->capforced);
+    }
+    c->forced[c->nforced++] = b;
     if (v.kind == V_NODE && !c->g->nodes[v.node].label)
         c->g->nodes[v.node].label = wf_xstrdup(b->name);
     return v;

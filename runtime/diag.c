@@ -259,14 +259,22 @@ void wf_diags_print(FILE *f, const wf_diags *d, wf_diag_format fmt)
     free(ord);
 }
 
-void wf_diags_clear(wf_diags *d)
+void wf_diags_truncate(wf_diags *d, int n)
 {
-    for (int i = 0; i < d->n; i++) {
+    for (int i = n; i < d->n; i++) {
+        if (d->v[i].sev == WF_SEV_ERROR)
+            d->errors--;
         free(d->v[i].msg);
         free(d->v[i].hint);
         wf_source_free((wf_source *)d->v[i].loc.src);
     }
-    d->n = 0;
+    if (n < d->n)
+        d->n = n;
+}
+
+void wf_diags_clear(wf_diags *d)
+{
+    wf_diags_truncate(d, 0);
     d->errors = 0;
 }
 

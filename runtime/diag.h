@@ -138,6 +138,8 @@ typedef enum { WF_DIAG_TEXT, WF_DIAG_JSON } wf_diag_format;
 
 void wf_diags_print(FILE *f, const wf_diags *d, wf_diag_format fmt);
 void wf_diags_clear(wf_diags *d);
+/* Drops every diagnostic after the first n (a trial that is taken back). */
+void wf_diags_truncate(wf_diags *d, int n);
 void wf_diags_free(wf_diags *d);
 
 /* Closest candidate within a small edit distance, or NULL. */

@@ -81,8 +81,12 @@
     X(string_not_signal, "string-not-signal", ERROR, names, P0(),                              \
       "a string is not a signal", "a string where a signal is expected; strings name files")   \
     X(cycle, "cycle", ERROR, names, P2(const char *, name, const char *, chain),               \
-      "cycle: '%s' depends on itself (%s)", "a binding that depends on itself (feedback "      \
-      "needs a delay, which is not supported yet)")                                            \
+      "cycle: '%s' depends on itself with no delay on the way round (%s)", "a binding that "   \
+      "depends on itself through no delay of at least one sample (feedback needs one)")        \
+    X(feedback_node, "feedback-node", ERROR, names, P2(const char *, node, const char *, name), \
+      "'%s' cannot sit inside the feedback loop of '%s'", "a node inside a feedback loop that " \
+      "cannot run in the loop's steps (it keeps state, reads ahead, or delays an outside "     \
+      "signal)")                                                                               \
     /* ---- calls and operators */                                                             \
     X(too_many_arguments, "too-many-arguments", ERROR, calls,                                  \
       P4(const char *, callee, int, max, const char *, s, int, got),                           \
@@ -131,6 +135,10 @@
       "'%s' of these constants is not a finite number (channel %d)",                           \
       "a node of constants, computed when compiling, is infinite or NaN (sqrt(-1))")           \
     /* ---- shapes */                                                                          \
+    X(feedback_shape, "feedback-shape", ERROR, shapes,                                         \
+      P3(const char *, name, int, in, int, out),                                               \
+      "the channels of '%s' depend on themselves: %d going round, %d coming out",              \
+      "a feedback loop whose channels (or lanes) change on the way round")                     \
     X(shape_mismatch, "shape-mismatch", ERROR, shapes,                                         \
       P5(const char *, node, int, arg, int, chans, int, other, int, other_chans),              \
       "shape mismatch in '%s': argument %d has %d channels but argument %d has %d",            \
@@ -169,6 +177,9 @@
     X(no_channels, "no-channels", ERROR, shapes, P1(const char *, node),                       \
       "'%s' would have no channels", "a node whose output would have no channels")             \
     /* ---- rates */                                                                           \
+    X(feedback_rate, "feedback-rate", ERROR, rates, P2(const char *, name, const char *, rate), \
+      "'%s' feeds back into itself at %s rate", "a feedback loop that is not at audio rate "   \
+      "(loops run sample by sample through a delay)")                                          \
     X(rate_mismatch, "rate-mismatch", ERROR, rates,                                            \
       P4(const char *, node, const char *, arg, const char *, article, const char *, rate),    \
       "rate mismatch in '%s': argument '%s' must be constant, but it is %s %s-rate signal",    \
@@ -591,6 +602,9 @@
       P4(const char *, input, int, chans, const char *, path, int, file_chans),                \
       "shape mismatch: input '%s' has %d channels but '%s' has %d",                            \
       "a file of other channels than its input declares (mono inputs mix down)")               \
+    X(feedback_too_short, "feedback-too-short", ERROR, run, P2(double, samples, double, rate), \
+      "a feedback loop's shortest delay is %.3g samples at %g Hz: it needs at least one",      \
+      "a feedback loop whose delay is shorter than a sample at the rate of the run")           \
     X(unstable_run, "unstable-run", WARNING, run,                                              \
       P3(const char *, node, double, seconds, const char *, what),                             \
       "'%s' is unstable from %.3f s (%s): its output can grow without bound",                  \

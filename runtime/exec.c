@@ -367,6 +367,12 @@ static int plan_kinds(wf_prog *p, wf_diags *d)
             wf_report_internal_no_kernel(d, WF_NOWHERE, NULL, gn->kind->name);
             return -1;
         }
+        /* the compiler knows a loop's delay in seconds, the run its rate */
+        if (gn->loop && gn->loop->step * p->env.sr - gn->loop->slack < 1 - 1e-3) {
+            wf_report_feedback_too_short(d, gn->loc, "lengthen the delay or raise the rate",
+                                         gn->loop->step * p->env.sr, p->env.sr);
+            return -1;
+        }
         if (r->ext)
             r->once = 0;
         else if (p->mode == WF_RUN_STREAM)
@@ -1279,6 +1285,8 @@ static void whole_windows(wf_prog *p)
 
 void wf_kernel_fault(wf_kctx *k, int frame, const char *what)
 {
+    for (; k->parent; k = k->parent)
+        frame += (int)(k->t0 - k->parent->t0);
     wf_prog *p = k->prog;
     int i = (int)(k->node - p->g->nodes);
     int64_t at = k->t0 + frame;

@@ -16,7 +16,7 @@ wf_graph *wf_graph_new(void)
     return g;
 }
 
-static void free_node(wf_gnode *n)
+void wf_gnode_free(wf_gnode *n)
 {
     const wf_node_kind *k = n->kind;
     if (n->opt)
@@ -25,6 +25,14 @@ static void free_node(wf_gnode *n)
     free(n->opt);
     free(n->in);
     free(n->label);
+    if (n->loop) {
+        for (int i = 0; i < n->loop->n; i++)
+            wf_gnode_free(&n->loop->nodes[i]);
+        free(n->loop->nodes);
+        free(n->loop->cut);
+        free(n->loop->exports);
+        free(n->loop);
+    }
 }
 
 void wf_graph_free(wf_graph *g)
@@ -32,7 +40,7 @@ void wf_graph_free(wf_graph *g)
     if (!g)
         return;
     for (int i = 0; i < g->n; i++)
-        free_node(&g->nodes[i]);
+        wf_gnode_free(&g->nodes[i]);
     free(g->nodes);
     for (int i = 0; i < g->nparams; i++) {
         free(g->params[i].name);
@@ -82,7 +90,7 @@ void wf_graph_prune(wf_graph *g)
     int m = 0;
     for (int i = 0; i < g->n; i++) {
         if (!live[i]) {
-            free_node(&g->nodes[i]);
+            wf_gnode_free(&g->nodes[i]);
             remap[i] = -1;
             continue;
         }

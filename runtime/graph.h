@@ -39,6 +39,7 @@ typedef struct wf_opt {
 } wf_opt;
 
 struct wf_node_kind;
+struct wf_loop;
 
 typedef struct wf_gnode {
     const struct wf_node_kind *kind; /* its record (runtime/node.h) */
@@ -53,7 +54,27 @@ typedef struct wf_gnode {
                       noise() call takes its default seed from it) */
     wf_loc loc;
     char *label;   /* name it was bound to, for `weft graph` */
+    struct wf_loop *loop; /* a feedback loop's nodes (kind wf_kind_loop), else NULL */
 } wf_gnode;
+
+/* A feedback loop: the nodes of a cycle of the patch (a strongly connected
+ * part of its graph, every cycle through a delay), run as one node of the
+ * graph. The loop's inputs are the signals from outside that its nodes read;
+ * its output is the channels of the nodes read from outside, side by side.
+ * Nodes are in the order they run within a step: an edge into a `cut`
+ * delay's signal input comes from earlier steps (the delay is at least a
+ * step long), so it may point forward. The executor runs the loop in steps
+ * of `step` seconds times the rate, less `slack`, rounded down, samples
+ * (runtime/loop.c). */
+typedef struct wf_loop {
+    int n;
+    wf_gnode *nodes;  /* in[j] >= 0: node in[j] of the loop; < 0: loop input -1 - in[j] */
+    char *cut;        /* per node: a delay whose input edge comes from the past */
+    int nexports;
+    int *exports;     /* nodes whose channels make the output, in order */
+    double step;      /* seconds: the shortest delay among the cut ones (a lower bound) */
+    double slack;     /* samples the step leaves to spare (an allpass read needs half) */
+} wf_loop;
 
 /* Timing context shared by every node of a run. */
 typedef struct wf_env {
@@ -148,6 +169,8 @@ void wf_graph_free(wf_graph *g);
  * caller fills opts, shape and id. */
 int wf_graph_add(wf_graph *g, const struct wf_node_kind *kind, int nin, const int *in,
                  wf_loc loc);
+/* Frees what a node owns (its inputs, options, label, loop). */
+void wf_gnode_free(wf_gnode *n);
 /* Drops nodes the output does not depend on and renumbers the rest, keeping
  * topological order; params and inputs left unused get node -1. */
 void wf_graph_prune(wf_graph *g);

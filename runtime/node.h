@@ -50,6 +50,11 @@ enum {
     WF_KIND_VARIADIC = 1 << 2, /* the last SIGNAL argument repeats */
     WF_KIND_EXTERNAL = 1 << 3, /* output provided by the executor (param, input) */
     WF_KIND_LANES = 1 << 4,    /* reduces the lanes of its input (lanes_sum, lanes_mean) */
+    /* May sit inside a feedback loop although it keeps state: it reads its
+     * input's past from the views when k->past allows (a delay), and its
+     * backward runs in steps (runtime/loop.c). Kinds without state need no
+     * flag: their kernels are pointwise in time. */
+    WF_KIND_STEPS = 1 << 5,
 };
 
 #define WF_KEEP_OUT (1u << 31) /* backward reads the node's own output */
@@ -86,6 +91,17 @@ typedef struct wf_kctx {
     const wf_sig *in;
     wf_sig out;
     int64_t t0;    /* index of out frame 0 since the start, in the output's rate */
+    /* Inside a feedback loop (runtime/loop.c): frames before the call's
+     * first that the views of in[], out and (backward) din[] and dout hold,
+     * with the signals' past; 0 elsewhere. A WF_KIND_STEPS kind reads its
+     * input's past there rather than from its own state, and its backward,
+     * called on steps in reverse time order, adds adjoints into that past. */
+    int past;
+    /* Inside a loop, for a delay that closes it: the fewest samples it may
+     * delay by (the loop's step). A shorter time (a param set outside its
+     * bounds) is raised to it and reported through wf_kernel_fault. */
+    int least;
+    struct wf_kctx *parent; /* the loop's call, which kernel faults are reported through */
     /* backward only */
     const wf_sig *dout; /* adjoint of the output, laid out like out */
     const wf_sig *din;  /* adjoints to add into, laid out like in; p NULL: not wanted */
@@ -149,11 +165,16 @@ typedef struct wf_node_kind {
      * denominator, whose a[0] is near 1 and whose other taps must keep the
      * poles inside the unit circle). */
     double (*test_value)(int input, int chan, int chans, double u);
+    /* For WF_KIND_STEPS kinds: frames of its inputs' past it reads (a
+     * delay's longest), which a feedback loop keeps before every step. */
+    int (*past)(const wf_gnode *g, const wf_env *e);
 } wf_node_kind;
 
 /* The sources the executor provides itself (runtime/source.c): literals,
  * params (views of the param store) and inputs (the caller's data). */
 extern const wf_node_kind wf_kind_const;
+/* A feedback loop: the nodes of a cycle run in steps (runtime/loop.c). */
+extern const wf_node_kind wf_kind_loop;
 extern const wf_node_kind wf_kind_param;
 extern const wf_node_kind wf_kind_input;
 

@@ -40,6 +40,8 @@
     X(iir) X(sos) X(biquad) X(eq)                                                              \
     /* stdlib/shaper.c */                                                                      \
     X(gain) X(distortion) X(waveshaper)                                                        \
+    /* stdlib/dynamics.c */                                                                    \
+    X(compressor) X(limiter) X(expander) X(gate)                                               \
     /* stdlib/channels.c */                                                                    \
     X(mix) X(concat) X(pick) X(range)                                                          \
     /* stdlib/rate.c */                                                                        \

@@ -47,5 +47,13 @@ void test_gain(void **state);
 void test_distortion_curves(void **state);
 void test_distortion_gradients(void **state);
 void test_waveshaper(void **state);
+/* tests/test_dynamics.c */
+void test_dynamics_static_curve(void **state);
+void test_dynamics_channels(void **state);
+void test_dynamics_time_varying(void **state);
+void test_dynamics_time_constants(void **state);
+void test_dynamics_release_matters(void **state);
+void test_gate_below_threshold(void **state);
+void test_limiter_ceiling(void **state);
 
 #endif

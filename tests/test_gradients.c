@@ -411,6 +411,36 @@ static void test_lanes_gradients(void **state)
                 "out x * g + lanes_mean(v * g) + x * lanes_sum(n.vel) * 0.1\n", 2, 2);
 }
 
+/* Gradients through feedback loops (runtime/loop.c): exact, so finite
+ * differences agree in float64, whether the loop's step is one sample or
+ * many, with delays inside the loop that do not cut it, several channels,
+ * a lane per batch item and per voice. */
+static void test_feedback_gradients(void **state)
+{
+    (void)state;
+    check_lanes("param g = 0.7 in [0, 0.95]\nparam t = 0.003 in [0.002, 0.004]\n"
+                "x = noise(seed: 2) * line(from: 1, to: 0, time: 0.003)\n"
+                "y = x + g * delay(y, t, max: 0.01)\nout y\n",
+                1, 1);
+    check_lanes("param g = 0.6 in [0, 0.95]\nparam c = 0.3\nparam a = 0.4\n"
+                "param t = 0.003 in [0.002, 0.004]\n"
+                "x = noise(seed: 2) * line(from: 1, to: 0, time: 0.003)\n"
+                "y = x + g * tanh(delay(z, t, max: 0.01) + c * delay(y, 1 / 8000, max: 0.001))\n"
+                "z = a * y + (1 - a) * delay(y, 0.5 / 8000, max: 0.001)\nout y\n",
+                1, 1);
+    check_lanes("param g[2] = [0.5, 0.7] in [0, 0.95]\n"
+                "x = noise(seed: 4) * line(from: 1, to: 0, time: 0.002)\n"
+                "y = [x, 0] + g * delay(pick(y, [1, 0]), [0.0021, 0.0034], max: 0.01)\nout y\n",
+                1, 1);
+    check_lanes("input x = target\nparam g = 0.5 in [0, 0.9]\nparam k = 0.8\n"
+                "y = x * k + g * delay(y, 0.0025, max: 0.01)\nout y\n",
+                3, 1);
+    check_lanes("frames 500 hz\ninput n = \"x.mid\"\nparam g = 0.5 in [0, 0.9]\n"
+                "param t = 0.003 in [0.002, 0.004]\n"
+                "y = sine(n.freq) * n.gate + g * delay(y, t, max: 0.01)\nout y\n",
+                1, 3);
+}
+
 /* The registry's check runs biquad's default kind only: every RBJ kind here,
  * with constant, per-frame and audio-rate freq, q and gain. */
 static void test_biquad_kinds_gradients(void **state)
@@ -475,7 +505,7 @@ static void test_distortion_kinds_gradients(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[WF_NODE_COUNT + 4];
+    struct CMUnitTest tests[WF_NODE_COUNT + 5];
     static char names[WF_NODE_COUNT][64];
     for (int i = 0; i < WF_NODE_COUNT; i++) {
         snprintf(names[i], sizeof names[i], "gradient of %s", wf_registry[i]->name);
@@ -483,7 +513,8 @@ int main(void)
     }
     tests[WF_NODE_COUNT] = (struct CMUnitTest){"gradients through lanes", test_lanes_gradients, NULL, NULL, NULL};
     tests[WF_NODE_COUNT + 1] = (struct CMUnitTest){"gradients of every biquad kind", test_biquad_kinds_gradients, NULL, NULL, NULL};
-    tests[WF_NODE_COUNT + 2] = (struct CMUnitTest){"gradients of eq's constant and per-frame bands", test_eq_gradients, NULL, NULL, NULL};
-    tests[WF_NODE_COUNT + 3] = (struct CMUnitTest){"gradients of every distortion curve", test_distortion_kinds_gradients, NULL, NULL, NULL};
-    return _cmocka_run_group_tests("gradients", tests, WF_NODE_COUNT + 4, NULL, NULL);
+    tests[WF_NODE_COUNT + 2] = (struct CMUnitTest){"gradients through feedback loops", test_feedback_gradients, NULL, NULL, NULL};
+    tests[WF_NODE_COUNT + 3] = (struct CMUnitTest){"gradients of eq's constant and per-frame bands", test_eq_gradients, NULL, NULL, NULL};
+    tests[WF_NODE_COUNT + 4] = (struct CMUnitTest){"gradients of every distortion curve", test_distortion_kinds_gradients, NULL, NULL, NULL};
+    return _cmocka_run_group_tests("gradients", tests, WF_NODE_COUNT + 5, NULL, NULL);
 }
