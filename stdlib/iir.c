@@ -612,8 +612,8 @@ static int sos_infer(wf_infer *ic)
  * frames t0.. (one frame's when the coefficients are constant, tv = 0),
  * each fault reported when check is set (returns 1 after a report); and
  * whose sets' adjoints dco (laid out like the sets) go back to those inputs
- * through `adjoint`, when `want` says any is wanted. sos reads its rows,
- * eq computes RBJ sets from its bands. */
+ * through `adjoint`, when `want` (set by a backward) says any is wanted.
+ * sos reads its rows, eq computes RBJ sets from its bands. */
 typedef struct cascade {
     int NS, tv, want;
     int (*sets)(wf_kctx *k, void *ctx, int t0, int len, double *co, int check);
@@ -934,8 +934,8 @@ static void sos_adjoint(wf_kctx *k, void *ctx, int t0, int len, const double *co
 
 static cascade sos_cascade(const wf_kctx *k)
 {
-    cascade cs = {k->in[S_SECTIONS].chans / 6, k->in[S_SECTIONS].n > 1,
-                  k->din && k->din[S_SECTIONS].p, sos_sets_checked, sos_adjoint, NULL};
+    cascade cs = {k->in[S_SECTIONS].chans / 6, k->in[S_SECTIONS].n > 1, 0, sos_sets_checked,
+                  sos_adjoint, NULL};
     return cs;
 }
 
@@ -948,6 +948,7 @@ static void sos_forward(wf_kctx *k)
 static void sos_backward(wf_kctx *k)
 {
     cascade cs = sos_cascade(k);
+    cs.want = k->din[S_SECTIONS].p != NULL;
     cascade_backward(k, &cs, k->work);
 }
 
@@ -1403,8 +1404,7 @@ static void eq_adjoint(wf_kctx *k, void *ctx, int t0, int len, const double *co,
 static cascade eq_cascade(wf_kctx *k, eq_ctx *e)
 {
     e->b = bq_from(k, PEAK, 1, E_FREQ, E_Q, E_GAIN);
-    int want = k->din && (k->din[E_GAIN].p || k->din[E_FREQ].p || k->din[E_Q].p);
-    cascade cs = {e->b.Cc, e->b.tv, want, eq_sets, eq_adjoint, e};
+    cascade cs = {e->b.Cc, e->b.tv, 0, eq_sets, eq_adjoint, e};
     return cs;
 }
 
@@ -1419,6 +1419,7 @@ static void eq_backward(wf_kctx *k)
 {
     eq_ctx e = {0};
     cascade cs = eq_cascade(k, &e);
+    cs.want = k->din[E_GAIN].p || k->din[E_FREQ].p || k->din[E_Q].p;
     void *cur = k->work;
     e.jac = wf_carve(&cur, sizeof(double) * CHUNK * (size_t)cs.NS * 15);
     e.acc = wf_carve(&cur, sizeof(double) * 3 * (size_t)cs.NS);
