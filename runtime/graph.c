@@ -119,6 +119,43 @@ static void dot_escape(wf_str *b, const char *s)
     }
 }
 
+/* A loop's nodes as a cluster beside its node: edges inside it, dashed
+ * where they come from earlier steps (into a delay that closes the loop),
+ * from the producers outside, and from what it gives out to the loop. */
+static void dot_loop(wf_str *b, const wf_gnode *n, int i)
+{
+    const wf_loop *L = n->loop;
+    wf_str_printf(b, "  subgraph cluster_%d {\n    label=\"feedback loop, in steps of %g ms\";\n"
+                     "    style=rounded;\n",
+                  i, L->step * 1000);
+    for (int j = 0; j < L->n; j++) {
+        const wf_gnode *m = &L->nodes[j];
+        wf_str_printf(b, "    n%d_%d [label=\"", i, j);
+        if (m->label) {
+            dot_escape(b, m->label);
+            wf_str_puts(b, " = ");
+        }
+        dot_escape(b, m->kind->name);
+        wf_str_printf(b, "\\n%s x%d\"];\n", wf_rate_name(m->shape.rate), m->shape.chans);
+    }
+    wf_str_puts(b, "  }\n");
+    for (int j = 0; j < L->n; j++) {
+        const wf_gnode *m = &L->nodes[j];
+        for (int a = 0; a < m->nin; a++) {
+            const wf_arg_spec *as = wf_kind_input_spec(m->kind, a);
+            int x = m->in[a];
+            if (x >= 0)
+                wf_str_printf(b, "  n%d_%d -> n%d_%d [label=\"%s\"%s];\n", i, x, i, j,
+                              as ? as->name : "", L->cut[j] && a == 0 ? ", style=dashed" : "");
+            else
+                wf_str_printf(b, "  n%d -> n%d_%d [label=\"%s\"];\n", n->in[-1 - x], i, j,
+                              as ? as->name : "");
+        }
+    }
+    for (int e = 0; e < L->nexports; e++)
+        wf_str_printf(b, "  n%d_%d -> n%d;\n", i, L->exports[e], i);
+}
+
 char *wf_graph_dot(const wf_graph *g)
 {
     wf_str b = {0};
@@ -126,6 +163,8 @@ char *wf_graph_dot(const wf_graph *g)
     for (int i = 0; i < g->n; i++) {
         const wf_gnode *n = &g->nodes[i];
         const wf_node_kind *k = n->kind;
+        if (n->loop)
+            dot_loop(&b, n, i);
         wf_str_printf(&b, "  n%d [label=\"", i);
         if (n->label) {
             dot_escape(&b, n->label);
@@ -155,6 +194,8 @@ char *wf_graph_dot(const wf_graph *g)
     }
     for (int i = 0; i < g->n; i++) {
         const wf_gnode *n = &g->nodes[i];
+        if (n->loop) /* its inputs go to the nodes inside it */
+            continue;
         for (int j = 0; j < n->nin; j++) {
             const wf_arg_spec *a = wf_kind_input_spec(n->kind, j);
             wf_str_printf(&b, "  n%d -> n%d [label=\"%s\"];\n", n->in[j], i, a ? a->name : "");

@@ -12,7 +12,8 @@
  * Backward, backwards in time, with lam = dL/ds[n] (0 after the end):
  *   a = dL/dy[n] + 2 lam,  dx[n] = G a,  dG[n] = a (x[n] - s[n-1]),
  *   lam <- (1 - G) a - lam,  df = dG dg/df / (1 + g)^2.
- * The tape keeps s[n-1] for each sample.
+ * The tape keeps s[n-1] for each sample. Inside a feedback loop the
+ * backward runs in steps, lam carried from one to the next in the state.
  *
  * smooth(x, time): the exponential (impulse-invariant) one-pole at the rate r
  * of its output (the frame rate for controls):
@@ -62,7 +63,8 @@ static int smooth_infer(wf_infer *ic)
     return 0;
 }
 
-/* State: one double per channel (onepole's s, smooth's y). Backward
+/* State: one double per channel (onepole's s, smooth's y), then onepole's
+ * lam carried between the steps of a feedback loop's backward. Backward
  * scratch: a block per input for broadcast adjoints. */
 static void onepole_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int block,
                          wf_sizes *s)
@@ -70,7 +72,7 @@ static void onepole_size(const wf_gnode *g, const wf_shape *in, const wf_env *e,
     (void)in;
     (void)e;
     size_t C = (size_t)g->shape.chans;
-    s->state = C * sizeof(double);
+    s->state = 2 * C * sizeof(double);
     s->saved = g->kind == &wf_kind_onepole ? (size_t)block * C * sizeof(wf_real) : 0;
     s->bwork = wf_map_bwork(2, g, block);
 }
@@ -118,8 +120,9 @@ static void onepole_backward(wf_kctx *k)
         memset(W, 0, N * sizeof *W);
     if (df == W + N)
         memset(W + N, 0, N * sizeof *W);
+    double *carry = (double *)k->state + C; /* a loop's later step's lam, else none */
     for (int c = 0; c < C; c++) {
-        double lam = 0, fprev = NAN, G = 0, dGdf = 0;
+        double lam = k->past ? carry[c] : 0, fprev = NAN, G = 0, dGdf = 0;
         for (int t = n - 1; t >= 0; t--) {
             double fv = f->p[WF_AT(sf, t, c)];
             if (fv != fprev) {
@@ -136,6 +139,7 @@ static void onepole_backward(wf_kctx *k)
                 df[o] += (wf_real)(a * (x->p[WF_AT(sx, t, c)] - s) * dGdf);
             lam = (1 - G) * a - lam;
         }
+        carry[c] = lam;
     }
     wf_grad_finish(k, A_X, dx, W);
     wf_grad_finish(k, A_P, df, W + N);
@@ -149,9 +153,11 @@ const wf_node_kind wf_kind_onepole = {
            "`freq` exactly and 0 at the Nyquist. `freq` may be constant, per frame or audio rate; "
            "the pole stays inside the unit circle for every cutoff in (0, Nyquist) however fast "
            "it moves. Stability contract: `freq` is clamped to [0, 0.4999 sr] (at 0 the filter "
-           "holds its output), and its gradient is 0 outside that range. Nothing is reported.",
+           "holds its output), and its gradient is 0 outside that range. Nothing is reported. "
+           "May sit inside a feedback loop (a damped echo).",
     .args = onepole_args,
     .nargs = 2,
+    .flags = WF_KIND_STEPS,
     .keep = 3,
     .infer = onepole_infer,
     .size = onepole_size,

@@ -68,6 +68,42 @@ static void test_feedback_comb(void **state)
     free(x);
 }
 
+/* A damped echo, onepole inside the loop (its backward runs in steps) and
+ * the allpass read: against the recursions in double (stdlib/onepole.c's
+ * TPT one-pole, stdlib/delay.c's allpass). */
+static void test_feedback_filters(void **state)
+{
+    (void)state;
+    wf_real *x = render_burst();
+    const double D = 37.3, g = 0.8, f = 900, sr = 8000;
+    char text[512];
+    snprintf(text, sizeof text,
+             "rate 8000\n%sy = x + %g * onepole(delay(y, %.17g / 8000, interp: allpass), %g)\n"
+             "out y\n",
+             burst, g, D, f);
+    wf_run r;
+    const wf_real *y = wf_run_whole(&r, text, N);
+    double *ref = calloc(N, sizeof(double)), ap = 0, s = 0;
+    double tg = tan(3.14159265358979323846 * f / sr), G = tg / (1 + tg);
+    int Ni = (int)floor(D - 0.5);
+    double u = D - Ni, c = (1 - u) / (1 + u);
+    for (int n = 0; n < N; n++) {
+        double a = n - Ni >= 0 ? ref[n - Ni] : 0, b = n - Ni - 1 >= 0 ? ref[n - Ni - 1] : 0;
+        ap = c * a + b - c * ap;
+        double lp = G * ap + (1 - G) * s;
+        s = 2 * lp - s;
+        ref[n] = x[n] + g * lp;
+    }
+    double err = 0;
+    for (int n = 0; n < N; n++)
+        err = fmax(err, fabs(y[n] - ref[n]));
+    if (err > 1e-5)
+        fail_msg("largest difference from the recursion %g", err);
+    free(ref);
+    wf_run_close(&r);
+    free(x);
+}
+
 /* Within three round trips the loop is the sum of its first three echoes,
  * written out by hand. */
 static void test_feedback_unrolled(void **state)
@@ -319,7 +355,8 @@ static void test_feedback_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_feedback_comb),       cmocka_unit_test(test_feedback_unrolled),
+        cmocka_unit_test(test_feedback_comb),       cmocka_unit_test(test_feedback_filters),
+        cmocka_unit_test(test_feedback_unrolled),
         cmocka_unit_test(test_feedback_stream),     cmocka_unit_test(test_feedback_stereo),
         cmocka_unit_test(test_feedback_bindings),   cmocka_unit_test(test_feedback_defs_and_voices),
         cmocka_unit_test(test_feedback_short_delay), cmocka_unit_test(test_feedback_refused),
