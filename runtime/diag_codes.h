@@ -166,6 +166,9 @@
     X(bad_sections, "bad-sections", ERROR, shapes, P2(const char *, node, int, chans),         \
       "shape mismatch in '%s': sections needs 6 channels per section, it has %d",              \
       "sos() sections whose channels are not a multiple of 6 (b0 b1 b2 a0 a1 a2 per section)") \
+    X(bad_matrix, "bad-matrix", ERROR, shapes, P4(const char *, node, int, want, int, lines, int, chans), \
+      "shape mismatch in '%s': matrix needs %d channels (N x N for %d lines), it has %d",     \
+      "fdn() given a feedback matrix whose channels are not the square of the delays' channels") \
     X(too_many_channels, "too-many-channels", ERROR, shapes, P2(const char *, node, int, max), \
       "'%s' takes at most %d channels", "a node asked for more channels than it makes")        \
     X(too_many_values, "too-many-values", ERROR, shapes, P2(const char *, node, int, max),     \

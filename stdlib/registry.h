@@ -42,6 +42,8 @@
     X(gain) X(distortion) X(waveshaper)                                                        \
     /* stdlib/dynamics.c */                                                                    \
     X(compressor) X(limiter) X(expander) X(gate)                                               \
+    /* stdlib/fdn.c */                                                                         \
+    X(fdn) X(room)                                                                             \
     /* stdlib/channels.c */                                                                    \
     X(mix) X(concat) X(pick) X(range)                                                          \
     /* stdlib/rate.c */                                                                        \

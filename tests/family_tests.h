@@ -30,6 +30,15 @@ void test_allpass(void **state);
 void test_comb_fractional(void **state);
 void test_comb_fault(void **state);
 void test_filters_stream(void **state);
+/* tests/test_fdn.c */
+void test_fdn_comb(void **state);
+void test_fdn_impulse(void **state);
+void test_fdn_gradients(void **state);
+void test_fdn_stream(void **state);
+void test_fdn_faults(void **state);
+void test_room_decay(void **state);
+void test_room_is_fdn(void **state);
+void test_room_mix(void **state);
 /* tests/test_iir.c */
 void test_biquad_magnitudes(void **state);
 void test_biquad_impulse(void **state);

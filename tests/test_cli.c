@@ -2430,6 +2430,42 @@ static void test_fit_pluck(void **state)
         fail_msg("the fit to the recording went from %g to %g", first, last);
 }
 
+/* examples/fit_room.weft as its comment says: room()'s T60, damping and
+ * mix, learnt through the delay network's feedback from 0.4 s, 0.1 and 0.5
+ * toward the target's 1.5 s, 0.5 and 0.3 (measured: 1.4999 s, 0.5001 and
+ * 0.3002). */
+static void test_fit_room(void **state)
+{
+    (void)state;
+    copy_file(EXAMPLES "/fit_room.weft", "fit_room.weft");
+    result r = WEFT("run", "fit_room.weft", "--set", "t60=1.5", "--set", "damping=0.5", "--set",
+                    "mix=0.3", "-o", "target.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    r = WEFT("fit", "fit_room.weft", "--target", "target.wav", "--lr", "0.02", "--steps", "300",
+             "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    char *fit = get_file("fit_room.fitted.weft");
+    int n;
+    char **lines = lines_of(fit, &n);
+    double t60 = NAN, damping = NAN, mix = NAN;
+    for (int i = 0; i < n; i++) {
+        if (starts_with(lines[i], "param t60"))
+            t60 = param_value(lines[i], "t60    ", " s in [0.1 s, 4 s] log");
+        if (starts_with(lines[i], "param damping"))
+            damping = param_value(lines[i], "damping", " in [0, 0.95]");
+        if (starts_with(lines[i], "param mix"))
+            mix = param_value(lines[i], "mix    ", " in [0, 1]");
+    }
+    assert_close(t60, 1.5, 0.005, 0);
+    assert_close(damping, 0.5, 0, 0.005);
+    assert_close(mix, 0.3, 0, 0.005);
+    lines_free(lines);
+    free(fit);
+}
+
 /* examples/fit_svf.weft as its comment says: a state variable lowpass's
  * cutoff and q, learnt through the filter's recursion from 500 Hz and 1
  * toward the target's 1500 Hz and 4 (measured: 1500.0 Hz and 3.98). */
@@ -2764,6 +2800,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_outputs, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_svf, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_eq, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_room, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_pluck, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_compress_speech, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_compressor, enter_tmp, leave_tmp),

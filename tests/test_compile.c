@@ -184,6 +184,7 @@ static void test_shape_mismatch_signal(void **state)
     expect_error("out harmonic(sine([1, 2]), [1, 0.5])\n", "not-mono", 1, 14, NULL);
     expect_error("out pick(sine([1, 2]), index: 5)\n", "index-out-of-range", 1, 5, NULL);
     expect_error("out sos(noise(), [1, 0, 0, 1, 0])\n", "bad-sections", 1, 18, NULL);
+    expect_error("out fdn(noise(), [0.5, 0.1], [2 ms, 3 ms])\n", "bad-matrix", 1, 18, NULL);
 }
 
 static void test_rate_mismatch(void **state)
@@ -1061,6 +1062,7 @@ static const struct {
     {"param-too-large", "param p[1073741824, 4] = 0\nout p\n", 0, NULL},
     {"too-many-nodes", NULL, 0, many_nodes},
     {"bad-sections", "out sos(noise(), [1, 0, 0, 1, 0])\n", 0, NULL},
+    {"bad-matrix", "out fdn(noise(), [0.5, 0.1], [2 ms, 3 ms])\n", 0, NULL},
 };
 
 static void test_every_code(void **state)
