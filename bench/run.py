@@ -4,7 +4,7 @@ Faust) for the workloads of bench/WORKLOADS.md, one after the other, and
 prints each workload's figures with weft's speed-up over every peer, taken
 from the medians of this same run.
 
-    /usr/bin/python3 bench/run.py [--build build] [--only W1,W3,W5] [--json out.jsonl]
+    /usr/bin/python3 bench/run.py [--build build] [--only W1,W3,W6] [--json out.jsonl]
                                   [--recordings DIR]
 
 Every program prints one JSON object per figure on stdout; see bench/README.md."""
@@ -21,7 +21,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 PYTHON = "/usr/bin/python3"
-WORKLOADS = ("W1", "W2", "W3", "W5", "W7")
+WORKLOADS = ("W1", "W2", "W3", "W5", "W6", "W7")
 RECORDINGS = os.path.join(os.path.dirname(ROOT), "shared", "data", "recordings")
 
 # Timing metrics that get a weft-vs-peer ratio, and whether higher is faster
@@ -180,7 +180,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default="build", help="meson build folder (default: build)")
     ap.add_argument("--only", default=",".join(WORKLOADS),
-                    help="comma-separated workloads to run (default: W1,W2,W3,W5,W7)")
+                    help="comma-separated workloads to run (default: W1,W2,W3,W5,W6,W7)")
     ap.add_argument("--recordings", default=RECORDINGS,
                     help="W7's folder of *_16k.wav recordings (default: ../shared/data/recordings "
                          "beside the repository)")

@@ -135,6 +135,24 @@ static int enum_arg(cc *c, const wf_ast *e, const wf_node_kind *k, const wf_arg_
     return 0;
 }
 
+/* A default from a kind's record: a number, or a vector "[a, b, ...]". */
+static val default_value(cc *c, const char *text)
+{
+    if (*text != '[')
+        return wf_cc_number(c, strtod(text, NULL), WF_UNIT_NONE);
+    int n = 1;
+    for (const char *p = text; *p; p++)
+        n += *p == ',';
+    val v = wf_cc_const(c, n, DIM_NONE);
+    const char *p = text + 1;
+    for (int i = 0; i < n; i++) {
+        char *end;
+        v.v[i] = strtod(p, &end);
+        p = end + 1; /* past the comma */
+    }
+    return v;
+}
+
 /* A signal or number argument's value: given, its default, or none (*v
  * poison). Returns 1 when an optional number is left out. */
 static int arg_value(cc *c, scope *s, const wf_ast *e, const wf_node_kind *k, int a,
@@ -145,7 +163,7 @@ static int arg_value(cc *c, scope *s, const wf_ast *e, const wf_node_kind *k, in
     if (given) {
         *v = wf_cc_eval_child(c, s, given->value, (uint64_t)a);
     } else if (as->dflt) {
-        *v = wf_cc_number(c, strtod(as->dflt, NULL), WF_UNIT_NONE);
+        *v = default_value(c, as->dflt);
     } else if (as->kind == WF_ARG_NUMBER && (as->flags & WF_ARG_OPTIONAL)) {
         return 1;
     } else {

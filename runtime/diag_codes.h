@@ -166,7 +166,7 @@
     X(too_few_bands, "too-few-bands", ERROR, shapes,                                           \
       P3(const char *, node, const char *, arg, int, chans),                                   \
       "shape mismatch in '%s': %s needs at least 2 bands, it has %d channel",                  \
-      "filtered_noise() magnitudes of fewer than two bands")                                   \
+      "filtered_noise() magnitudes or eq() bands, fewer than two")                          \
     X(bad_sections, "bad-sections", ERROR, shapes, P2(const char *, node, int, chans),         \
       "shape mismatch in '%s': sections needs 6 channels per section, it has %d",              \
       "sos() sections whose channels are not a multiple of 6 (b0 b1 b2 a0 a1 a2 per section)") \

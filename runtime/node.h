@@ -37,7 +37,7 @@ enum {
 typedef struct wf_arg_spec {
     const char *name;
     wf_arg_kind kind;
-    const char *dflt; /* default as a number (or choice), NULL: required */
+    const char *dflt; /* default as a number, a vector "[a, b]" or a choice; NULL: required */
     const char *doc;
     unsigned flags;
     const char *const *choices; /* ENUM, NULL-terminated */

@@ -63,7 +63,23 @@
  * derivatives carry the filter's coefficient adjoints to freq, q and gain by
  * the chain rule. For freq in (0, sr/2) and q > 0 every kind is stable (the
  * bilinear transform of a stable analogue prototype); outside that range a
- * fault is reported with the offending value. */
+ * fault is reported with the offending value.
+ *
+ * eq(x, gain, freq, q): dasp-pytorch's parametric_eq (Steinmetz et al.
+ * 2022), a cascade of RBJ biquads: band 0 a low shelf, bands 1..B-2 peaks,
+ * band B-1 a high shelf, band j from channel j of gain, freq and q (B their
+ * largest channel count, at least 2). The sets come from the cookbook
+ * above with their Jacobians, and the cascade is sos's: with constant bands
+ * the wavefront, else section by section; backward the sections' adjoints
+ * in reverse order, whose set adjoints the Jacobians carry to each band's
+ * gain, freq and q. dasp itself runs this cascade by frequency sampling
+ * (sosfilt_via_fsm: the product of the sections' responses on an FFT grid,
+ * a circular convolution); here it is the exact recursion. dasp gives
+ * ranges, not defaults: gain -20..20 dB, q 0.1..6, and per band freq
+ * 20..2000, 80..2000, 2000..8000, 8000..12000, 12000..sr/2-1000 and
+ * 4000..sr/2-1000 Hz (ParametricEQ's param_ranges); weft's default freq is
+ * the geometric middle of each, at 44.1 kHz for the last two, rounded:
+ * 200, 400, 4000, 9800, 16000 and 9200 Hz, with gains of 0 dB (flat). */
 #include <complex.h>
 #include <math.h>
 #include <string.h>
@@ -591,16 +607,36 @@ static int sos_infer(wf_infer *ic)
     return infer_filter(ic, ic->in[S_X].chans);
 }
 
+/* A cascade of NS sections on input 0 (x) of k, whose normalised sets come
+ * from the node's coefficient inputs through `sets`: the sets [len][NS] of
+ * frames t0.. (one frame's when the coefficients are constant, tv = 0),
+ * each fault reported when check is set (returns 1 after a report); and
+ * whose sets' adjoints dco (laid out like the sets) go back to those inputs
+ * through `adjoint`, when `want` (set by a backward) says any is wanted.
+ * sos reads its rows, eq computes RBJ sets from its bands. */
+typedef struct cascade {
+    int NS, tv, want;
+    int (*sets)(wf_kctx *k, void *ctx, int t0, int len, double *co, int check);
+    void (*adjoint)(wf_kctx *k, void *ctx, int t0, int len, const double *co, const double *dco);
+    void *ctx;
+} cascade;
+
+/* Memory of a cascade: its state, the tape of every section's output but the
+ * last, a chunk of sets forward and two (sets, adjoints) with the adjoint
+ * recursions' histories and two chunks of signal adjoints backward. */
+static void cascade_size(size_t NS, size_t C, int block, wf_sizes *s)
+{
+    s->state = NS * C * 3 * sizeof(double); /* 2 in the plain loops, 3 in the wavefront */
+    s->saved = (NS - 1) * (size_t)block * C * sizeof(wf_real);
+    s->work = bytes_d(CHUNK * NS * 5);
+    s->bwork = 2 * bytes_d(CHUNK * NS * 5) + bytes_d(NS * C * 2) + 2 * bytes_r(CHUNK * C);
+}
+
 static void sos_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int block,
                      wf_sizes *s)
 {
     (void)e;
-    size_t NS = (size_t)in[S_SECTIONS].chans / 6, C = (size_t)g->shape.chans;
-    s->state = NS * C * 3 * sizeof(double); /* 2 in the plain loops, 3 in the wavefront */
-    s->saved = (NS - 1) * (size_t)block * C * sizeof(wf_real);
-    s->work = bytes_d(CHUNK * NS * 5);
-    s->bwork = 2 * bytes_d(CHUNK * NS * 5) + bytes_d(NS * C * 2) + 2 * bytes_r(CHUNK * C) +
-               bytes_d(NS * 6) + bytes_d(6);
+    cascade_size((size_t)in[S_SECTIONS].chans / 6, (size_t)g->shape.chans, block, s);
 }
 
 /* Normalised sets [len][NS] (or [NS] for constant sections) of frames t0... */
@@ -759,11 +795,11 @@ static inline void wavefront(int G, int NS, int C, int c, int n, const double *c
 
 /* Up to 32 sections at a time, the groups' count a constant for the
  * compiler (so the vectors stay in registers); longer cascades in pieces. */
-static void sos_wavefront(wf_kctx *k, const double *co)
+static void cascade_wavefront(wf_kctx *k, int NS, const double *co)
 {
-    int n = k->out.n, C = k->out.chans, NS = k->in[S_SECTIONS].chans / 6;
-    wf_stride sx = wf_stride_of(&k->in[S_X], &k->out), sy = {(size_t)C, 1, 1};
-    const wf_real *src = k->in[S_X].p;
+    int n = k->out.n, C = k->out.chans;
+    wf_stride sx = wf_stride_of(&k->in[0], &k->out), sy = {(size_t)C, 1, 1};
+    const wf_real *src = k->in[0].p;
     wf_real *tape = k->saved;
     size_t tstride = (size_t)k->block * (size_t)C;
     for (int s0 = 0; s0 < NS; s0 += 32) {
@@ -787,19 +823,17 @@ static void sos_wavefront(wf_kctx *k, const double *co)
 }
 #endif
 
-static void sos_forward(wf_kctx *k)
+static void cascade_forward(wf_kctx *k, const cascade *cs)
 {
-    int n = k->out.n, C = k->out.chans, NS = k->in[S_SECTIONS].chans / 6;
-    int tv = k->in[S_SECTIONS].n > 1, faulted = 0;
+    int n = k->out.n, C = k->out.chans, NS = cs->NS, tv = cs->tv, faulted = 0;
     double *co = k->work;
-    wf_stride sx = wf_stride_of(&k->in[S_X], &k->out), sy = {(size_t)C, 1, 1};
+    wf_stride sx = wf_stride_of(&k->in[0], &k->out), sy = {(size_t)C, 1, 1};
     size_t tstride = (size_t)k->block * (size_t)C, ct = tv ? (size_t)NS * 5 : 0;
     if (!tv) {
-        sos_sets(k, 0, 1, co);
-        sos_check(k, NS, 0, 1, co);
+        cs->sets(k, cs->ctx, 0, 1, co, 1);
 #ifdef WAVEFRONT
         if (NS >= 2) {
-            sos_wavefront(k, co);
+            cascade_wavefront(k, NS, co);
             return;
         }
 #endif
@@ -807,17 +841,14 @@ static void sos_forward(wf_kctx *k)
     /* section by section over each chunk, in place in the output */
     for (int t0 = 0; t0 < n; t0 += CHUNK) {
         int len = n - t0 < CHUNK ? n - t0 : CHUNK;
-        if (tv) {
-            sos_sets(k, t0, len, co);
-            if (!faulted)
-                faulted = sos_check(k, NS, t0, len, co);
-        }
+        if (tv)
+            faulted |= cs->sets(k, cs->ctx, t0, len, co, !faulted);
         wf_real *y = k->out.p + (size_t)t0 * C;
         for (int j = 0; j < NS; j++) {
             coefs q = {co + (size_t)j * 5, ct, 0};
             double *st = (double *)k->state + (size_t)j * C * 2;
             if (j == 0)
-                tdf_forward_any(2, C, len, q, k->in[S_X].p + t0 * sx.t, sx, y, st);
+                tdf_forward_any(2, C, len, q, k->in[0].p + t0 * sx.t, sx, y, st);
             else
                 tdf_forward_any(2, C, len, q, y, sy, y, st);
             if (k->saved && j < NS - 1)
@@ -827,63 +858,98 @@ static void sos_forward(wf_kctx *k)
     }
 }
 
-static void sos_backward(wf_kctx *k)
+/* The sections' adjoints in reverse order, chunk by chunk from the end; cur:
+ * the backward scratch after what the caller carved for itself. */
+static void cascade_backward(wf_kctx *k, const cascade *cs, void *cur)
 {
-    int n = k->out.n, C = k->out.chans, NS = k->in[S_SECTIONS].chans / 6;
-    const wf_sig *S = &k->in[S_SECTIONS], *dS = &k->din[S_SECTIONS];
-    int tv = S->n > 1;
+    int n = k->out.n, C = k->out.chans, NS = cs->NS, tv = cs->tv;
     size_t set = (size_t)NS * 5, tstride = (size_t)k->block * (size_t)C, ct = tv ? set : 0;
-    void *cur = k->work;
     double *co = wf_carve(&cur, sizeof(double) * CHUNK * set);
     double *dco = wf_carve(&cur, sizeof(double) * CHUNK * set);
     double *h = wf_carve(&cur, sizeof(double) * (size_t)NS * C * 2);
     wf_real *ga = wf_carve(&cur, sizeof(wf_real) * CHUNK * (size_t)C);
     wf_real *gb = wf_carve(&cur, sizeof(wf_real) * CHUNK * (size_t)C);
-    double *acc = wf_carve(&cur, sizeof(double) * (size_t)NS * 6);
-    double *tap = wf_carve(&cur, sizeof(double) * 6);
     memset(h, 0, sizeof(double) * (size_t)NS * C * 2);
-    memset(acc, 0, sizeof(double) * (size_t)NS * 6);
     memset(dco, 0, sizeof(double) * set);
     const wf_real *tape = k->saved;
-    wf_stride sx = wf_stride_of(&k->in[S_X], &k->out), sy = {(size_t)C, 1, 1};
+    wf_stride sx = wf_stride_of(&k->in[0], &k->out), sy = {(size_t)C, 1, 1};
     if (!tv)
-        sos_sets(k, 0, 1, co);
+        cs->sets(k, cs->ctx, 0, 1, co, 0);
     for (int t0 = (n - 1) / CHUNK * CHUNK; t0 >= 0; t0 -= CHUNK) {
         int len = n - t0 < CHUNK ? n - t0 : CHUNK;
         if (tv) {
-            sos_sets(k, t0, len, co);
+            cs->sets(k, cs->ctx, t0, len, co, 0);
             memset(dco, 0, sizeof(double) * (size_t)len * set);
         }
         const wf_real *g = k->dout->p + (size_t)t0 * C;
         for (int j = NS - 1; j >= 0; j--) {
-            int want_dx = j > 0 || k->din[S_X].p;
+            int want_dx = j > 0 || k->din[0].p;
             wf_real *dx = g == ga ? gb : ga;
             if (want_dx)
                 memset(dx, 0, sizeof(wf_real) * (size_t)len * C);
-            const wf_real *xj = j == 0 ? k->in[S_X].p + t0 * sx.t
+            const wf_real *xj = j == 0 ? k->in[0].p + t0 * sx.t
                                        : tape + (size_t)(j - 1) * tstride + (size_t)t0 * C;
             const wf_real *yj = j == NS - 1 ? k->out.p + (size_t)t0 * C
                                             : tape + (size_t)j * tstride + (size_t)t0 * C;
             coefs q = {co + (size_t)j * 5, ct, 0};
             tdf_adjoint_any(2, C, len, q, xj, j == 0 ? sx : sy, yj, g, h + (size_t)j * C * 2,
-                        want_dx ? dx : NULL, dS->p ? dco + (size_t)j * 5 : NULL);
+                            want_dx ? dx : NULL, cs->want ? dco + (size_t)j * 5 : NULL);
             g = dx;
         }
-        if (k->din[S_X].p)
-            add_adjoint(&k->din[S_X], t0, g, len, C);
-        for (int i = 0; tv && dS->p && i < len; i++)
-            for (int j = 0; j < NS; j++) {
-                size_t o = (size_t)i * set + (size_t)j * 5;
-                taps_adjoint(2, co + o, dco + o, (double)S->p[(size_t)(t0 + i) * S->chans + 6 * j + 3], tap);
-                for (int m = 0; m < 6; m++)
-                    dS->p[(size_t)(t0 + i) * S->chans + 6 * j + m] += (wf_real)tap[m];
-            }
+        if (k->din[0].p)
+            add_adjoint(&k->din[0], t0, g, len, C);
+        if (tv && cs->want)
+            cs->adjoint(k, cs->ctx, t0, len, co, dco);
     }
-    for (int j = 0; !tv && dS->p && j < NS; j++) {
-        taps_adjoint(2, co + (size_t)j * 5, dco + (size_t)j * 5, const_at(S, (size_t)(6 * j + 3)), tap);
-        for (int m = 0; m < 6; m++)
-            dS->p[6 * j + m] += (wf_real)tap[m];
-    }
+    if (!tv && cs->want)
+        cs->adjoint(k, cs->ctx, 0, 1, co, dco);
+}
+
+static int sos_sets_checked(wf_kctx *k, void *ctx, int t0, int len, double *co, int check)
+{
+    (void)ctx;
+    int NS = k->in[S_SECTIONS].chans / 6, tv = k->in[S_SECTIONS].n > 1;
+    sos_sets(k, t0, len, co);
+    return check ? sos_check(k, NS, t0, tv ? len : 1, co) : 0;
+}
+
+/* The sets' adjoints into the rows: per sample for time-varying sections,
+ * else into the constant rows. */
+static void sos_adjoint(wf_kctx *k, void *ctx, int t0, int len, const double *co,
+                        const double *dco)
+{
+    (void)ctx;
+    const wf_sig *S = &k->in[S_SECTIONS], *dS = &k->din[S_SECTIONS];
+    int NS = S->chans / 6, tv = S->n > 1;
+    double tap[6];
+    for (int i = 0; i < (tv ? len : 1); i++)
+        for (int j = 0; j < NS; j++) {
+            size_t o = ((size_t)i * NS + j) * 5, row = tv ? (size_t)(t0 + i) * S->chans : 0;
+            double a0 = tv ? (double)S->p[row + 6 * j + 3] : const_at(S, (size_t)(6 * j + 3));
+            taps_adjoint(2, co + o, dco + o, a0, tap);
+            for (int m = 0; m < 6; m++)
+                dS->p[row + 6 * j + m] += (wf_real)tap[m];
+        }
+}
+
+static cascade sos_cascade(const wf_kctx *k)
+{
+    cascade cs = {k->in[S_SECTIONS].chans / 6, k->in[S_SECTIONS].n > 1, 0, sos_sets_checked,
+                  sos_adjoint, NULL};
+    return cs;
+}
+
+static void sos_forward(wf_kctx *k)
+{
+    cascade cs = sos_cascade(k);
+    cascade_forward(k, &cs);
+}
+
+static void sos_backward(wf_kctx *k)
+{
+    cascade cs = sos_cascade(k);
+    cs.want = k->din[S_SECTIONS].p != NULL;
+    cascade_backward(k, &cs, k->work);
 }
 
 /* Gradient tests: each row (b0 b1 b2 a0 a1 a2) with a0 near 1, |a1| < 0.5
@@ -1053,26 +1119,39 @@ static void rbj(int kind, double f, double q, double gain, double sr, double *se
     }
 }
 
+/* RBJ sets from freq, q and gain inputs: biquad's, one kind for every
+ * channel, or eq's, whose coefficient channels are its bands (a low shelf,
+ * peaks, a high shelf). */
 typedef struct bq {
     int kind, C, Cc, tv; /* channels of the output, of the coefficients; time-varying */
+    int bands;           /* eq: channel j of the coefficients is band j */
+    int in[3];           /* the inputs of freq, q and gain */
     size_t ct, cc;
 } bq;
 
-static bq bq_of(const wf_kctx *k)
+static bq bq_from(const wf_kctx *k, int kind, int bands, int f, int q, int g)
 {
-    bq b;
-    b.kind = (int)wf_opt_num(k->node, 1, 0);
-    b.C = k->out.chans;
-    b.Cc = 1;
-    b.tv = 0;
-    for (int i = Q_FREQ; i <= Q_GAIN; i++) {
-        if (k->in[i].chans > b.Cc)
-            b.Cc = k->in[i].chans;
-        b.tv |= k->in[i].n > 1;
+    bq b = {kind, k->out.chans, 1, 0, bands, {f, q, g}, 0, 0};
+    for (int p = 0; p < 3; p++) {
+        if (k->in[b.in[p]].chans > b.Cc)
+            b.Cc = k->in[b.in[p]].chans;
+        b.tv |= k->in[b.in[p]].n > 1;
     }
     b.cc = b.Cc > 1 ? 5 : 0;
     b.ct = b.tv ? (size_t)b.Cc * 5 : 0;
     return b;
+}
+
+static bq bq_of(const wf_kctx *k)
+{
+    return bq_from(k, (int)wf_opt_num(k->node, 1, 0), 0, Q_FREQ, Q_Q, Q_GAIN);
+}
+
+static int bq_kind(const bq *b, int c)
+{
+    if (!b->bands)
+        return b->kind;
+    return c == 0 ? LOWSHELF : c == b->Cc - 1 ? HIGHSHELF : PEAK;
 }
 
 static inline double bq_par(const wf_sig *s, int t, int c)
@@ -1089,18 +1168,20 @@ static int bq_sets(wf_kctx *k, const bq *b, int t0, int len, double *co, double 
     int bad = 0;
     for (int i = 0; i < (b->tv ? len : 1); i++)
         for (int c = 0; c < b->Cc; c++) {
-            double f = bq_par(&k->in[Q_FREQ], t0 + i, c), q = bq_par(&k->in[Q_Q], t0 + i, c);
-            double g = bq_par(&k->in[Q_GAIN], t0 + i, c);
+            double f = bq_par(&k->in[b->in[0]], t0 + i, c), q = bq_par(&k->in[b->in[1]], t0 + i, c);
+            double g = bq_par(&k->in[b->in[2]], t0 + i, c);
             size_t o = (size_t)i * b->Cc + c;
-            rbj(b->kind, f, q, g, sr, co + o * 5, jac ? jac + o * 15 : NULL);
+            rbj(bq_kind(b, c), f, q, g, sr, co + o * 5, jac ? jac + o * 15 : NULL);
             if (check && !bad && !(f > 0 && f < sr / 2 && q > 0 && isfinite(g))) {
-                char what[96];
+                char what[96], band[24] = "";
+                if (b->bands)
+                    snprintf(band, sizeof band, "band %d: ", c + 1);
                 if (!(f > 0 && f < sr / 2))
-                    snprintf(what, sizeof what, "freq %.6g Hz outside (0, %.6g)", f, sr / 2);
+                    snprintf(what, sizeof what, "%sfreq %.6g Hz outside (0, %.6g)", band, f, sr / 2);
                 else if (!(q > 0))
-                    snprintf(what, sizeof what, "q %.6g not positive", q);
+                    snprintf(what, sizeof what, "%sq %.6g not positive", band, q);
                 else
-                    snprintf(what, sizeof what, "gain %.6g dB not finite", g);
+                    snprintf(what, sizeof what, "%sgain %.6g dB not finite", band, g);
                 wf_kernel_fault(k, t0 + i, what);
                 bad = 1;
             }
@@ -1151,7 +1232,7 @@ static void bq_params_adjoint(const wf_kctx *k, const bq *b, int t0, int len, co
             size_t o = (size_t)i * b->Cc + c;
             const double *d = dco + o * 5, *J = jac + o * 15;
             for (int p = 0; p < 3; p++) {
-                const wf_sig *ds = &k->din[Q_FREQ + p];
+                const wf_sig *ds = &k->din[b->in[p]];
                 if (!ds->p)
                     continue;
                 double v = 0;
@@ -1164,6 +1245,17 @@ static void bq_params_adjoint(const wf_kctx *k, const bq *b, int t0, int len, co
                     acc[(size_t)p * b->Cc + jc] += v;
             }
         }
+}
+
+/* The sums acc [3][Cc] into the constant ones of freq, q and gain. */
+static void bq_flush(const wf_kctx *k, const bq *b, const double *acc)
+{
+    for (int p = 0; p < 3; p++) {
+        const wf_sig *ds = &k->din[b->in[p]];
+        if (ds->p && ds->n == 1)
+            for (int c = 0; c < ds->chans; c++)
+                ds->p[c] += (wf_real)acc[(size_t)p * b->Cc + c];
+    }
 }
 
 static void biquad_backward(wf_kctx *k)
@@ -1204,12 +1296,7 @@ static void biquad_backward(wf_kctx *k)
     }
     if (!b.tv && want_co)
         bq_params_adjoint(k, &b, 0, 1, dco, jac, acc);
-    for (int p = 0; p < 3; p++) {
-        const wf_sig *ds = &k->din[Q_FREQ + p];
-        if (ds->p && ds->n == 1)
-            for (int c = 0; c < ds->chans; c++)
-                ds->p[c] += (wf_real)acc[(size_t)p * b.Cc + c];
-    }
+    bq_flush(k, &b, acc);
 }
 
 const wf_node_kind wf_kind_biquad = {
@@ -1229,4 +1316,139 @@ const wf_node_kind wf_kind_biquad = {
     .size = biquad_size,
     .forward = biquad_forward,
     .backward = biquad_backward,
+};
+
+/* ------------------------------------------------------------------- eq */
+
+enum { E_X, E_GAIN, E_FREQ, E_Q };
+
+static const wf_arg_spec eq_args[] = {
+    {"x", WF_ARG_SIGNAL, NULL, "signal to equalise; every channel gets the same bands", 0, NULL,
+     -1, 1},
+    {"gain", WF_ARG_SIGNAL, "0",
+     "gain of each band in dB, one channel per band: the low shelf, the peaks, the high shelf "
+     "(dasp's range: -20 to 20 dB)",
+     0, NULL, -6, 6},
+    {"freq", WF_ARG_SIGNAL, "[200, 400, 4000, 9800, 16000, 9200]",
+     "shelf corner or peak centre of each band in Hz, inside (0, Nyquist); the default is "
+     "dasp's six bands, each at the geometric middle of dasp's range for it",
+     0, NULL, 300, 2000},
+    {"q", WF_ARG_SIGNAL, "0.7071", "quality factor of each band, > 0 (dasp's range: 0.1 to 6)", 0,
+     NULL, 0.5, 2},
+};
+
+/* Bands from the channels of gain, freq and q (each one channel, or one
+ * per band); the output has x's channels. */
+static int eq_infer(wf_infer *ic)
+{
+    int nb = 1, from = E_GAIN;
+    for (int i = E_GAIN; i <= E_Q; i++)
+        if (ic->in[i].chans > nb) {
+            nb = ic->in[i].chans;
+            from = i;
+        }
+    for (int i = E_GAIN; i <= E_Q; i++)
+        if (ic->in[i].chans != 1 && ic->in[i].chans != nb) {
+            wf_report_shape_mismatch(ic->d, ic->arg_loc[i],
+                                     "give gain, freq and q one channel per band (or one for all)",
+                                     ic->name, i + 1, ic->in[i].chans, from + 1, nb);
+            return -1;
+        }
+    if (nb < 2) {
+        wf_report_too_few_bands(ic->d, ic->arg_loc[E_FREQ],
+                                "a low shelf and a high shelf at least: give freq one channel per band",
+                                ic->name, "freq", nb);
+        return -1;
+    }
+    return infer_filter(ic, ic->in[E_X].chans);
+}
+
+static int eq_bands(const wf_gnode *g, const wf_shape *in)
+{
+    (void)g;
+    int nb = in[E_GAIN].chans;
+    nb = in[E_FREQ].chans > nb ? in[E_FREQ].chans : nb;
+    return in[E_Q].chans > nb ? in[E_Q].chans : nb;
+}
+
+static void eq_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int block,
+                    wf_sizes *s)
+{
+    (void)e;
+    size_t NB = (size_t)eq_bands(g, in);
+    cascade_size(NB, (size_t)g->shape.chans, block, s);
+    s->bwork += bytes_d(CHUNK * NB * 15) + bytes_d(3 * NB); /* Jacobians, constant sums */
+}
+
+/* The cascade's view of the bands: RBJ sets through bq_sets, their
+ * Jacobians (backward only) and the sums of constant bands' adjoints. */
+typedef struct eq_ctx {
+    bq b;
+    double *jac, *acc;
+} eq_ctx;
+
+static int eq_sets(wf_kctx *k, void *ctx, int t0, int len, double *co, int check)
+{
+    eq_ctx *e = ctx;
+    return bq_sets(k, &e->b, t0, len, co, e->jac, check);
+}
+
+static void eq_adjoint(wf_kctx *k, void *ctx, int t0, int len, const double *co,
+                       const double *dco)
+{
+    (void)co;
+    eq_ctx *e = ctx;
+    bq_params_adjoint(k, &e->b, t0, len, dco, e->jac, e->acc);
+}
+
+static cascade eq_cascade(wf_kctx *k, eq_ctx *e)
+{
+    e->b = bq_from(k, PEAK, 1, E_FREQ, E_Q, E_GAIN);
+    cascade cs = {e->b.Cc, e->b.tv, 0, eq_sets, eq_adjoint, e};
+    return cs;
+}
+
+static void eq_forward(wf_kctx *k)
+{
+    eq_ctx e = {0};
+    cascade cs = eq_cascade(k, &e);
+    cascade_forward(k, &cs);
+}
+
+static void eq_backward(wf_kctx *k)
+{
+    eq_ctx e = {0};
+    cascade cs = eq_cascade(k, &e);
+    cs.want = k->din[E_GAIN].p || k->din[E_FREQ].p || k->din[E_Q].p;
+    void *cur = k->work;
+    e.jac = wf_carve(&cur, sizeof(double) * CHUNK * (size_t)cs.NS * 15);
+    e.acc = wf_carve(&cur, sizeof(double) * 3 * (size_t)cs.NS);
+    memset(e.acc, 0, sizeof(double) * 3 * (size_t)cs.NS);
+    if (!cs.want)
+        e.jac = NULL;
+    cascade_backward(k, &cs, cur);
+    bq_flush(k, &e.b, e.acc);
+}
+
+const wf_node_kind wf_kind_eq = {
+    .name = "eq",
+    .family = "iir",
+    .doc = "Parametric equaliser (dasp-pytorch's parametric_eq, Steinmetz et al. 2022): a low "
+           "shelf, N peaking bands and a high shelf, each an exact RBJ cookbook biquad run in "
+           "cascade (not frequency-sampled); band j is channel j of gain (dB), freq (Hz) and q, "
+           "N + 2 the largest channel count. The defaults are dasp's six bands, flat (0 dB). "
+           "gain, freq and q constant (run as a double-precision SIMD cascade), per frame "
+           "(interpolated per sample) or per sample, with gradients into each band's three "
+           "and x. Stable for freq in (0, Nyquist) and q > 0 (dasp's ranges: gain -20 to 20 "
+           "dB, q 0.1 to 6); not reparametrised or clamped: bound the params (`in [...]`). A "
+           "band outside is reported (unstable-run when rendering, unstable-node in a fit) "
+           "with the band, the value and its time. At rates below 32 kHz the default freq "
+           "reaches past Nyquist: give freq.",
+    .args = eq_args,
+    .nargs = 4,
+    .keep = 15 | WF_KEEP_OUT,
+    .infer = eq_infer,
+    .size = eq_size,
+    .forward = eq_forward,
+    .backward = eq_backward,
 };

@@ -37,7 +37,9 @@
     /* stdlib/onepole.c, stdlib/svf.c, stdlib/comb.c */                                        \
     X(onepole) X(smooth) X(svf) X(comb) X(allpass)                                             \
     /* stdlib/iir.c */                                                                         \
-    X(iir) X(sos) X(biquad)                                                                    \
+    X(iir) X(sos) X(biquad) X(eq)                                                              \
+    /* stdlib/shaper.c */                                                                      \
+    X(gain) X(distortion) X(waveshaper)                                                        \
     /* stdlib/dynamics.c */                                                                    \
     X(compressor) X(limiter) X(expander) X(gate)                                               \
     /* stdlib/fdn.c */                                                                         \

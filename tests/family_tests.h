@@ -47,6 +47,15 @@ void test_iir_stream(void **state);
 void test_iir_long_run(void **state);
 void test_iir_faults(void **state);
 void test_stable_a(void **state);
+void test_eq_magnitudes(void **state);
+void test_eq_vs_biquads(void **state);
+void test_eq_flat(void **state);
+void test_eq_stream_faults(void **state);
+/* tests/test_shaper.c */
+void test_gain(void **state);
+void test_distortion_curves(void **state);
+void test_distortion_gradients(void **state);
+void test_waveshaper(void **state);
 /* tests/test_dynamics.c */
 void test_dynamics_static_curve(void **state);
 void test_dynamics_channels(void **state);

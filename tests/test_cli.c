@@ -2497,6 +2497,35 @@ static void test_fit_svf(void **state)
     free(fit);
 }
 
+/* examples/fit_eq.weft by its documented commands: the six band gains of
+ * an eq and the drive of the distortion after it come back from the
+ * target's, each within 0.15 dB (0.05 dB measured). */
+static void test_fit_eq(void **state)
+{
+    (void)state;
+    copy_file(EXAMPLES "/fit_eq.weft", "fit_eq.weft");
+    result r = WEFT("run", EXAMPLES "/fit_eq_target.weft", "-o", "target.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("fit", "fit_eq.weft", "--target", "target.wav", "--lr", "0.1", "--steps", "200", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    char *fit = get_file("fit_eq.fitted.weft");
+    const double want[6] = {6, -4, 5, -6, 3, -5};
+    double g[6], drive = NAN;
+    const char *at = strstr(fit, "\nparam g[6] = [");
+    assert_non_null(at);
+    assert_int_equal(sscanf(at, "\nparam g[6] = [%lf, %lf, %lf, %lf, %lf, %lf]", &g[0], &g[1], &g[2],
+                            &g[3], &g[4], &g[5]), 6);
+    at = strstr(fit, "\nparam drive = ");
+    assert_non_null(at);
+    assert_int_equal(sscanf(at, "\nparam drive = %lf", &drive), 1);
+    for (int j = 0; j < 6; j++)
+        assert_close(g[j], want[j], 0, 0.15);
+    assert_close(drive, 6, 0, 0.15);
+    free(fit);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -2806,6 +2835,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_batch, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_outputs, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_svf, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_eq, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_room, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_pluck, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_compress_speech, enter_tmp, leave_tmp),

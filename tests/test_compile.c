@@ -1010,6 +1010,8 @@ static const struct {
     {"not-stereo", "out width(noise())\n", 0, NULL},
     {"index-out-of-range", "out pick(sine(1), index: 1)\n", 0, NULL},
     {"too-few-bands", "out filtered_noise(noise(), 1)\n", 0, NULL},
+    {"too-few-bands", "out eq(noise(), freq: 1000)\n", 0, NULL},
+    {"shape-mismatch", "out eq(noise(), gain: [1, 2, 3], freq: [100, 1000])\n", 0, NULL},
     {"too-many-channels", "out noise(channels: 5000)\n", 0, NULL},
     {"too-many-values", "out range(70000)\n", 0, NULL},
     {"too-many-partials", "out harmonic(220, [range(4000), range(100)])\n", 0, NULL},

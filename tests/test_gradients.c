@@ -494,9 +494,47 @@ static void test_modfx_gradients(void **state)
                 1, 1);
 }
 
+/* The registry's check sees eq only with time-varying bands (a constant
+ * one-channel band is refused: an eq needs two): here constant bands (the
+ * SIMD cascade's backward) of 6 and 3 bands, and per-frame ones. */
+static void test_eq_gradients(void **state)
+{
+    (void)state;
+    check_lanes("param g[6] = [3, -4, 5, -2, 4, -3]\nparam f[6] = [150, 400, 900, 1500, 2500, 1800]\n"
+                "param q[6] = [0.7, 1.2, 2, 0.8, 3, 0.9]\nout eq(noise(seed: 3, channels: 2), gain: g, freq: f, q: q)\n",
+                1, 1);
+    check_lanes("param g[3] = [3, -4, 5]\nparam f[3] = [150, 900, 2500]\nparam q = 0.8\n"
+                "out eq(noise(seed: 3), gain: g, freq: f, q: q)\n",
+                1, 1);
+    check_lanes("frames 500 hz\nparam g[4] = [3, -4, 5, -2] per frame\nparam f[4] = [150, 900, 1500, 2500] per frame\n"
+                "param q[4] = [0.7, 1.2, 2, 0.9]\nout eq(noise(seed: 3), gain: g, freq: f, q: q)\n",
+                1, 1);
+}
+
+/* The registry's check runs distortion's default curve only: every curve,
+ * with a constant and a per-frame drive, driven past the rails (|u| up to
+ * 1.27, so the soft and hard curves' flat parts pass no gradient; no
+ * sample lies within a finite-difference step of the corners at |u| = 1). */
+static void test_distortion_kinds_gradients(void **state)
+{
+    (void)state;
+    static const char *const kinds[] = {"tanh", "soft", "hard", "asym"};
+    static const char *const forms[] = {
+        "param d = 3\nparam a = 0.9\nout distortion(a * sine(100 hz), drive: d, kind: %s)\n",
+        "frames 500 hz\nparam d[1] = 3 per frame\nparam a = 0.9\n"
+        "out distortion(a * sine(100 hz), drive: d, kind: %s)\n",
+    };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+            char text[512];
+            snprintf(text, sizeof text, forms[f], kinds[k]);
+            check_lanes(text, 1, 1);
+        }
+}
+
 int main(void)
 {
-    struct CMUnitTest tests[WF_NODE_COUNT + 4];
+    struct CMUnitTest tests[WF_NODE_COUNT + 6];
     static char names[WF_NODE_COUNT][64];
     for (int i = 0; i < WF_NODE_COUNT; i++) {
         snprintf(names[i], sizeof names[i], "gradient of %s", wf_registry[i]->name);
@@ -506,5 +544,7 @@ int main(void)
     tests[WF_NODE_COUNT + 1] = (struct CMUnitTest){"gradients of every biquad kind", test_biquad_kinds_gradients, NULL, NULL, NULL};
     tests[WF_NODE_COUNT + 2] = (struct CMUnitTest){"gradients through feedback loops", test_feedback_gradients, NULL, NULL, NULL};
     tests[WF_NODE_COUNT + 3] = (struct CMUnitTest){"gradients of modulated delays", test_modfx_gradients, NULL, NULL, NULL};
-    return _cmocka_run_group_tests("gradients", tests, WF_NODE_COUNT + 4, NULL, NULL);
+    tests[WF_NODE_COUNT + 4] = (struct CMUnitTest){"gradients of eq's constant and per-frame bands", test_eq_gradients, NULL, NULL, NULL};
+    tests[WF_NODE_COUNT + 5] = (struct CMUnitTest){"gradients of every distortion curve", test_distortion_kinds_gradients, NULL, NULL, NULL};
+    return _cmocka_run_group_tests("gradients", tests, WF_NODE_COUNT + 6, NULL, NULL);
 }

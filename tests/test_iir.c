@@ -3,7 +3,10 @@
  * shelf frequencies, impulse responses against a double-precision reference
  * recursion written here from the formulas, iir of orders 1 to 8 against
  * sos of the same filter, streams against whole passes with time-varying
- * coefficients, long runs, and the faults of unstable filters. */
+ * coefficients, long runs, and the faults of unstable filters; eq's
+ * magnitude response against the cookbook's, its output and gradients
+ * against chained biquads, its flat and default settings, streams and
+ * faults. */
 #include <complex.h>
 
 #include "family_tests.h"
@@ -395,4 +398,227 @@ void test_stable_a(void **state)
     assert_true(wf_prog_fault(r.prog, &when, &what) >= 0);
     assert_true(strncmp(what, "pole radius 1", 13) == 0);
     wf_run_close(&r);
+}
+
+/* ------------------------------------------------------------------- eq */
+
+/* |H(e^{i w})| of one cookbook section c (b0 b1 b2 a0 a1 a2) at f, in double. */
+static double section_magnitude(const double *c, double f)
+{
+    double complex z1 = cexp(-I * 2 * PI * f / SR), z2 = z1 * z1;
+    return cabs((c[0] + c[1] * z1 + c[2] * z2) / (c[3] + c[4] * z1 + c[5] * z2));
+}
+
+/* eq(x, gain: G, freq: F, q: Q) as text, the vectors written out. */
+static void eq_text(char *text, size_t size, const char *x, int nb, const double *g,
+                    const double *f, const double *q)
+{
+    int at = snprintf(text, size, "rate 48 khz\nout eq(%s, gain: [", x);
+    for (int j = 0; j < nb; j++)
+        at += snprintf(text + at, size - (size_t)at, "%s%.17g", j ? ", " : "", g[j]);
+    at += snprintf(text + at, size - (size_t)at, "], freq: [");
+    for (int j = 0; j < nb; j++)
+        at += snprintf(text + at, size - (size_t)at, "%s%.17g", j ? ", " : "", f[j]);
+    at += snprintf(text + at, size - (size_t)at, "], q: [");
+    for (int j = 0; j < nb; j++)
+        at += snprintf(text + at, size - (size_t)at, "%s%.17g", j ? ", " : "", q[j]);
+    snprintf(text + at, size - (size_t)at, "])\n");
+}
+
+static const char *eq_band_kind(int j, int nb)
+{
+    return j == 0 ? "lowshelf" : j == nb - 1 ? "highshelf" : "peak";
+}
+
+/* The magnitude response of a six-band eq at every band's centre or shelf
+ * corner (and at DC and Nyquist) against the product of the bands' cookbook
+ * responses in double, to 1e-5 relative (float32 impulse responses, 16384
+ * samples, of filters that decay within a few thousand). Each band's own
+ * closed form is checked too: a peak's section gives 10^(g/20) at its
+ * centre, a shelf half its gain in dB at its corner (q = 1/sqrt 2). */
+void test_eq_magnitudes(void **state)
+{
+    (void)state;
+    const int N = 16384, NB = 6;
+    const double g[6] = {6, -5, 4, -8, 3, -6}, f[6] = {150, 500, 2000, 6000, 12000, 9000};
+    const double q[6] = {0.70710678118654752, 1.5, 0.7, 3, 2, 0.70710678118654752};
+    char text[512];
+    eq_text(text, sizeof text, IMPULSE, NB, g, f, q);
+    wf_real *h = render(text, N);
+    double probes[8];
+    for (int j = 0; j < NB; j++)
+        probes[j] = f[j];
+    probes[6] = 0;
+    probes[7] = SR / 2;
+    for (int p = 0; p < 8; p++) {
+        double want = 1;
+        for (int j = 0; j < NB; j++) {
+            double c[6];
+            cookbook(eq_band_kind(j, NB), f[j], q[j], g[j], c);
+            double m = section_magnitude(c, probes[p]);
+            if (p == j && j > 0 && j < NB - 1)
+                assert_close(m, pow(10, g[j] / 20), 1e-12, 0);
+            if (p == j && (j == 0 || j == NB - 1))
+                assert_close(20 * log10(m), g[j] / 2, 0, 1e-9);
+            want *= m;
+        }
+        assert_close(magnitude(h, N, probes[p]), want, 1e-5, 0);
+    }
+    free(h);
+}
+
+/* eq equals the same bands as biquad nodes in a chain (to 1e-5 of the
+ * output's peak), with constant bands (the SIMD cascade), per-frame bands
+ * and 3 or 8 bands; and so do the gradients of every gain, freq and q (the
+ * biquad's own are checked against finite differences in test_gradients),
+ * to 1e-3 of the largest. */
+void test_eq_vs_biquads(void **state)
+{
+    (void)state;
+    static const struct {
+        int nb;
+        const char *per; /* "" or " per frame" */
+    } cases[] = {{6, ""}, {3, ""}, {8, ""}, {6, " per frame"}};
+    const int N = 4800;
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        int nb = cases[ci].nb;
+        char decl[1024] = "", chain[2048] = "noise(seed: 4, channels: 2)", eqs[256];
+        size_t at = 0;
+        for (int j = 0; j < nb; j++) {
+            double f = 120 * pow(1.9, j), q = 0.6 + 0.3 * j, gv = (j % 2 ? -1 : 1) * (2 + j);
+            at += (size_t)snprintf(decl + at, sizeof decl - at,
+                                   "param g%d = %g%s\nparam f%d = %g%s\nparam q%d = %g%s\n", j, gv,
+                                   cases[ci].per, j, f, cases[ci].per, j, q, cases[ci].per);
+            char next[2048];
+            snprintf(next, sizeof next, "biquad(%s, kind: %s, freq: f%d, q: q%d, gain: g%d)", chain,
+                     eq_band_kind(j, nb), j, j, j);
+            strcpy(chain, next);
+        }
+        char gs[256] = "", fs[256] = "", qs[256] = "";
+        for (int j = 0; j < nb; j++) {
+            char one[16];
+            snprintf(one, sizeof one, "%sg%d", j ? ", " : "", j);
+            strcat(gs, one);
+            snprintf(one, sizeof one, "%sf%d", j ? ", " : "", j);
+            strcat(fs, one);
+            snprintf(one, sizeof one, "%sq%d", j ? ", " : "", j);
+            strcat(qs, one);
+        }
+        snprintf(eqs, sizeof eqs, "eq(noise(seed: 4, channels: 2), gain: [%s], freq: [%s], q: [%s])",
+                 gs, fs, qs);
+        char ta[4096], tb[4096];
+        snprintf(ta, sizeof ta, "rate 48 khz\nframes 250 hz\n%sout %s\n", decl, eqs);
+        snprintf(tb, sizeof tb, "rate 48 khz\nframes 250 hz\n%sout %s\n", decl, chain);
+        wf_run ra, rb;
+        wf_run_open(&ra, ta, N, WF_RUN_GRAD, 0);
+        wf_run_open(&rb, tb, N, WF_RUN_GRAD, 0);
+        assert_int_equal(wf_run_uses(&ra, "eq"), 1);
+        assert_int_equal(ra.chans, 2);
+        wf_real *w = wf_xmalloc(sizeof(wf_real) * (size_t)N * 2);
+        for (int t = 0; t < 2 * N; t++)
+            w[t] = wf_uniform(21, (uint64_t)t);
+        wf_params_zero_grad(&ra.ps);
+        wf_params_zero_grad(&rb.ps);
+        const wf_real *ya = wf_prog_forward(ra.prog), *yb = wf_prog_forward(rb.prog);
+        double peak = 0;
+        for (int t = 0; t < 2 * N; t++)
+            peak = fmax(peak, fabs(yb[t]));
+        for (int t = 0; t < 2 * N; t++)
+            if (fabs(ya[t] - yb[t]) > 1e-5 * peak)
+                fail_msg("%d bands%s: sample %d is %.9g, the biquads give %.9g", nb, cases[ci].per,
+                         t / 2, ya[t], yb[t]);
+        wf_prog_backward(ra.prog, w);
+        wf_prog_backward(rb.prog, w);
+        double gmax = 0;
+        for (int i = 0; i < rb.ps.n; i++)
+            for (size_t j = 0; j < wf_param_len(&rb.ps.v[i]); j++)
+                gmax = fmax(gmax, fabs(rb.ps.v[i].grad[j]));
+        assert_true(gmax > 0);
+        for (int i = 0; i < rb.ps.n; i++) {
+            wf_param *pb = &rb.ps.v[i], *pa = wf_run_param(&ra, pb->decl->name);
+            for (size_t j = 0; j < wf_param_len(pb); j++)
+                if (fabs(pa->grad[j] - pb->grad[j]) > 1e-3 * gmax)
+                    fail_msg("%d bands%s: d/d %s[%zu] is %.9g, through the biquads %.9g", nb,
+                             cases[ci].per, pb->decl->name, j, pa->grad[j], pb->grad[j]);
+        }
+        free(w);
+        wf_run_close(&ra);
+        wf_run_close(&rb);
+    }
+}
+
+/* 0 dB in every band is the identity, whatever freq and q (the cookbook's
+ * peak and shelves reduce to b = a at A = 1): eq(x) with its defaults, and
+ * 4 bands elsewhere, give x to float32 rounding. The defaults are dasp's six
+ * bands: eq(x, gain: G) with six gains is the same cascade as the
+ * defaults written out. */
+void test_eq_flat(void **state)
+{
+    (void)state;
+    const int N = 4800;
+    static const char *const texts[] = {
+        "rate 48 khz\nout eq(noise(seed: 2)) - noise(seed: 2)\n",
+        "rate 48 khz\nout eq(noise(seed: 2), freq: [50, 900, 3000, 20000], q: [0.1, 6, 1, 0.3]) - noise(seed: 2)\n",
+        "rate 48 khz\nout eq(noise(seed: 2), gain: [2, -3, 4, -5, 6, -7]) - eq(noise(seed: 2), gain: [2, -3, 4, -5, 6, -7],"
+        " freq: [200, 400, 4000, 9800, 16000, 9200], q: 0.7071)\n",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        wf_run r;
+        const wf_real *y = wf_run_whole(&r, texts[i], N);
+        for (int t = 0; t < N; t++)
+            if (fabs(y[t]) > 2e-6)
+                fail_msg("%s: sample %d differs by %.3g", texts[i], t, y[t]);
+        wf_run_close(&r);
+    }
+}
+
+/* Streams of a constant and a modulated eq equal their whole passes, and a
+ * band outside (0, Nyquist) or with q <= 0 is reported with the band. */
+void test_eq_stream_faults(void **state)
+{
+    (void)state;
+    static const char *const streams[] = {
+        "rate 48 khz\nout eq(noise(seed: 5, channels: 2), gain: [3, -6, 6, 4, -2, -3])\n",
+        "rate 48 khz\nout eq(noise(seed: 5), gain: [3, 6 * sine(2 hz), -4], freq: [100, 1000 * (1 + 0.5 * sine(3 hz)), 8000])\n",
+    };
+    const int N = 10000;
+    for (size_t i = 0; i < sizeof streams / sizeof streams[0]; i++) {
+        wf_run r;
+        const wf_real *w = wf_run_whole(&r, streams[i], N);
+        int C = r.chans;
+        wf_real *whole = wf_xmalloc(sizeof(wf_real) * (size_t)N * C);
+        memcpy(whole, w, sizeof(wf_real) * (size_t)N * C);
+        wf_run_close(&r);
+        wf_run_open(&r, streams[i], N, WF_RUN_STREAM, 384);
+        wf_real *y = wf_run_collect(&r, 384);
+        for (int t = 0; t < N * C; t++)
+            if (y[t] != whole[t])
+                fail_msg("%s: streamed sample %d is %.9g, whole pass %.9g", streams[i], t / C, y[t],
+                         whole[t]);
+        free(y);
+        free(whole);
+        wf_run_close(&r);
+    }
+    static const struct {
+        const char *text, *what;
+        double when;
+    } cases[] = {
+        {"rate 16 khz\nout eq(noise())\n", "band 4: freq 9800 Hz outside (0, 8000)", 0},
+        {"rate 8 khz\nout eq(noise(), freq: [100, 1000, 3000 + line(0, 2 khz, 1 s)])\n",
+         "band 3: freq 4000 Hz outside (0, 4000)", 0.5},
+        {"rate 8 khz\nout eq(noise(), freq: [100, 1000, 3000], q: [1, -1, 1])\n",
+         "band 2: q -1 not positive", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wf_run r;
+        wf_run_whole(&r, cases[i].text, 8000);
+        double when;
+        const char *what;
+        if (wf_prog_fault(r.prog, &when, &what) < 0)
+            fail_msg("%s: no fault reported", cases[i].text);
+        assert_close(when, cases[i].when, 0, 2e-4);
+        if (strncmp(what, cases[i].what, strlen(cases[i].what)) != 0)
+            fail_msg("%s: the fault says '%s', not '%s'", cases[i].text, what, cases[i].what);
+        wf_run_close(&r);
+    }
 }
