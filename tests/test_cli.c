@@ -21,6 +21,7 @@
 #include "lang/compile.h"
 #include "runtime/fft.h"
 #include "runtime/real.h"
+#include "runtime/rng.h"
 #include "runtime/midi.h"
 #include "runtime/npy.h"
 #include "runtime/util.h"
@@ -2466,6 +2467,95 @@ static void test_fit_room(void **state)
     free(fit);
 }
 
+/* examples/match_chain.weft as docs/tutorial.md runs it, with settings drawn
+ * at random (seeded) instead of the documented ones: the EQ's gains and the
+ * compressor's threshold, ratio, attack, release and makeup come back from
+ * the dry speech and its processed copy; the fitted chain then processes
+ * the flute as the true chain does, far closer (in the spectral loss) than
+ * the flute left dry. */
+static void test_match_chain(void **state)
+{
+    (void)state;
+    copy_file(EXAMPLES "/match_chain.weft", "chain.weft");
+    assert_int_equal(mkdir("data", 0755), 0);
+    assert_int_equal(symlink(EXAMPLES "/data/speech_front_center_16k.wav",
+                             "data/speech_front_center_16k.wav"),
+                     0);
+    double g[6], truth[5];
+    for (int i = 0; i < 6; i++)
+        g[i] = 8 * wf_uniform(2026, (uint64_t)i); /* uniform in [-1, 1) */
+    static const double lo[5] = {-40, 3, 2, 50, 0}, hi[5] = {-25, 8, 20, 300, 10};
+    for (int i = 0; i < 5; i++)
+        truth[i] = lo[i] + (hi[i] - lo[i]) * (1 + wf_uniform(2027, (uint64_t)i)) / 2;
+    char sg[160], st[5][64];
+    snprintf(sg, sizeof sg, "gain=[%.3f, %.3f, %.3f, %.3f, %.3f, %.3f]", g[0], g[1], g[2], g[3],
+             g[4], g[5]);
+    snprintf(st[0], sizeof st[0], "threshold=%.3f", truth[0]);
+    snprintf(st[1], sizeof st[1], "ratio=%.3f", truth[1]);
+    snprintf(st[2], sizeof st[2], "attack=%.3fms", truth[2]);
+    snprintf(st[3], sizeof st[3], "release=%.3fms", truth[3]);
+    snprintf(st[4], sizeof st[4], "makeup=%.3f", truth[4]);
+    result r = WEFT("run", "chain.weft", "--set", sg, "--set", st[0], "--set", st[1], "--set", st[2],
+                    "--set", st[3], "--set", st[4], "--format", "float", "-o", "wet.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("fit", "chain.weft", "--target", "wet.wav", "--lr", "0.05", "--schedule", "cosine",
+             "--steps", "1000", "-o", "matched.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    /* What the loss can tell apart (docs/tutorial.md, "Matching an effect
+     * chain"): raising every band, the threshold and lowering the makeup by
+     * the same dB changes little, so the EQ's shape (each gain less their
+     * mean), threshold + makeup and the mean gain less the threshold are
+     * compared; a ratio far above 1 flattens every peak alike, so it is
+     * found to 15 %; the attack and release times are found. */
+    char *fit = get_file("matched.weft");
+    char *at = strstr(fit, "param gain[6]");
+    assert_non_null(at);
+    at = strchr(at, '=');
+    assert_non_null(at);
+    at += strspn(at, "= [");
+    double fg[6], mean = 0, fmean = 0;
+    for (int i = 0; i < 6; i++) {
+        fg[i] = strtod(at, &at);
+        at += strspn(at, ", ");
+        mean += g[i] / 6;
+        fmean += fg[i] / 6;
+    }
+    free(fit);
+    for (int i = 0; i < 6; i++)
+        assert_close(fg[i] - fmean, g[i] - mean, 0, 1);
+    double thr = fitted("matched.weft", "threshold"), mk = fitted("matched.weft", "makeup");
+    assert_close(thr + mk, truth[0] + truth[4], 0, 0.5);
+    assert_close(fmean - thr, mean - truth[0], 0, 1);
+    assert_close(fitted("matched.weft", "ratio"), truth[1], 0.15, 0);
+    assert_close(fitted("matched.weft", "attack"), truth[2], 0.05, 0);  /* ms */
+    assert_close(fitted("matched.weft", "release"), truth[3], 0.05, 0); /* ms */
+    /* the flute through the true chain, then against the fitted and no chain */
+    r = WEFT("run", "chain.weft", "--input", "dry=" EXAMPLES "/data/flute_d5_16k.wav", "--set", sg,
+             "--set", st[0], "--set", st[1], "--set", st[2], "--set", st[3], "--set", st[4],
+             "--format", "float", "-o", "flute_wet.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    double loss[2];
+    const char *patches[2] = {"matched.weft", "chain.weft"};
+    for (int i = 0; i < 2; i++) {
+        r = WEFT("fit", patches[i], "--input", "dry=" EXAMPLES "/data/flute_d5_16k.wav", "--target",
+                 "flute_wet.wav", "--steps", "0", "--log", "flute.csv", "-o", "none.weft", "-q");
+        EXPECT_STATUS(r, 0);
+        result_free(&r);
+        char *log = get_file("flute.csv"); /* the header, then step 0 */
+        char *row = strstr(log, "\n0,");
+        assert_non_null(row);
+        loss[i] = strtod(row + 3, NULL);
+        free(log);
+    }
+    if (!(loss[0] < 0.05 * loss[1]))
+        fail_msg("the flute: MSS %g through the fitted chain, %g through none", loss[0], loss[1]);
+    print_message("the flute's MSS from the true chain's: %g through the fitted chain, %g through none\n",
+                  loss[0], loss[1]);
+}
+
 /* examples/fit_svf.weft as its comment says: a state variable lowpass's
  * cutoff and q, learnt through the filter's recursion from 500 Hz and 1
  * toward the target's 1500 Hz and 4 (measured: 1500.0 Hz and 3.98). */
@@ -2838,6 +2928,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_eq, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_room, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_pluck, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_match_chain, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_compress_speech, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_compressor, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_flanger, enter_tmp, leave_tmp),
