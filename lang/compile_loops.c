@@ -74,7 +74,9 @@ static int same_shape(wf_shape a, wf_shape b)
     return a.rate == b.rate && a.chans == b.chans && a.lanes == b.lanes;
 }
 
-/* Takes back a try: its messages, and the bindings and loops it found. */
+/* Takes back a try: its messages, and the bindings and loops it found. A
+ * loop inside keeps the shape it learnt, as its first guess next time, so
+ * that nested loops are not tried again and again. */
 static void undo(cc *c, int nd, int nforced, int nloops)
 {
     wf_diags_truncate(c->d, nd);
@@ -83,7 +85,6 @@ static void undo(cc *c, int nd, int nforced, int nloops)
         f->state = 0;
         f->value = WF_POISON;
         f->fb = 0;
-        f->fbshape = (wf_shape){0};
     }
     c->nforced = nforced;
     c->nloops = nloops;
