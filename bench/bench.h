@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "lang/cli.h"
 #include "lang/compile.h"
 #include "runtime/fit.h"
 #include "runtime/util.h"

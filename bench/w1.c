@@ -25,8 +25,10 @@ static void reset(wf_params *ps)
         ps->v[0].value[k] = 0.1f;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    wf_cli_wait_policy(argv); /* as the weft command runs */
     wf_diags d = {0};
     wf_patch *tp = wf_bench_compile("w1-target", target, &d);
     wf_env env = wf_patch_env(tp->g, 0, 16000, 16000);

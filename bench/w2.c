@@ -96,8 +96,10 @@ static void time_it(const char *metric, what w, wf_prog *whole, wf_prog *grad, w
     wf_bench_timing("W2", metric, "ms", t, REPS, 1000.0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    wf_cli_wait_policy(argv); /* as the weft command runs */
     wf_diags d = {0};
     wf_patch *p = wf_bench_compile("w2", patch, &d);
     wf_env env = wf_patch_env(p->g, 0, SR, N);

@@ -117,8 +117,10 @@ static void w5b(float *y, wf_diags *d)
     wf_patch_free(p);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    wf_cli_wait_policy(argv); /* as the weft command runs */
     wf_diags d = {0};
     wf_patch *p = wf_bench_compile("w5a", patch, &d);
     wf_env env = wf_patch_env(p->g, 0, SR, N);

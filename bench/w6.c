@@ -60,8 +60,10 @@ static void reset(wf_params *ps)
     set(ps, "makeup", (double[]){0}, 1);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    wf_cli_wait_policy(argv); /* as the weft command runs */
     wf_diags d = {0};
     wf_patch *tp = wf_bench_compile("w6-target", target, &d);
     wf_env env = wf_patch_env(tp->g, 0, SR, N);

@@ -1,10 +1,13 @@
 /* The weft command's entry (lang/cli.h): global options, --version, and the
  * dispatch to the subcommands of lang/cmd/cmds.h. Every failure becomes a
  * diagnostic and a non-zero exit status. */
+#define _POSIX_C_SOURCE 200809L
 #include "lang/cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lang/cmd/cmds.h"
 #include "lang/cmd/setup.h"
@@ -92,4 +95,13 @@ int wf_cli_main(int argc, char **argv)
     fprintf(stderr, "weft: unknown command '%s'\n", cmd);
     usage_main(stderr);
     return 2;
+}
+
+void wf_cli_wait_policy(char **argv)
+{
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT"))
+        return;
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    setenv("GOMP_SPINCOUNT", "0", 1);
+    execv("/proc/self/exe", argv); /* returns only on failure: run as we are */
 }
