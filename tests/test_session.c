@@ -109,6 +109,36 @@ static void test_structure_change(void **state)
     wf_session_free(s);
 }
 
+/* A feedback loop is a node like any other: an edit elsewhere keeps its
+ * state, so an echo's tail goes on through the swap (against the same
+ * patch left alone). */
+static void test_edit_keeps_echo(void **state)
+{
+    (void)state;
+    const char *patch = "x = noise(seed: 3) * line(from: 1, to: 0, time: 5 ms)\n"
+                        "y = x + 0.9 * delay(y, 30 ms)\nout y\n";
+    wf_session *a = open_session(-1), *b = open_session(-1);
+    eval_ok(a, patch);
+    eval_ok(b, patch);
+    wf_real *ya = wf_xcalloc(20 * BLOCK, sizeof(wf_real)), *yb = wf_xcalloc(20 * BLOCK, sizeof(wf_real));
+    int64_t at = render(a, ya, 0, 10, 1), p = at;
+    eval_ok(a, "out 0.5 * y\n");
+    assert_true(wf_session_kept(a) >= 1);
+    render(a, ya, at, 10, 1);
+    render(b, yb, 0, 20, 1);
+    double tail = 0;
+    for (int64_t t = 0; t < 20 * BLOCK; t++) {
+        assert_close(ya[t], t < p ? yb[t] : 0.5 * yb[t], 0, 1e-6);
+        if (t >= p)
+            tail += fabs(yb[t]);
+    }
+    assert_true(tail > 1); /* the echo still sounds after the edit */
+    free(ya);
+    free(yb);
+    wf_session_free(a);
+    wf_session_free(b);
+}
+
 /* Edits that do not compile leave the running graph as it was, and say why
  * in the text they came from. */
 static void test_bad_edit_changes_nothing(void **state)
@@ -221,6 +251,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redefine_keeps_phase),
         cmocka_unit_test(test_structure_change),
+        cmocka_unit_test(test_edit_keeps_echo),
         cmocka_unit_test(test_bad_edit_changes_nothing),
         cmocka_unit_test(test_params_kept),
         cmocka_unit_test(test_session_notes),
