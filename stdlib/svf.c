@@ -24,7 +24,8 @@
  *   dk = wb dy bp + D (Al g s2 - Ah s1 - g S),  S = Ab bp + Al lp + Ah hp,
  * (the Jacobians of the step in x, s1, s2, g and k; dD/dg = -D^2 (k + 2g),
  * dD/dk = -D^2 g), then df = dg dg/df and dq = -k^2 dk. The tape keeps
- * (s1, s2) before each step. */
+ * (s1, s2) before each step. Inside a feedback loop the backward runs in
+ * the loop's steps, (l1, l2) carried from one to the next in the state. */
 #include <math.h>
 #include <string.h>
 
@@ -63,7 +64,7 @@ static void svf_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int
     (void)in;
     (void)e;
     size_t C = (size_t)g->shape.chans;
-    s->state = 2 * C * sizeof(double);
+    s->state = 4 * C * sizeof(double); /* (s1, s2), then (l1, l2) between a loop's steps */
     s->saved = 2 * (size_t)block * C * sizeof(wf_real);
     s->bwork = wf_map_bwork(3, g, block);
 }
@@ -140,8 +141,9 @@ static void svf_backward(wf_kctx *k)
     for (int i = 0; i < 3; i++)
         if ((i == 0 ? dx : i == 1 ? df : dq) == W + (size_t)i * N)
             memset(W + (size_t)i * N, 0, N * sizeof *W);
+    double *carry = (double *)k->state + 2 * C; /* a loop's later step's (l1, l2), else none */
     for (int c = 0; c < C; c++) {
-        double l1 = 0, l2 = 0;
+        double l1 = k->past ? carry[2 * c] : 0, l2 = k->past ? carry[2 * c + 1] : 0;
         coefs cf = {NAN, NAN, 0, 0, 0, 0, 0};
         for (int t = n - 1; t >= 0; t--) {
             set_coefs(&cf, f->p[WF_AT(sf, t, c)], q->p[WF_AT(sq, t, c)], sr);
@@ -168,6 +170,8 @@ static void svf_backward(wf_kctx *k)
             l1 = n1;
             l2 = n2;
         }
+        carry[2 * c] = l1;
+        carry[2 * c + 1] = l2;
     }
     wf_grad_finish(k, A_X, dx, W);
     wf_grad_finish(k, A_FREQ, df, W + N);
@@ -184,9 +188,10 @@ const wf_node_kind wf_kind_svf = {
            "integrators', so the filter stays bounded under fast modulation (no direct-form "
            "coefficient jumps). Stability contract: `freq` is clamped to [0, 0.4999 sr] and `q` "
            "to at least 0.001; inside those every (freq, q) is stable, and the gradient is 0 "
-           "beyond a clamp. Nothing is reported.",
+           "beyond a clamp. Nothing is reported. May sit inside a feedback loop.",
     .args = svf_args,
     .nargs = 4,
+    .flags = WF_KIND_STEPS,
     .keep = 7,
     .infer = svf_infer,
     .size = svf_size,

@@ -127,31 +127,34 @@ static void test_feedback_unrolled(void **state)
 }
 
 /* Streams of any block length give the whole pass's samples exactly: a
- * block edge only splits a step. */
+ * block edge only splits a step (delays alone, and filters inside). */
 static void test_feedback_stream(void **state)
 {
     (void)state;
-    char text[768];
-    snprintf(text, sizeof text,
-             "rate 8000\n%sparam g = 0.8 in [0, 0.95]\n"
-             "y = x + g * delay(z, 0.0031, max: 0.01)\n"
-             "z = 0.5 * y + 0.5 * delay(y, 1 / 8000)\nout y * 0.5\n",
-             burst);
-    wf_run w;
-    const wf_real *whole = wf_run_whole(&w, text, N);
-    static const int blocks[] = {32, 96, 992, 4096};
-    for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
-        wf_run s;
-        wf_run_open(&s, text, N, WF_RUN_STREAM, blocks[b]);
-        wf_real *y = wf_run_collect(&s, blocks[b]);
-        for (int t = 0; t < N; t++)
-            if (y[t] != whole[t])
-                fail_msg("block %d, sample %d: stream %.9g, whole %.9g", blocks[b], t, y[t],
-                         whole[t]);
-        free(y);
-        wf_run_close(&s);
+    static const char *const loops[] = {
+        "param g = 0.8 in [0, 0.95]\ny = x + g * delay(z, 0.0031, max: 0.01)\n"
+        "z = 0.5 * y + 0.5 * delay(y, 1 / 8000)\nout y * 0.5\n",
+        "y = x + 0.7 * svf(onepole(delay(y, 0.0043, interp: allpass), 2000), 700, q: 2)\nout y\n",
+    };
+    for (size_t l = 0; l < sizeof loops / sizeof loops[0]; l++) {
+        char text[768];
+        snprintf(text, sizeof text, "rate 8000\n%s%s", burst, loops[l]);
+        wf_run w;
+        const wf_real *whole = wf_run_whole(&w, text, N);
+        static const int blocks[] = {32, 96, 992, 4096};
+        for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
+            wf_run s;
+            wf_run_open(&s, text, N, WF_RUN_STREAM, blocks[b]);
+            wf_real *y = wf_run_collect(&s, blocks[b]);
+            for (int t = 0; t < N; t++)
+                if (y[t] != whole[t])
+                    fail_msg("loop %zu, block %d, sample %d: stream %.9g, whole %.9g", l,
+                             blocks[b], t, y[t], whole[t]);
+            free(y);
+            wf_run_close(&s);
+        }
+        wf_run_close(&w);
     }
-    wf_run_close(&w);
 }
 
 /* A stereo ping-pong (each side feeds the other): the loop's two channels
@@ -338,7 +341,7 @@ static void test_feedback_refused(void **state)
     expect("param t = 0.01\ny = noise() + 0.5 * delay(y, t)\nout y\n", "cycle", 2, 27);
     expect("y = noise() + 0.5 * delay(noise(), y * 0.01 + 0.02)\nout y\n", "feedback-node",
            1, 21);
-    expect("y = noise() + 0.5 * svf(delay(y, 0.01), freq: 900)\nout y\n", "feedback-node", 1,
+    expect("y = noise() + 0.5 * biquad(delay(y, 0.01), freq: 900)\nout y\n", "feedback-node", 1,
            21);
     /* a bounded param is a delay of known length */
     wf_diags d = {0};
