@@ -282,7 +282,8 @@ static void delay_backward(wf_kctx *k)
                 size_t o = (size_t)t * C + c;
                 tap p = tap_at(k, &L, tm->p[WF_AT(st, t, c)] * sr, maxd, t, kind);
                 double cf = (1 - p.u) / (1 + p.u), G = k->dout->p[o] - cG;
-                double yp = t > 0 || k->past ? k->out.p[o - (size_t)C] : 0;
+                /* the output before: the line's own past inside a loop, else 0 at the start */
+                double yp = t > 0 || k->past ? (k->out.p + o)[-C] : 0;
                 if (L.d) {
                     L.d[AT(&L, p.i, c)] += (wf_real)(cf * G);
                     L.d[AT(&L, p.i - 1, c)] += (wf_real)G;
