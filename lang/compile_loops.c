@@ -119,6 +119,7 @@ val wf_cc_eval_binding(cc *c, binding *b)
      * the shape the value turned out to have; when the guess made the
      * expression fail (pick(y, 1) of one channel), two channels. */
     wf_shape first = c->g->nodes[b->fb - 1].shape, stereo = wf_shape_of(WF_RATE_AUDIO, 2);
+    int first_errors = 0;
     for (int tries = 0; b->fb && tries < 3; tries++) {
         wf_shape ph = c->g->nodes[b->fb - 1].shape;
         if (v.kind == V_NODE) {
@@ -127,13 +128,17 @@ val wf_cc_eval_binding(cc *c, binding *b)
                 break;
             v = retry(c, b, got, nd, nforced, nloops);
         } else if (v.kind == V_POISON && tries == 0) {
+            first_errors = c->d->errors;
             v = retry(c, b, stereo, nd, nforced, nloops);
         } else {
             break;
         }
     }
-    if (v.kind == V_POISON && b->fb && !same_shape(c->g->nodes[b->fb - 1].shape, first))
-        v = retry(c, b, first, nd, nforced, nloops); /* the first try's messages */
+    /* both failed: the messages of the try with fewer (the others are
+     * likely the guess's doing) */
+    if (v.kind == V_POISON && b->fb && !same_shape(c->g->nodes[b->fb - 1].shape, first) &&
+        c->d->errors >= first_errors)
+        v = retry(c, b, first, nd, nforced, nloops);
     if (!b->fb || v.kind != V_NODE)
         return v;
     wf_shape ph = c->g->nodes[b->fb - 1].shape, got = wf_cc_shape(c, v.node);
