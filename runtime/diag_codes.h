@@ -418,10 +418,13 @@
       P2(const char *, path, const char *, reason), "cannot resample '%s': %s",                \
       "libsamplerate cannot start converting the file")                                        \
     X(unknown_audio_format, "unknown-audio-format", ERROR, files, P1(const char *, path),      \
-      "cannot tell the audio format of '%s' from its extension (use .wav, .flac, .ogg, "       \
-      ".aiff, .au, .caf or .w64)", "an output file name with an unknown extension")            \
-    X(ogg_format, "ogg-format", ERROR, files, P1(const char *, path),                          \
-      "--format does not apply to Ogg Vorbis output ('%s')", "--format with an .ogg output")   \
+      "cannot tell the audio format of '%s' from its extension",                               \
+      "an output file name whose extension names no format libsndfile has (the hint lists "    \
+      "those it writes)")                                                                      \
+    X(no_sample_format, "no-sample-format", ERROR, files,                                      \
+      P2(const char *, path, const char *, codec),                                             \
+      "--format does not apply to '%s': %s has no sample format",                              \
+      "--format with an .mp3, .ogg or .opus output, which hold an encoded bitstream")          \
     X(flac_float, "flac-float", ERROR, files, P1(const char *, path),                          \
       "FLAC cannot hold float samples ('%s'): use pcm16 or pcm24",                             \
       "--format float with a .flac output")                                                    \

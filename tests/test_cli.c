@@ -535,6 +535,69 @@ static int only_changed_line(char **src, int nsrc, char **fit, int nfit)
 
 /* ----------------------------------------------------------------- help */
 
+/* Whether libsndfile names extension ext among its major or its simple
+ * formats (or it is "aif", the one spelling weft adds). */
+static int library_has_ext(const char *ext)
+{
+    static const int counts[2] = {SFC_GET_FORMAT_MAJOR_COUNT, SFC_GET_SIMPLE_FORMAT_COUNT};
+    static const int gets[2] = {SFC_GET_FORMAT_MAJOR, SFC_GET_SIMPLE_FORMAT};
+    for (int k = 0; k < 2; k++) {
+        int n = 0;
+        sf_command(NULL, counts[k], &n, sizeof n);
+        for (int i = 0; i < n; i++) {
+            SF_FORMAT_INFO f = {.format = i};
+            if (sf_command(NULL, gets[k], &f, sizeof f) == 0 && f.extension &&
+                strcmp(f.extension, ext) == 0)
+                return 1;
+        }
+    }
+    return strcmp(ext, "aif") == 0;
+}
+
+/* The help's list of output formats: the indented lines after `intro`.
+ * Every word is an extension the library reports; every simple format the
+ * library has (wav, flac, ogg, mp3, ...) is among them. */
+static void expect_format_list(const char *help, const char *intro)
+{
+    const char *p = strstr(help, intro);
+    if (!p)
+        fail_msg("no \"%s\" in:\n%s", intro, help);
+    p += strlen(intro);
+    wf_str words = {0};
+    int n = 0;
+    while (starts_with(p, "  ")) {
+        const char *end = strchr(p, '\n');
+        assert_non_null(end);
+        for (const char *w = p + 2; w < end;) {
+            size_t len = strcspn(w, " \n");
+            char ext[32];
+            assert_true(len > 0 && len < sizeof ext);
+            memcpy(ext, w, len);
+            ext[len] = 0;
+            if (!library_has_ext(ext))
+                fail_msg("the help lists '%s', which libsndfile does not name", ext);
+            wf_str_printf(&words, " %s ", ext);
+            n++;
+            w += len + (w[len] == ' ');
+        }
+        p = end + 1;
+    }
+    assert_true(n >= 5);
+    int count = 0;
+    sf_command(NULL, SFC_GET_SIMPLE_FORMAT_COUNT, &count, sizeof count);
+    for (int i = 0; i < count; i++) {
+        SF_FORMAT_INFO f = {.format = i};
+        assert_int_equal(sf_command(NULL, SFC_GET_SIMPLE_FORMAT, &f, sizeof f), 0);
+        char word[40];
+        snprintf(word, sizeof word, " %s ", f.extension);
+        HAS(words.s, word);
+    }
+#ifdef SF_FORMAT_MPEG
+    HAS(words.s, " mp3 ");
+#endif
+    wf_str_free(&words);
+}
+
 static void test_help_and_version(void **state)
 {
     (void)state;
@@ -548,6 +611,7 @@ static void test_help_and_version(void **state)
         HAS(r.out, line);
     }
     assert_string_equal(r.err, "");
+    expect_format_list(r.out, "among those it writes here:\n");
     result h = WEFT("-h");
     EXPECT_STATUS(h, 0);
     assert_string_equal(h.out, r.out);
@@ -571,6 +635,8 @@ static void test_help_and_version(void **state)
         EXPECT_STATUS(r, 0);
         assert_true(starts_with(r.out, usage));
         assert_string_equal(r.err, "");
+        if (i == 0)
+            expect_format_list(r.out, "(it reports them at run time):\n");
         result_free(&r);
         r = WEFT(cmds[i], "-h");
         EXPECT_STATUS(r, 0);
@@ -1176,11 +1242,16 @@ static void test_run_formats(void **state)
     result_free(&r);
     r = WEFT("run", EXAMPLES "/sine.weft", "--seconds", "0.2", "-o", "x.ogg", "--format", "pcm24");
     EXPECT_STATUS(r, 1);
-    HAS_CODE(r.err, "ogg-format");
+    HAS_CODE(r.err, "no-sample-format");
+    HAS(r.err, "Vorbis has no sample format");
     result_free(&r);
-    r = WEFT("run", EXAMPLES "/sine.weft", "--seconds", "0.2", "-o", "x.mp3");
+    /* an extension the library has no format for: the hint lists those it writes */
+    r = WEFT("run", EXAMPLES "/sine.weft", "--seconds", "0.2", "-o", "x.mp9");
     EXPECT_STATUS(r, 1);
     HAS_CODE(r.err, "unknown-audio-format");
+    HAS(r.err, "= hint: libsndfile writes .aif, ");
+    HAS(r.err, " .flac, ");
+    HAS(r.err, " .wav, ");
     result_free(&r);
     /* FLAC holds at most 8 channels */
     put_file("nine.weft", "rate 8 khz\nlength 0.1 s\nout noise(channels: 9)\n");
@@ -1195,6 +1266,114 @@ static void test_run_formats(void **state)
                                "(see `weft run --help`)\n");
     result_free(&r);
     assert_int_equal(entries("."), files);
+}
+
+/* Normalised cross-correlation of channel 0 of a and b, b read `lag` frames
+ * later, over frames [from, to) of a. */
+static double correlation(const audio *a, const audio *b, int64_t lag, int64_t from, int64_t to)
+{
+    int64_t A = a->info.channels, B = b->info.channels;
+    double ab = 0, aa = 0, bb = 0;
+    for (int64_t t = from; t < to; t++) {
+        double x = a->x[t * A], y = b->x[(t + lag) * B];
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    return ab / sqrt(aa * bb + 1e-300);
+}
+
+/* The lag in [-max, max] of the largest correlation of b with a, away from
+ * the edges; *best is that correlation. */
+static int64_t best_lag(const audio *a, const audio *b, int64_t max, double *best)
+{
+    int64_t n = a->info.frames < b->info.frames ? a->info.frames : b->info.frames, at = 0;
+    *best = -2;
+    for (int64_t lag = -max; lag <= max; lag++) {
+        double c = correlation(a, b, lag, max, n - max);
+        if (c > *best) {
+            *best = c;
+            at = lag;
+        }
+    }
+    return at;
+}
+
+/* MP3 through libsndfile 1.1+ (LAME to write, mpg123 to read): a second of
+ * an inharmonic sound with noise in it, so that a correlation cannot line up
+ * at a wrong period, written as .mp3 and read back as an --input. An encoder
+ * adds LAME's delay (576 + 529 frames) and pads the last frame of 1152; the
+ * decoder takes both off when the file's LAME tag gives them (gapless), so
+ * the length must agree within that padding and the content with the
+ * source, at a lag within it. */
+static void test_run_mp3(void **state)
+{
+    (void)state;
+    put_file("src.weft", "rate 48 khz\nlength 1 s\n"
+                         "out 0.3 * sine(220 hz) + 0.2 * sine(347 hz) + 0.2 * onepole(noise(seed: 3), 2 khz)\n");
+    put_file("in.weft", "rate 48 khz\ninput x\nout x\n");
+    result r = WEFT("run", "src.weft", "-q", "-o", "src.wav", "--format", "float");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("run", "src.weft", "-o", "src.mp3");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "weft: wrote src.mp3 (1.000 s, 1 channel, 48000 Hz)\n");
+    result_free(&r);
+    const int64_t padding = 576 + 529 + 1152;
+    audio src = load("src.wav"), mp3 = load("src.mp3");
+    assert_int_equal(mp3.info.format, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III);
+    assert_int_equal(mp3.info.samplerate, 48000);
+    assert_int_equal(mp3.info.channels, 1);
+    if (llabs((long long)(mp3.info.frames - 48000)) > padding)
+        fail_msg("the mp3 has %lld frames for 48000", (long long)mp3.info.frames);
+    double c;
+    int64_t lag = best_lag(&src, &mp3, padding, &c);
+    print_message("mp3: %lld frames, lag %lld, correlation %.5f\n", (long long)mp3.info.frames,
+                  (long long)lag, c);
+    assert_true(c > 0.98);
+    /* VBR at LAME's -V2: far smaller than 16-bit PCM's 96 kB a second */
+    struct stat st;
+    assert_int_equal(stat("src.mp3", &st), 0);
+    assert_true(st.st_size > 4000 && st.st_size < 40000);
+
+    /* read back: the input sets the length, and the sound goes through */
+    r = WEFT("run", "in.weft", "-q", "--input", "x=src.mp3", "-o", "back.wav", "--format", "float");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    audio back = load("back.wav");
+    assert_int_equal(back.info.frames, mp3.info.frames);
+    assert_true(correlation(&mp3, &back, 0, 0, back.info.frames) > 0.9999);
+    lag = best_lag(&src, &back, padding, &c);
+    assert_true(c > 0.98);
+    free(back.x);
+
+    /* stereo keeps its channels apart */
+    put_file("st.weft", "rate 44.1 khz\nlength 0.5 s\nout [0.5 * sine(300 hz), 0.1 * sine(300 hz)]\n");
+    r = WEFT("run", "st.weft", "-q", "-o", "st.mp3");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    audio st2 = load("st.mp3");
+    assert_int_equal(st2.info.channels, 2);
+    assert_int_equal(st2.info.samplerate, 44100);
+    assert_close(mid_rms(&st2, 0), 0.5 / sqrt(2), 0.05, 0);
+    assert_close(mid_rms(&st2, 1), 0.1 / sqrt(2), 0.05, 0);
+    free(st2.x);
+
+    int files = entries(".");
+    /* no sample format to choose, and MP3 holds one or two channels only */
+    r = WEFT("run", "src.weft", "-o", "x.mp3", "--format", "float");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "no-sample-format");
+    HAS(r.err, "'x.mp3': MPEG Layer III has no sample format");
+    result_free(&r);
+    put_file("three.weft", "rate 48 khz\nlength 0.1 s\nout noise(channels: 3)\n");
+    r = WEFT("run", "three.weft", "-o", "x.mp3");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "unsupported-audio-format");
+    result_free(&r);
+    assert_int_equal(entries("."), files + 1);
+    free(src.x);
+    free(mp3.x);
 }
 
 static void test_run_failures(void **state)
@@ -2902,6 +3081,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_notes, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_broken_files, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_formats, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_run_mp3, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_failures, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_clipping, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_interrupt, enter_tmp, leave_tmp),

@@ -16,8 +16,8 @@ static void usage_run(FILE *f)
 {
     fputs("usage: weft run PATCH -o OUT [options]\n"
           "\n"
-          "Renders PATCH to the audio file OUT (format from its extension: wav, flac,\n"
-          "ogg, aiff, au, caf, w64). Streams in blocks, so long renders need little memory.\n"
+          "Renders PATCH to the audio file OUT, in the format its extension names.\n"
+          "Streams in blocks, so long renders need little memory.\n"
           "\n"
           "  -o, --output FILE     where to write (required)\n"
           "  --seconds S           length (default: the patch's `length`, else its inputs')\n"
@@ -25,10 +25,15 @@ static void usage_run(FILE *f)
           "  --set NAME=VALUE      override a param, e.g. --set cutoff=2khz (repeatable)\n"
           "  --input NAME=FILE     feed an input from an audio file (repeatable); any\n"
           "                        format and rate, resampled to the patch's rate\n"
-          "  --format F            pcm16 (default for wav/flac/aiff), pcm24 or float\n"
+          "  --format F            pcm16 (the default where the format holds PCM), pcm24\n"
+          "                        or float; not for mp3, ogg and opus, which are encoded\n"
+          "                        (mp3: variable bitrate at LAME's -V2, about 190 kbit/s)\n"
           "  --block N             samples per block (default 2048)\n"
-          "  -q, --quiet           no summary line\n",
+          "  -q, --quiet           no summary line\n"
+          "\n"
+          "Extensions libsndfile writes here (it reports them at run time):\n",
           f);
+    wf_cli_print_wrapped(f, "  ", wf_audio_formats(), 2);
 }
 
 enum {
