@@ -646,6 +646,14 @@
       "running this patch needs %.3g GB of memory for %s, more than there is",                 \
       "a run whose signals or node states do not fit in memory (hours at audio rate through "  \
       "nodes that keep them all, or very many lanes)")                                         \
+    X(no_graphviz, "no-graphviz", ERROR, run, P1(const char *, format),                       \
+      "cannot draw the graph as %s: Graphviz's `dot` is not on PATH",                          \
+      "weft graph --format svg or png where Graphviz is not installed")                        \
+    X(graphviz_failed, "graphviz-failed", ERROR, run,                                          \
+      P2(const char *, how, const char *, message), "Graphviz's `dot` %s: %s",                 \
+      "dot, drawing the graph, exited with an error or was killed")                            \
+    X(graphviz_warning, "graphviz-warning", WARNING, run, P1(const char *, message),           \
+      "Graphviz's `dot` warns: %s", "dot drew the graph but printed a message")                \
     /* ---- live sessions */                                                                   \
     X(session_input_no_file, "session-input-no-file", ERROR, session,                          \
       P1(const char *, input), "input '%s' has no source in a live session",                   \

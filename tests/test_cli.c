@@ -1707,6 +1707,150 @@ static void test_graph(void **state)
     assert_int_equal(entries("."), 1);
 }
 
+/* Whether an executable `name` is in a folder of PATH. */
+static int on_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    for (const char *p = path ? path : ""; *p;) {
+        size_t n = strcspn(p, ":");
+        wf_str f = {0};
+        wf_str_printf(&f, "%.*s/%s", (int)n, p, name);
+        int ok = n > 0 && access(f.s, X_OK) == 0;
+        wf_str_free(&f);
+        if (ok)
+            return 1;
+        p += n + (p[n] == ':');
+    }
+    return 0;
+}
+
+/* Runs weft with PATH set to dir (the test's own PATH restored after). */
+static result weft_path(const char *dir, const char *const *args)
+{
+    char *saved = wf_xstrdup(getenv("PATH") ? getenv("PATH") : "");
+    setenv("PATH", dir, 1);
+    result r = weftv(args);
+    setenv("PATH", saved, 1);
+    free(saved);
+    return r;
+}
+
+#define WEFT_PATH(dir, ...) weft_path((dir), (const char *const[]){__VA_ARGS__, NULL})
+
+static uint32_t be32(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* weft graph --format svg|png through Graphviz's dot: SVG that is
+ * well-formed enough (the XML declaration, one <svg> element closed at the
+ * end, as many <g> as </g>) and holds the node labels and the feedback
+ * loop's cluster; PNG with its signature and an IHDR of a real size. Then,
+ * with no dot on PATH, the error chosen (nothing written, status 1); and
+ * stand-in dots that fail, or warn, for the checks of dot's status and
+ * stderr. */
+static void test_graph_draw(void **state)
+{
+    (void)state;
+    if (!on_path("dot")) {
+        print_message("Graphviz's dot is not on PATH (scripts/install-deps.sh installs it): "
+                      "skipping the SVG and PNG checks\n");
+    } else {
+        result r = WEFT("graph", EXAMPLES "/pluck.weft", "--format", "svg", "-o", "g.svg");
+        EXPECT_STATUS(r, 0);
+        assert_string_equal(r.err, "");
+        assert_string_equal(r.out, "");
+        result_free(&r);
+        char *svg = get_file("g.svg");
+        assert_true(starts_with(svg, "<?xml "));
+        assert_int_equal(count(svg, "<svg "), 1);
+        const char *end = strstr(svg, "</svg>");
+        assert_non_null(end);
+        for (end += strlen("</svg>"); *end == '\n'; end++)
+            ;
+        assert_int_equal(*end, 0);
+        assert_true(count(svg, "<g ") > 10);
+        assert_int_equal(count(svg, "<g "), count(svg, "</g>"));
+        HAS(svg, ">decay = param decay</text>");
+        HAS(svg, ">d = delay</text>");
+        HAS(svg, ">onepole</text>");
+        HAS(svg, ">audio x1</text>");
+        /* the loop: a cluster, its label, and the dashed edge from earlier steps */
+        assert_int_equal(count(svg, "class=\"cluster\""), 1);
+        HAS(svg, ">feedback loop, in steps of ");
+        HAS(svg, "stroke-dasharray");
+        free(svg);
+
+        /* to stdout as well */
+        r = WEFT("graph", EXAMPLES "/fit_osc.weft", "--format", "svg");
+        EXPECT_STATUS(r, 0);
+        HAS(r.out, ">amp = param amp</text>");
+        HAS(r.out, ">sine</text>");
+        result_free(&r);
+
+        r = WEFT("graph", EXAMPLES "/pluck.weft", "--format", "png", "-o", "g.png");
+        EXPECT_STATUS(r, 0);
+        assert_string_equal(r.err, "");
+        result_free(&r);
+        size_t len;
+        unsigned char *png = (unsigned char *)wf_read_file("g.png", &len);
+        assert_non_null(png);
+        assert_true(len > 33);
+        assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
+        assert_int_equal(be32(png + 8), 13);
+        assert_memory_equal(png + 12, "IHDR", 4);
+        uint32_t w = be32(png + 16), h = be32(png + 20);
+        print_message("pluck.weft drawn as a %u x %u PNG\n", w, h);
+        assert_true(w > 100 && w < 20000 && h > 50 && h < 20000);
+        free(png);
+    }
+
+    /* no dot: an error, not DOT in a file named .svg */
+    assert_int_equal(mkdir("empty", 0700), 0);
+    result r = WEFT_PATH("empty", "graph", EXAMPLES "/sine.weft", "--format", "png", "-o", "x.png");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "no-graphviz");
+    HAS(r.err, "cannot draw the graph as png: Graphviz's `dot` is not on PATH");
+    HAS(r.err, "--format dot");
+    result_free(&r);
+    assert_false(exists("x.png"));
+    /* DOT itself needs no Graphviz */
+    r = WEFT_PATH("empty", "graph", EXAMPLES "/sine.weft", "--format", "dot");
+    EXPECT_STATUS(r, 0);
+    assert_true(starts_with(r.out, "digraph weft {\n"));
+    result_free(&r);
+
+    /* a dot that fails at once, reading nothing (weft must not die of SIGPIPE) */
+    assert_int_equal(mkdir("bad", 0700), 0);
+    put_file("bad/dot", "#!/bin/sh\necho 'Error: <stdin>: syntax error in line 3' >&2\nexit 3\n");
+    assert_int_equal(chmod("bad/dot", 0700), 0);
+    r = WEFT_PATH("bad", "graph", EXAMPLES "/pluck.weft", "--format", "svg", "-o", "x.svg");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "graphviz-failed");
+    HAS(r.err, "Graphviz's `dot` exited with status 3: Error: <stdin>: syntax error in line 3");
+    result_free(&r);
+    assert_false(exists("x.svg"));
+    /* one that reads it all, warns, and draws: the picture, and the warning */
+    assert_int_equal(mkdir("warn", 0700), 0);
+    put_file("warn/dot", "#!/bin/sh\n/bin/cat >/dev/null\necho 'Warning: no font' >&2\n"
+                         "echo 'Warning: again' >&2\nprintf '<svg/>'\n");
+    assert_int_equal(chmod("warn/dot", 0700), 0);
+    r = WEFT_PATH("warn", "graph", EXAMPLES "/pluck.weft", "--format", "svg", "-o", "w.svg");
+    EXPECT_STATUS(r, 0);
+    HAS_CODE(r.err, "graphviz-warning");
+    HAS(r.err, "Graphviz's `dot` warns: Warning: no font; Warning: again");
+    result_free(&r);
+    char *w = get_file("w.svg");
+    assert_string_equal(w, "<svg/>");
+    free(w);
+
+    r = WEFT("graph", EXAMPLES "/sine.weft", "--format", "jpg");
+    EXPECT_STATUS(r, 2);
+    assert_string_equal(r.err, "weft graph: --format is dot, svg or png, not 'jpg'\n"
+                               "(see `weft graph --help`)\n");
+    result_free(&r);
+}
+
 /* ----------------------------------------------------------------- nodes */
 
 static void test_nodes(void **state)
@@ -3087,6 +3231,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_interrupt, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_diagnostics, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_graph, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_graph_draw, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_write_targets, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_nodes, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_errors, enter_tmp, leave_tmp),
