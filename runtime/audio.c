@@ -214,7 +214,8 @@ struct wf_audio_writer {
  * time: its "simple" formats first (they name codecs in containers: mp3,
  * ogg, opus, aifc, each with its subtype), then its major formats under
  * their own extensions; the first entry of an extension wins (wav: WAV,
- * not NIST's). Besides, one spelling that the library does not list. */
+ * not NIST's). Besides: .oga holds Vorbis like .ogg (the library's first
+ * Ogg codec is Opus), and .aif, a spelling the library does not list. */
 typedef struct ext_format {
     char ext[16];
     int major;
@@ -226,7 +227,10 @@ static int nformats;
 
 static void add_format(const char *ext, int major, int simple)
 {
-    if (!ext[0] || strlen(ext) >= sizeof formats[0].ext ||
+    /* Sound Designer II keeps its header in a resource fork, which
+     * libsndfile writes off Mac OS as a second file ._NAME beside the data:
+     * not atomic (named after the temporary file), and not read back. */
+    if (major == SF_FORMAT_SD2 || !ext[0] || strlen(ext) >= sizeof formats[0].ext ||
         nformats == (int)(sizeof formats / sizeof formats[0]))
         return;
     for (int i = 0; i < nformats; i++)
@@ -249,6 +253,7 @@ static void load_formats(void)
         if (sf_command(NULL, SFC_GET_SIMPLE_FORMAT, &f, sizeof f) == 0 && f.extension)
             add_format(f.extension, f.format & SF_FORMAT_TYPEMASK, f.format);
     }
+    add_format("oga", SF_FORMAT_OGG, SF_FORMAT_OGG | SF_FORMAT_VORBIS); /* as .ogg, not Opus */
     sf_command(NULL, SFC_GET_FORMAT_MAJOR_COUNT, &n, sizeof n);
     for (int i = 0; i < n; i++) {
         SF_FORMAT_INFO f = {.format = i};
@@ -286,7 +291,16 @@ static int default_subtype(const ext_format *e, int chans, int rate)
         return SF_FORMAT_PCM_16;
     if (e->simple && check_format(e->simple, chans, rate))
         return e->simple & SF_FORMAT_SUBMASK;
+    /* the library's own picks for the container first: sf_format_check
+     * passes MPEG Layer I, which 1.2 cannot encode, where mp3 names III */
     int n = 0;
+    sf_command(NULL, SFC_GET_SIMPLE_FORMAT_COUNT, &n, sizeof n);
+    for (int i = 0; i < n; i++) {
+        SF_FORMAT_INFO f = {.format = i};
+        if (sf_command(NULL, SFC_GET_SIMPLE_FORMAT, &f, sizeof f) == 0 &&
+            (f.format & SF_FORMAT_TYPEMASK) == e->major && check_format(f.format, chans, rate))
+            return f.format & SF_FORMAT_SUBMASK;
+    }
     sf_command(NULL, SFC_GET_FORMAT_SUBTYPE_COUNT, &n, sizeof n);
     for (int i = 0; i < n; i++) {
         SF_FORMAT_INFO f = {.format = i};
