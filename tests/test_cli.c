@@ -2508,6 +2508,39 @@ static void test_fit_fir_hihat(void **state)
     free(a.x);
 }
 
+/* An MP3 as a fit's target: a gain comes back from a lossy copy of the
+ * sound it scales (the decoder undoes the encoder's delay, so even a
+ * waveform loss lines up). */
+static void test_fit_mp3_target(void **state)
+{
+    (void)state;
+    const char *sound = "(0.3 * sine(220 hz) + 0.2 * sine(347 hz) + 0.2 * onepole(noise(seed: 3), 2 khz))";
+    wf_str t = {0}, g = {0};
+    wf_str_printf(&t, "rate 16 khz\nlength 0.5 s\nout 0.8 * %s\n", sound);
+    wf_str_printf(&g, "rate 16 khz\nparam gain = 0.3 in [0, 2]\nout gain * %s\n", sound);
+    put_file("target.weft", t.s);
+    put_file("gain.weft", g.s);
+    wf_str_free(&t);
+    wf_str_free(&g);
+    result r = WEFT("run", "target.weft", "-q", "-o", "target.mp3");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "-q", "--target", "target.mp3", "--loss", "l1", "--lr", "0.01",
+             "--steps", "200", "-o", "fitted.weft");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    char *fit = get_file("fitted.weft");
+    const char *line = strstr(fit, "param gain = ");
+    assert_non_null(line);
+    char *nl = strchr(line, '\n');
+    assert_non_null(nl);
+    *nl = 0;
+    double gain = param_value(line, "gain", " in [0, 2]");
+    print_message("gain fitted to an mp3 target: %.4f (true 0.8)\n", gain);
+    assert_close(gain, 0.8, 0, 0.02);
+    free(fit);
+}
+
 /* Targets a fit cannot use, or can only pad. */
 static void test_fit_targets(void **state)
 {
@@ -3287,6 +3320,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_fir_taps, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_fir_design, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_fir_hihat, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_mp3_target, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_targets, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_batch, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_outputs, enter_tmp, leave_tmp),
