@@ -1870,6 +1870,13 @@ static void test_graph_draw(void **state)
     HAS(r.err, "Graphviz's `dot` exited with status 3: Error: <stdin>: syntax error in line 3");
     result_free(&r);
     assert_false(exists("x.svg"));
+    /* one that cannot be run */
+    assert_int_equal(mkdir("noexec", 0700), 0);
+    put_file("noexec/dot", "#!/bin/sh\nexit 0\n");
+    r = WEFT_PATH("noexec", "graph", EXAMPLES "/sine.weft", "--format", "svg");
+    EXPECT_STATUS(r, 1);
+    HAS(r.err, "Graphviz's `dot` cannot be started: Permission denied [graphviz-failed]");
+    result_free(&r);
     /* one that reads it all, warns, and draws: the picture, and the warning */
     assert_int_equal(mkdir("warn", 0700), 0);
     put_file("warn/dot", "#!/bin/sh\n/bin/cat >/dev/null\necho 'Warning: no font' >&2\n"

@@ -240,15 +240,15 @@ static int draw(const char *dot, const char *format, wf_str *pic, wf_diags *d)
 {
     wf_str err = {0};
     int ws = run_dot(format, dot, pic, &err);
-    int rc = -1;
+    int why = errno, rc = -1;
     char *msg = one_line(&err);
-    if (ws == -1 && errno == ENOENT) {
+    if (ws == -1 && why == ENOENT) {
         wf_report_no_graphviz(d, WF_NOWHERE,
                               "install Graphviz (Debian: apt-get install graphviz), or use "
                               "--format dot and draw the DOT elsewhere",
                               format);
     } else if (ws == -1) {
-        wf_report_graphviz_failed(d, WF_NOWHERE, NULL, "cannot be started", strerror(errno));
+        wf_report_graphviz_failed(d, WF_NOWHERE, NULL, "cannot be started", strerror(why));
     } else if (WIFSIGNALED(ws)) {
         wf_str how = {0};
         wf_str_printf(&how, "was killed by signal %d", WTERMSIG(ws));
