@@ -204,58 +204,213 @@ int wf_parse_sample_format(const char *s, wf_sample_format *f)
 struct wf_audio_writer {
     SNDFILE *sf;
     char *path, *tmp;
-    int chans, pcm;
+    int chans, pcm, coded; /* pcm: clips beyond 1 (so do decoders of coded ones) */
     int64_t clipped;
     float peak;
     float *buf;
 };
 
-static int major_format(const char *path, wf_diags *d)
+/* The formats the library has, by file extension, as it reports them at run
+ * time: its "simple" formats first (they name codecs in containers: mp3,
+ * ogg, opus, aifc, each with its subtype), then its major formats under
+ * their own extensions; the first entry of an extension wins (wav: WAV,
+ * not NIST's). Besides: .oga holds Vorbis like .ogg (the library's first
+ * Ogg codec is Opus), and .aif, a spelling the library does not list. */
+typedef struct ext_format {
+    char ext[16];
+    int major;
+    int simple; /* the full format the extension names, or 0 */
+} ext_format;
+
+static ext_format formats[96];
+static int nformats;
+
+static void add_format(const char *ext, int major, int simple)
+{
+    /* Sound Designer II keeps its header in a resource fork, which
+     * libsndfile writes off Mac OS as a second file ._NAME beside the data:
+     * not atomic (named after the temporary file), and not read back. */
+    if (major == SF_FORMAT_SD2 || !ext[0] || strlen(ext) >= sizeof formats[0].ext ||
+        nformats == (int)(sizeof formats / sizeof formats[0]))
+        return;
+    for (int i = 0; i < nformats; i++)
+        if (strcasecmp(formats[i].ext, ext) == 0)
+            return;
+    ext_format *e = &formats[nformats++];
+    strcpy(e->ext, ext);
+    e->major = major;
+    e->simple = simple;
+}
+
+static void load_formats(void)
+{
+    if (nformats)
+        return;
+    int n = 0;
+    sf_command(NULL, SFC_GET_SIMPLE_FORMAT_COUNT, &n, sizeof n);
+    for (int i = 0; i < n; i++) {
+        SF_FORMAT_INFO f = {.format = i};
+        if (sf_command(NULL, SFC_GET_SIMPLE_FORMAT, &f, sizeof f) == 0 && f.extension)
+            add_format(f.extension, f.format & SF_FORMAT_TYPEMASK, f.format);
+    }
+    add_format("oga", SF_FORMAT_OGG, SF_FORMAT_OGG | SF_FORMAT_VORBIS); /* as .ogg, not Opus */
+    sf_command(NULL, SFC_GET_FORMAT_MAJOR_COUNT, &n, sizeof n);
+    for (int i = 0; i < n; i++) {
+        SF_FORMAT_INFO f = {.format = i};
+        if (sf_command(NULL, SFC_GET_FORMAT_MAJOR, &f, sizeof f) == 0 && f.extension)
+            add_format(f.extension, f.format & SF_FORMAT_TYPEMASK, 0);
+    }
+    add_format("aif", SF_FORMAT_AIFF, 0);
+}
+
+static const ext_format *find_format(const char *path)
 {
     const char *dot = strrchr(path, '.');
-    const char *ext = dot ? dot + 1 : "";
-    static const struct {
-        const char *ext;
-        int fmt;
-    } table[] = {
-        {"wav", SF_FORMAT_WAV},   {"flac", SF_FORMAT_FLAC}, {"ogg", SF_FORMAT_OGG},
-        {"aiff", SF_FORMAT_AIFF}, {"aif", SF_FORMAT_AIFF},  {"au", SF_FORMAT_AU},
-        {"caf", SF_FORMAT_CAF},   {"w64", SF_FORMAT_W64},
-    };
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (strcasecmp(ext, table[i].ext) == 0)
-            return table[i].fmt;
-    wf_report_unknown_audio_format(d, WF_NOWHERE, NULL, path);
+    const char *slash = strrchr(path, '/');
+    if (!dot || (slash && slash > dot))
+        return NULL;
+    load_formats();
+    for (int i = 0; i < nformats; i++)
+        if (strcasecmp(dot + 1, formats[i].ext) == 0)
+            return &formats[i];
+    return NULL;
+}
+
+static int check_format(int format, int chans, int rate)
+{
+    SF_INFO info = {.samplerate = rate, .channels = chans, .format = format};
+    return sf_format_check(&info);
+}
+
+/* The subtype written when --format is not given: 16-bit PCM where the
+ * container takes it (as weft always did), else the codec the extension
+ * names (mp3, ogg, opus), else the library's first subtype that fits. */
+static int default_subtype(const ext_format *e, int chans, int rate)
+{
+    if (check_format(e->major | SF_FORMAT_PCM_16, chans, rate))
+        return SF_FORMAT_PCM_16;
+    if (e->simple && check_format(e->simple, chans, rate))
+        return e->simple & SF_FORMAT_SUBMASK;
+    /* the library's own picks for the container first: sf_format_check
+     * passes MPEG Layer I, which 1.2 cannot encode, where mp3 names III */
+    int n = 0;
+    sf_command(NULL, SFC_GET_SIMPLE_FORMAT_COUNT, &n, sizeof n);
+    for (int i = 0; i < n; i++) {
+        SF_FORMAT_INFO f = {.format = i};
+        if (sf_command(NULL, SFC_GET_SIMPLE_FORMAT, &f, sizeof f) == 0 &&
+            (f.format & SF_FORMAT_TYPEMASK) == e->major && check_format(f.format, chans, rate))
+            return f.format & SF_FORMAT_SUBMASK;
+    }
+    sf_command(NULL, SFC_GET_FORMAT_SUBTYPE_COUNT, &n, sizeof n);
+    for (int i = 0; i < n; i++) {
+        SF_FORMAT_INFO f = {.format = i};
+        if (sf_command(NULL, SFC_GET_FORMAT_SUBTYPE, &f, sizeof f) == 0 &&
+            check_format(e->major | (f.format & SF_FORMAT_SUBMASK), chans, rate))
+            return f.format & SF_FORMAT_SUBMASK;
+    }
     return -1;
+}
+
+static const char *subtype_name(int sub)
+{
+    SF_FORMAT_INFO f = {.format = sub};
+    return sf_command(NULL, SFC_GET_FORMAT_INFO, &f, sizeof f) == 0 && f.name ? f.name : "its codec";
+}
+
+/* A codec with no sample format of its own: the file holds the encoder's
+ * bitstream (mp3, Vorbis, Opus), not samples of a chosen width. */
+static int is_coded(int sub)
+{
+    return sub == SF_FORMAT_VORBIS || sub == SF_FORMAT_OPUS || sub == SF_FORMAT_MPEG_LAYER_I ||
+           sub == SF_FORMAT_MPEG_LAYER_II || sub == SF_FORMAT_MPEG_LAYER_III;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char *wf_audio_formats(void)
+{
+    static char *list;
+    if (!list) {
+        load_formats();
+        const char *names[sizeof formats / sizeof formats[0]];
+        int n = 0;
+        for (int i = 0; i < nformats; i++)
+            if (default_subtype(&formats[i], 1, 44100) >= 0)
+                names[n++] = formats[i].ext;
+        qsort(names, (size_t)n, sizeof names[0], cmp_names);
+        wf_str b = {0};
+        for (int i = 0; i < n; i++)
+            wf_str_printf(&b, "%s%s", i ? " " : "", names[i]);
+        list = b.s ? b.s : wf_xstrdup("");
+    }
+    return list;
+}
+
+int wf_audio_is_name(const char *path)
+{
+    return find_format(path) != NULL;
+}
+
+/* The list of writable extensions as a hint: ".wav, .flac, ..." */
+static char *formats_hint(void)
+{
+    wf_str b = {0};
+    wf_str_puts(&b, "libsndfile writes");
+    for (const char *p = wf_audio_formats(); *p;) {
+        size_t n = strcspn(p, " ");
+        wf_str_printf(&b, " .%.*s%s", (int)n, p, p[n] ? "," : "");
+        p += n + (p[n] != 0);
+    }
+    return b.s;
+}
+
+/* MP3: variable bitrate at LAME's quality 2 (`lame -V2`, about 190 kbit/s
+ * for music; libsndfile's compression level 0.2), which listeners cannot
+ * tell from the source in blind tests; libsndfile's own default is 128
+ * kbit/s constant. The level is set first: setting the mode re-applies it. */
+static void set_mp3_quality(SNDFILE *sf)
+{
+    double level = 0.2;
+    int mode = SF_BITRATE_MODE_VARIABLE;
+    sf_command(sf, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level);
+    sf_command(sf, SFC_SET_BITRATE_MODE, &mode, sizeof mode);
 }
 
 wf_audio_writer *wf_audio_create(const char *path, double rate, int chans, wf_sample_format fmt,
                                  wf_diags *d)
 {
-    int major = major_format(path, d);
-    if (major < 0)
+    const ext_format *e = find_format(path);
+    if (!e) {
+        char *hint = formats_hint();
+        wf_report_unknown_audio_format(d, WF_NOWHERE, hint, path);
+        free(hint);
         return NULL;
-    int sub;
-    if (major == SF_FORMAT_OGG) {
-        if (fmt != WF_FMT_DEFAULT) {
-            wf_report_ogg_format(d, WF_NOWHERE, NULL, path);
+    }
+    int sr = (int)lround(rate);
+    int sub = default_subtype(e, chans, sr);
+    if (fmt != WF_FMT_DEFAULT) {
+        int want = fmt == WF_FMT_FLOAT   ? SF_FORMAT_FLOAT
+                   : fmt == WF_FMT_PCM24 ? SF_FORMAT_PCM_24
+                                         : SF_FORMAT_PCM_16;
+        if (sub >= 0 && is_coded(sub)) {
+            wf_report_no_sample_format(d, WF_NOWHERE, "drop --format: the encoder takes float samples",
+                                       path, subtype_name(sub));
             return NULL;
         }
-        sub = SF_FORMAT_VORBIS;
-    } else if (fmt == WF_FMT_FLOAT) {
-        if (major == SF_FORMAT_FLAC) {
+        if (e->major == SF_FORMAT_FLAC && want == SF_FORMAT_FLOAT) {
             wf_report_flac_float(d, WF_NOWHERE, NULL, path);
             return NULL;
         }
-        sub = SF_FORMAT_FLOAT;
-    } else {
-        sub = fmt == WF_FMT_PCM24 ? SF_FORMAT_PCM_24 : SF_FORMAT_PCM_16;
+        sub = want;
     }
     SF_INFO info = {0};
-    info.samplerate = (int)lround(rate);
+    info.samplerate = sr;
     info.channels = chans;
-    info.format = major | sub;
-    if (!sf_format_check(&info)) {
+    info.format = e->major | (sub >= 0 ? sub : 0);
+    if (sub < 0 || !sf_format_check(&info)) {
         wf_report_unsupported_audio_format(d, WF_NOWHERE, NULL, chans, info.samplerate, path);
         return NULL;
     }
@@ -264,7 +419,8 @@ wf_audio_writer *wf_audio_create(const char *path, double rate, int chans, wf_sa
     w->path = wf_atomic_target(path, &direct);
     w->tmp = direct ? NULL : wf_temp_path_for(w->path);
     w->chans = chans;
-    w->pcm = sub != SF_FORMAT_FLOAT;
+    w->pcm = sub != SF_FORMAT_FLOAT && sub != SF_FORMAT_DOUBLE;
+    w->coded = is_coded(sub);
     w->sf = sf_open(w->tmp ? w->tmp : w->path, SFM_WRITE, &info);
     if (!w->sf) {
         wf_report_cannot_write(d, WF_NOWHERE, NULL, path, sf_strerror(NULL));
@@ -275,6 +431,8 @@ wf_audio_writer *wf_audio_create(const char *path, double rate, int chans, wf_sa
     }
     if (w->pcm)
         sf_command(w->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    if (sub == SF_FORMAT_MPEG_LAYER_III)
+        set_mp3_quality(w->sf);
     w->buf = wf_xmalloc(sizeof(float) * READ_CHUNK * (size_t)chans);
     return w;
 }
@@ -315,7 +473,9 @@ int wf_audio_commit(wf_audio_writer *w, wf_diags *d)
         unlink(w->tmp);
         rc = -1;
     } else if (w->pcm && w->clipped) {
-        wf_report_clipped(d, WF_NOWHERE, "scale the out expression down, or use --format float",
+        wf_report_clipped(d, WF_NOWHERE,
+                          w->coded ? "scale the out expression down: decoders clip at full scale"
+                                   : "scale the out expression down, or use --format float",
                           w->clipped, w->path, 20 * log10(w->peak));
     }
     free(w->path);

@@ -1,7 +1,8 @@
 /* Audio files: reading any format libsndfile knows, resampled to the patch's
  * rate with libsamplerate (whole, or streamed block by block for inputs), and
- * writing wav/flac/ogg/... chosen by extension, atomically (a temporary file
- * renamed into place once complete). */
+ * writing any format it can write, chosen by extension from the list the
+ * library gives at run time (wav, flac, ogg, mp3, ...), atomically (a
+ * temporary file renamed into place once complete). */
 #ifndef WF_AUDIO_H
 #define WF_AUDIO_H
 
@@ -27,8 +28,15 @@ void wf_audio_close(wf_audio_reader *r);
 int wf_audio_load(const char *path, double rate, int mono, wf_real **data, int64_t *frames,
                   int *chans, wf_diags *d);
 
+/* The extensions libsndfile writes, space-separated, as it reports them
+ * (SFC_GET_SIMPLE_FORMAT, SFC_GET_FORMAT_MAJOR). */
+const char *wf_audio_formats(void);
+/* Whether path's extension names a format libsndfile has. */
+int wf_audio_is_name(const char *path);
+
 typedef enum {
-    WF_FMT_DEFAULT, /* by extension: 16-bit PCM for wav/aiff/flac, vorbis for ogg */
+    WF_FMT_DEFAULT, /* by extension: 16-bit PCM where the container takes it (wav, aiff,
+                       flac, ...), else its codec (mp3: VBR at LAME's -V2; ogg: Vorbis) */
     WF_FMT_PCM16,
     WF_FMT_PCM24,
     WF_FMT_FLOAT,

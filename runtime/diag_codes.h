@@ -418,10 +418,13 @@
       P2(const char *, path, const char *, reason), "cannot resample '%s': %s",                \
       "libsamplerate cannot start converting the file")                                        \
     X(unknown_audio_format, "unknown-audio-format", ERROR, files, P1(const char *, path),      \
-      "cannot tell the audio format of '%s' from its extension (use .wav, .flac, .ogg, "       \
-      ".aiff, .au, .caf or .w64)", "an output file name with an unknown extension")            \
-    X(ogg_format, "ogg-format", ERROR, files, P1(const char *, path),                          \
-      "--format does not apply to Ogg Vorbis output ('%s')", "--format with an .ogg output")   \
+      "cannot tell the audio format of '%s' from its extension",                               \
+      "an output file name whose extension names no format libsndfile has (the hint lists "    \
+      "those it writes)")                                                                      \
+    X(no_sample_format, "no-sample-format", ERROR, files,                                      \
+      P2(const char *, path, const char *, codec),                                             \
+      "--format does not apply to '%s': %s has no sample format",                              \
+      "--format with an .mp3, .ogg or .opus output, which hold an encoded bitstream")          \
     X(flac_float, "flac-float", ERROR, files, P1(const char *, path),                          \
       "FLAC cannot hold float samples ('%s'): use pcm16 or pcm24",                             \
       "--format float with a .flac output")                                                    \
@@ -643,6 +646,14 @@
       "running this patch needs %.3g GB of memory for %s, more than there is",                 \
       "a run whose signals or node states do not fit in memory (hours at audio rate through "  \
       "nodes that keep them all, or very many lanes)")                                         \
+    X(no_graphviz, "no-graphviz", ERROR, run, P1(const char *, format),                       \
+      "cannot draw the graph as %s: Graphviz's `dot` is not on PATH",                          \
+      "weft graph --format svg or png where Graphviz is not installed")                        \
+    X(graphviz_failed, "graphviz-failed", ERROR, run,                                          \
+      P2(const char *, how, const char *, message), "Graphviz's `dot` %s: %s",                 \
+      "dot, drawing the graph, exited with an error or was killed")                            \
+    X(graphviz_warning, "graphviz-warning", WARNING, run, P1(const char *, message),           \
+      "Graphviz's `dot` warns: %s", "dot drew the graph but printed a message")                \
     /* ---- live sessions */                                                                   \
     X(session_input_no_file, "session-input-no-file", ERROR, session,                          \
       P1(const char *, input), "input '%s' has no source in a live session",                   \

@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "lang/compile.h"
+#include "runtime/audio.h"
 #include "runtime/fft.h"
 #include "runtime/real.h"
 #include "runtime/rng.h"
@@ -535,6 +536,69 @@ static int only_changed_line(char **src, int nsrc, char **fit, int nfit)
 
 /* ----------------------------------------------------------------- help */
 
+/* Whether libsndfile names extension ext among its major or its simple
+ * formats (or it is "aif", the one spelling weft adds). */
+static int library_has_ext(const char *ext)
+{
+    static const int counts[2] = {SFC_GET_FORMAT_MAJOR_COUNT, SFC_GET_SIMPLE_FORMAT_COUNT};
+    static const int gets[2] = {SFC_GET_FORMAT_MAJOR, SFC_GET_SIMPLE_FORMAT};
+    for (int k = 0; k < 2; k++) {
+        int n = 0;
+        sf_command(NULL, counts[k], &n, sizeof n);
+        for (int i = 0; i < n; i++) {
+            SF_FORMAT_INFO f = {.format = i};
+            if (sf_command(NULL, gets[k], &f, sizeof f) == 0 && f.extension &&
+                strcmp(f.extension, ext) == 0)
+                return 1;
+        }
+    }
+    return strcmp(ext, "aif") == 0;
+}
+
+/* The help's list of output formats: the indented lines after `intro`.
+ * Every word is an extension the library reports; every simple format the
+ * library has (wav, flac, ogg, mp3, ...) is among them. */
+static void expect_format_list(const char *help, const char *intro)
+{
+    const char *p = strstr(help, intro);
+    if (!p)
+        fail_msg("no \"%s\" in:\n%s", intro, help);
+    p += strlen(intro);
+    wf_str words = {0};
+    int n = 0;
+    while (starts_with(p, "  ")) {
+        const char *end = strchr(p, '\n');
+        assert_non_null(end);
+        for (const char *w = p + 2; w < end;) {
+            size_t len = strcspn(w, " \n");
+            char ext[32];
+            assert_true(len > 0 && len < sizeof ext);
+            memcpy(ext, w, len);
+            ext[len] = 0;
+            if (!library_has_ext(ext))
+                fail_msg("the help lists '%s', which libsndfile does not name", ext);
+            wf_str_printf(&words, " %s ", ext);
+            n++;
+            w += len + (w[len] == ' ');
+        }
+        p = end + 1;
+    }
+    assert_true(n >= 5);
+    int count = 0;
+    sf_command(NULL, SFC_GET_SIMPLE_FORMAT_COUNT, &count, sizeof count);
+    for (int i = 0; i < count; i++) {
+        SF_FORMAT_INFO f = {.format = i};
+        assert_int_equal(sf_command(NULL, SFC_GET_SIMPLE_FORMAT, &f, sizeof f), 0);
+        char word[40];
+        snprintf(word, sizeof word, " %s ", f.extension);
+        HAS(words.s, word);
+    }
+#ifdef SF_FORMAT_MPEG
+    HAS(words.s, " mp3 ");
+#endif
+    wf_str_free(&words);
+}
+
 static void test_help_and_version(void **state)
 {
     (void)state;
@@ -548,6 +612,7 @@ static void test_help_and_version(void **state)
         HAS(r.out, line);
     }
     assert_string_equal(r.err, "");
+    expect_format_list(r.out, "among those it writes here:\n");
     result h = WEFT("-h");
     EXPECT_STATUS(h, 0);
     assert_string_equal(h.out, r.out);
@@ -571,6 +636,8 @@ static void test_help_and_version(void **state)
         EXPECT_STATUS(r, 0);
         assert_true(starts_with(r.out, usage));
         assert_string_equal(r.err, "");
+        if (i == 0)
+            expect_format_list(r.out, "(it reports them at run time):\n");
         result_free(&r);
         r = WEFT(cmds[i], "-h");
         EXPECT_STATUS(r, 0);
@@ -1176,11 +1243,16 @@ static void test_run_formats(void **state)
     result_free(&r);
     r = WEFT("run", EXAMPLES "/sine.weft", "--seconds", "0.2", "-o", "x.ogg", "--format", "pcm24");
     EXPECT_STATUS(r, 1);
-    HAS_CODE(r.err, "ogg-format");
+    HAS_CODE(r.err, "no-sample-format");
+    HAS(r.err, "Vorbis has no sample format");
     result_free(&r);
-    r = WEFT("run", EXAMPLES "/sine.weft", "--seconds", "0.2", "-o", "x.mp3");
+    /* an extension the library has no format for: the hint lists those it writes */
+    r = WEFT("run", EXAMPLES "/sine.weft", "--seconds", "0.2", "-o", "x.mp9");
     EXPECT_STATUS(r, 1);
     HAS_CODE(r.err, "unknown-audio-format");
+    HAS(r.err, "= hint: libsndfile writes .aif, ");
+    HAS(r.err, " .flac, ");
+    HAS(r.err, " .wav, ");
     result_free(&r);
     /* FLAC holds at most 8 channels */
     put_file("nine.weft", "rate 8 khz\nlength 0.1 s\nout noise(channels: 9)\n");
@@ -1195,6 +1267,153 @@ static void test_run_formats(void **state)
                                "(see `weft run --help`)\n");
     result_free(&r);
     assert_int_equal(entries("."), files);
+}
+
+/* Normalised cross-correlation of channel 0 of a and b, b read `lag` frames
+ * later, over frames [from, to) of a. */
+static double correlation(const audio *a, const audio *b, int64_t lag, int64_t from, int64_t to)
+{
+    int64_t A = a->info.channels, B = b->info.channels;
+    double ab = 0, aa = 0, bb = 0;
+    for (int64_t t = from; t < to; t++) {
+        double x = a->x[t * A], y = b->x[(t + lag) * B];
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    return ab / sqrt(aa * bb + 1e-300);
+}
+
+/* The lag in [-max, max] of the largest correlation of b with a, away from
+ * the edges; *best is that correlation. */
+static int64_t best_lag(const audio *a, const audio *b, int64_t max, double *best)
+{
+    int64_t n = a->info.frames < b->info.frames ? a->info.frames : b->info.frames, at = 0;
+    *best = -2;
+    for (int64_t lag = -max; lag <= max; lag++) {
+        double c = correlation(a, b, lag, max, n - max);
+        if (c > *best) {
+            *best = c;
+            at = lag;
+        }
+    }
+    return at;
+}
+
+/* MP3 through libsndfile 1.1+ (LAME to write, mpg123 to read): a second of
+ * an inharmonic sound with noise in it, so that a correlation cannot line up
+ * at a wrong period, written as .mp3 and read back as an --input. An encoder
+ * adds LAME's delay (576 + 529 frames) and pads the last frame of 1152; the
+ * decoder takes both off when the file's LAME tag gives them (gapless), so
+ * the length must agree within that padding and the content with the
+ * source, at a lag within it. */
+static void test_run_mp3(void **state)
+{
+    (void)state;
+    put_file("src.weft", "rate 48 khz\nlength 1 s\n"
+                         "out 0.3 * sine(220 hz) + 0.2 * sine(347 hz) + 0.2 * onepole(noise(seed: 3), 2 khz)\n");
+    put_file("in.weft", "rate 48 khz\ninput x\nout x\n");
+    result r = WEFT("run", "src.weft", "-q", "-o", "src.wav", "--format", "float");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("run", "src.weft", "-o", "src.mp3");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "weft: wrote src.mp3 (1.000 s, 1 channel, 48000 Hz)\n");
+    result_free(&r);
+    const int64_t padding = 576 + 529 + 1152;
+    audio src = load("src.wav"), mp3 = load("src.mp3");
+    assert_int_equal(mp3.info.format, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III);
+    assert_int_equal(mp3.info.samplerate, 48000);
+    assert_int_equal(mp3.info.channels, 1);
+    if (llabs((long long)(mp3.info.frames - 48000)) > padding)
+        fail_msg("the mp3 has %lld frames for 48000", (long long)mp3.info.frames);
+    double c;
+    int64_t lag = best_lag(&src, &mp3, padding, &c);
+    print_message("mp3: %lld frames, lag %lld, correlation %.5f\n", (long long)mp3.info.frames,
+                  (long long)lag, c);
+    assert_true(c > 0.98);
+    /* VBR at LAME's -V2: far smaller than 16-bit PCM's 96 kB a second */
+    struct stat st;
+    assert_int_equal(stat("src.mp3", &st), 0);
+    assert_true(st.st_size > 4000 && st.st_size < 40000);
+
+    /* read back: the input sets the length, and the sound goes through */
+    r = WEFT("run", "in.weft", "-q", "--input", "x=src.mp3", "-o", "back.wav", "--format", "float");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    audio back = load("back.wav");
+    assert_int_equal(back.info.frames, mp3.info.frames);
+    assert_true(correlation(&mp3, &back, 0, 0, back.info.frames) > 0.9999);
+    lag = best_lag(&src, &back, padding, &c);
+    assert_true(c > 0.98);
+    free(back.x);
+
+    /* stereo keeps its channels apart */
+    put_file("st.weft", "rate 44.1 khz\nlength 0.5 s\nout [0.5 * sine(300 hz), 0.1 * sine(300 hz)]\n");
+    r = WEFT("run", "st.weft", "-q", "-o", "st.mp3");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    audio st2 = load("st.mp3");
+    assert_int_equal(st2.info.channels, 2);
+    assert_int_equal(st2.info.samplerate, 44100);
+    assert_close(mid_rms(&st2, 0), 0.5 / sqrt(2), 0.05, 0);
+    assert_close(mid_rms(&st2, 1), 0.1 / sqrt(2), 0.05, 0);
+    free(st2.x);
+
+    int files = entries(".");
+    /* no sample format to choose, and MP3 holds one or two channels only */
+    r = WEFT("run", "src.weft", "-o", "x.mp3", "--format", "float");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "no-sample-format");
+    HAS(r.err, "'x.mp3': MPEG Layer III has no sample format");
+    result_free(&r);
+    put_file("three.weft", "rate 48 khz\nlength 0.1 s\nout noise(channels: 3)\n");
+    r = WEFT("run", "three.weft", "-o", "x.mp3");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "unsupported-audio-format");
+    result_free(&r);
+    assert_int_equal(entries("."), files + 1);
+    free(src.x);
+    free(mp3.x);
+}
+
+/* Every extension the help lists is written, as one file, and read back by
+ * content (8 kHz mono, 400 frames) except where no reader can: header-less
+ * raw and vox.
+ * 8 kHz because Psion's wve has no other rate: libsndfile 1.2 writes it at
+ * any rate without complaint and reads it back at 8 kHz. FastTracker's xi
+ * stores no rate at all (read back at 44.1 kHz). */
+static void test_run_every_format(void **state)
+{
+    (void)state;
+    int n = 0;
+    for (const char *p = wf_audio_formats(); *p; n++) {
+        size_t len = strcspn(p, " ");
+        char file[40];
+        assert_true(len < 30);
+        snprintf(file, sizeof file, "x.%.*s", (int)len, p);
+        p += len + (p[len] == ' ');
+        result r = WEFT("run", EXAMPLES "/sine.weft", "-q", "--seconds", "0.05", "--rate", "8000",
+                        "-o", file);
+        if (r.status != 0)
+            fail_msg("weft run -o %s: %s", file, r.err);
+        result_free(&r);
+        struct stat st;
+        assert_int_equal(stat(file, &st), 0);
+        assert_true(st.st_size > 0);
+        const char *ext = strrchr(file, '.') + 1;
+        if (strcmp(ext, "raw") == 0 || strcmp(ext, "vox") == 0)
+            continue;
+        audio a = load(file);
+        int rate = strcmp(ext, "xi") == 0 ? 44100 : 8000;
+        if (a.info.samplerate != rate || a.info.channels != 1 || a.info.frames != 400)
+            fail_msg("%s reads back as %d Hz, %d channels, %lld frames", file, a.info.samplerate,
+                     a.info.channels, (long long)a.info.frames);
+        free(a.x);
+    }
+    print_message("%d formats written\n", n);
+    assert_true(n >= 10);
+    assert_int_equal(entries("."), n);
 }
 
 static void test_run_failures(void **state)
@@ -1526,6 +1745,157 @@ static void test_graph(void **state)
     EXPECT_STATUS(r, 2);
     result_free(&r);
     assert_int_equal(entries("."), 1);
+}
+
+/* Whether an executable `name` is in a folder of PATH. */
+static int on_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    for (const char *p = path ? path : ""; *p;) {
+        size_t n = strcspn(p, ":");
+        wf_str f = {0};
+        wf_str_printf(&f, "%.*s/%s", (int)n, p, name);
+        int ok = n > 0 && access(f.s, X_OK) == 0;
+        wf_str_free(&f);
+        if (ok)
+            return 1;
+        p += n + (p[n] == ':');
+    }
+    return 0;
+}
+
+/* Runs weft with PATH set to dir (the test's own PATH restored after). */
+static result weft_path(const char *dir, const char *const *args)
+{
+    char *saved = wf_xstrdup(getenv("PATH") ? getenv("PATH") : "");
+    setenv("PATH", dir, 1);
+    result r = weftv(args);
+    setenv("PATH", saved, 1);
+    free(saved);
+    return r;
+}
+
+#define WEFT_PATH(dir, ...) weft_path((dir), (const char *const[]){__VA_ARGS__, NULL})
+
+static uint32_t be32(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* weft graph --format svg|png through Graphviz's dot: SVG that is
+ * well-formed enough (the XML declaration, one <svg> element closed at the
+ * end, as many <g> as </g>) and holds the node labels and the feedback
+ * loop's cluster; PNG with its signature and an IHDR of a real size. Then,
+ * with no dot on PATH, the error chosen (nothing written, status 1); and
+ * stand-in dots that fail, or warn, for the checks of dot's status and
+ * stderr. */
+static void test_graph_draw(void **state)
+{
+    (void)state;
+    if (!on_path("dot")) {
+        print_message("Graphviz's dot is not on PATH (scripts/install-deps.sh installs it): "
+                      "skipping the SVG and PNG checks\n");
+    } else {
+        result r = WEFT("graph", EXAMPLES "/pluck.weft", "--format", "svg", "-o", "g.svg");
+        EXPECT_STATUS(r, 0);
+        assert_string_equal(r.err, "");
+        assert_string_equal(r.out, "");
+        result_free(&r);
+        char *svg = get_file("g.svg");
+        assert_true(starts_with(svg, "<?xml "));
+        assert_int_equal(count(svg, "<svg "), 1);
+        const char *end = strstr(svg, "</svg>");
+        assert_non_null(end);
+        for (end += strlen("</svg>"); *end == '\n'; end++)
+            ;
+        assert_int_equal(*end, 0);
+        assert_true(count(svg, "<g ") > 10);
+        assert_int_equal(count(svg, "<g "), count(svg, "</g>"));
+        HAS(svg, ">decay = param decay</text>");
+        HAS(svg, ">d = delay</text>");
+        HAS(svg, ">onepole</text>");
+        HAS(svg, ">audio x1</text>");
+        /* the loop: a cluster, its label, and the dashed edge from earlier steps */
+        assert_int_equal(count(svg, "class=\"cluster\""), 1);
+        HAS(svg, ">feedback loop, in steps of ");
+        HAS(svg, "stroke-dasharray");
+        free(svg);
+
+        /* to stdout as well */
+        r = WEFT("graph", EXAMPLES "/fit_osc.weft", "--format", "svg");
+        EXPECT_STATUS(r, 0);
+        HAS(r.out, ">amp = param amp</text>");
+        HAS(r.out, ">sine</text>");
+        result_free(&r);
+
+        r = WEFT("graph", EXAMPLES "/pluck.weft", "--format", "png", "-o", "g.png");
+        EXPECT_STATUS(r, 0);
+        assert_string_equal(r.err, "");
+        result_free(&r);
+        size_t len;
+        unsigned char *png = (unsigned char *)wf_read_file("g.png", &len);
+        assert_non_null(png);
+        assert_true(len > 33);
+        assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
+        assert_int_equal(be32(png + 8), 13);
+        assert_memory_equal(png + 12, "IHDR", 4);
+        uint32_t w = be32(png + 16), h = be32(png + 20);
+        print_message("pluck.weft drawn as a %u x %u PNG\n", w, h);
+        assert_true(w > 100 && w < 20000 && h > 50 && h < 20000);
+        free(png);
+    }
+
+    /* no dot: an error, not DOT in a file named .svg */
+    assert_int_equal(mkdir("empty", 0700), 0);
+    result r = WEFT_PATH("empty", "graph", EXAMPLES "/sine.weft", "--format", "png", "-o", "x.png");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "no-graphviz");
+    HAS(r.err, "cannot draw the graph as png: Graphviz's `dot` is not on PATH");
+    HAS(r.err, "--format dot");
+    result_free(&r);
+    assert_false(exists("x.png"));
+    /* DOT itself needs no Graphviz */
+    r = WEFT_PATH("empty", "graph", EXAMPLES "/sine.weft", "--format", "dot");
+    EXPECT_STATUS(r, 0);
+    assert_true(starts_with(r.out, "digraph weft {\n"));
+    result_free(&r);
+
+    /* a dot that fails at once, reading nothing (weft must not die of SIGPIPE) */
+    assert_int_equal(mkdir("bad", 0700), 0);
+    put_file("bad/dot", "#!/bin/sh\necho 'Error: <stdin>: syntax error in line 3' >&2\nexit 3\n");
+    assert_int_equal(chmod("bad/dot", 0700), 0);
+    r = WEFT_PATH("bad", "graph", EXAMPLES "/pluck.weft", "--format", "svg", "-o", "x.svg");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "graphviz-failed");
+    HAS(r.err, "Graphviz's `dot` exited with status 3: Error: <stdin>: syntax error in line 3");
+    result_free(&r);
+    assert_false(exists("x.svg"));
+    /* one that cannot be run */
+    assert_int_equal(mkdir("noexec", 0700), 0);
+    put_file("noexec/dot", "#!/bin/sh\nexit 0\n");
+    r = WEFT_PATH("noexec", "graph", EXAMPLES "/sine.weft", "--format", "svg");
+    EXPECT_STATUS(r, 1);
+    HAS(r.err, "Graphviz's `dot` cannot be started: Permission denied [graphviz-failed]");
+    result_free(&r);
+    /* one that reads it all, warns, and draws: the picture, and the warning */
+    assert_int_equal(mkdir("warn", 0700), 0);
+    put_file("warn/dot", "#!/bin/sh\n/bin/cat >/dev/null\necho 'Warning: no font' >&2\n"
+                         "echo 'Warning: again' >&2\nprintf '<svg/>'\n");
+    assert_int_equal(chmod("warn/dot", 0700), 0);
+    r = WEFT_PATH("warn", "graph", EXAMPLES "/pluck.weft", "--format", "svg", "-o", "w.svg");
+    EXPECT_STATUS(r, 0);
+    HAS_CODE(r.err, "graphviz-warning");
+    HAS(r.err, "Graphviz's `dot` warns: Warning: no font; Warning: again");
+    result_free(&r);
+    char *w = get_file("w.svg");
+    assert_string_equal(w, "<svg/>");
+    free(w);
+
+    r = WEFT("graph", EXAMPLES "/sine.weft", "--format", "jpg");
+    EXPECT_STATUS(r, 2);
+    assert_string_equal(r.err, "weft graph: --format is dot, svg or png, not 'jpg'\n"
+                               "(see `weft graph --help`)\n");
+    result_free(&r);
 }
 
 /* ----------------------------------------------------------------- nodes */
@@ -2143,6 +2513,39 @@ static void test_fit_fir_hihat(void **state)
     assert_true(llabs(a.info.frames - 28864) <= 160); /* the recording's length, to a frame */
     assert_true(mid_rms(&a, 0) > 0);
     free(a.x);
+}
+
+/* An MP3 as a fit's target: a gain comes back from a lossy copy of the
+ * sound it scales (the decoder undoes the encoder's delay, so even a
+ * waveform loss lines up). */
+static void test_fit_mp3_target(void **state)
+{
+    (void)state;
+    const char *sound = "(0.3 * sine(220 hz) + 0.2 * sine(347 hz) + 0.2 * onepole(noise(seed: 3), 2 khz))";
+    wf_str t = {0}, g = {0};
+    wf_str_printf(&t, "rate 16 khz\nlength 0.5 s\nout 0.8 * %s\n", sound);
+    wf_str_printf(&g, "rate 16 khz\nparam gain = 0.3 in [0, 2]\nout gain * %s\n", sound);
+    put_file("target.weft", t.s);
+    put_file("gain.weft", g.s);
+    wf_str_free(&t);
+    wf_str_free(&g);
+    result r = WEFT("run", "target.weft", "-q", "-o", "target.mp3");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "-q", "--target", "target.mp3", "--loss", "l1", "--lr", "0.01",
+             "--steps", "200", "-o", "fitted.weft");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    char *fit = get_file("fitted.weft");
+    const char *line = strstr(fit, "param gain = ");
+    assert_non_null(line);
+    char *nl = strchr(line, '\n');
+    assert_non_null(nl);
+    *nl = 0;
+    double gain = param_value(line, "gain", " in [0, 2]");
+    print_message("gain fitted to an mp3 target: %.4f (true 0.8)\n", gain);
+    assert_close(gain, 0.8, 0, 0.02);
+    free(fit);
 }
 
 /* Targets a fit cannot use, or can only pad. */
@@ -2903,11 +3306,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_notes, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_broken_files, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_formats, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_run_mp3, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_run_every_format, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_failures, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_clipping, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_interrupt, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_diagnostics, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_graph, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_graph_draw, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_write_targets, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_nodes, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_errors, enter_tmp, leave_tmp),
@@ -2922,6 +3328,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_fir_taps, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_fir_design, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_fir_hihat, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_mp3_target, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_targets, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_batch, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_outputs, enter_tmp, leave_tmp),

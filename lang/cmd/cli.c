@@ -24,15 +24,20 @@ static void usage_main(FILE *f)
           "  run PATCH -o OUT      render a patch to an audio file\n"
           "  fit PATCH --target F  fit a patch's params to a recording\n"
           "  check PATCH           compare reverse-mode gradients with finite differences\n"
-          "  graph PATCH           print the compiled graph as Graphviz DOT\n"
+          "  graph PATCH           print the compiled graph as Graphviz DOT, or draw it\n"
+          "                        as SVG or PNG through Graphviz\n"
           "  nodes                 list every node with its signature\n"
           "  errors [CODE]         list the codes of errors and warnings, or explain one\n"
           "\n"
           "options:\n"
           "  --diagnostics=json    print errors and warnings as JSON\n"
           "  -h, --help            this help; `weft COMMAND --help` for a command\n"
-          "  -V, --version         version and the libraries in use\n",
+          "  -V, --version         version and the libraries in use\n"
+          "\n"
+          "audio files: inputs and targets in any format libsndfile reads (by content);\n"
+          "outputs in the format their extension names, among those it writes here:\n",
           f);
+    wf_cli_print_wrapped(f, "  ", wf_audio_formats(), 2);
 }
 
 static int version(void)

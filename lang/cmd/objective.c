@@ -8,7 +8,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "runtime/audio.h"
@@ -87,18 +86,6 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The audio files of a folder, by name (libsndfile's formats). */
-static int is_audio_name(const char *name)
-{
-    static const char *const ext[] = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au",
-                                      ".caf", ".w64", ".mp3", ".opus", ".rf64"};
-    const char *dot = strrchr(name, '.');
-    for (size_t i = 0; dot && i < sizeof ext / sizeof ext[0]; i++)
-        if (strcasecmp(dot, ext[i]) == 0)
-            return 1;
-    return 0;
-}
-
 /* --target FILE and --target DIR (every audio file in it, by name). */
 static int find_recordings(const common *co, wf_objective *ob, wf_diags *d)
 {
@@ -117,7 +104,7 @@ static int find_recordings(const common *co, wf_objective *ob, wf_diags *d)
         }
         int first = ob->count;
         for (struct dirent *e; (e = readdir(dir));) {
-            if (e->d_name[0] == '.' || !is_audio_name(e->d_name))
+            if (e->d_name[0] == '.' || !wf_audio_is_name(e->d_name))
                 continue;
             wf_str p = {0};
             wf_str_printf(&p, "%s/%s", t, e->d_name);

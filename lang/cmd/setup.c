@@ -56,6 +56,26 @@ int wf_cli_usage_error(const char *cmd, const char *fmt, const char *arg)
     return 2;
 }
 
+void wf_cli_print_wrapped(FILE *f, const char *head, const char *words, int indent)
+{
+    fputs(head, f);
+    int col = (int)strlen(head);
+    for (const char *p = words; *p;) {
+        int n = (int)strcspn(p, " ");
+        if (col + 1 + n > 79) {
+            fprintf(f, "\n%*s", indent, "");
+            col = indent;
+        } else if (col > 0 && p != words) {
+            fputc(' ', f);
+            col++;
+        }
+        fprintf(f, "%.*s", n, p);
+        col += n;
+        p += n + (p[n] == ' ');
+    }
+    fputc('\n', f);
+}
+
 int wf_parse_number(const char *s, double *out)
 {
     char *end;

@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lang/compile.h"
 #include "runtime/diag.h"
@@ -87,5 +88,9 @@ void wf_cli_release_sigint(void);
 /* Prints diagnostics (text or JSON), frees them, returns status. */
 int wf_cli_finish(wf_diags *d, int status);
 int wf_cli_usage_error(const char *cmd, const char *fmt, const char *arg);
+/* Prints `head` then the words of `words` (space-separated), wrapped at 80
+ * columns with following lines indented by `indent` spaces. For lists known
+ * only at run time: the audio formats of the library. */
+void wf_cli_print_wrapped(FILE *f, const char *head, const char *words, int indent);
 
 #endif
