@@ -4,8 +4,9 @@
  * https://bids.github.io/colormap/, CC0), as the degree-6 polynomials Matt
  * Zucker fitted to their published 256-entry tables to minimise the largest
  * error (https://www.shadertoy.com/view/WlfXRN, CC0); the fit is within
- * about 1/256 of the tables. Both rise steadily in lightness, so a picture
- * printed in grey still reads from dark (low) to light (high).
+ * 3.3/255 of the tables in each channel (tests/test_image.c checks), a
+ * shade the eye does not tell apart. Both rise steadily in lightness, so a
+ * picture printed in grey still reads from dark (low) to light (high).
  *
  * PNG: libpng encodes into memory (its write callback appends to a buffer),
  * and util.c's wf_write_file_atomic puts the bytes in place, so a reader

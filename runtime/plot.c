@@ -84,7 +84,7 @@ static void label_of(double v, char *buf, size_t n)
 
 static int font_scale(int w, int h)
 {
-    return w >= 700 && h >= 300 ? 2 : 1;
+    return w >= 560 && h >= 280 ? 2 : 1;
 }
 
 /* For each of the area's n pixels along an axis, the data indices [a, b]
@@ -364,7 +364,7 @@ static void draw_lines(const wf_line_plot *p, const layout *L, surface *S)
         double y = A->y - 4 * sc - ch / 2.0;
         x -= wf_text_width(p->series[s].name, sc);
         S->text(S, x, y, p->series[s].name, "lm", 0, black);
-        x -= 2 * sc + 3 * cw;
+        x -= cw + 3 * cw;
         S->line(S, x, y, x + 3 * cw, y, 1.5 * sc, wf_plot_colour(s));
         x -= 4 * cw;
     }
