@@ -4,7 +4,7 @@
  * https://bids.github.io/colormap/, CC0), as the degree-6 polynomials Matt
  * Zucker fitted to their published 256-entry tables to minimise the largest
  * error (https://www.shadertoy.com/view/WlfXRN, CC0); the fit is within
- * 3.3/255 of the tables in each channel (tests/test_image.c checks), a
+ * 4/255 of the tables in each channel (tests/test_image.c checks), a
  * shade the eye does not tell apart. Both rise steadily in lightness, so a
  * picture printed in grey still reads from dark (low) to light (high).
  *
