@@ -4,9 +4,10 @@
  * https://bids.github.io/colormap/, CC0), as the degree-6 polynomials Matt
  * Zucker fitted to their published 256-entry tables to minimise the largest
  * error (https://www.shadertoy.com/view/WlfXRN, CC0); the fit is within
- * 4/255 of the tables in each channel (tests/test_image.c checks), a
- * shade the eye does not tell apart. Both rise steadily in lightness, so a
- * picture printed in grey still reads from dark (low) to light (high).
+ * 4/255 of viridis's table in each channel and 5.5/255 of magma's (at its
+ * light end; tests/test_image.c checks), shades hard to tell apart. Both
+ * rise steadily in lightness, so a picture printed in grey still reads
+ * from dark (low) to light (high).
  *
  * PNG: libpng encodes into memory (its write callback appends to a buffer),
  * and util.c's wf_write_file_atomic puts the bytes in place, so a reader
