@@ -55,7 +55,9 @@ static void linear_ticks(double lo, double hi, int want, ticks *t)
     }
 }
 
-/* Ticks of a log axis over [10^lo, 10^hi]. */
+/* Ticks of a log axis over [10^lo, 10^hi]: decades, or 1-2-5 or every
+ * integer multiple when the range holds fewer than three of them; labels on
+ * all when they are few, else on the 1-2-5 ones. */
 static void log_ticks(double lo, double hi, ticks *t)
 {
     static const double sets[3][9] = {{1}, {1, 2, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9}};
@@ -67,12 +69,15 @@ static void log_ticks(double lo, double hi, ticks *t)
                 double v = sets[s][m] * pow(10, e), l = log10(v);
                 if (l >= lo - 1e-9 && l <= hi + 1e-9 && t->n < MAX_TICKS) {
                     t->v[t->n] = v;
-                    t->major[t->n++] = m == 0 || s == 1 || (hi - lo) < 0.5;
+                    t->major[t->n++] = sets[s][m] == 1 || sets[s][m] == 2 || sets[s][m] == 5;
                 }
             }
         if (t->n >= 3 || s == 2)
             break;
     }
+    if (t->n <= 6)
+        for (int k = 0; k < t->n; k++)
+            t->major[k] = 1;
 }
 
 static void label_of(double v, char *buf, size_t n)

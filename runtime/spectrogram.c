@@ -162,7 +162,7 @@ int wf_spectrogram_compute(const wf_real *x, int64_t n, double rate, const wf_sp
                 } else {
                     p = power[r];
                 }
-                out[r] = p > 0 ? (float)(10 * log10(p)) : -INFINITY;
+                out[r] = p > 0 ? 4.342944819f * logf((float)p) : -INFINITY; /* 10 log10 */
                 if (out[r] > peak)
                     peak = out[r];
             }

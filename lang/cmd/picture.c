@@ -390,7 +390,7 @@ int wf_cmd_plot(int argc, char **argv)
     wf_series *series = wf_xcalloc((size_t)t.ncols + 1, sizeof *series);
     double *xs = wf_xmalloc(sizeof(double) * ((size_t)t.nrows + 1));
     double *ys = wf_xmalloc(sizeof(double) * ((size_t)t.nrows + 1) * (size_t)(t.ncols + 1));
-    wf_str names = {0};
+    wf_str names = {0}, ylabel = {0};
     int ns = 0;
     for (int k = 0; k < t.ncols; k++)
         if (strcasecmp(t.names[k], "step") == 0 && xcol < 0)
@@ -414,8 +414,9 @@ int wf_cmd_plot(int argc, char **argv)
         wf_str_free(&header);
         goto done;
     }
+    wf_str_printf(&ylabel, "%s%s", ns > 1 ? "loss" : series[0].name, linear ? "" : " (log scale)");
     wf_line_plot p = {w, h, title ? title : base_name(path), xcol >= 0 ? "step" : "row",
-                      ns > 1 ? "loss" : series[0].name, !linear, series, ns};
+                      ylabel.s, !linear, series, ns};
     wf_plot_area A;
     double yr[2];
     wf_image *im = wf_plot_lines_png(&p, &A, yr);
@@ -461,6 +462,7 @@ int wf_cmd_plot(int argc, char **argv)
                 xcol >= 0 ? "step" : "row", t.nrows, out);
 done:
     wf_str_free(&names);
+    wf_str_free(&ylabel);
     free(series);
     free(xs);
     free(ys);
