@@ -3242,6 +3242,61 @@ static void test_plot(void **state)
     assert_int_equal(entries("."), before);
 }
 
+/* docs/tutorial.md, "Looking at sounds and fits", by its commands: the
+ * fit's loss falls (by more than 3x, most of it in the first 50 steps), the
+ * loss plot descends, and the brightest band of both spectrograms' middle
+ * columns is a harmonic of the note (587.1 Hz). */
+static void test_tutorial_pictures(void **state)
+{
+    (void)state;
+    result r = WEFT("fit", EXAMPLES "/fit_flute.weft", "--target", EXAMPLES "/data/flute_d5_16k.wav",
+                    "--lr", "0.05", "--steps", "300", "-o", "flute.weft", "--render", "flute.wav",
+                    "--log", "flute.csv", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    double first, last;
+    log_ends("flute.csv", &first, &last);
+    assert_true(first > 3 * last);
+    char *text = get_file("flute.csv");
+    const char *at50 = strstr(text, "\n50,");
+    assert_non_null(at50);
+    double l50 = strtod(at50 + 4, NULL);
+    assert_true(l50 - last < first - l50);
+    free(text);
+    const char *const pics[][2] = {{EXAMPLES "/data/flute_d5_16k.wav", "target.png"},
+                                   {"flute.wav", "fitted.png"}};
+    for (int i = 0; i < 2; i++) {
+        r = WEFT("spectrogram", pics[i][0], "--mel", "-o", pics[i][1]);
+        EXPECT_STATUS(r, 0);
+        result_free(&r);
+        png_picture p = read_png(pics[i][1]);
+        double a[4];
+        assert_int_equal(chunk_numbers(&p, "weft:plot-area", NULL, a, 4), 4);
+        int row;
+        double hz = brightest_hz(&p, (int)(a[0] + a[2] / 3), &row);
+        double k = round(hz / 587.1);
+        assert_true(k >= 1);
+        /* a mel band here is under 60 Hz wide; a pixel row less */
+        assert_close(hz, k * 587.1, 0, 60);
+        free(p.rgb);
+    }
+    r = WEFT("plot", "flute.csv", "-o", "loss.png");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    png_picture p = read_png("loss.png");
+    double a[4];
+    assert_int_equal(chunk_numbers(&p, "weft:plot-area", NULL, a, 4), 4);
+    int nl, nr;
+    double left = mean_row_of(&p, a, (int)a[0], (int)(a[0] + a[2] / 10), wf_plot_colour(0), &nl);
+    double right = mean_row_of(&p, a, (int)(a[0] + 0.9 * a[2]), (int)(a[0] + a[2]), wf_plot_colour(0), &nr);
+    assert_true(nl > 0 && nr > 0 && right > left + a[3] / 4);
+    free(p.rgb);
+    r = WEFT("plot", "flute.csv", "-o", "loss.svg");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    assert_true(exists("loss.svg"));
+}
+
 static void test_picture_help(void **state)
 {
     (void)state;
@@ -3344,6 +3399,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spectrogram, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_plot, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_picture_help, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_tutorial_pictures, enter_tmp, leave_tmp),
         cmocka_unit_test(test_every_run_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
