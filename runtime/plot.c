@@ -414,7 +414,7 @@ static void png_text(surface *S, double x, double y, const char *s, const char *
     wf_image_text(S->im, (int)lround(x), (int)lround(y), s, S->sc, anchor, vertical, c);
 }
 
-wf_image *wf_plot_lines_png(const wf_line_plot *p, wf_plot_area *area, double yrange[2])
+wf_image *wf_plot_lines_png(const wf_line_plot *p, wf_plot_area *area, double range[4])
 {
     layout L;
     if (lay_out(p, &L))
@@ -426,9 +426,11 @@ wf_image *wf_plot_lines_png(const wf_line_plot *p, wf_plot_area *area, double yr
     draw_lines(p, &L, &S);
     if (area)
         *area = L.A;
-    if (yrange) {
-        yrange[0] = p->logy ? pow(10, L.ylo) : L.ylo;
-        yrange[1] = p->logy ? pow(10, L.yhi) : L.yhi;
+    if (range) {
+        range[0] = L.xlo;
+        range[1] = L.xhi;
+        range[2] = p->logy ? pow(10, L.ylo) : L.ylo;
+        range[3] = p->logy ? pow(10, L.yhi) : L.yhi;
     }
     return im;
 }

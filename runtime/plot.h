@@ -40,10 +40,11 @@ typedef struct wf_line_plot {
 /* The colour of series i (Okabe and Ito's palette for colour-blind readers). */
 wf_rgb wf_plot_colour(int i);
 
-/* The plot as a PNG image (area and y range, bottom then top, returned when
- * not NULL), or as an SVG document (caller frees). NULL when no series has
- * a point to draw or w x h leaves no room. */
-wf_image *wf_plot_lines_png(const wf_line_plot *p, wf_plot_area *area, double yrange[2]);
+/* The plot as a PNG image, or as an SVG document (caller frees). NULL when
+ * no series has a point to draw or w x h leaves no room. When not NULL,
+ * area gets where the data sit and range the axes' spans: x at the area's
+ * left and right pixel centres, y at its bottom and top ones. */
+wf_image *wf_plot_lines_png(const wf_line_plot *p, wf_plot_area *area, double range[4]);
 char *wf_plot_lines_svg(const wf_line_plot *p);
 
 #endif

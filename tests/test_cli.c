@@ -3154,6 +3154,7 @@ static void test_plot(void **state)
     assert_int_equal(chunk_numbers(&p, "weft:y-axis", word, v, 2), 2);
     assert_string_equal(word, "log");
     assert_string_equal(png_picture_text(&p, "weft:series"), "loss, val_loss");
+    assert_string_equal(png_picture_text(&p, "weft:x-axis"), "step 0 200");
     /* at step 100 the loss is e^-2.5: its row on the log axis, within 3 pixels */
     int x100 = (int)lround(a[0] + 100.0 / 200 * (a[2] - 1));
     double want = a[1] + (a[3] - 1) - (log10(exp(-2.5)) - log10(v[0])) / (log10(v[1]) - log10(v[0])) * (a[3] - 1);

@@ -231,7 +231,11 @@ static void usage_plot(FILE *f)
           "  --size WxH            in pixels (default 800x500)\n"
           "  --linear              a linear loss axis instead of a log one\n"
           "  --title TEXT          a title (default: the log's name)\n"
-          "  -q, --quiet           no summary line\n",
+          "  -q, --quiet           no summary line\n"
+          "\n"
+          "A PNG records the layout in text chunks: weft:plot-area (x y w h, in pixels),\n"
+          "weft:x-axis and weft:y-axis (the values at the area's first and last pixel\n"
+          "centres; y log or linear) and weft:series (the columns drawn).\n",
           f);
 }
 
@@ -417,40 +421,37 @@ int wf_cmd_plot(int argc, char **argv)
     wf_str_printf(&ylabel, "%s%s", ns > 1 ? "loss" : series[0].name, linear ? "" : " (log scale)");
     wf_line_plot p = {w, h, title ? title : base_name(path), xcol >= 0 ? "step" : "row",
                       ylabel.s, !linear, series, ns};
-    wf_plot_area A;
-    double yr[2];
-    wf_image *im = wf_plot_lines_png(&p, &A, yr);
-    if (!im) {
-        wf_line_plot any = p;
-        any.w = any.h = 4000; /* tells "nothing to draw" from "too small" */
-        wf_image *big = wf_plot_lines_png(&any, NULL, NULL);
-        if (big) {
-            wf_image_free(big);
-            status = wf_cli_usage_error("plot", "--size %s leaves no room for the axes", size_text);
-        } else {
-            wf_report_nothing_to_plot(&d, WF_NOWHERE, NULL, path);
-        }
+    int points = 0;
+    for (int k = 0; k < ns; k++)
+        for (int i = 0; i < t.nrows; i++)
+            points += isfinite(xs[i]) && isfinite(series[k].y[i]) && (linear || series[k].y[i] > 0);
+    if (points == 0) {
+        wf_report_nothing_to_plot(&d, WF_NOWHERE, NULL, path);
         goto done;
     }
     if (svg) {
-        wf_image_free(im);
         char *doc = wf_plot_lines_svg(&p);
+        if (!doc) {
+            status = wf_cli_usage_error("plot", "--size %s leaves no room for the axes", size_text);
+            goto done;
+        }
         if (wf_write_file_atomic(out, doc, strlen(doc)))
             wf_report_cannot_write(&d, WF_NOWHERE, NULL, out, strerror(errno));
         else
             status = 0;
         free(doc);
     } else {
+        wf_plot_area A;
+        double range[4];
+        wf_image *im = wf_plot_lines_png(&p, &A, range);
+        if (!im) {
+            status = wf_cli_usage_error("plot", "--size %s leaves no room for the axes", size_text);
+            goto done;
+        }
         char area[64], xaxis[96], yaxis[96], soft[64];
         snprintf(area, sizeof area, "%d %d %d %d", A.x, A.y, A.w, A.h);
-        double xlo = INFINITY, xhi = -INFINITY;
-        for (int i = 0; i < t.nrows; i++)
-            if (isfinite(xs[i])) {
-                xlo = fmin(xlo, xs[i]);
-                xhi = fmax(xhi, xs[i]);
-            }
-        snprintf(xaxis, sizeof xaxis, "%s %.9g %.9g", p.xlabel, xlo, xhi);
-        snprintf(yaxis, sizeof yaxis, "%s %.9g %.9g", linear ? "linear" : "log", yr[0], yr[1]);
+        snprintf(xaxis, sizeof xaxis, "%s %.9g %.9g", p.xlabel, range[0], range[1]);
+        snprintf(yaxis, sizeof yaxis, "%s %.9g %.9g", linear ? "linear" : "log", range[2], range[3]);
         snprintf(soft, sizeof soft, "weft %s", WF_VERSION);
         const char *keys[] = {"Software", "weft:plot-area", "weft:x-axis", "weft:y-axis", "weft:series"};
         const char *vals[] = {soft, area, xaxis, yaxis, names.s};
