@@ -172,6 +172,7 @@ int wf_cmd_spectrogram(int argc, char **argv)
     wf_real *x = NULL;
     int64_t n = 0;
     int chans = 0, status = 1;
+    /* the file's own rate (wf_audio_load keeps it but does not say it) */
     wf_audio_reader *r = wf_audio_open(path, 0, 1, &d);
     if (!r)
         return wf_cli_finish(&d, 1);
