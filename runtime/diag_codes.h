@@ -465,6 +465,21 @@
     X(reads_file, "reads-file", NOTE, files,                                                   \
       P3(const char *, what, const char *, name, const char *, file), "%s '%s' reads \"%s\"",  \
       "follows an error in the file of a param or an input: the statement that reads it")      \
+    /* ---- pictures: `weft plot` reads a fit's CSV log */                                     \
+    X(cannot_read_log, "cannot-read-log", ERROR, files,                                        \
+      P2(const char *, path, const char *, reason), "cannot read the log '%s': %s",            \
+      "the CSV file given to `weft plot` is missing or unreadable")                            \
+    X(no_loss_column, "no-loss-column", ERROR, files,                                          \
+      P2(const char *, path, const char *, header),                                            \
+      "'%s' has no loss column (its header is '%s')",                                          \
+      "a CSV given to `weft plot` without a column whose name holds \"loss\"")                 \
+    X(bad_log_value, "bad-log-value", ERROR, files,                                            \
+      P4(const char *, path, int, line, const char *, text, const char *, column),             \
+      "'%s' line %d: '%s' is not a number (column %s)",                                        \
+      "a cell of a `weft plot` CSV that is neither a number nor empty")                        \
+    X(nothing_to_plot, "nothing-to-plot", ERROR, files, P1(const char *, path),                \
+      "'%s' has no finite positive losses to plot",                                            \
+      "a `weft plot` CSV whose loss columns hold no value a log axis can show")                \
     /* ---- .npy files */                                                                      \
     X(cannot_read_npy, "cannot-read-npy", ERROR, npy,                                          \
       P2(const char *, path, const char *, reason), "%s: cannot read: %s",                     \

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "png_read.h"
 #include "lang/compile.h"
 #include "runtime/audio.h"
 #include "runtime/fft.h"
@@ -25,6 +26,7 @@
 #include "runtime/rng.h"
 #include "runtime/midi.h"
 #include "runtime/npy.h"
+#include "runtime/plot.h"
 #include "runtime/util.h"
 #include "stdlib/registry.h"
 
@@ -3262,6 +3264,467 @@ static void test_write_targets(void **state)
 
 /* ------------------------------------------------------------ every code */
 
+/* ------------------------------------------------- spectrogram and plot */
+
+/* A mono WAV at rate: a sine of freq and amplitude 0.5 for `tone` seconds,
+ * then silence to `seconds`. */
+static void save_tone(const char *path, int rate, double freq, double tone, double seconds)
+{
+    SF_INFO info = {.samplerate = rate, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+    SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+    assert_non_null(sf);
+    int64_t n = (int64_t)(seconds * rate);
+    float *x = wf_xcalloc((size_t)n, sizeof(float));
+    for (int64_t t = 0; t < (int64_t)(tone * rate); t++)
+        x[t] = (float)(0.5 * sin(2 * 3.14159265358979323846 * freq * (double)t / rate));
+    assert_int_equal(sf_writef_float(sf, x, n), n);
+    sf_close(sf);
+    free(x);
+}
+
+static png_picture read_png(const char *path)
+{
+    png_picture p;
+    if (png_picture_read(path, &p))
+        fail_msg("'%s' is not a PNG libpng decodes", path);
+    return p;
+}
+
+/* The numbers of a text chunk ("word a b c ..."), after its first word
+ * when it has one. */
+static int chunk_numbers(const png_picture *p, const char *key, char *word, double *v, int max)
+{
+    const char *t = png_picture_text(p, key);
+    if (!t)
+        fail_msg("no text chunk %s", key);
+    char *end;
+    int n = 0;
+    if (word) {
+        const char *sp = strchr(t, ' ');
+        assert_non_null(sp);
+        snprintf(word, 32, "%.*s", (int)(sp - t), t);
+        t = sp;
+    }
+    for (;;) {
+        double x = strtod(t, &end);
+        if (end == t || n == max)
+            break;
+        v[n++] = x;
+        t = end;
+    }
+    return n;
+}
+
+static double lum(const unsigned char *c)
+{
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+}
+
+/* The frequency the brightest pixel of column x of a spectrogram shows,
+ * by the axis its PNG states; *row gets the row. */
+static double brightest_hz(const png_picture *p, int x, int *row)
+{
+    double a[4], y[2];
+    char kind[32];
+    assert_int_equal(chunk_numbers(p, "weft:plot-area", NULL, a, 4), 4);
+    assert_int_equal(chunk_numbers(p, "weft:y-axis", kind, y, 2), 2);
+    int best = (int)a[1];
+    for (int j = (int)a[1]; j < (int)(a[1] + a[3]); j++)
+        if (lum(png_picture_at(p, x, j)) > lum(png_picture_at(p, x, best)))
+            best = j;
+    *row = best;
+    double u = 1 - (best - a[1] + 0.5) / a[3]; /* 0 at the bottom, 1 at the top */
+    if (strcmp(kind, "mel-hz") == 0)
+        return wf_hz_of_mel(wf_mel_of_hz(y[0]) + u * (wf_mel_of_hz(y[1]) - wf_mel_of_hz(y[0])));
+    assert_string_equal(kind, "linear-hz");
+    return y[0] + u * (y[1] - y[0]);
+}
+
+static void test_spectrogram(void **state)
+{
+    (void)state;
+    save_tone("tone.wav", 16000, 1000, 1, 2);
+    result r = WEFT("spectrogram", "tone.wav", "-o", "tone.png");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "weft: wrote tone.png (1000x400; 2 s at 16000 Hz, 1025 bins");
+    result_free(&r);
+    png_picture p = read_png("tone.png");
+    assert_int_equal(p.w, 1000);
+    assert_int_equal(p.h, 400);
+    double a[4], v[3];
+    assert_int_equal(chunk_numbers(&p, "weft:plot-area", NULL, a, 4), 4);
+    assert_true(a[0] > 0 && a[1] > 0 && a[0] + a[2] < p.w && a[1] + a[3] < p.h);
+    char word[32];
+    assert_int_equal(chunk_numbers(&p, "weft:x-axis", word, v, 2), 2);
+    assert_string_equal(word, "seconds");
+    assert_close(v[1], 2, 1e-9, 0);
+    assert_int_equal(chunk_numbers(&p, "weft:y-axis", word, v, 2), 2);
+    assert_close(v[1], 8000, 1e-9, 0);
+    /* the tone's row, within a pixel row or a bin of 1 kHz, in the first second */
+    int row, lin_row;
+    double tol = 8000 / a[3] + 16000.0 / 2048;
+    for (double t = 0.1; t < 0.9; t += 0.2) {
+        double hz = brightest_hz(&p, (int)(a[0] + t / 2 * a[2]), &row);
+        assert_close(hz, 1000, 0, tol);
+    }
+    brightest_hz(&p, (int)(a[0] + a[2] / 4), &lin_row);
+    /* silence (after the tone and the frames that reach it) and the rows far
+     * from the tone are the colour map's low end; the peak its high end */
+    wf_rgb low = wf_cmap_at(WF_CMAP_VIRIDIS, 0), high = wf_cmap_at(WF_CMAP_VIRIDIS, 1);
+    for (int x = (int)(a[0] + 0.6 * a[2]); x < (int)(a[0] + a[2]); x += 7)
+        for (int y = (int)a[1]; y < (int)(a[1] + a[3]); y++)
+            assert_memory_equal(png_picture_at(&p, x, y), &low, 3);
+    for (int y = (int)a[1]; y < (int)(a[1] + a[3] / 2); y++) /* 4-8 kHz */
+        assert_memory_equal(png_picture_at(&p, (int)(a[0] + a[2] / 4), y), &low, 3);
+    assert_memory_equal(png_picture_at(&p, (int)(a[0] + a[2] / 4), lin_row), &high, 3);
+    free(p.rgb);
+
+    /* --mel: the axis changes, and the tone sits where the mel axis says */
+    r = WEFT("spectrogram", "tone.wav", "-o", "mel.png", "--mel", "--size", "800x500", "-q");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    p = read_png("mel.png");
+    assert_int_equal(p.w, 800);
+    assert_int_equal(p.h, 500);
+    assert_int_equal(chunk_numbers(&p, "weft:y-axis", word, v, 2), 2);
+    assert_string_equal(word, "mel-hz");
+    assert_int_equal(chunk_numbers(&p, "weft:plot-area", NULL, a, 4), 4);
+    double hz = brightest_hz(&p, (int)(a[0] + a[2] / 4), &row);
+    /* a band is (mel(8 kHz) / 129) mel wide, about 33 Hz at 1 kHz */
+    assert_close(hz, 1000, 0, 40);
+    double u_mel = 1 - (row - a[1] + 0.5) / a[3];
+    assert_close(u_mel, wf_mel_of_hz(1000) / wf_mel_of_hz(8000), 0, 0.02); /* 0.35, not 0.125 */
+    free(p.rgb);
+
+    /* --db-range, --fft, --hop, magma */
+    r = WEFT("spectrogram", "tone.wav", "-o", "m.png", "--colormap", "magma", "--db-range", "40",
+             "--fft", "512", "--hop", "64", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    p = read_png("m.png");
+    assert_int_equal(chunk_numbers(&p, "weft:levels", word, v, 2), 2);
+    assert_close(v[1] - v[0], 40, 1e-9, 0);
+    assert_close(v[1], 20 * log10(0.5), 0, 0.1); /* the peak: a sine of 0.5 */
+    HAS(png_picture_text(&p, "weft:levels"), " magma");
+    wf_rgb mlow = wf_cmap_at(WF_CMAP_MAGMA, 0);
+    assert_int_equal(chunk_numbers(&p, "weft:plot-area", NULL, a, 4), 4);
+    assert_memory_equal(png_picture_at(&p, (int)(a[0] + a[2] - 2), (int)(a[1] + 2)), &mlow, 3);
+    free(p.rgb);
+
+    /* a FLAC, and a stereo WAV mixed to mono */
+    double amps[2] = {0.3, 0.3};
+    save("st.wav", 22050, 2, 22050, 3000, amps);
+    r = WEFT("run", EXAMPLES "/sine.weft", "-o", "sine.flac", "-q"); /* other formats read too */
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("spectrogram", "sine.flac", "-o", "flac.png", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("spectrogram", "st.wav", "-o", "st.png", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    p = read_png("st.png");
+    assert_int_equal(chunk_numbers(&p, "weft:plot-area", NULL, a, 4), 4);
+    assert_close(brightest_hz(&p, (int)(a[0] + a[2] / 2), &row), 3000, 0, 11025 / a[3] + 22050.0 / 2048);
+    free(p.rgb);
+
+    /* bad input: clear messages, non-zero exits, nothing written */
+    put_file("text.wav", "this is not audio\n");
+    int before = entries(".");
+    r = WEFT("spectrogram", "missing.wav", "-o", "x.png");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "cannot-read-audio");
+    HAS(r.err, "missing.wav");
+    result_free(&r);
+    r = WEFT("spectrogram", "text.wav", "-o", "x.png");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "cannot-read-audio");
+    result_free(&r);
+    static const char *const sizes[] = {"1000", "0x400", "axb", "1000x", "100000x10", "10x10x10"};
+    for (int i = 0; i < 6; i++) {
+        r = WEFT("spectrogram", "tone.wav", "-o", "x.png", "--size", sizes[i]);
+        EXPECT_STATUS(r, 2);
+        assert_true(starts_with(r.err, "weft spectrogram: --size takes WxH in pixels"));
+        HAS(r.err, sizes[i]);
+        result_free(&r);
+    }
+    r = WEFT("spectrogram", "tone.wav", "-o", "x.png", "--size", "60x30");
+    EXPECT_STATUS(r, 2);
+    HAS(r.err, "--size 60x30 leaves no room for the axes");
+    result_free(&r);
+    static const char *const bad[][2] = {
+        {"--fft", "1023"}, {"--fft", "8"}, {"--hop", "0"}, {"--db-range", "-5"},
+        {"--colormap", "jet"}, {"--bands", "0"},
+    };
+    for (int i = 0; i < 6; i++) {
+        r = WEFT("spectrogram", "tone.wav", "-o", "x.png", bad[i][0], bad[i][1]);
+        EXPECT_STATUS(r, 2);
+        char msg[80];
+        snprintf(msg, sizeof msg, "weft spectrogram: %s ", bad[i][0]);
+        assert_true(starts_with(r.err, msg));
+        result_free(&r);
+    }
+    r = WEFT("spectrogram", "tone.wav", "-o", "x.png", "--fft", "256", "--hop", "512");
+    EXPECT_STATUS(r, 2);
+    HAS(r.err, "--hop must not exceed the FFT size");
+    result_free(&r);
+    r = WEFT("spectrogram", "tone.wav", "-o", "x.jpg");
+    EXPECT_STATUS(r, 2);
+    HAS(r.err, "OUT must end in .png");
+    result_free(&r);
+    r = WEFT("spectrogram", "tone.wav");
+    EXPECT_STATUS(r, 2);
+    HAS(r.err, "needs -o OUT.png");
+    result_free(&r);
+    r = WEFT("spectrogram", "-o", "x.png");
+    EXPECT_STATUS(r, 2);
+    HAS(r.err, "expects one audio FILE");
+    result_free(&r);
+    r = WEFT("spectrogram", "tone.wav", "-o", "nowhere/x.png");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "cannot-write");
+    result_free(&r);
+    assert_int_equal(entries("."), before);
+}
+
+/* Pixels of colour c in column x of the plot area, their mean row. */
+static double mean_row_of(const png_picture *p, const double *a, int x0, int x1, wf_rgb c, int *count)
+{
+    double sum = 0;
+    *count = 0;
+    for (int x = x0; x < x1; x++)
+        for (int y = (int)a[1]; y < (int)(a[1] + a[3]); y++)
+            if (memcmp(png_picture_at(p, x, y), &c, 3) == 0) {
+                sum += y;
+                ++*count;
+            }
+    return *count ? sum / *count : NAN;
+}
+
+static void test_plot(void **state)
+{
+    (void)state;
+    /* a real fit's log */
+    result r = WEFT("run", EXAMPLES "/fit_gain_target.weft", "-o", "target.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("fit", EXAMPLES "/fit_gain.weft", "--target", "target.wav", "--loss", "l1", "--lr", "0.01",
+             "--steps", "40", "--log", "fit.csv", "-o", "fitted.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("plot", "fit.csv", "-o", "loss.png");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "weft: plotted loss against step (41 rows); wrote loss.png\n");
+    result_free(&r);
+    png_picture p = read_png("loss.png");
+    assert_int_equal(p.w, 800);
+    assert_int_equal(p.h, 500);
+    double a[4], v[2];
+    char word[32];
+    assert_int_equal(chunk_numbers(&p, "weft:plot-area", NULL, a, 4), 4);
+    assert_string_equal(png_picture_text(&p, "weft:series"), "loss");
+    wf_rgb blue = wf_plot_colour(0), orange = wf_plot_colour(1);
+    int n_left, n_right, n;
+    mean_row_of(&p, a, (int)a[0], (int)(a[0] + a[2]), blue, &n);
+    assert_true(n > a[2]); /* a curve across the area, not a blank picture */
+    /* the gain fit's L1 loss falls over its first 40 steps */
+    double left = mean_row_of(&p, a, (int)a[0], (int)(a[0] + a[2] / 10), blue, &n_left);
+    double right = mean_row_of(&p, a, (int)(a[0] + 0.9 * a[2]), (int)(a[0] + a[2]), blue, &n_right);
+    assert_true(n_left > 0 && n_right > 0);
+    assert_true(right > left + a[3] / 4);
+    free(p.rgb);
+
+    /* a log with a validation loss every 10 steps (empty cells between),
+     * falling by a known law: the curves' pixels sit where the log axis says */
+    wf_str csv = {0};
+    wf_str_puts(&csv, "step,loss,val_loss,seconds\n");
+    for (int i = 0; i <= 200; i++) {
+        wf_str_printf(&csv, "%d,%.9g,", i, exp(-i / 40.0));
+        if (i % 10 == 0)
+            wf_str_printf(&csv, "%.9g", 3 * exp(-i / 50.0));
+        wf_str_puts(&csv, ",0.01\n");
+    }
+    put_file("val.csv", csv.s);
+    wf_str_free(&csv);
+    r = WEFT("plot", "val.csv", "-o", "val.png", "--size", "640x400", "--title", "validation");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "weft: plotted loss, val_loss against step (201 rows)");
+    result_free(&r);
+    p = read_png("val.png");
+    assert_int_equal(p.w, 640);
+    assert_int_equal(p.h, 400);
+    assert_int_equal(chunk_numbers(&p, "weft:plot-area", NULL, a, 4), 4);
+    assert_int_equal(chunk_numbers(&p, "weft:y-axis", word, v, 2), 2);
+    assert_string_equal(word, "log");
+    assert_string_equal(png_picture_text(&p, "weft:series"), "loss, val_loss");
+    assert_string_equal(png_picture_text(&p, "weft:x-axis"), "step 0 200");
+    /* at step 100 the loss is e^-2.5: its row on the log axis, within 3 pixels */
+    int x100 = (int)lround(a[0] + 100.0 / 200 * (a[2] - 1));
+    double want = a[1] + (a[3] - 1) - (log10(exp(-2.5)) - log10(v[0])) / (log10(v[1]) - log10(v[0])) * (a[3] - 1);
+    assert_close(mean_row_of(&p, a, x100, x100 + 1, blue, &n), want, 0, 3);
+    assert_true(n > 0);
+    double lv = mean_row_of(&p, a, (int)a[0], (int)(a[0] + a[2] / 10), orange, &n_left);
+    double rv = mean_row_of(&p, a, (int)(a[0] + 0.85 * a[2]), (int)(a[0] + 0.95 * a[2]), orange, &n_right);
+    assert_true(n_left > 0 && n_right > 0 && rv > lv + a[3] / 4);
+    free(p.rgb);
+
+    /* SVG, written directly: a polyline per series, descending on screen */
+    r = WEFT("plot", "val.csv", "-o", "val.svg", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    char *svg = get_file("val.svg");
+    assert_true(starts_with(svg, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    HAS(svg, "</svg>\n");
+    assert_int_equal(count(svg, "<polyline "), 2);
+    HAS(svg, ">val_loss</text>");
+    HAS(svg, ">step</text>");
+    const char *pts = strstr(svg, "points=\"");
+    assert_non_null(pts);
+    pts += 8;
+    double x0, y0, x1 = 0, y1 = 0;
+    assert_int_equal(sscanf(pts, "%lf,%lf", &x0, &y0), 2);
+    int npts = 0;
+    for (const char *q = pts; *q != '"'; npts++) {
+        assert_int_equal(sscanf(q, "%lf,%lf", &x1, &y1), 2);
+        while (*q != ' ' && *q != '"')
+            q++;
+        if (*q == ' ')
+            q++;
+    }
+    assert_int_equal(npts, 201);
+    assert_true(x1 > x0 && y1 > y0 + 100);
+    free(svg);
+
+    /* --linear */
+    r = WEFT("plot", "val.csv", "-o", "lin.png", "--linear", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    p = read_png("lin.png");
+    assert_int_equal(chunk_numbers(&p, "weft:y-axis", word, v, 2), 2);
+    assert_string_equal(word, "linear");
+    free(p.rgb);
+
+    /* bad input */
+    put_file("noloss.csv", "step,error,seconds\n0,1,0.1\n");
+    put_file("bad.csv", "step,loss\n0,1\n1,abc\n");
+    put_file("zero.csv", "step,loss\n0,0\n1,-1\n");
+    int before = entries(".");
+    r = WEFT("plot", "missing.csv", "-o", "x.png");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "cannot-read-log");
+    result_free(&r);
+    r = WEFT("plot", "noloss.csv", "-o", "x.png");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "no-loss-column");
+    HAS(r.err, "'noloss.csv' has no loss column (its header is 'step,error,seconds')");
+    result_free(&r);
+    r = WEFT("plot", "bad.csv", "-o", "x.png");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "bad-log-value");
+    HAS(r.err, "'bad.csv' line 3: 'abc' is not a number (column loss)");
+    result_free(&r);
+    r = WEFT("plot", "zero.csv", "-o", "x.png");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "nothing-to-plot");
+    result_free(&r);
+    r = WEFT("plot", "val.csv", "-o", "x.png", "--size", "5x");
+    EXPECT_STATUS(r, 2);
+    assert_true(starts_with(r.err, "weft plot: --size takes WxH in pixels"));
+    result_free(&r);
+    r = WEFT("plot", "val.csv", "-o", "x.png", "--size", "40x40");
+    EXPECT_STATUS(r, 2);
+    HAS(r.err, "--size 40x40 leaves no room for the axes");
+    result_free(&r);
+    r = WEFT("plot", "val.csv", "-o", "x.gif");
+    EXPECT_STATUS(r, 2);
+    HAS(r.err, "OUT must end in .png or .svg");
+    result_free(&r);
+    r = WEFT("plot", "val.csv");
+    EXPECT_STATUS(r, 2);
+    HAS(r.err, "needs -o OUT.png or OUT.svg");
+    result_free(&r);
+    assert_int_equal(entries("."), before);
+}
+
+/* docs/tutorial.md, "Looking at sounds and fits", by its commands: the
+ * fit's loss falls (by more than 3x, most of it in the first 50 steps), the
+ * loss plot descends, and the brightest band of both spectrograms' middle
+ * columns is a harmonic of the note (587.1 Hz). */
+static void test_tutorial_pictures(void **state)
+{
+    (void)state;
+    result r = WEFT("fit", EXAMPLES "/fit_flute.weft", "--target", EXAMPLES "/data/flute_d5_16k.wav",
+                    "--lr", "0.05", "--steps", "300", "-o", "flute.weft", "--render", "flute.wav",
+                    "--log", "flute.csv", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    double first, last;
+    log_ends("flute.csv", &first, &last);
+    assert_true(first > 3 * last);
+    char *text = get_file("flute.csv");
+    const char *at50 = strstr(text, "\n50,");
+    assert_non_null(at50);
+    double l50 = strtod(at50 + 4, NULL);
+    assert_true(l50 - last < first - l50);
+    free(text);
+    const char *const pics[][2] = {{EXAMPLES "/data/flute_d5_16k.wav", "target.png"},
+                                   {"flute.wav", "fitted.png"}};
+    for (int i = 0; i < 2; i++) {
+        r = WEFT("spectrogram", pics[i][0], "--mel", "-o", pics[i][1]);
+        EXPECT_STATUS(r, 0);
+        result_free(&r);
+        png_picture p = read_png(pics[i][1]);
+        double a[4];
+        assert_int_equal(chunk_numbers(&p, "weft:plot-area", NULL, a, 4), 4);
+        int row;
+        double hz = brightest_hz(&p, (int)(a[0] + a[2] / 3), &row);
+        double k = round(hz / 587.1);
+        assert_true(k >= 1);
+        /* a mel band here is under 60 Hz wide; a pixel row less */
+        assert_close(hz, k * 587.1, 0, 60);
+        free(p.rgb);
+    }
+    r = WEFT("plot", "flute.csv", "-o", "loss.png");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    png_picture p = read_png("loss.png");
+    double a[4];
+    assert_int_equal(chunk_numbers(&p, "weft:plot-area", NULL, a, 4), 4);
+    int nl, nr;
+    double left = mean_row_of(&p, a, (int)a[0], (int)(a[0] + a[2] / 10), wf_plot_colour(0), &nl);
+    double right = mean_row_of(&p, a, (int)(a[0] + 0.9 * a[2]), (int)(a[0] + a[2]), wf_plot_colour(0), &nr);
+    assert_true(nl > 0 && nr > 0 && right > left + a[3] / 4);
+    free(p.rgb);
+    r = WEFT("plot", "flute.csv", "-o", "loss.svg");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    assert_true(exists("loss.svg"));
+}
+
+static void test_picture_help(void **state)
+{
+    (void)state;
+    result r = WEFT("--help");
+    HAS(r.out, "\n  spectrogram FILE -o OUT.png ");
+    HAS(r.out, "\n  plot LOG.csv -o OUT ");
+    result_free(&r);
+    static const char *const cmds[] = {"spectrogram", "plot"};
+    for (int i = 0; i < 2; i++) {
+        char usage[64];
+        snprintf(usage, sizeof usage, "usage: weft %s ", cmds[i]);
+        r = WEFT(cmds[i], "--help");
+        EXPECT_STATUS(r, 0);
+        assert_true(starts_with(r.out, usage));
+        assert_string_equal(r.err, "");
+        result_free(&r);
+        r = WEFT(cmds[i], "--bogus");
+        EXPECT_STATUS(r, 2);
+        HAS(r.err, usage);
+        result_free(&r);
+    }
+}
+
 /* Codes no test can provoke: failures of the disk or of libraries
  * (libsndfile refuses a header without channels or rate itself), a file of
  * 2^31 frames, FFT sizes the command line checks before the loss does, a
@@ -3342,6 +3805,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_flanger, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_check, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_source_filter, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_spectrogram, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_plot, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_picture_help, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_tutorial_pictures, enter_tmp, leave_tmp),
         cmocka_unit_test(test_every_run_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,8 @@ static void usage_main(FILE *f)
           "  check PATCH           compare reverse-mode gradients with finite differences\n"
           "  graph PATCH           print the compiled graph as Graphviz DOT, or draw it\n"
           "                        as SVG or PNG through Graphviz\n"
+          "  spectrogram FILE -o OUT.png  draw an audio file's spectrogram\n"
+          "  plot LOG.csv -o OUT   plot a fit log's loss curves (PNG or SVG)\n"
           "  nodes                 list every node with its signature\n"
           "  errors [CODE]         list the codes of errors and warnings, or explain one\n"
           "\n"
@@ -91,6 +93,10 @@ int wf_cli_main(int argc, char **argv)
         return wf_cmd_errors(sub_argc, sub_argv);
     if (strcmp(cmd, "fit") == 0)
         return wf_cmd_fit(sub_argc, sub_argv);
+    if (strcmp(cmd, "spectrogram") == 0)
+        return wf_cmd_spectrogram(sub_argc, sub_argv);
+    if (strcmp(cmd, "plot") == 0)
+        return wf_cmd_plot(sub_argc, sub_argv);
     if (strcmp(cmd, "check") == 0) {
         sub_argv[0] = saved;
         wf_cmd_exec_float64(argc, argv);
