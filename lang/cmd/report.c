@@ -373,9 +373,10 @@ static const char style[] =
     "code,.num{font-family:ui-monospace,monospace;font-size:13px}"
     ".grid{display:grid;grid-template-columns:repeat(3,1fr);gap:14px}"
     ".grid canvas{width:100%;height:auto;display:block}"
-    ".grid h3{font-size:14px;margin:0 0 4px}audio{width:100%;margin:4px 0}"
-    ".note{color:#666;font-size:12px}.map.heat{width:240px;height:64px;image-rendering:pixelated}"
-    "#js-errors{color:#b00;white-space:pre-wrap}.legend span{margin-right:14px}"
+    ".grid h3{font-size:14px;margin:0 0 4px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}audio{width:100%;margin:4px 0}"
+    ".note{color:#666;font-size:12px}.map.heat{width:180px;height:56px;image-rendering:pixelated}"
+    ".heat-pair{white-space:nowrap}.heat-pair span{display:inline-block;margin-right:10px;font-size:12px;color:#666}"
+    ".heat-pair canvas{vertical-align:middle}#js-errors{color:#b00;white-space:pre-wrap}.legend span{margin-right:14px}"
     ".sw{display:inline-block;width:18px;height:3px;vertical-align:middle;margin-right:4px}";
 
 /* Installed first, so that errors of the page's own script are caught. */
@@ -457,7 +458,7 @@ static void put_row(wf_str *b, const char *name, const char *value)
 static void put_summary(wf_str *b, const wf_fit_report *r, const wf_fit_result *res)
 {
     char line[256];
-    int steps = r->nloss ? r->loss[r->nloss - 1].step : 0;
+    int steps = r->nloss ? r->loss[r->nloss - 1].step + 1 : 0; /* updates made */
     double secs = r->nloss ? r->loss[r->nloss - 1].seconds : 0;
     if (res) {
         steps = res->steps;
@@ -542,6 +543,7 @@ static void put_loss_curve(wf_str *b, const wf_fit_report *r)
                      "stroke=\"#999\"/>", L, T, W - L - R, H - T - B);
     /* y ticks: decades, with 2 and 5 when the curve spans few of them */
     int dense = hi - lo < 2.5, sparse = hi - lo > 8;
+    double labelled = INFINITY; /* the last label's y: none closer than 12 px */
     for (int e = (int)floor(lo); e <= (int)ceil(hi); e++)
         for (int m = 1; m <= 9; m++) {
             if ((sparse && m > 1) || (!dense && m != 1) ||
@@ -551,18 +553,20 @@ static void put_loss_curve(wf_str *b, const wf_fit_report *r)
             if (lv < lo || lv > hi)
                 continue;
             double y = Y(v);
+            if (labelled - y < 12)
+                continue;
+            labelled = y;
             wf_str_printf(b, "<line x1=\"%g\" x2=\"%g\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>"
                              "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\" class=\"ytick\">",
                           L, W - R, y, y, L - 5, y + 4);
             put_tick(b, v);
             wf_str_puts(b, "</text>");
         }
-    /* x ticks: 1, 2 or 5 times a power of ten, at most 8 */
-    double st = pow(10, floor(log10(x1 / 8.0 > 1 ? x1 / 8.0 : 1)));
-    while (x1 / st > 8)
-        st *= st == pow(10, floor(log10(st))) ? 2 : 2.5;
-    if (st < 1)
-        st = 1;
+    /* x ticks: whole steps, 1, 2 or 5 times a power of ten, at most 8 */
+    double st = 1;
+    for (double p10 = 1; x1 / st > 8; p10 *= 10)
+        for (int m = 0; m < 3 && x1 / st > 8; m++)
+            st = p10 * (m == 0 ? 2 : m == 1 ? 5 : 10);
     for (double s = 0; s <= x1 + 1e-9; s += st)
         wf_str_printf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%g\" y2=\"%g\" stroke=\"#999\"/>"
                          "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\" class=\"xtick\">%g</text>",
@@ -793,7 +797,7 @@ static void put_params(wf_str *b, const wf_fit_report *r, const char *when)
                      "Plots: before grey and dashed, after blue. Heat maps: magma from the "
                      "smallest value (black) to the largest (white) of both.</p>", when);
     wf_str_puts(b, "<table id=\"params-table\"><tr><th>param</th><th>shape</th><th>before</th>"
-                   "<th>after</th><th>change</th></tr>");
+                   "<th>after</th><th>change, or before and after</th></tr>");
     for (int i = 0; i < ps->n; i++) {
         const wf_param *p = &ps->v[i];
         const wf_param_decl *dc = p->decl;
@@ -837,9 +841,11 @@ static void put_params(wf_str *b, const wf_fit_report *r, const char *when)
             if (matrix) {
                 double lo = fmin(sb.min, sa.min), hi = fmax(sb.max, sa.max);
                 int rows = per_frame ? p->rows : dc->dims[0], cols = per_frame ? p->cols : dc->dims[1];
+                wf_str_puts(b, "<span class=\"heat-pair\"><span>before ");
                 put_heat(b, bf, rows, cols, per_frame, lo, hi);
-                wf_str_puts(b, " ");
+                wf_str_puts(b, "</span><span>after ");
                 put_heat(b, a, rows, cols, per_frame, lo, hi);
+                wf_str_puts(b, "</span></span>");
             } else {
                 put_series(b, bf, a, n);
             }
