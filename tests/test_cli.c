@@ -2588,6 +2588,182 @@ static void test_fit_report(void **state)
     free(page);
 }
 
+/* Runs argv (a program on the PATH or a path) with stdout and stderr into
+ * files and no stdin; its exit status, or -1 when it was killed after
+ * `seconds`. */
+static int run_program(const char *const *argv, const char *out, const char *err, double seconds)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int in = open("/dev/null", O_RDONLY);
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+            _exit(127);
+        setpgid(0, 0); /* its helper processes go with it */
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    double t0 = wf_now();
+    for (;;) {
+        int ws;
+        if (waitpid(pid, &ws, WNOHANG) == pid)
+            return exit_status(ws);
+        if (wf_now() - t0 > seconds) {
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            waitpid(pid, &ws, 0);
+            return -1;
+        }
+        nanosleep(&(struct timespec){0, 20000000}, NULL);
+    }
+}
+
+/* Headless Chromium, as Debian installs it (scripts/deps.txt), or the one
+ * WEFT_CHROMIUM names; NULL when there is none. */
+static const char *find_chromium(void)
+{
+    const char *env = getenv("WEFT_CHROMIUM");
+    if (env && env[0])
+        return access(env, X_OK) == 0 ? env : NULL;
+    static const char *const where[] = {"/usr/bin/chromium", "/usr/bin/chromium-browser"};
+    for (int i = 0; i < 2; i++)
+        if (access(where[i], X_OK) == 0)
+            return where[i];
+    return NULL;
+}
+
+/* The value of attribute `name` in the tag that starts with `tag`, or NULL;
+ * caller frees. */
+static char *tag_attr(const char *page, const char *tag, const char *name)
+{
+    const char *t = strstr(page, tag);
+    if (!t)
+        return NULL;
+    const char *end = strchr(t, '>');
+    char key[64];
+    snprintf(key, sizeof key, " %s=\"", name);
+    const char *a = strstr(t, key);
+    if (!a || !end || a > end)
+        return NULL;
+    a += strlen(key);
+    return wf_xstrndup(a, strcspn(a, "\""));
+}
+
+/* The report in a browser (headless Chromium): the page's script runs
+ * without errors and without writing to the console; both players know
+ * their duration, the target's; the spectrograms are painted (nearly every
+ * pixel of their picture away from the page's white, and in many colours)
+ * and lie within the first screen, which a screenshot of 1200 x 1600 takes.
+ * Skipped with a message when there is no Chromium, or it cannot start. */
+static void test_fit_report_browser(void **state)
+{
+    (void)state;
+    const char *chromium = find_chromium();
+    if (!chromium) {
+        print_message("test_fit_report_browser skipped: no Chromium (apt-get install chromium, "
+                      "or set WEFT_CHROMIUM)\n");
+        skip();
+    }
+    copy_file(EXAMPLES "/fit_gain.weft", "gain.weft");
+    result r = WEFT("run", EXAMPLES "/fit_gain_target.weft", "-o", "target.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "--target", "target.wav", "--loss", "l1", "--steps", "100",
+             "--report", "fit.html", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    wf_str url = {0}, profile = {0}, shot = {0};
+    wf_str_printf(&url, "file://%s/fit.html", tmp);
+    wf_str_printf(&profile, "--user-data-dir=%s/profile", tmp);
+    wf_str_printf(&shot, "--screenshot=%s/shot.png", tmp);
+    const char *dump[] = {chromium, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
+                          "--mute-audio", profile.s, "--enable-logging=stderr", "--v=0",
+                          "--window-size=1200,1600", "--virtual-time-budget=10000", "--dump-dom",
+                          url.s, NULL};
+    int status = run_program(dump, "dom.html", "chromium.log", 120);
+    size_t len;
+    char *dom = wf_read_file("dom.html", &len);
+    if (status != 0 || !dom || !strstr(dom, "<html")) {
+        char *log = wf_read_file("chromium.log", &len);
+        print_message("test_fit_report_browser skipped: %s does not start (status %d): %.300s\n",
+                      chromium, status, log ? log : "");
+        free(log);
+        free(dom);
+        wf_str_free(&url);
+        wf_str_free(&profile);
+        wf_str_free(&shot);
+        skip();
+    }
+    char *log = get_file("chromium.log");
+    for (const char *p = log; (p = strstr(p, "CONSOLE")); p++)
+        fail_msg("the page wrote to the console: %.200s", p);
+    assert_null(strstr(log, "Uncaught"));
+    free(log);
+    /* the page's own checks */
+    char *v = tag_attr(dom, "<html", "data-errors");
+    assert_non_null(v);
+    if (strcmp(v, "0") != 0) {
+        const char *e = strstr(dom, "<pre id=\"js-errors\"");
+        fail_msg("the page's script failed: %.300s", e ? e : "");
+    }
+    free(v);
+    v = tag_attr(dom, "<html", "data-ready");
+    assert_non_null(v);
+    assert_string_equal(v, "1");
+    free(v);
+    static const char *const players[] = {"<audio id=\"audio-target\"", "<audio id=\"audio-fitted\""};
+    for (int i = 0; i < 2; i++) {
+        v = tag_attr(dom, players[i], "data-duration");
+        if (!v)
+            fail_msg("%s> has no duration", players[i]);
+        assert_close(strtod(v, NULL), 0.5, 0, 1e-3); /* 8000 samples at 16 kHz */
+        free(v);
+    }
+    static const char *const specs[] = {"<canvas class=\"map spectrogram spec-target\"",
+                                        "<canvas class=\"map spectrogram spec-fitted\"",
+                                        "<canvas class=\"map spectrogram spec-diff\""};
+    for (int i = 0; i < 3; i++) {
+        v = tag_attr(dom, specs[i], "data-painted");
+        if (!v)
+            fail_msg("%s> was not drawn", specs[i]);
+        assert_true(strtod(v, NULL) > 0.99);
+        free(v);
+        v = tag_attr(dom, specs[i], "data-colours");
+        assert_non_null(v);
+        /* a sine's bands in magma; the difference of a good fit is nearly one colour */
+        assert_true(atoi(v) >= (i < 2 ? 64 : 1));
+        free(v);
+        v = tag_attr(dom, specs[i], "data-rect");
+        assert_non_null(v);
+        int x, y, w, h;
+        assert_int_equal(sscanf(v, "%d,%d,%d,%d", &x, &y, &w, &h), 4);
+        assert_true(x >= 0 && y >= 0 && w > 200 && h > 100 && x + w <= 1200 && y + h <= 1600);
+        free(v);
+    }
+    free(dom);
+    /* the screenshot of that first screen */
+    const char *snap[] = {chromium, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
+                          "--mute-audio", profile.s, "--window-size=1200,1600",
+                          "--virtual-time-budget=10000", "--hide-scrollbars", shot.s, url.s, NULL};
+    assert_int_equal(run_program(snap, "snap.out", "snap.log", 120), 0);
+    char *png = wf_read_file("shot.png", &len);
+    assert_non_null(png);
+    assert_true(len > 33);
+    assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
+    assert_memory_equal(png + 12, "IHDR", 4);
+    const unsigned char *u = (const unsigned char *)png;
+    assert_int_equal((u[16] << 24 | u[17] << 16 | u[18] << 8 | u[19]), 1200);
+    assert_int_equal((u[20] << 24 | u[21] << 16 | u[22] << 8 | u[23]), 1600);
+    /* a blank page compresses to a few kB; the spectrograms and waveforms do not */
+    assert_true(len > 50000);
+    free(png);
+    wf_str_free(&url);
+    wf_str_free(&profile);
+    wf_str_free(&shot);
+}
+
 /* ----------------------------------------------------------------- check */
 
 /* The source-filter example (docs/tutorial.md, "Source-filter speech:
@@ -3172,6 +3348,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_batch, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_outputs, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_report, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_report_browser, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_svf, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_eq, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_room, enter_tmp, leave_tmp),

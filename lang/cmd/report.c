@@ -13,7 +13,8 @@
  *
  * The page checks itself: its script writes each player's duration into
  * data-duration once known, the share of painted pixels and the number of
- * distinct colours of each spectrogram into data-painted and data-colours,
+ * distinct colours of each spectrogram into data-painted and data-colours
+ * (and where it lies on the page into data-rect: x, y, width, height),
  * any script error into #js-errors and <html data-errors>, and sets <html
  * data-ready> when it has drawn everything (tests/test_cli.c reads these
  * back from headless Chromium). */
@@ -404,7 +405,9 @@ static const char script[] =
     "function measure(g,x,y,w,h,cv){var d=g.getImageData(x,y,w,h).data,n=0,set={},k=0;"
     "for(var i=0;i<d.length;i+=4){if(d[i+3]>0&&!(d[i]==255&&d[i+1]==255&&d[i+2]==255))n++;"
     "var c=(d[i]<<16)|(d[i+1]<<8)|d[i+2];if(!set[c]&&k<100000){set[c]=1;k++;}}"
-    "cv.setAttribute('data-painted',(n/(w*h)).toFixed(4));cv.setAttribute('data-colours',k);}"
+    "cv.setAttribute('data-painted',(n/(w*h)).toFixed(4));cv.setAttribute('data-colours',k);"
+    "var r=cv.getBoundingClientRect();cv.setAttribute('data-rect',[r.left+scrollX,r.top+scrollY,"
+    "r.width,r.height].map(Math.round).join(','));}"
     "function nice(span,most){var s=Math.pow(10,Math.floor(Math.log10(span/most)));"
     "var m=[1,2,5,10];for(var i=0;i<4;i++)if(span/(s*m[i])<=most)return s*m[i];return s*10;}"
     "function mel(f){return 2595*Math.log10(1+f/700);}"
