@@ -302,7 +302,10 @@ static void describe(wf_fit_report *rp, const fit_args *a, const wf_setup *s,
         wf_fit_report_setting(rp, "batch", "%s", ob->count == 1 ? "the whole recording each step"
                                                                : "every whole recording each step");
     wf_fit_report_setting(rp, "seed", "%llu", (unsigned long long)a->co.so.seed);
-    wf_fit_report_setting(rp, "report", "rewritten every %d steps", a->report_every);
+    if (a->report_every > 0)
+        wf_fit_report_setting(rp, "report", "rewritten every %d steps", a->report_every);
+    else
+        wf_fit_report_setting(rp, "report", "written at the start and the end");
 }
 
 int wf_cmd_fit(int argc, char **argv)

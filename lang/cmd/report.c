@@ -372,9 +372,9 @@ static const char style[] =
     "table{border-collapse:collapse}td,th{padding:3px 8px;text-align:left;vertical-align:middle;"
     "border-bottom:1px solid #eee}th{background:#f6f6f6}"
     "code,.num{font-family:ui-monospace,monospace;font-size:13px}"
-    ".grid{display:grid;grid-template-columns:repeat(3,1fr);gap:14px}"
+    ".grid{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:14px}"
     ".grid canvas{width:100%;height:auto;display:block}"
-    ".grid h3{font-size:14px;margin:0 0 4px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}audio{width:100%;margin:4px 0}"
+    ".grid h3{font-size:14px;margin:0 0 4px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}audio,.noaudio{width:100%;height:40px;margin:4px 0;display:block}"
     ".note{color:#666;font-size:12px}.map.heat{width:180px;height:56px;image-rendering:pixelated}"
     ".heat-pair{white-space:nowrap}.heat-pair span{display:inline-block;margin-right:10px;font-size:12px;color:#666}"
     ".heat-pair canvas{vertical-align:middle}#js-errors{color:#b00;white-space:pre-wrap}.legend span{margin-right:14px}"
@@ -505,12 +505,14 @@ static void put_settings(wf_str *b, const wf_fit_report *r)
     wf_str_puts(b, "</table>");
 }
 
-/* An axis value as the loss curve labels it. */
-static void put_tick(wf_str *b, double v)
+/* 1, 2 or 5 times a power of ten, at most `most` of which cover span. */
+static double nice_step(double span, int most)
 {
-    char t[32];
-    snprintf(t, sizeof t, "%g", v);
-    wf_str_puts(b, t);
+    double p = pow(10, floor(log10(span / most)));
+    for (;; p *= 10)
+        for (int m = 1; m <= 5; m += m == 1 ? 1 : 3)
+            if (span / (m * p) <= most)
+                return m * p;
 }
 
 /* The loss per step (and the best so far) on a log scale. */
@@ -544,32 +546,35 @@ static void put_loss_curve(wf_str *b, const wf_fit_report *r)
                      "font-size=\"11\" font-family=\"sans-serif\">", W, H, W, H);
     wf_str_printf(b, "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"none\" "
                      "stroke=\"#999\"/>", L, T, W - L - R, H - T - B);
-    /* y ticks: decades, with 2 and 5 when the curve spans few of them */
-    int dense = hi - lo < 2.5, sparse = hi - lo > 8;
-    double labelled = INFINITY; /* the last label's y: none closer than 12 px */
-    for (int e = (int)floor(lo); e <= (int)ceil(hi); e++)
-        for (int m = 1; m <= 9; m++) {
-            if ((sparse && m > 1) || (!dense && m != 1) ||
-                (dense && hi - lo > 0.8 && m != 1 && m != 2 && m != 5))
-                continue;
-            double v = m * pow(10, e), lv = log10(v);
-            if (lv < lo || lv > hi)
-                continue;
-            double y = Y(v);
-            if (labelled - y < 12)
-                continue;
-            labelled = y;
-            wf_str_printf(b, "<line x1=\"%g\" x2=\"%g\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>"
-                             "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\" class=\"ytick\">",
-                          L, W - R, y, y, L - 5, y + 4);
-            put_tick(b, v);
-            wf_str_puts(b, "</text>");
-        }
-    /* x ticks: whole steps, 1, 2 or 5 times a power of ten, at most 8 */
-    double st = 1;
-    for (double p10 = 1; x1 / st > 8; p10 *= 10)
-        for (int m = 0; m < 3 && x1 / st > 8; m++)
-            st = p10 * (m == 0 ? 2 : m == 1 ? 5 : 10);
+    /* y ticks: decades; 1, 2 and 5 in each over fewer decades; over less
+       than one, evenly spaced values */
+    double span = hi - lo, labelled = INFINITY; /* the last label's y: none closer than 12 px */
+    double ticks[64];
+    int nt = 0;
+    if (span >= 0.8) {
+        for (int e = (int)floor(lo); e <= (int)ceil(hi) && nt < 60; e++)
+            for (int m = 1; m <= 5; m += m == 1 ? 1 : 3)
+                if (m == 1 || span < 2.5)
+                    ticks[nt++] = m * pow(10, e);
+    } else {
+        double v0 = pow(10, lo), v1 = pow(10, hi), st = nice_step(v1 - v0, 6);
+        for (double v = ceil(v0 / st) * st; v <= v1 && nt < 60; v += st)
+            ticks[nt++] = v;
+    }
+    for (int i = 0; i < nt; i++) {
+        double v = ticks[i], lv = log10(v);
+        if (lv < lo || lv > hi)
+            continue;
+        double y = Y(v);
+        if (labelled - y < 12)
+            continue;
+        labelled = y;
+        wf_str_printf(b, "<line x1=\"%g\" x2=\"%g\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>"
+                         "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\" class=\"ytick\">%.4g</text>",
+                      L, W - R, y, y, L - 5, y + 4, v);
+    }
+    /* x ticks: whole steps */
+    double st = fmax(1, nice_step(x1, 8));
     for (double s = 0; s <= x1 + 1e-9; s += st)
         wf_str_printf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%g\" y2=\"%g\" stroke=\"#999\"/>"
                          "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\" class=\"xtick\">%g</text>",
@@ -642,7 +647,7 @@ static void put_column(wf_str *b, const char *id, const char *title, const wf_re
             wf_str_printf(b, "<p class=\"note\">The player holds the first %d s.</p>",
                           MAX_AUDIO_SECONDS);
     } else {
-        wf_str_puts(b, "<p class=\"note\">(the difference is seen, not heard)</p>");
+        wf_str_puts(b, "<p class=\"note noaudio\">(the difference is seen, not heard)</p>");
     }
     char attrs[160];
     snprintf(attrs, sizeof attrs, "data-dur=\"%.6g\" data-fmin=\"%g\" data-fmax=\"%g\"",
