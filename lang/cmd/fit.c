@@ -302,6 +302,10 @@ static void describe(wf_fit_report *rp, const fit_args *a, const wf_setup *s,
         wf_fit_report_setting(rp, "batch", "%s", ob->count == 1 ? "the whole recording each step"
                                                                : "every whole recording each step");
     wf_fit_report_setting(rp, "seed", "%llu", (unsigned long long)a->co.so.seed);
+    for (int i = 0; i < a->co.so.sets.n; i++)
+        wf_fit_report_setting(rp, "--set", "%s", a->co.so.sets.v[i]);
+    for (int i = 0; i < a->co.so.inputs.n; i++)
+        wf_fit_report_setting(rp, "--input", "%s", a->co.so.inputs.v[i]);
     if (a->report_every > 0)
         wf_fit_report_setting(rp, "report", "rewritten every %d steps", a->report_every);
     else
