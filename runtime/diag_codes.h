@@ -446,6 +446,9 @@
     X(cannot_write_log, "cannot-write-log", ERROR, files,                                      \
       P2(const char *, path, const char *, reason), "cannot write the log '%s': %s",           \
       "the --log file of a fit cannot be created")                                             \
+    X(cannot_write_report, "cannot-write-report", ERROR, files,                                \
+      P2(const char *, path, const char *, reason), "cannot write the report '%s': %s",        \
+      "the --report page of a fit cannot be written")                                          \
     X(cannot_write_patch, "cannot-write-patch", ERROR, files,                                  \
       P2(const char *, path, const char *, reason), "cannot write the fitted patch '%s': %s",  \
       "the fitted patch cannot be written")                                                    \

@@ -153,6 +153,40 @@ void wf_str_json(wf_str *b, const char *s)
     wf_str_putc(b, '"');
 }
 
+void wf_str_html(wf_str *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': wf_str_puts(b, "&amp;"); break;
+        case '<': wf_str_puts(b, "&lt;"); break;
+        case '>': wf_str_puts(b, "&gt;"); break;
+        case '"': wf_str_puts(b, "&quot;"); break;
+        case '\'': wf_str_puts(b, "&#39;"); break;
+        default: wf_str_putc(b, *s);
+        }
+    }
+}
+
+void wf_str_base64(wf_str *b, const void *data, size_t n)
+{
+    static const char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = data;
+    size_t out = (n + 2) / 3 * 4;
+    str_reserve(b, out);
+    char *o = b->s + b->len;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        *o++ = digits[v >> 18];
+        *o++ = digits[v >> 12 & 63];
+        *o++ = i + 1 < n ? digits[v >> 6 & 63] : '=';
+        *o++ = i + 2 < n ? digits[v & 63] : '=';
+    }
+    b->len += out;
+    b->s[b->len] = 0;
+}
+
 void wf_str_free(wf_str *b)
 {
     free(b->s);

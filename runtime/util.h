@@ -29,6 +29,10 @@ void wf_str_putn(wf_str *b, const char *s, size_t n);
 void wf_str_printf(wf_str *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* JSON string literal with quotes and escapes. */
 void wf_str_json(wf_str *b, const char *s);
+/* Text for HTML, in elements and quoted attributes (& < > " ' escaped). */
+void wf_str_html(wf_str *b, const char *s);
+/* n bytes as base64 (RFC 4648, padded), for data: URIs. */
+void wf_str_base64(wf_str *b, const void *data, size_t n);
 void wf_str_free(wf_str *b);
 
 /* Reads a whole file, NUL-terminated. Returns NULL and sets errno on failure. */

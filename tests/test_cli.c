@@ -2746,6 +2746,429 @@ static void test_fit_outputs(void **state)
     assert_int_equal(rmdir("c/out.w.npy"), 0);
 }
 
+/* ---------------------------------------------------------------- report */
+
+static int b64_digit(char c)
+{
+    const char *d = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *p = c ? strchr(d, c) : NULL;
+    return p ? (int)(p - d) : -1;
+}
+
+/* Decodes base64 up to the first character outside it ('"' in a page);
+ * *n bytes, caller frees. */
+static unsigned char *b64_decode(const char *s, size_t *n)
+{
+    size_t len = 0;
+    while (b64_digit(s[len]) >= 0 || s[len] == '=')
+        len++;
+    assert_int_equal(len % 4, 0);
+    unsigned char *out = wf_xmalloc(len / 4 * 3 + 1);
+    *n = 0;
+    for (size_t i = 0; i < len; i += 4) {
+        int v[4];
+        for (int k = 0; k < 4; k++)
+            v[k] = s[i + k] == '=' ? 0 : b64_digit(s[i + k]);
+        unsigned w = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 | (unsigned)v[3];
+        out[(*n)++] = (unsigned char)(w >> 16);
+        if (s[i + 2] != '=')
+            out[(*n)++] = (unsigned char)(w >> 8);
+        if (s[i + 3] != '=')
+            out[(*n)++] = (unsigned char)w;
+    }
+    return out;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The samples of the player `id` of a report page: a 16-bit mono WAV of
+ * `rate` Hz in a data: URI; *frames of them, caller frees. */
+static int16_t *report_audio(const char *page, const char *id, int rate, int64_t *frames)
+{
+    char head[96];
+    snprintf(head, sizeof head, "<audio id=\"%s\" controls preload=\"auto\" src=\"data:audio/wav;base64,", id);
+    const char *at = strstr(page, head);
+    if (!at)
+        fail_msg("the report has no player %s", id);
+    size_t n;
+    unsigned char *w = b64_decode(at + strlen(head), &n);
+    assert_true(n >= 44);
+    assert_memory_equal(w, "RIFF", 4);
+    assert_int_equal(le32(w + 4), n - 8);
+    assert_memory_equal(w + 8, "WAVEfmt ", 8);
+    assert_int_equal(w[20] | w[21] << 8, 1);  /* PCM */
+    assert_int_equal(w[22] | w[23] << 8, 1);  /* mono */
+    assert_int_equal(le32(w + 24), rate);
+    assert_int_equal(w[34] | w[35] << 8, 16); /* bits */
+    assert_memory_equal(w + 36, "data", 4);
+    assert_int_equal(le32(w + 40), n - 44);
+    *frames = (int64_t)(n - 44) / 2;
+    int16_t *x = wf_xmalloc((size_t)(n - 44) + 2);
+    for (int64_t i = 0; i < *frames; i++)
+        x[i] = (int16_t)(w[44 + 2 * i] | w[45 + 2 * i] << 8);
+    free(w);
+    return x;
+}
+
+/* Everything a report page links to is in it: no address of the network, no
+ * src or href but data: URIs, no style sheet or font from elsewhere. */
+static void expect_self_contained(const char *page)
+{
+    assert_null(strstr(page, "http://"));
+    assert_null(strstr(page, "https://"));
+    assert_null(strstr(page, "//cdn"));
+    assert_null(strstr(page, "<link"));
+    assert_null(strstr(page, "@import"));
+    assert_null(strstr(page, "url("));
+    static const char *const attrs[] = {"src=\"", "href=\"", "src='", "href='"};
+    for (int k = 0; k < 4; k++)
+        for (const char *p = page; (p = strstr(p, attrs[k])); p += strlen(attrs[k]))
+            if (!starts_with(p + strlen(attrs[k]), "data:"))
+                fail_msg("the report links to something outside it: %.60s", p);
+    /* the only scripts are inline */
+    for (const char *p = page; (p = strstr(p, "<script")); p++)
+        assert_true(p[7] == '>');
+}
+
+/* `weft fit --report`: one HTML file beside the others, self-contained,
+ * with every section; its players hold the target as read from its file
+ * and the fitted render, as long as the target; its table lists every
+ * param; it is rewritten during the fit (seen below by stopping one). */
+static void test_fit_report(void **state)
+{
+    (void)state;
+    copy_file(EXAMPLES "/fit_gain.weft", "gain.weft");
+    result r = WEFT("run", EXAMPLES "/fit_gain_target.weft", "-o", "target.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "--target", "target.wav", "--loss", "l1", "--steps", "100",
+             "--report", "fit.html", "--report-every", "10", "-o", "fitted.weft");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "; wrote fitted.weft\nweft: wrote the report fit.html (");
+    result_free(&r);
+    assert_int_equal(entries("."), 4); /* gain.weft, target.wav, fitted.weft, fit.html */
+    char *page = get_file("fit.html");
+    assert_true(starts_with(page, "<!DOCTYPE html>\n<html"));
+    HAS(page, "</html>\n");
+    expect_self_contained(page);
+    static const char *const sections[] = {
+        "id=\"summary\"", "id=\"listen\"", "<svg id=\"loss-curve\"", "id=\"params-table\"",
+        "id=\"settings\"", "class=\"map spectrogram spec-target\"",
+        "class=\"map spectrogram spec-fitted\"", "class=\"map spectrogram spec-diff\"",
+        "<canvas class=\"wave\"", "<script>",
+    };
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+        HAS(page, sections[i]);
+    assert_int_equal(count(page, "<canvas class=\"wave\""), 3);
+    /* the final page does not reload itself */
+    assert_null(strstr(page, "http-equiv=\"refresh\""));
+    HAS(page, "done: 100 of 100 steps");
+    HAS(page, "<code id=\"command\">weft fit gain.weft --target target.wav --loss l1 --steps 100 "
+              "--report fit.html --report-every 10 -o fitted.weft</code>");
+    HAS(page, "<tr><th>loss</th><td>l1</td></tr>");
+    HAS(page, "<tr><th>steps</th><td>100</td></tr>");
+    HAS(page, "<tr><th>learning rate</th><td>0.01</td></tr>");
+    HAS(page, "<tr><th>optimizer</th><td>adam</td></tr>");
+    HAS(page, "<tr><th>FFT</th><td>");
+    HAS(page, wf_fft_backends());
+    /* the loss curve has a point per step and the loss after the last */
+    const char *curve = strstr(page, "<polyline class=\"loss\"");
+    assert_non_null(curve);
+    const char *pts = strstr(curve, "points=\"");
+    assert_non_null(pts);
+    char *points = wf_xstrndup(pts + 8, strcspn(pts + 8, "\""));
+    assert_int_equal(count(points, ","), 101);
+    free(points);
+    assert_true(count(page, "class=\"ytick\"") >= 2);
+    assert_true(count(page, "class=\"xtick\"") >= 3);
+
+    audio t = load("target.wav");
+    int64_t nt, nf;
+    int16_t *xt = report_audio(page, "audio-target", 16000, &nt);
+    int16_t *xf = report_audio(page, "audio-fitted", 16000, &nf);
+    assert_int_equal(nt, t.info.frames);
+    assert_int_equal(nf, t.info.frames);
+    double err = 0, e2 = 0, s2 = 0;
+    for (int64_t i = 0; i < nt; i++) {
+        err = fmax(err, fabs(xt[i] / 32767.0 - t.x[i]));
+        e2 += (xf[i] / 32767.0 - t.x[i]) * (xf[i] / 32767.0 - t.x[i]);
+        s2 += (double)t.x[i] * t.x[i];
+    }
+    assert_true(err <= 1.0 / 32767); /* the target, to 16 bits */
+    assert_true(e2 < 0.01 * s2);     /* the fit's render: gain 0.7 found, as by test_fit_gain */
+    free(xt);
+    free(xf);
+    free(t.x);
+    assert_int_equal(count(page, "<tr class=\"param\""), 1);
+    HAS(page, "<tr class=\"param\" data-name=\"gain\">");
+    free(page);
+
+    /* vectors, matrices and per-frame params: plots and heat maps, every
+     * one listed */
+    put_file("many.weft", "rate 16 khz\nlength 0.5 s\nparam m[4, 3] = 0.1\n"
+                          "param taps[7] = normal(std: 0.1, seed: 1)\nparam lvl = 0.2 per frame\n"
+                          "param k = 1 fixed\nout k * lvl * fir(sine(440 hz) * mix(m) * 0.2, taps)\n");
+    r = WEFT("fit", "many.weft", "--target", "target.wav", "--steps", "3", "--report", "many.html", "-q");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    page = get_file("many.html");
+    expect_self_contained(page);
+    assert_int_equal(count(page, "<tr class=\"param\""), 4);
+    static const char *const names[] = {"m", "taps", "lvl", "k"};
+    for (int i = 0; i < 4; i++) {
+        char row[64];
+        snprintf(row, sizeof row, "<tr class=\"param\" data-name=\"%s\">", names[i]);
+        HAS(page, row);
+    }
+    HAS(page, "<td class=\"num\">4 &times; 3</td>");
+    HAS(page, "<td class=\"num\">[7]</td>");
+    HAS(page, "<td class=\"num\">per frame, 125 &times; 1</td>");
+    assert_int_equal(count(page, "class=\"map heat\""), 2);     /* m before and after */
+    assert_int_equal(count(page, "<svg class=\"series\""), 2); /* taps, lvl */
+    HAS(page, "<code>k</code> <span class=\"note\">fixed</span>");
+    free(page);
+
+    /* an unwritable report stops before the fit; bad options */
+    r = WEFT("fit", "gain.weft", "--target", "target.wav", "--report", "nowhere/fit.html",
+             "-o", "never.weft");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "cannot-write-report");
+    HAS(r.err, "cannot write the report 'nowhere/fit.html': ");
+    result_free(&r);
+    assert_false(exists("never.weft"));
+    r = WEFT("fit", "gain.weft", "--target", "target.wav", "--report-every", "5");
+    EXPECT_STATUS(r, 2);
+    assert_true(starts_with(r.err, "weft fit: --report-every needs --report FILE\n"));
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "--target", "target.wav", "--report", "x.html", "--report-every", "1.5");
+    EXPECT_STATUS(r, 2);
+    assert_true(starts_with(r.err, "weft fit: --report-every "));
+    result_free(&r);
+    assert_false(exists("x.html"));
+
+    /* during a long fit the page is rewritten whole (never seen half
+     * written) and reloads itself; Ctrl-C leaves the last page saying so */
+    child c = spawn((const char *const[]){"fit", "gain.weft", "--target", "target.wav", "--loss", "l1",
+                                          "--steps", "100000", "--report", "long.html",
+                                          "--report-every", "20", "-o", "long.weft", "-q", NULL});
+    double t0 = wf_now();
+    for (;;) {
+        size_t len = 0;
+        char *p = wf_read_file("long.html", &len);
+        if (p) {
+            if (!strstr(p, "</html>\n"))
+                fail_msg("a page read while the fit ran was not whole");
+            const char *at = strstr(p, "<td>running: ");
+            assert_non_null(at);
+            int step = atoi(at + strlen("<td>running: "));
+            assert_int_equal(step % 20, 0);
+            if (step >= 40) {
+                HAS(p, "<meta http-equiv=\"refresh\"");
+                HAS(p, "<audio id=\"audio-fitted\"");
+                free(p);
+                break;
+            }
+        }
+        free(p);
+        int ws;
+        if (waitpid(c.pid, &ws, WNOHANG) == c.pid)
+            fail_msg("the fit ended (status %d) before it was interrupted", exit_status(ws));
+        if (wf_now() - t0 > 120) {
+            kill(c.pid, SIGKILL);
+            fail_msg("no page of step 40 or later within 2 minutes");
+        }
+        nanosleep(&(struct timespec){0, 2000000}, NULL);
+    }
+    assert_int_equal(kill(c.pid, SIGINT), 0);
+    r = finish(c);
+    EXPECT_STATUS(r, 130);
+    result_free(&r);
+    page = get_file("long.html");
+    HAS(page, "stopped (Ctrl-C): ");
+    assert_null(strstr(page, "http-equiv=\"refresh\""));
+    free(page);
+}
+
+/* Runs argv (a program on the PATH or a path) with stdout and stderr into
+ * files and no stdin; its exit status, or -1 when it was killed after
+ * `seconds`. */
+static int run_program(const char *const *argv, const char *out, const char *err, double seconds)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int in = open("/dev/null", O_RDONLY);
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+            _exit(127);
+        setpgid(0, 0); /* its helper processes go with it */
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    double t0 = wf_now();
+    for (;;) {
+        int ws;
+        if (waitpid(pid, &ws, WNOHANG) == pid)
+            return exit_status(ws);
+        if (wf_now() - t0 > seconds) {
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            waitpid(pid, &ws, 0);
+            return -1;
+        }
+        nanosleep(&(struct timespec){0, 20000000}, NULL);
+    }
+}
+
+/* Headless Chromium, as Debian installs it (scripts/deps.txt), or the one
+ * WEFT_CHROMIUM names; NULL when there is none. */
+static const char *find_chromium(void)
+{
+    const char *env = getenv("WEFT_CHROMIUM");
+    if (env && env[0])
+        return access(env, X_OK) == 0 ? env : NULL;
+    static const char *const where[] = {"/usr/bin/chromium", "/usr/bin/chromium-browser"};
+    for (int i = 0; i < 2; i++)
+        if (access(where[i], X_OK) == 0)
+            return where[i];
+    return NULL;
+}
+
+/* The value of attribute `name` in the tag that starts with `tag`, or NULL;
+ * caller frees. */
+static char *tag_attr(const char *page, const char *tag, const char *name)
+{
+    const char *t = strstr(page, tag);
+    if (!t)
+        return NULL;
+    const char *end = strchr(t, '>');
+    char key[64];
+    snprintf(key, sizeof key, " %s=\"", name);
+    const char *a = strstr(t, key);
+    if (!a || !end || a > end)
+        return NULL;
+    a += strlen(key);
+    return wf_xstrndup(a, strcspn(a, "\""));
+}
+
+/* The report in a browser (headless Chromium): the page's script runs
+ * without errors and without writing to the console; both players know
+ * their duration, the target's; the spectrograms are painted (nearly every
+ * pixel of their picture away from the page's white, and in many colours)
+ * and lie within the first screen, which a screenshot of 1200 x 1600 takes.
+ * Skipped with a message when there is no Chromium, or it cannot start. */
+static void test_fit_report_browser(void **state)
+{
+    (void)state;
+    const char *chromium = find_chromium();
+    if (!chromium) {
+        print_message("test_fit_report_browser skipped: no Chromium (apt-get install chromium, "
+                      "or set WEFT_CHROMIUM)\n");
+        skip();
+    }
+    copy_file(EXAMPLES "/fit_gain.weft", "gain.weft");
+    result r = WEFT("run", EXAMPLES "/fit_gain_target.weft", "-o", "target.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "--target", "target.wav", "--loss", "l1", "--steps", "100",
+             "--report", "fit.html", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    wf_str url = {0}, profile = {0}, shot = {0};
+    wf_str_printf(&url, "file://%s/fit.html", tmp);
+    wf_str_printf(&profile, "--user-data-dir=%s/profile", tmp);
+    wf_str_printf(&shot, "--screenshot=%s/shot.png", tmp);
+    const char *dump[] = {chromium, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
+                          "--mute-audio", profile.s, "--enable-logging=stderr", "--v=0",
+                          "--window-size=1200,1600", "--virtual-time-budget=10000", "--dump-dom",
+                          url.s, NULL};
+    int status = run_program(dump, "dom.html", "chromium.log", 120);
+    size_t len;
+    char *dom = wf_read_file("dom.html", &len);
+    if (status != 0 || !dom || !strstr(dom, "<html")) {
+        char *log = wf_read_file("chromium.log", &len);
+        print_message("test_fit_report_browser skipped: %s does not start (status %d): %.300s\n",
+                      chromium, status, log ? log : "");
+        free(log);
+        free(dom);
+        wf_str_free(&url);
+        wf_str_free(&profile);
+        wf_str_free(&shot);
+        skip();
+    }
+    char *log = get_file("chromium.log");
+    for (const char *p = log; (p = strstr(p, "CONSOLE")); p++)
+        fail_msg("the page wrote to the console: %.200s", p);
+    assert_null(strstr(log, "Uncaught"));
+    free(log);
+    /* the page's own checks */
+    char *v = tag_attr(dom, "<html", "data-errors");
+    assert_non_null(v);
+    if (strcmp(v, "0") != 0) {
+        const char *e = strstr(dom, "<pre id=\"js-errors\"");
+        fail_msg("the page's script failed: %.300s", e ? e : "");
+    }
+    free(v);
+    v = tag_attr(dom, "<html", "data-ready");
+    assert_non_null(v);
+    assert_string_equal(v, "1");
+    free(v);
+    static const char *const players[] = {"<audio id=\"audio-target\"", "<audio id=\"audio-fitted\""};
+    for (int i = 0; i < 2; i++) {
+        v = tag_attr(dom, players[i], "data-duration");
+        if (!v)
+            fail_msg("%s> has no duration", players[i]);
+        assert_close(strtod(v, NULL), 0.5, 0, 1e-3); /* 8000 samples at 16 kHz */
+        free(v);
+    }
+    static const char *const specs[] = {"<canvas class=\"map spectrogram spec-target\"",
+                                        "<canvas class=\"map spectrogram spec-fitted\"",
+                                        "<canvas class=\"map spectrogram spec-diff\""};
+    for (int i = 0; i < 3; i++) {
+        v = tag_attr(dom, specs[i], "data-painted");
+        if (!v)
+            fail_msg("%s> was not drawn", specs[i]);
+        assert_true(strtod(v, NULL) > 0.99);
+        free(v);
+        v = tag_attr(dom, specs[i], "data-colours");
+        assert_non_null(v);
+        /* a sine's bands in magma; the difference of a good fit is nearly one colour */
+        assert_true(atoi(v) >= (i < 2 ? 64 : 1));
+        free(v);
+        v = tag_attr(dom, specs[i], "data-rect");
+        assert_non_null(v);
+        int x, y, w, h;
+        assert_int_equal(sscanf(v, "%d,%d,%d,%d", &x, &y, &w, &h), 4);
+        assert_true(x >= 0 && y >= 0 && w > 200 && h > 100 && x + w <= 1200 && y + h <= 1600);
+        free(v);
+    }
+    free(dom);
+    /* the screenshot of that first screen */
+    const char *snap[] = {chromium, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
+                          "--mute-audio", profile.s, "--window-size=1200,1600",
+                          "--virtual-time-budget=10000", "--hide-scrollbars", shot.s, url.s, NULL};
+    assert_int_equal(run_program(snap, "snap.out", "snap.log", 120), 0);
+    char *png = wf_read_file("shot.png", &len);
+    assert_non_null(png);
+    assert_true(len > 33);
+    assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
+    assert_memory_equal(png + 12, "IHDR", 4);
+    const unsigned char *u = (const unsigned char *)png;
+    assert_int_equal((u[16] << 24 | u[17] << 16 | u[18] << 8 | u[19]), 1200);
+    assert_int_equal((u[20] << 24 | u[21] << 16 | u[22] << 8 | u[23]), 1600);
+    /* a blank page compresses to a few kB; the spectrograms and waveforms do not */
+    assert_true(len > 50000);
+    free(png);
+    wf_str_free(&url);
+    wf_str_free(&profile);
+    wf_str_free(&shot);
+}
+
 /* ----------------------------------------------------------------- check */
 
 /* The source-filter example (docs/tutorial.md, "Source-filter speech:
@@ -3795,6 +4218,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_targets, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_batch, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_outputs, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_report, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_report_browser, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_svf, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_eq, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_room, enter_tmp, leave_tmp),

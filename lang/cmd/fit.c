@@ -10,6 +10,7 @@
 
 #include "lang/cmd/cmds.h"
 #include "lang/cmd/objective.h"
+#include "lang/cmd/report.h"
 #include "lang/rewrite.h"
 #include "runtime/fit.h"
 #include "runtime/util.h"
@@ -44,6 +45,13 @@ static void usage_fit(FILE *f)
           "  --format F            its samples: pcm16, pcm24 or float (as for `weft run`)\n"
           "  --log FILE            CSV of step,loss,seconds per step, ending with the loss\n"
           "                        after the last update\n"
+          "  --report FILE         also write an HTML page about the fit: the settings, the\n"
+          "                        loss curve, target and fitted render to play, their\n"
+          "                        log-mel spectrograms and difference, the waveforms and\n"
+          "                        every param before and after; one self-contained file\n"
+          "                        (nothing fetched), to open in a browser or send\n"
+          "  --report-every N      rewrite the report every N steps while the fit runs\n"
+          "                        (default 50; 0: at the start and the end only)\n"
           "  --seed S              offsets the default seeds of noise(), draws excerpts\n"
           "  --seconds S, --rate HZ, --set NAME=VALUE, --input NAME=FILE  as for `weft run`\n"
           "  -q, --quiet           no progress line\n"
@@ -55,11 +63,14 @@ static void usage_fit(FILE *f)
 
 typedef struct progress_ctx {
     int tty;
+    wf_fit_report *report; /* may be NULL */
 } progress_ctx;
 
 static void show_progress(void *ctx, const wf_fit_progress *p)
 {
     progress_ctx *pc = ctx;
+    if (pc->report)
+        wf_fit_report_step(pc->report, p);
     if (!pc->tty)
         return;
     double rate = p->step / (p->seconds > 0 ? p->seconds : 1e-9);
@@ -88,7 +99,8 @@ static char *default_output(const char *patch)
 typedef struct fit_args {
     common co;
     wf_fit_opts fo;
-    const char *out, *render, *logpath;
+    const char *out, *render, *logpath, *report;
+    int report_every;
     wf_sample_format fmt;
     int quiet;
 } fit_args;
@@ -109,6 +121,8 @@ static int fit_options(int argc, char **argv, fit_args *a)
         {"set", required_argument, NULL, OPT_SET},       {"input", required_argument, NULL, OPT_INPUT},
         {"excerpt", required_argument, NULL, OPT_EXCERPT}, {"batch", required_argument, NULL, OPT_BATCH},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"report", required_argument, NULL, OPT_REPORT},
+        {"report-every", required_argument, NULL, OPT_REPORT_EVERY},
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -118,6 +132,8 @@ static int fit_options(int argc, char **argv, fit_args *a)
     fo->optim.lr = 0.01;
     fo->optim.momentum = 0.9;
     a->fmt = WF_FMT_DEFAULT;
+    a->report_every = 50;
+    int report_every_given = 0;
     int c;
     double v;
     optind = 1;
@@ -133,6 +149,13 @@ static int fit_options(int argc, char **argv, fit_args *a)
         case 'h': usage_fit(stdout); return -1;
         case OPT_RENDER: a->render = optarg; break;
         case OPT_LOG: a->logpath = optarg; break;
+        case OPT_REPORT: a->report = optarg; break;
+        case OPT_REPORT_EVERY:
+            if (wf_parse_number(optarg, &v) || v < 0 || v > 1e9 || v != floor(v))
+                return wf_cli_usage_error("fit", "--report-every takes a whole number of steps, got '%s'", optarg);
+            a->report_every = (int)v;
+            report_every_given = 1;
+            break;
         case OPT_STEPS:
             if (wf_parse_number(optarg, &v) || v < 0 || v > 1e9 || v != floor(v))
                 return wf_cli_usage_error("fit", "--steps takes a whole number, got '%s'", optarg);
@@ -183,6 +206,8 @@ static int fit_options(int argc, char **argv, fit_args *a)
         return wf_cli_usage_error("fit", "expects one PATCH%s", "");
     if (!a->co.targets.n)
         return wf_cli_usage_error("fit", "needs --target FILE (the recording to fit)%s", "");
+    if (report_every_given && !a->report)
+        return wf_cli_usage_error("fit", "--report-every needs --report FILE%s", "");
     if (a->co.batch && a->co.excerpt <= 0)
         return wf_cli_usage_error("fit", "--batch draws excerpts: give --excerpt S too%s", "");
     a->co.so.patch = argv[optind];
@@ -228,11 +253,74 @@ static void feed_first_recording(wf_setup *s, const wf_objective *ob)
     }
 }
 
+/* What the report's settings table says about the fit. */
+static void describe(wf_fit_report *rp, const fit_args *a, const wf_setup *s,
+                     const wf_objective *ob, const char *outp)
+{
+    const wf_optim_opts *o = &a->fo.optim;
+    const wf_loss_opts *lo = &a->co.loss;
+    wf_fit_report_setting(rp, "patch", "%s", a->co.so.patch);
+    wf_str t = {0};
+    for (int i = 0; i < ob->count && i < 8; i++)
+        wf_str_printf(&t, "%s%s", i ? ", " : "", ob->names[i]);
+    if (ob->count > 8)
+        wf_str_printf(&t, " and %d more", ob->count - 8);
+    wf_fit_report_setting(rp, ob->count == 1 ? "target" : "targets", "%s", t.s);
+    wf_str_free(&t);
+    wf_fit_report_setting(rp, "fitted patch", "%s", outp);
+    wf_fit_report_setting(rp, "run", "%.4g s at %g Hz, control rate %g Hz",
+                          (double)ob->whole / s->env.sr, s->env.sr, s->env.frame_rate);
+    wf_fit_report_setting(rp, "loss", "%s", wf_loss_name(lo->kind));
+    if (lo->kind == WF_LOSS_MSS) {
+        wf_str z = {0};
+        for (int i = 0; i < lo->nsizes; i++)
+            wf_str_printf(&z, "%s%d", i ? "," : "", lo->sizes[i]);
+        wf_fit_report_setting(rp, "FFT sizes", "%s", lo->nsizes ? z.s : "2048,...,64 (default)");
+        wf_str_free(&z);
+        wf_fit_report_setting(rp, "loss weights", "linear %g, log %g",
+                              lo->weights_given ? lo->lin_weight : 1,
+                              lo->weights_given ? lo->log_weight : 1);
+    }
+    wf_fit_report_setting(rp, "steps", "%d", a->fo.steps);
+    wf_fit_report_setting(rp, "learning rate", "%g", o->lr);
+    if (o->kind == WF_OPTIM_SGD)
+        wf_fit_report_setting(rp, "optimizer", "sgd, momentum %g", o->momentum);
+    else
+        wf_fit_report_setting(rp, "optimizer", "adam");
+    if (o->sched == WF_SCHED_EXP)
+        wf_fit_report_setting(rp, "schedule", "exp, decay %g", o->decay ? o->decay : 0.1);
+    else
+        wf_fit_report_setting(rp, "schedule", "%s", o->sched == WF_SCHED_COSINE ? "cosine" : "const");
+    if (o->clip > 0)
+        wf_fit_report_setting(rp, "gradient clip", "%g", o->clip);
+    else
+        wf_fit_report_setting(rp, "gradient clip", "none");
+    if (a->co.excerpt > 0)
+        wf_fit_report_setting(rp, "batch", "%d excerpt%s of %g s per step", a->co.batch ? a->co.batch : 1,
+                              a->co.batch > 1 ? "s" : "", a->co.excerpt);
+    else
+        wf_fit_report_setting(rp, "batch", "%s", ob->count == 1 ? "the whole recording each step"
+                                                               : "every whole recording each step");
+    wf_fit_report_setting(rp, "seed", "%llu", (unsigned long long)a->co.so.seed);
+    for (int i = 0; i < a->co.so.sets.n; i++)
+        wf_fit_report_setting(rp, "--set", "%s", a->co.so.sets.v[i]);
+    for (int i = 0; i < a->co.so.inputs.n; i++)
+        wf_fit_report_setting(rp, "--input", "%s", a->co.so.inputs.v[i]);
+    if (a->report_every > 0)
+        wf_fit_report_setting(rp, "report", "rewritten every %d steps", a->report_every);
+    else
+        wf_fit_report_setting(rp, "report", "written at the start and the end");
+}
+
 int wf_cmd_fit(int argc, char **argv)
 {
     fit_args a = {0};
+    /* as typed, for the report: getopt reorders argv */
+    char **typed = wf_xmalloc(sizeof *typed * (size_t)(argc + 1));
+    memcpy(typed, argv, sizeof *typed * (size_t)(argc + 1));
     int status = fit_options(argc, argv, &a);
     if (status) {
+        free(typed);
         wf_common_free(&a.co);
         return status < 0 ? 0 : status;
     }
@@ -241,6 +329,7 @@ int wf_cmd_fit(int argc, char **argv)
     wf_setup s = {0};
     wf_objective ob = {0};
     FILE *log = NULL;
+    wf_fit_report *report = NULL;
     status = 1;
     if (wf_objective_prepare(&a.co, &s, &ob, &d))
         goto done;
@@ -253,7 +342,19 @@ int wf_cmd_fit(int argc, char **argv)
     }
     if (a.logpath && !(log = open_log(a.logpath, &d)))
         goto done;
-    progress_ctx pc = {!a.quiet && isatty(2)};
+    if (a.report) {
+        /* the pages written during a fit of whole recordings play the
+           render of their step; an excerpt fit's render needs another length */
+        int during = a.co.excerpt <= 0;
+        if (during)
+            feed_first_recording(&s, &ob);
+        report = wf_fit_report_new(a.report, a.report_every, a.fo.steps, argc, typed, &s, &ob,
+                                   during);
+        describe(report, &a, &s, &ob, outp);
+        if (wf_fit_report_begin(report, &d))
+            goto done;
+    }
+    progress_ctx pc = {!a.quiet && isatty(2), report};
     a.fo.progress = show_progress;
     a.fo.progress_ctx = &pc;
     a.fo.log = log;
@@ -274,16 +375,31 @@ int wf_cmd_fit(int argc, char **argv)
     if ((!a.quiet || rc) && wf_cli_diag_format == WF_DIAG_TEXT)
         report_fit(&r, outp);
     status = rc ? 1 : r.status == WF_FIT_STOPPED ? 130 : 0;
-    if (a.render && rc == 0) {
+    if ((a.render && rc == 0) || report) {
         if (a.co.excerpt > 0) /* the render is the whole run, not an excerpt */
             wf_setup_relength(&s, ob.whole);
         feed_first_recording(&s, &ob);
         wf_objective_free(&ob);
+    }
+    if (report) {
+        size_t bytes;
+        double secs;
+        if (wf_fit_report_finish(report, &r, &d))
+            status = 1;
+        else if (!a.quiet && wf_cli_diag_format == WF_DIAG_TEXT) {
+            wf_fit_report_last(report, &bytes, &secs);
+            fprintf(stderr, "weft: wrote the report %s (%.0f kB in %.2f s)\n", a.report,
+                    (double)bytes / 1e3, secs);
+        }
+    }
+    if (a.render && rc == 0) {
         int rc2 = wf_render(&s, a.render, a.fmt, 2048, a.quiet, &d);
         if (rc2)
             status = rc2 == 130 ? 130 : 1;
     }
 done:
+    wf_fit_report_free(report);
+    free(typed);
     if (log)
         fclose(log);
     wf_objective_free(&ob);

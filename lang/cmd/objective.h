@@ -36,6 +36,8 @@ enum {
     OPT_EXCERPT,
     OPT_BATCH,
     OPT_FORMAT,
+    OPT_REPORT,
+    OPT_REPORT_EVERY,
 };
 
 /* Options shared by fit and check. */

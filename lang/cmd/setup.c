@@ -371,6 +371,40 @@ wf_prog *wf_setup_plan(wf_setup *s, wf_run_mode mode, int block, int items, cons
     return p;
 }
 
+/* The loop both renders share: p's output block by block to sink (whose
+ * non-zero return stops it), until the end, a non-finite sample (*bad: its
+ * frame, else -1) or *stop. Returns the sink's last return. */
+static int render_loop(wf_prog *p, volatile sig_atomic_t *stop,
+                       int (*sink)(void *ctx, const wf_real *y, int n), void *ctx, int64_t *bad,
+                       wf_diags *d)
+{
+    int C = wf_prog_out_chans(p), rc = 0, n;
+    int64_t at = 0;
+    const wf_real *y;
+    *bad = -1;
+    while (rc == 0 && *bad < 0 && !(stop && *stop) && (y = wf_prog_next_block(p, &n))) {
+        for (size_t i = 0; i < (size_t)n * (size_t)C && *bad < 0; i++)
+            if (!isfinite((double)y[i]))
+                *bad = at + (int64_t)(i / (size_t)C);
+        if (*bad < 0)
+            rc = sink(ctx, y, n);
+        at += n;
+    }
+    double when;
+    const char *what;
+    int unstable = wf_prog_fault(p, &when, &what);
+    if (unstable >= 0) {
+        const wf_gnode *un = &wf_prog_graph(p)->nodes[unstable];
+        wf_report_unstable_run(d, un->loc, NULL, un->kind->name, when, what);
+    }
+    return rc;
+}
+
+static int to_writer(void *ctx, const wf_real *y, int n)
+{
+    return wf_audio_write(ctx, y, n);
+}
+
 int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int quiet, wf_diags *d)
 {
     wf_prog *p = wf_setup_plan(s, WF_RUN_STREAM, block, 1, NULL, d);
@@ -382,26 +416,9 @@ int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int
         wf_prog_free(p);
         return -1;
     }
-    int rc = 0;
-    int64_t at = 0, bad = -1;
-    const wf_real *y;
-    int n;
+    int64_t bad;
     volatile sig_atomic_t *stop = wf_cli_catch_sigint();
-    while (rc == 0 && bad < 0 && !*stop && (y = wf_prog_next_block(p, &n))) {
-        for (size_t i = 0; i < (size_t)n * (size_t)C && bad < 0; i++)
-            if (!isfinite((double)y[i]))
-                bad = at + (int64_t)(i / (size_t)C);
-        if (bad < 0)
-            rc = wf_audio_write(w, y, n);
-        at += n;
-    }
-    double when;
-    const char *what;
-    int unstable = wf_prog_fault(p, &when, &what);
-    if (unstable >= 0) {
-        const wf_gnode *un = &wf_prog_graph(p)->nodes[unstable];
-        wf_report_unstable_run(d, un->loc, NULL, un->kind->name, when, what);
-    }
+    int rc = render_loop(p, stop, to_writer, w, &bad, d);
     wf_prog_free(p);
     wf_cli_release_sigint();
     if (*stop) {
@@ -425,5 +442,45 @@ int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int
     if (!quiet && wf_cli_diag_format == WF_DIAG_TEXT)
         fprintf(stderr, "weft: wrote %s (%.3f s, %d channel%s, %g Hz)\n", out,
                 (double)s->env.nsamples / s->env.sr, C, C == 1 ? "" : "s", s->env.sr);
+    return 0;
+}
+
+typedef struct mem_sink {
+    wf_real *y;
+    size_t len, cap; /* values */
+    int chans;
+} mem_sink;
+
+static int to_memory(void *ctx, const wf_real *y, int n)
+{
+    mem_sink *m = ctx;
+    size_t add = (size_t)n * (size_t)m->chans;
+    if (m->len + add > m->cap) {
+        m->cap = 2 * (m->len + add);
+        m->y = wf_xrealloc(m->y, m->cap * sizeof *m->y);
+    }
+    memcpy(m->y + m->len, y, add * sizeof *y);
+    m->len += add;
+    return 0;
+}
+
+int wf_render_memory(wf_setup *s, int block, wf_real **y, int64_t *frames, int *chans, wf_diags *d)
+{
+    *y = NULL;
+    wf_prog *p = wf_setup_plan(s, WF_RUN_STREAM, block, 1, NULL, d);
+    if (!p)
+        return -1;
+    mem_sink m = {NULL, 0, 0, wf_prog_out_chans(p)};
+    int64_t bad;
+    render_loop(p, NULL, to_memory, &m, &bad, d);
+    wf_prog_free(p);
+    if (bad >= 0) {
+        wf_report_out_not_finite(d, WF_NOWHERE, NULL, bad, (double)bad / s->env.sr);
+        free(m.y);
+        return -1;
+    }
+    *y = m.y;
+    *chans = m.chans;
+    *frames = (int64_t)(m.len / (size_t)m.chans);
     return 0;
 }

@@ -79,6 +79,11 @@ void wf_setup_free(wf_setup *s);
  * 130 when Ctrl-C stopped it (nothing is written then). */
 int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int quiet,
               wf_diags *d);
+/* The same render into memory: *y [frames x chans], caller frees. 0, or -1
+ * with a diagnostic (the patch cannot be planned, a non-finite sample). It
+ * leaves Ctrl-C to the caller, so it can run inside a fit. */
+int wf_render_memory(wf_setup *s, int block, wf_real **y, int64_t *frames, int *chans,
+                     wf_diags *d);
 
 /* Ctrl-C sets the returned flag instead of killing the process, so that
  * long work can stop cleanly; a second Ctrl-C kills as usual. */
