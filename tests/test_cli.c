@@ -3126,6 +3126,7 @@ static void test_fit_report_browser(void **state)
         assert_close(strtod(v, NULL), 0.5, 0, 1e-3); /* 8000 samples at 16 kHz */
         free(v);
     }
+    int rect[3][4];
     static const char *const specs[] = {"<canvas class=\"map spectrogram spec-target\"",
                                         "<canvas class=\"map spectrogram spec-fitted\"",
                                         "<canvas class=\"map spectrogram spec-diff\""};
@@ -3142,9 +3143,10 @@ static void test_fit_report_browser(void **state)
         free(v);
         v = tag_attr(dom, specs[i], "data-rect");
         assert_non_null(v);
-        int x, y, w, h;
-        assert_int_equal(sscanf(v, "%d,%d,%d,%d", &x, &y, &w, &h), 4);
-        assert_true(x >= 0 && y >= 0 && w > 200 && h > 100 && x + w <= 1200 && y + h <= 1600);
+        int *x = rect[i];
+        assert_int_equal(sscanf(v, "%d,%d,%d,%d", &x[0], &x[1], &x[2], &x[3]), 4);
+        assert_true(x[0] >= 0 && x[1] >= 0 && x[2] > 200 && x[3] > 100 && x[0] + x[2] <= 1200 &&
+                    x[1] + x[3] <= 1600);
         free(v);
     }
     free(dom);
@@ -3164,6 +3166,30 @@ static void test_fit_report_browser(void **state)
     /* a blank page compresses to a few kB; the spectrograms and waveforms do not */
     assert_true(len > 50000);
     free(png);
+    /* the target's and the fit's spectrograms on the screenshot: many colours,
+     * and the page's background only in the canvas's margins for its axes */
+    png_picture pic;
+    assert_int_equal(png_picture_read("shot.png", &pic), 0);
+    const unsigned char *bg = png_picture_at(&pic, 2, 2);
+    unsigned char back[3] = {bg[0], bg[1], bg[2]};
+    for (int i = 0; i < 2; i++) {
+        int *r = rect[i], blank = 0, total = 0, colours = 0;
+        static unsigned char seen[1 << 15];
+        memset(seen, 0, sizeof seen);
+        for (int y = r[1] + 2; y < r[1] + r[3] - 2; y++)
+            for (int x = r[0] + 2; x < r[0] + r[2] - 2; x++) {
+                const unsigned char *px = png_picture_at(&pic, x, y);
+                blank += memcmp(px, back, 3) == 0;
+                total++;
+                int key = (px[0] >> 3) << 10 | (px[1] >> 3) << 5 | px[2] >> 3;
+                colours += !seen[key];
+                seen[key] = 1;
+            }
+        if (blank > total / 4 || colours < 32)
+            fail_msg("spectrogram %d on the screenshot: %d of %d pixels blank, %d colours", i,
+                     blank, total, colours);
+    }
+    free(pic.rgb);
     wf_str_free(&url);
     wf_str_free(&profile);
     wf_str_free(&shot);
