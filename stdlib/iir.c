@@ -1196,7 +1196,7 @@ static void biquad_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, 
     (void)block;
     (void)in;
     size_t C = (size_t)g->shape.chans, sets = CHUNK * C;
-    s->state = C * 2 * sizeof(double);
+    s->state = C * 4 * sizeof(double); /* (s1, s2), then the adjoint's h between a loop's steps */
     s->work = bytes_d(sets * 5);
     s->bwork = 2 * bytes_d(sets * 5) + bytes_d(sets * 15) + bytes_d(C * 2) + bytes_r(CHUNK * C) +
                bytes_d(3 * C);
@@ -1268,10 +1268,15 @@ static void biquad_backward(wf_kctx *k)
     double *co = wf_carve(&cur, sizeof(double) * sets * 5);
     double *dco = wf_carve(&cur, sizeof(double) * sets * 5);
     double *jac = wf_carve(&cur, sizeof(double) * sets * 15);
+    /* inside a feedback loop the adjoint's h comes from the step after this
+     * one and goes on to the one before, in the state (runtime/loop.c) */
     double *h = wf_carve(&cur, sizeof(double) * (size_t)C * 2);
     wf_real *dx = wf_carve(&cur, sizeof(wf_real) * CHUNK * (size_t)C);
     double *acc = wf_carve(&cur, sizeof(double) * 3 * (size_t)b.Cc);
-    memset(h, 0, sizeof(double) * (size_t)C * 2);
+    if (k->past)
+        h = (double *)k->state + 2 * (size_t)C;
+    else
+        memset(h, 0, sizeof(double) * (size_t)C * 2);
     memset(acc, 0, sizeof(double) * 3 * (size_t)b.Cc);
     memset(dco, 0, sizeof(double) * (size_t)b.Cc * 5);
     int want_co = k->din[Q_FREQ].p || k->din[Q_Q].p || k->din[Q_GAIN].p;
@@ -1308,9 +1313,11 @@ const wf_node_kind wf_kind_biquad = {
            "for freq in (0, Nyquist) and q > 0; these are not reparametrised or clamped: declare "
            "the params that drive them with bounds, e.g. `param cutoff = 1 khz in [20 hz, 8 khz] "
            "log`, which a fit keeps by projection. A freq or q outside is reported "
-           "(unstable-run when rendering, unstable-node in a fit) with the value and its time.",
+           "(unstable-run when rendering, unstable-node in a fit) with the value and its time. "
+           "May sit inside a feedback loop.",
     .args = biquad_args,
     .nargs = 5,
+    .flags = WF_KIND_STEPS,
     .keep = 15 | WF_KEEP_OUT,
     .infer = wf_infer_generator,
     .size = biquad_size,

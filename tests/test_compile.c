@@ -986,7 +986,7 @@ static const struct {
     {"not-callable", "x = 1\nout x(2)\n", 0, NULL},
     {"string-not-signal", "out \"a.wav\"\n", 0, NULL},
     {"cycle", "a = b\nb = a\nout a\n", 0, NULL},
-    {"feedback-node", "y = noise() + 0.5 * biquad(delay(y, 0.01), freq: 800)\nout y\n", 0, NULL},
+    {"feedback-node", "y = noise() + 0.5 * sine(300 + 100 * delay(y, 0.01))\nout y\n", 0, NULL},
     {"feedback-rate", "frames 100 hz\ny = downsample(noise() + 0.5 * delay(y, 0.01))\nout y\n", 0,
      NULL},
     {"feedback-shape", "y = concat(noise(), delay(y, 0.01))\nout y\n", 0, NULL},

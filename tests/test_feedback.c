@@ -135,6 +135,8 @@ static void test_feedback_stream(void **state)
         "param g = 0.8 in [0, 0.95]\ny = x + g * delay(z, 0.0031, max: 0.01)\n"
         "z = 0.5 * y + 0.5 * delay(y, 1 / 8000)\nout y * 0.5\n",
         "y = x + 0.7 * svf(onepole(delay(y, 0.0043, interp: allpass), 2000), 700, q: 2)\nout y\n",
+        "y = x + 0.8 * biquad(delay(y, 0.0051), kind: peak, freq: 900 * (1 + 0.3 * sine(5)),"
+        " q: 2, gain: 4)\nout y\n",
     };
     for (size_t l = 0; l < sizeof loops / sizeof loops[0]; l++) {
         char text[768];
@@ -336,12 +338,13 @@ static void test_feedback_refused(void **state)
 {
     (void)state;
     /* no delay, a delay of unknown length (an unbounded param), a delay
-     * inside the loop of an outside signal, a filter with state */
+     * inside the loop of an outside signal, an oscillator (its phase is
+     * state that does not run in steps) */
     expect("y = noise() + 0.5 * y\nout y\n", "cycle", 1, 21);
     expect("param t = 0.01\ny = noise() + 0.5 * delay(y, t)\nout y\n", "cycle", 2, 27);
     expect("y = noise() + 0.5 * delay(noise(), y * 0.01 + 0.02)\nout y\n", "feedback-node",
            1, 21);
-    expect("y = noise() + 0.5 * biquad(delay(y, 0.01), freq: 900)\nout y\n", "feedback-node", 1,
+    expect("y = noise() + 0.5 * sine(300 + 100 * delay(y, 0.01))\nout y\n", "feedback-node", 1,
            21);
     /* a bounded param is a delay of known length */
     wf_diags d = {0};

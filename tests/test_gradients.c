@@ -445,6 +445,11 @@ static void test_feedback_gradients(void **state)
                 "x = noise(seed: 2) * line(from: 1, to: 0, time: 0.003)\n"
                 "y = x + g * svf(delay(y, 0.0031, max: 0.01), f, q: q, mode: bp)\nout y\n",
                 1, 1);
+    check_lanes("param g = 0.7 in [0, 0.95]\nparam f = 900\nparam q = 2\nparam v = 4\n"
+                "x = noise(seed: 2) * line(from: 1, to: 0, time: 0.003)\n"
+                "y = x + g * biquad(delay(y, 0.0031, max: 0.01), kind: peak,"
+                " freq: f * (1 + 0.2 * sine(40 hz)), q: q, gain: v)\nout y\n",
+                1, 1);
     check_lanes("input x = target\nparam g = 0.5 in [0, 0.9]\nparam k = 0.8\n"
                 "y = x * k + g * delay(y, 0.0025, max: 0.01)\nout y\n",
                 3, 1);
