@@ -10,6 +10,8 @@
 
 #include "lang/cli.h"
 #include "lang/compile.h"
+#include "runtime/batch.h"
+#include "runtime/exec.h"
 #include "runtime/fit.h"
 #include "runtime/util.h"
 
@@ -75,6 +77,62 @@ static inline void wf_bench_fit(wf_prog *p, wf_params *ps, wf_batch *b, int64_t 
         wf_optim_free(opt);
     }
     wf_afree(dy);
+}
+
+/* A fit workload: a target patch rendered once, and the model patch
+ * planned for gradients against it with the multi-scale spectral loss, both
+ * n samples at rate sr. */
+typedef struct wf_bench_task {
+    wf_diags d;
+    wf_env env;
+    wf_patch *tp, *mp;
+    wf_params tps, ps;
+    wf_prog *tprog, *p;
+    wf_real *y_target;
+    wf_batch *batch;
+} wf_bench_task;
+
+static inline void wf_bench_task_open(wf_bench_task *t, const char *name, const char *target,
+                                      const char *model, double sr, int64_t n)
+{
+    memset(t, 0, sizeof *t);
+    char tname[64], mname[64];
+    snprintf(tname, sizeof tname, "%s-target", name);
+    snprintf(mname, sizeof mname, "%s-model", name);
+    t->tp = wf_bench_compile(tname, target, &t->d);
+    t->env = wf_patch_env(t->tp->g, 0, sr, n);
+    wf_params_init(&t->tps, t->tp->g, &t->env, NULL, &t->d);
+    t->tprog = wf_prog_new(t->tp->g, &t->env, &t->tps, WF_RUN_WHOLE, 0, &t->d);
+    t->y_target = wf_aalloc(sizeof(wf_real) * (size_t)n);
+    memcpy(t->y_target, wf_prog_forward(t->tprog), sizeof(wf_real) * (size_t)n);
+    t->mp = wf_bench_compile(mname, model, &t->d);
+    wf_params_init(&t->ps, t->mp->g, &t->env, NULL, &t->d);
+    t->p = wf_prog_new(t->mp->g, &t->env, &t->ps, WF_RUN_GRAD, 0, &t->d);
+    wf_batch_opts bo = {0};
+    bo.loss.kind = WF_LOSS_MSS;
+    const wf_real *targets[1] = {t->y_target};
+    const int64_t frames[1] = {n};
+    t->batch = wf_batch_new(targets, frames, NULL, 1, n, &bo, &t->d);
+}
+
+/* The model's loss at its params' values now. */
+static inline double wf_bench_task_loss(wf_bench_task *t)
+{
+    const wf_real *y = wf_prog_forward(t->p);
+    return wf_batch_loss(t->batch, &y, 1, NULL);
+}
+
+static inline void wf_bench_task_close(wf_bench_task *t)
+{
+    wf_afree(t->y_target);
+    wf_batch_free(t->batch);
+    wf_prog_free(t->p);
+    wf_prog_free(t->tprog);
+    wf_params_free(&t->ps);
+    wf_params_free(&t->tps);
+    wf_patch_free(t->mp);
+    wf_patch_free(t->tp);
+    wf_diags_free(&t->d);
 }
 
 #endif

@@ -64,45 +64,19 @@ int main(int argc, char **argv)
 {
     (void)argc;
     wf_cli_wait_policy(argv); /* as the weft command runs */
-    wf_diags d = {0};
-    wf_patch *tp = wf_bench_compile("w6-target", target, &d);
-    wf_env env = wf_patch_env(tp->g, 0, SR, N);
-    wf_params tps;
-    wf_params_init(&tps, tp->g, &env, NULL, &d);
-    wf_prog *tprog = wf_prog_new(tp->g, &env, &tps, WF_RUN_WHOLE, 0, &d);
-    wf_real *y_target = wf_aalloc(sizeof(wf_real) * N);
-    memcpy(y_target, wf_prog_forward(tprog), sizeof(wf_real) * N);
-
-    wf_patch *mp = wf_bench_compile("w6-model", model, &d);
-    wf_params ps;
-    wf_params_init(&ps, mp->g, &env, NULL, &d);
-    wf_prog *p = wf_prog_new(mp->g, &env, &ps, WF_RUN_GRAD, 0, &d);
-    wf_batch_opts bo = {0};
-    bo.loss.kind = WF_LOSS_MSS;
-    const wf_real *targets[1] = {y_target};
-    const int64_t frames[1] = {N};
-    wf_batch *batch = wf_batch_new(targets, frames, NULL, 1, N, &bo, &d);
-    reset(&ps);
-    const wf_real *y = wf_prog_forward(p);
-    wf_bench_value("W6", "loss_at_init", wf_batch_loss(batch, &y, 1, NULL));
+    wf_bench_task t;
+    wf_bench_task_open(&t, "w6", target, model, SR, N);
+    reset(&t.ps);
+    wf_bench_value("W6", "loss_at_init", wf_bench_task_loss(&t));
     wf_optim_opts oo = {0};
     oo.kind = WF_OPTIM_ADAM;
     oo.lr = 0.01;
     enum { RUNS = 3, STEPS = 5, WARMUP = 1 };
     double times[RUNS];
-    wf_bench_fit(p, &ps, batch, N, &oo, reset, RUNS, STEPS, WARMUP, times);
+    wf_bench_fit(t.p, &t.ps, t.batch, N, &oo, reset, RUNS, STEPS, WARMUP, times);
     wf_bench_timing("W6", "ms_per_step", "ms", times, RUNS, 1000.0 / STEPS);
-    y = wf_prog_forward(p);
-    wf_bench_value("W6", "final_loss", wf_batch_loss(batch, &y, 1, NULL));
+    wf_bench_value("W6", "final_loss", wf_bench_task_loss(&t));
 
-    wf_afree(y_target);
-    wf_batch_free(batch);
-    wf_prog_free(p);
-    wf_prog_free(tprog);
-    wf_params_free(&ps);
-    wf_params_free(&tps);
-    wf_patch_free(mp);
-    wf_patch_free(tp);
-    wf_diags_free(&d);
+    wf_bench_task_close(&t);
     return 0;
 }

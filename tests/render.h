@@ -4,6 +4,7 @@
 #ifndef WF_TEST_RENDER_H
 #define WF_TEST_RENDER_H
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,6 +132,38 @@ static inline void wf_run_check_linear(wf_run *r, const wf_real *w, size_t len, 
             fail_msg("%s<dL/d%s, %s> = %.9g, <w, y> = %.9g", text, p->decl->name, p->decl->name,
                      s, lw);
     }
+}
+
+/* Streams of text (of `chans` channels) in blocks of each of the nblocks
+ * lengths give the whole pass's n samples to within tol (relative to
+ * 1 + |y|), with the per-frame param `param` set to value(f) at frame f in
+ * both. */
+static inline void wf_run_check_stream(const char *text, int64_t n, int chans, const char *param,
+                                       double (*value)(int f), const int *blocks, int nblocks,
+                                       double tol)
+{
+    wf_run w;
+    wf_run_open(&w, text, n, WF_RUN_WHOLE, 0);
+    wf_param *pw = wf_run_param(&w, param);
+    int F = pw->rows * pw->cols;
+    for (int f = 0; f < F; f++)
+        pw->value[f] = (wf_real)value(f);
+    const wf_real *y = wf_prog_forward(w.prog);
+    assert_int_equal(w.chans, chans);
+    size_t len = (size_t)n * (size_t)w.chans;
+    for (int b = 0; b < nblocks; b++) {
+        wf_run s;
+        wf_run_open(&s, text, n, WF_RUN_STREAM, blocks[b]);
+        memcpy(wf_run_param(&s, param)->value, pw->value, sizeof(wf_real) * (size_t)F);
+        wf_real *z = wf_run_collect(&s, blocks[b]);
+        for (size_t i = 0; i < len; i++)
+            if (fabs(z[i] - y[i]) > tol * (1 + fabs(y[i])))
+                fail_msg("blocks of %d: sample %zu channel %zu: %.9g streamed, %.9g whole",
+                         blocks[b], i / (size_t)w.chans, i % (size_t)w.chans, z[i], y[i]);
+        free(z);
+        wf_run_close(&s);
+    }
+    wf_run_close(&w);
 }
 
 #endif

@@ -470,6 +470,12 @@ void test_width(void **state)
 
 /* ------------------------------------------------------------- streams */
 
+/* The per-frame param of the stream test, frame by frame. */
+static double stream_rate(int f)
+{
+    return 1 + 0.8 * sin(0.3 * f);
+}
+
 /* Every kind, modulated at audio and control rate, streamed in blocks of
  * several sizes, equals the whole pass (the LFO phases and the rings live in
  * the state). */
@@ -486,27 +492,6 @@ void test_modfx_stream(void **state)
         " mix: 0.5)\n"
         "d = width(a + b + c, width: 1.5 + 0.5 * sine(2 hz))\n"
         "out d + pan(pick(x, index: 0), pos: sine(0.5 hz))\n";
-    const int N = 6000;
-    wf_run w;
-    wf_run_open(&w, text, N, WF_RUN_WHOLE, 0);
-    wf_param *r = wf_run_param(&w, "r");
-    int F = r->rows * r->cols;
-    for (int f = 0; f < F; f++)
-        r->value[f] = (wf_real)(1 + 0.8 * sin(0.3 * f));
-    const wf_real *y = wf_prog_forward(w.prog);
-    assert_int_equal(w.chans, 2);
-    const int blocks[] = {64, 320, 1024};
-    for (int b = 0; b < 3; b++) {
-        wf_run s;
-        wf_run_open(&s, text, N, WF_RUN_STREAM, blocks[b]);
-        memcpy(wf_run_param(&s, "r")->value, r->value, sizeof(wf_real) * (size_t)F);
-        wf_real *z = wf_run_collect(&s, blocks[b]);
-        for (int i = 0; i < 2 * N; i++)
-            if (fabs(z[i] - y[i]) > 1e-6 * (1 + fabs(y[i])))
-                fail_msg("blocks of %d: sample %d channel %d: %.9g streamed, %.9g whole",
-                         blocks[b], i / 2, i % 2, z[i], y[i]);
-        free(z);
-        wf_run_close(&s);
-    }
-    wf_run_close(&w);
+    static const int blocks[] = {64, 320, 1024};
+    wf_run_check_stream(text, 6000, 2, "r", stream_rate, blocks, 3, 1e-6);
 }
