@@ -25,6 +25,7 @@
 #include "runtime/util.h"
 
 #ifdef WF_HAVE_PORTAUDIO
+#include <dlfcn.h>
 #include <portaudio.h>
 #ifdef WF_HAVE_ALSA
 #include <alsa/asoundlib.h>
@@ -246,12 +247,37 @@ static void alsa_quiet(const char *file, int line, const char *fn, int err, cons
 }
 #endif
 
-/* Pa_Initialize, with the audio system's own chatter silenced. */
+static void jack_quiet(const char *msg)
+{
+    (void)msg;
+}
+
+/* JACK, which PortAudio tries first when it was built with it, prints on
+ * stderr that no JACK server runs. Its message hooks are set when libjack
+ * is loaded (as PortAudio's dependency), found by name so that weft does
+ * not link JACK itself. */
+static void silence_jack(void)
+{
+    void *self = dlopen(NULL, RTLD_LAZY);
+    if (!self)
+        return;
+    const char *setters[] = {"jack_set_error_function", "jack_set_info_function"};
+    for (int i = 0; i < 2; i++) {
+        void (*set)(void (*)(const char *));
+        *(void **)&set = dlsym(self, setters[i]);
+        if (set)
+            set(jack_quiet);
+    }
+    dlclose(self);
+}
+
+/* Pa_Initialize, with the audio systems' own chatter silenced. */
 static PaError pa_init(void)
 {
 #ifdef WF_HAVE_ALSA
     snd_lib_error_set_handler(alsa_quiet);
 #endif
+    silence_jack();
     return Pa_Initialize();
 }
 
