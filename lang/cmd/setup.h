@@ -85,6 +85,11 @@ int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int
 int wf_render_memory(wf_setup *s, int block, wf_real **y, int64_t *frames, int *chans,
                      wf_diags *d);
 
+/* The first frame of y [n x chans] holding a non-finite sample, or -1. */
+int64_t wf_first_nonfinite(const wf_real *y, int n, int chans);
+/* Reports the first fault a kernel of p reported (unstable-run), if any. */
+void wf_report_prog_fault(wf_prog *p, wf_diags *d);
+
 /* Ctrl-C sets the returned flag instead of killing the process, so that
  * long work can stop cleanly; a second Ctrl-C kills as usual. */
 volatile sig_atomic_t *wf_cli_catch_sigint(void);
