@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "runtime/audio.h"
 #include "runtime/exec.h"
@@ -420,11 +421,23 @@ static int to_writer(void *ctx, const wf_real *y, int n)
 
 int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int quiet, wf_diags *d)
 {
+    return wf_render_as(s, out, NULL, fmt, block, quiet, d);
+}
+
+int wf_render_as(wf_setup *s, const char *out, const char *type, wf_sample_format fmt, int block,
+                 int quiet, wf_diags *d)
+{
     wf_prog *p = wf_setup_plan(s, WF_RUN_STREAM, block, 1, NULL, d);
     if (!p)
         return -1;
     int C = wf_prog_out_chans(p);
-    wf_audio_writer *w = wf_audio_create(out, s->env.sr, C, fmt, d);
+    int to_stdout = strcmp(out, "-") == 0;
+    if (to_stdout)
+        out = WF_STDOUT_NAME;
+    wf_audio_writer *w =
+        to_stdout ? wf_audio_create_fd(STDOUT_FILENO, out, type ? type : "wav", s->env.sr, C, fmt,
+                                       s->env.nsamples, d)
+                  : wf_audio_create(out, s->env.sr, C, fmt, d);
     if (!w) {
         wf_prog_free(p);
         return -1;
