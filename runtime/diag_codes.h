@@ -706,6 +706,11 @@
       "--excerpt longer than every --target recording")                                        \
     X(in_recording, "in-recording", NOTE, fit, P1(const char *, path),                         \
       "in the recording '%s'", "follows an error about one recording of a batch: which one")   \
+    X(param_reaches_analysis, "param-reaches-analysis", ERROR, fit,                            \
+      P2(const char *, node, const char *, param),                                             \
+      "'%s' is an analysis with no gradient, and its input depends on the learnt param '%s'",  \
+      "a fit of a patch where a learnt param feeds an analysis node (pitch), which would "     \
+      "fit it with silently zero gradients")                                                   \
     X(unstable_node, "unstable-node", ERROR, fit,                                              \
       P4(int, step, const char *, node, double, seconds, const char *, what),                  \
       "the fit stopped at step %d: '%s' became unstable at %.3f s (%s)",                       \

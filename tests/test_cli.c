@@ -4174,6 +4174,75 @@ static void test_picture_help(void **state)
     }
 }
 
+/* Analyses of the target (pitch) computed once: a learnt param upstream of
+ * one is refused; a fit reads the cache beside the recording on its second
+ * run, with results bit for bit those of a fit without the cache (whole
+ * recordings and excerpts); a changed recording is analysed anew. */
+static void test_fit_analysis(void **state)
+{
+    (void)state;
+    put_file("learnt.weft", "rate 16 khz\nframes 250 hz\ninput rec = target\nparam g = 0.5\n"
+                            "out 0.1 * sine(pick(pitch(g * rec), 0))\n");
+    const double amp = 0.5;
+    assert_int_equal(mkdir("recs", 0755), 0);
+    save("recs/tone.wav", 16000, 1, 16000, 330, &amp);
+    result r = WEFT("fit", "learnt.weft", "--target", "recs/tone.wav", "--steps", "1");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "param-reaches-analysis");
+    HAS(r.err, "'pitch' is an analysis with no gradient, and its input depends on the learnt "
+               "param 'g'");
+    result_free(&r);
+    assert_false(exists("recs/.weft-cache"));
+
+    put_file("tone.weft", "rate 16 khz\nframes 250 hz\ninput rec = target\n"
+                          "f0 = pick(pitch(rec, method: yin), 0)\nparam amp = 0.1\n"
+                          "out amp * sine(f0)\n");
+    static const char *const modes[][4] = {
+        {"--steps", "5", NULL, NULL},
+        {"--steps", "5", "--excerpt", "0.3"},
+    };
+    for (int m = 0; m < 2; m++) {
+        const char *const *o = modes[m];
+        r = o[2] ? WEFT("fit", "tone.weft", "--target", "recs", o[0], o[1], o[2], o[3], "--batch",
+                        "2", "-o", "a.weft")
+                 : WEFT("fit", "tone.weft", "--target", "recs", o[0], o[1], "-o", "a.weft");
+        EXPECT_STATUS(r, 0);
+        HAS(r.err, m ? "read from the cache recs/.weft-cache/tone.wav."
+                     : "computed once (");
+        if (!m)
+            HAS(r.err, ", cached in recs/.weft-cache/tone.wav.");
+        result_free(&r);
+        r = o[2] ? WEFT("fit", "tone.weft", "--target", "recs", o[0], o[1], o[2], o[3], "--batch",
+                        "2", "-o", "b.weft")
+                 : WEFT("fit", "tone.weft", "--target", "recs", o[0], o[1], "-o", "b.weft");
+        EXPECT_STATUS(r, 0);
+        HAS(r.err, "read from the cache recs/.weft-cache/tone.wav.");
+        LACKS(r.err, "computed once");
+        result_free(&r);
+        r = o[2] ? WEFT("fit", "tone.weft", "--target", "recs", o[0], o[1], o[2], o[3], "--batch",
+                        "2", "-o", "c.weft", "--no-cache")
+                 : WEFT("fit", "tone.weft", "--target", "recs", o[0], o[1], "-o", "c.weft",
+                        "--no-cache");
+        EXPECT_STATUS(r, 0);
+        HAS(r.err, "computed once (");
+        LACKS(r.err, "cache");
+        result_free(&r);
+        char *a = get_file("a.weft"), *b = get_file("b.weft"), *c = get_file("c.weft");
+        assert_string_equal(a, b);
+        assert_string_equal(a, c);
+        free(a);
+        free(b);
+        free(c);
+    }
+    /* another recording under the same name: analysed again */
+    save("recs/tone.wav", 16000, 1, 16000, 220, &amp);
+    r = WEFT("fit", "tone.weft", "--target", "recs", "--steps", "1", "-o", "a.weft");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "computed once (");
+    LACKS(r.err, "read from the cache");
+    result_free(&r);
+}
+
 /* Codes no test can provoke: failures of the disk or of libraries
  * (libsndfile refuses a header without channels or rate itself), a file of
  * 2^31 frames, FFT sizes the command line checks before the loss does, a
@@ -4230,6 +4299,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nodes, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_errors, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_gain, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_analysis, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_options, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_diverges, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_filter_faults, enter_tmp, leave_tmp),

@@ -1759,6 +1759,9 @@ static const struct {
       T(test_modfx_stream)}},
     {"pan", {T(test_pan_law), T(test_modfx_stream)}},
     {"width", {T(test_width), T(test_modfx_stream)}},
+    {"pitch",
+     {T(test_pitch_tones), T(test_pitch_weak_fundamental), T(test_pitch_glide),
+      T(test_pitch_unvoiced), T(test_pitch_recordings), T(test_pitch_stream)}},
 };
 
 #define NCOVERAGE ((int)(sizeof coverage / sizeof coverage[0]))

@@ -31,6 +31,9 @@ static void usage_fit(FILE *f)
           "  --excerpt S           each step fits excerpts of S seconds drawn at random from\n"
           "                        the recordings (seeded by --seed)\n"
           "  --batch N             excerpts per step (default 1)\n"
+          "  --no-cache            analyses of the target (pitch) are computed once per\n"
+          "                        recording and cached in .weft-cache/ beside it; this\n"
+          "                        computes them without reading or writing the cache\n"
           "  --steps N             optimizer steps (default 500)\n"
           "  --lr X                learning rate (default 0.01)\n"
           "  --loss mss|l1|l2      multi-scale spectral (default), or waveform L1 / L2\n"
@@ -124,6 +127,7 @@ static int fit_options(int argc, char **argv, fit_args *a)
         {"format", required_argument, NULL, OPT_FORMAT},
         {"report", required_argument, NULL, OPT_REPORT},
         {"report-every", required_argument, NULL, OPT_REPORT_EVERY},
+        {"no-cache", no_argument, NULL, OPT_NO_CACHE},
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -146,7 +150,7 @@ static int fit_options(int argc, char **argv, fit_args *a)
             continue;
         switch (c) {
         case 'o': a->out = optarg; break;
-        case 'q': a->quiet = 1; break;
+        case 'q': a->quiet = a->co.quiet = 1; break;
         case 'h': usage_fit(stdout); return -1;
         case OPT_RENDER: a->render = optarg; break;
         case OPT_LOG: a->logpath = optarg; break;
