@@ -51,7 +51,9 @@
     /* stdlib/lanes.c */                                                                       \
     X(lanes_sum) X(lanes_mean)                                                                 \
     /* stdlib/modfx.c */                                                                       \
-    X(vibrato) X(chorus) X(flanger) X(pan) X(width)
+    X(vibrato) X(chorus) X(flanger) X(pan) X(width)                                          \
+    /* stdlib/features.c */                                                                    \
+    X(loudness) X(rms) X(centroid) X(flatness) X(melspec) X(mfcc)
 
 enum {
 #define WF_X(id) WF_NODE_##id,
