@@ -1759,6 +1759,12 @@ static const struct {
       T(test_modfx_stream)}},
     {"pan", {T(test_pan_law), T(test_modfx_stream)}},
     {"width", {T(test_width), T(test_modfx_stream)}},
+    {"loudness", {T(test_loudness_sine), T(test_features_stream)}},
+    {"rms", {T(test_rms_sine), T(test_features_stream)}},
+    {"centroid", {T(test_centroid), T(test_features_stream)}},
+    {"flatness", {T(test_flatness), T(test_features_stream)}},
+    {"melspec", {T(test_melspec_bank), T(test_features_stream)}},
+    {"mfcc", {T(test_mfcc_dct), T(test_features_stream)}},
 };
 
 #define NCOVERAGE ((int)(sizeof coverage / sizeof coverage[0]))
