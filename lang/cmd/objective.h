@@ -38,6 +38,8 @@ enum {
     OPT_FORMAT,
     OPT_REPORT,
     OPT_REPORT_EVERY,
+    OPT_MEL_BANDS,
+    OPT_LOUDNESS_WEIGHT,
 };
 
 /* Options shared by fit and check. */
