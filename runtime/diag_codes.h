@@ -748,6 +748,9 @@
       "(%d)", "a fit shorter than the spectral loss's smallest window")                        \
     X(bad_fft_size, "bad-fft-size", ERROR, fit, P1(int, size),                                 \
       "FFT size %d: sizes must be multiples of 4 up to 2^20",                                  \
-      "a spectral loss asked for an FFT size it does not support")
+      "a spectral loss asked for an FFT size it does not support")                          \
+    X(bad_loss_setting, "bad-loss-setting", ERROR, fit, P2(const char *, what, double, value), \
+      "the loss's setting %s is out of range (%g)",                                            \
+      "a loss setting it cannot use (more than 1024 mel bands, a feature term without a rate)")
 
 #endif

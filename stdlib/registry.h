@@ -53,7 +53,9 @@
     /* stdlib/modfx.c */                                                                       \
     X(vibrato) X(chorus) X(flanger) X(pan) X(width)                                            \
     /* stdlib/pitch.c */                                                                       \
-    X(pitch)
+    X(pitch)                                                                                   \
+    /* stdlib/features.c */                                                                    \
+    X(loudness) X(rms) X(centroid) X(flatness) X(melspec) X(mfcc)
 
 enum {
 #define WF_X(id) WF_NODE_##id,

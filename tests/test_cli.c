@@ -2598,6 +2598,13 @@ static void test_fit_targets(void **state)
     EXPECT_STATUS(r, 1);
     HAS_CODE(r.err, "signal-too-short");
     result_free(&r);
+    /* the log-mel loss has at most 1024 bands */
+    r = WEFT("fit", "gain.weft", "--target", "short.wav", "--loss", "mel", "--mel-bands", "2000",
+             "--steps", "1");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "bad-loss-setting");
+    HAS(r.err, "--mel-bands");
+    result_free(&r);
 }
 
 /* The value of param `name` in a fitted patch (its line "param NAME = V..."). */
@@ -2613,6 +2620,39 @@ static double fitted(const char *path, const char *name)
     double v = strtod(at + 1, NULL);
     free(text);
     return v;
+}
+
+/* The feature losses from the command line: the log-mel loss, and the
+ * loudness term alone (the spectral terms weighted 0), each recover the
+ * gain of examples/fit_gain.weft from a sine at 0.7. */
+static void test_fit_feature_losses(void **state)
+{
+    (void)state;
+    copy_file(EXAMPLES "/fit_gain.weft", "gain.weft");
+    const double amp = 0.7;
+    save("target.wav", 16000, 1, 8000, 440, &amp);
+    result r = WEFT("fit", "gain.weft", "--target", "target.wav", "--loss", "mel", "--steps", "300",
+                    "--lr", "0.01", "-o", "mel.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    assert_close(fitted("mel.weft", "gain"), 0.7, 0.01, 0);
+    r = WEFT("fit", "gain.weft", "--target", "target.wav", "--loss-weights", "0,0", "--steps", "300",
+             "--lr", "0.01", "-o", "loud.weft", "-q");
+    EXPECT_STATUS(r, 2); /* not both 0 on the command line */
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "--target", "target.wav", "--loss-weights", "0,1e-9",
+             "--loudness-weight", "1", "--steps", "300", "--lr", "0.01", "-o", "loud.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    assert_close(fitted("loud.weft", "gain"), 0.7, 0.01, 0);
+    r = WEFT("fit", "--help");
+    HAS(r.out, "--loss mss|mel|l1|l2");
+    HAS(r.out, "--loudness-weight W");
+    HAS(r.out, "--mel-bands B");
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "--target", "target.wav", "--loudness-weight", "-1");
+    EXPECT_STATUS(r, 2);
+    result_free(&r);
 }
 
 /* Batches: several recordings each an item (their mean loss), a folder of
@@ -4301,6 +4341,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_gain, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_analysis, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_options, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_feature_losses, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_diverges, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_filter_faults, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_feedback_too_short, enter_tmp, leave_tmp),

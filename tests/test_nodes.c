@@ -1762,6 +1762,12 @@ static const struct {
     {"pitch",
      {T(test_pitch_tones), T(test_pitch_weak_fundamental), T(test_pitch_glide),
       T(test_pitch_unvoiced), T(test_pitch_recordings), T(test_pitch_stream)}},
+    {"loudness", {T(test_loudness_sine), T(test_features_stream)}},
+    {"rms", {T(test_rms_sine), T(test_features_stream)}},
+    {"centroid", {T(test_centroid), T(test_features_stream)}},
+    {"flatness", {T(test_flatness), T(test_features_stream)}},
+    {"melspec", {T(test_melspec_bank), T(test_features_stream)}},
+    {"mfcc", {T(test_mfcc_dct), T(test_features_stream)}},
 };
 
 #define NCOVERAGE ((int)(sizeof coverage / sizeof coverage[0]))

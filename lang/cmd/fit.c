@@ -36,9 +36,15 @@ static void usage_fit(FILE *f)
           "                        computes them without reading or writing the cache\n"
           "  --steps N             optimizer steps (default 500)\n"
           "  --lr X                learning rate (default 0.01)\n"
-          "  --loss mss|l1|l2      multi-scale spectral (default), or waveform L1 / L2\n"
-          "  --fft-sizes A,B,...   FFT sizes of the spectral loss (default 2048,...,64)\n"
-          "  --loss-weights L,G    weights of its linear and log terms (default 1,1)\n"
+          "  --loss mss|mel|l1|l2  multi-scale spectral (default); mel: mean |difference|\n"
+          "                        of log-mel power over FFT sizes; or waveform L1 / L2\n"
+          "  --fft-sizes A,B,...   FFT sizes of the spectral loss (default 2048,...,64;\n"
+          "                        mel: 2048,1024,512)\n"
+          "  --loss-weights L,G    mss: weights of its linear and log terms (default 1,1)\n"
+          "  --mel-bands B         mel: bands per FFT size (default 64)\n"
+          "  --loudness-weight W   adds DDSP's loudness term: W * mean |loudness(target) -\n"
+          "                        loudness(out)| in dB, frames at the patch's frame rate\n"
+          "                        (as the loudness() node, n_fft 2048; default 0: none)\n"
           "  --optimizer adam|sgd  (default adam); --momentum M for sgd (default 0.9)\n"
           "  --schedule const|exp|cosine  learning-rate schedule (default const)\n"
           "  --decay D             exp schedule: lr * D^(step/steps) (default 0.1)\n"
@@ -121,6 +127,8 @@ static int fit_options(int argc, char **argv, fit_args *a)
         {"schedule", required_argument, NULL, OPT_SCHED}, {"decay", required_argument, NULL, OPT_DECAY},
         {"clip", required_argument, NULL, OPT_CLIP},     {"fft-sizes", required_argument, NULL, OPT_FFT},
         {"loss-weights", required_argument, NULL, OPT_WEIGHTS},
+        {"mel-bands", required_argument, NULL, OPT_MEL_BANDS},
+        {"loudness-weight", required_argument, NULL, OPT_LOUDNESS_WEIGHT},
         {"seconds", required_argument, NULL, OPT_SECONDS}, {"rate", required_argument, NULL, OPT_RATE},
         {"set", required_argument, NULL, OPT_SET},       {"input", required_argument, NULL, OPT_INPUT},
         {"excerpt", required_argument, NULL, OPT_EXCERPT}, {"batch", required_argument, NULL, OPT_BATCH},
@@ -289,6 +297,16 @@ static void describe(wf_fit_report *rp, const fit_args *a, const wf_setup *s,
                               lo->weights_given ? lo->lin_weight : 1,
                               lo->weights_given ? lo->log_weight : 1);
     }
+    if (lo->kind == WF_LOSS_MEL) {
+        wf_str z = {0};
+        for (int i = 0; i < lo->nsizes; i++)
+            wf_str_printf(&z, "%s%d", i ? "," : "", lo->sizes[i]);
+        wf_fit_report_setting(rp, "FFT sizes", "%s", lo->nsizes ? z.s : "2048,1024,512 (default)");
+        wf_str_free(&z);
+        wf_fit_report_setting(rp, "mel bands", "%d", lo->mel_bands ? lo->mel_bands : 64);
+    }
+    if (lo->loudness_weight > 0)
+        wf_fit_report_setting(rp, "loudness weight", "%g", lo->loudness_weight);
     wf_fit_report_setting(rp, "steps", "%d", a->fo.steps);
     wf_fit_report_setting(rp, "learning rate", "%g", o->lr);
     if (o->kind == WF_OPTIM_SGD)
