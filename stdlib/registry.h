@@ -51,7 +51,9 @@
     /* stdlib/lanes.c */                                                                       \
     X(lanes_sum) X(lanes_mean)                                                                 \
     /* stdlib/modfx.c */                                                                       \
-    X(vibrato) X(chorus) X(flanger) X(pan) X(width)
+    X(vibrato) X(chorus) X(flanger) X(pan) X(width)                                           \
+    /* stdlib/nn.c, stdlib/gru.c */                                                            \
+    X(dense) X(layernorm) X(relu) X(leaky_relu) X(gelu) X(softmax) X(conv1d) X(gru)
 
 enum {
 #define WF_X(id) WF_NODE_##id,
