@@ -75,4 +75,10 @@ void test_pan_law(void **state);
 void test_width(void **state);
 void test_modfx_stream(void **state);
 
+/* tests/test_nn.c */
+void test_nn_dense_layers(void **state);
+void test_nn_defaults(void **state);
+void test_nn_conv1d(void **state);
+void test_nn_gru(void **state);
+
 #endif

@@ -1759,6 +1759,14 @@ static const struct {
       T(test_modfx_stream)}},
     {"pan", {T(test_pan_law), T(test_modfx_stream)}},
     {"width", {T(test_width), T(test_modfx_stream)}},
+    {"dense", {T(test_nn_dense_layers), T(test_nn_defaults)}},
+    {"layernorm", {T(test_nn_dense_layers)}},
+    {"relu", {T(test_nn_dense_layers)}},
+    {"leaky_relu", {T(test_nn_dense_layers), T(test_nn_defaults)}},
+    {"gelu", {T(test_nn_dense_layers)}},
+    {"softmax", {T(test_nn_dense_layers), T(test_nn_defaults)}},
+    {"conv1d", {T(test_nn_conv1d)}},
+    {"gru", {T(test_nn_gru)}},
 };
 
 #define NCOVERAGE ((int)(sizeof coverage / sizeof coverage[0]))
