@@ -173,6 +173,11 @@
     X(bad_matrix, "bad-matrix", ERROR, shapes, P4(const char *, node, int, want, int, lines, int, chans), \
       "shape mismatch in '%s': matrix needs %d channels (N x N for %d lines), it has %d",     \
       "fdn() given a feedback matrix whose channels are not the square of the delays' channels") \
+    X(bad_weights, "bad-weights", ERROR, shapes,                                               \
+      P4(const char *, node, const char *, arg, int, chans, const char *, need),               \
+      "shape mismatch in '%s': %s has %d channels, %s",                                        \
+      "dense(), conv1d() or gru() weights whose channels do not fit the input's (a matrix "    \
+      "[IN, OUT] has IN x OUT channels)")                                                      \
     X(too_many_channels, "too-many-channels", ERROR, shapes, P2(const char *, node, int, max), \
       "'%s' takes at most %d channels", "a node asked for more channels than it makes")        \
     X(too_many_values, "too-many-values", ERROR, shapes, P2(const char *, node, int, max),     \

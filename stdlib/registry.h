@@ -55,7 +55,9 @@
     /* stdlib/pitch.c */                                                                       \
     X(pitch)                                                                                   \
     /* stdlib/features.c */                                                                    \
-    X(loudness) X(rms) X(centroid) X(flatness) X(melspec) X(mfcc)
+    X(loudness) X(rms) X(centroid) X(flatness) X(melspec) X(mfcc)                              \
+    /* stdlib/nn.c, stdlib/gru.c */                                                            \
+    X(dense) X(layernorm) X(relu) X(leaky_relu) X(gelu) X(softmax) X(conv1d) X(gru)
 
 enum {
 #define WF_X(id) WF_NODE_##id,

@@ -91,4 +91,10 @@ void test_pitch_unvoiced(void **state);
 void test_pitch_recordings(void **state);
 void test_pitch_stream(void **state);
 
+/* tests/test_nn.c */
+void test_nn_dense_layers(void **state);
+void test_nn_defaults(void **state);
+void test_nn_conv1d(void **state);
+void test_nn_gru(void **state);
+
 #endif

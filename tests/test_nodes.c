@@ -1768,6 +1768,14 @@ static const struct {
     {"flatness", {T(test_flatness), T(test_features_stream)}},
     {"melspec", {T(test_melspec_bank), T(test_features_stream)}},
     {"mfcc", {T(test_mfcc_dct), T(test_features_stream)}},
+    {"dense", {T(test_nn_dense_layers), T(test_nn_defaults)}},
+    {"layernorm", {T(test_nn_dense_layers)}},
+    {"relu", {T(test_nn_dense_layers)}},
+    {"leaky_relu", {T(test_nn_dense_layers), T(test_nn_defaults)}},
+    {"gelu", {T(test_nn_dense_layers)}},
+    {"softmax", {T(test_nn_dense_layers), T(test_nn_defaults)}},
+    {"conv1d", {T(test_nn_conv1d)}},
+    {"gru", {T(test_nn_gru)}},
 };
 
 #define NCOVERAGE ((int)(sizeof coverage / sizeof coverage[0]))
