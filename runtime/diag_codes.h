@@ -672,6 +672,10 @@
       "dot, drawing the graph, exited with an error or was killed")                            \
     X(graphviz_warning, "graphviz-warning", WARNING, run, P1(const char *, message),           \
       "Graphviz's `dot` warns: %s", "dot drew the graph but printed a message")                \
+    X(no_audio_device, "no-audio-device", ERROR, run, P2(const char *, device, const char *, why), \
+      "cannot play to audio device '%s': %s",                                                  \
+      "playing (weft play, :play) where there is no audio system or output device, or none "   \
+      "of that --device name, or the device would not open")                                   \
     /* ---- live sessions */                                                                   \
     X(session_input_no_file, "session-input-no-file", ERROR, session,                          \
       P1(const char *, input), "input '%s' has no source in a live session",                   \
