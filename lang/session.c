@@ -61,6 +61,7 @@ struct wf_session {
     wf_real *mix;
     size_t mix_cap;
     int kept;
+    int texts; /* texts handed to the session, for their names */
     /* held by next_block and by the swap (session.h: threads) */
     pthread_mutex_t lock;
 };
@@ -379,7 +380,7 @@ typedef enum { EVAL_ADD, EVAL_REPLACE, EVAL_TRY } eval_mode;
 static int eval_text(wf_session *s, const char *as, const char *text, eval_mode mode, wf_diags *d)
 {
     char name[160];
-    snprintf(name, sizeof name, "%s[%d]", s->o.name, s->nchunks + 1);
+    snprintf(name, sizeof name, "%s[%d]", s->o.name, ++s->texts);
     wf_source *src = wf_source_from_string(as ? as : name, text);
     wf_file_ast *ast = wf_parse(src, d);
     if (!ast) {

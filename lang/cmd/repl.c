@@ -230,9 +230,12 @@ static int prepare(repl *r, const char *expr, double seconds, int fed_target, wf
     o.seconds = seconds;
     o.fallback_rate = r->so.rate;
     o.fed_target = fed_target;
+    int before = d->n;
     int rc = wf_setup_prepare(st, &o, d);
-    if (rc == 0)
+    if (rc == 0) { /* its warnings were the session's, said when it was typed */
+        wf_diags_truncate(d, before);
         copy_params(&st->params, wf_session_params(r->s));
+    }
     free(text);
     free(name);
     return rc;
@@ -294,7 +297,7 @@ static void spectrum(const wf_real *y, int64_t frames, int chans, double sr, dou
         double v = 0;
         for (int k = 0; t < frames && k < chans; k++)
             v += y[(size_t)t * chans + k];
-        x[t] = (wf_real)(v / chans * (0.5 - 0.5 * cos(2 * M_PI * t / n)));
+        x[t] = (wf_real)(v / chans * (0.5 - 0.5 * cos(2 * 3.14159265358979323846 * t / n)));
     }
     wf_fft_r2c(n, 1, x, X);
     double lo = log(20.0), hi = log(sr / 2), top = -1e300;
@@ -357,6 +360,8 @@ static int summarize(repl *r, const char *expr, double seconds)
         double rms = len ? sqrt(sum / len) : 0;
         const wf_graph *g = st.patch->g;
         FILE *f = stdout;
+        if (!r->tty) /* a script's output says what it is about */
+            fprintf(f, "%s\n", expr ? expr : "the patch");
         fputs("  ", f);
         print_shape(f, g->nodes[g->out].shape);
         fprintf(f, "; over %.3g s: peak %.4g (%.1f dB), RMS %.4g (%.1f dB)\n",
@@ -629,11 +634,14 @@ static int objective(repl *r, char **w, int n, wf_fit_args *a, wf_setup *st, wf_
     if (rc == 0) {
         char *text = patch_text(r, NULL);
         a->co.so.text = text;
+        int before = d->n;
         rc = wf_objective_prepare(&a->co, st, ob, d) ? 1 : 0;
         free(text);
         a->co.so.text = NULL;
-        if (rc == 0)
+        if (rc == 0) { /* the compile's warnings were said when the session was typed */
+            wf_diags_truncate(d, before);
             copy_params(&st->params, wf_session_params(r->s));
+        }
     }
     free(argv);
     free(name);
