@@ -29,6 +29,7 @@
 #include "lang/cmd/setup.h"
 #include "lang/rewrite.h"
 #include "runtime/fft.h"
+#include "runtime/node.h"
 #include "runtime/playback.h"
 #include "runtime/util.h"
 #include "stdlib/registry.h"
@@ -135,7 +136,7 @@ static char **split_words(const char *s, int *n)
 
 static void free_words(char **v, int n)
 {
-    for (int i = 0; i < n; i++)
+    for (int i = 0; v && i < n; i++)
         free(v[i]);
     free(v);
 }
@@ -301,6 +302,8 @@ static void spectrum(const wf_real *y, int64_t frames, int chans, double sr, dou
     }
     wf_fft_r2c(n, 1, x, X);
     double lo = log(20.0), hi = log(sr / 2), top = -1e300;
+    for (int k = 0; k <= n / 2; k++) /* the loudest bin, below 20 Hz too: DC is silence here */
+        top = fmax(top, hypot(X[2 * k], X[2 * k + 1]) > 0 ? 20 * log10(hypot(X[2 * k], X[2 * k + 1])) : -1e300);
     for (int c = 0; c < COLUMNS; c++) {
         int a = (int)floor(exp(lo + (hi - lo) * c / COLUMNS) * n / sr);
         int b = (int)ceil(exp(lo + (hi - lo) * (c + 1) / COLUMNS) * n / sr);
@@ -308,7 +311,6 @@ static void spectrum(const wf_real *y, int64_t frames, int chans, double sr, dou
         for (int k = a; k <= b && k <= n / 2; k++)
             m = fmax(m, hypot(X[2 * k], X[2 * k + 1]));
         col[c] = m > 0 ? 20 * log10(m) : -1e300;
-        top = fmax(top, col[c]);
     }
     for (int c = 0; c < COLUMNS; c++)
         col[c] = top > -1e300 ? fmax(0, 1 + (col[c] - top) / 60) : 0;
@@ -363,7 +365,11 @@ static int summarize(repl *r, const char *expr, double seconds)
         if (!r->tty) /* a script's output says what it is about */
             fprintf(f, "%s\n", expr ? expr : "the patch");
         fputs("  ", f);
-        print_shape(f, g->nodes[g->out].shape);
+        /* an out not at audio rate is upsampled by the compiler: say what was typed */
+        const wf_gnode *o = &g->nodes[g->out];
+        if (o->kind == &wf_kind_upsample)
+            o = &g->nodes[o->in[0]];
+        print_shape(f, o->shape);
         fprintf(f, "; over %.3g s: peak %.4g (%.1f dB), RMS %.4g (%.1f dB)\n",
                 (double)frames / st.env.sr, peak, db(peak), rms, db(rms));
         double col[COLUMNS];
@@ -648,6 +654,23 @@ static int objective(repl *r, char **w, int n, wf_fit_args *a, wf_setup *st, wf_
     return rc;
 }
 
+/* weft fit's progress line, at most ten times a second: a small fit takes
+ * thousands of steps a second, more than a terminal should draw. */
+typedef struct throttle {
+    wf_fit_progress_ctx pc;
+    double last;
+} throttle;
+
+static void show_progress(void *ctx, const wf_fit_progress *p)
+{
+    throttle *t = ctx;
+    double now = wf_now();
+    if (p->step == p->steps || now - t->last >= 0.1) {
+        t->last = now;
+        wf_fit_show_progress(&t->pc, p);
+    }
+}
+
 static int cmd_fit(repl *r, const char *rest)
 {
     int n;
@@ -676,14 +699,14 @@ static int cmd_fit(repl *r, const char *rest)
         r->fit_words = w;
         r->nfit_words = n;
         w = NULL;
-        wf_fit_progress_ctx pc = {!a.quiet && isatty(2), NULL};
-        a.fo.progress = wf_fit_show_progress;
+        throttle pc = {{!a.quiet && isatty(2), NULL}, 0};
+        a.fo.progress = show_progress;
         a.fo.progress_ctx = &pc;
         a.fo.stop = wf_cli_catch_sigint();
         wf_fit_result res;
         int frc = wf_fit(ob.prog, &st.params, ob.batch, &a.fo, &res, &d);
         wf_cli_release_sigint();
-        if (pc.tty && res.steps < a.fo.steps)
+        if (pc.pc.tty && res.steps < a.fo.steps)
             fputc('\n', stderr);
         /* the best values go into the session, heard from the next block */
         wf_session_lock(r->s);
