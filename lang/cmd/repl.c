@@ -81,17 +81,39 @@ typedef struct repl {
     char **fit_words; /* the last :fit's words, for :grad */
     int nfit_words;
     wf_player *player;
+    wf_str warned; /* warnings shown, a line "path:line:col:code" each */
     int failed;
 } repl;
 
 enum { GO_ON, QUIT };
 
-/* Prints and frees diagnostics; -1 if they hold an error. */
+/* Prints and frees diagnostics; -1 if they hold an error. Each edit
+ * compiles the whole session again, so a warning about an earlier line is
+ * shown once, not at every edit after it. */
 static int report(repl *r, wf_diags *d)
 {
     int bad = d->errors > 0;
-    if (d->n)
-        wf_diags_print(stderr, d, wf_cli_diag_format);
+    wf_diags show = *d;
+    show.v = wf_xmalloc(sizeof *show.v * (size_t)(d->n + 1));
+    show.n = 0;
+    for (int i = 0; i < d->n; i++) {
+        const wf_diagnostic *g = &d->v[i];
+        if (g->sev == WF_SEV_WARNING && g->loc.src) {
+            wf_str key = {0};
+            wf_str_printf(&key, "\n%s:%d:%d:%s\n", g->loc.src->path, g->loc.line, g->loc.col,
+                          wf_diag_code_name(g->code));
+            int seen = r->warned.s && strstr(r->warned.s, key.s);
+            if (!seen)
+                wf_str_puts(&r->warned, key.s + (r->warned.len ? 1 : 0));
+            wf_str_free(&key);
+            if (seen)
+                continue;
+        }
+        show.v[show.n++] = *g;
+    }
+    if (show.n)
+        wf_diags_print(stderr, &show, wf_cli_diag_format);
+    free(show.v);
     wf_diags_free(d);
     if (bad)
         r->failed = 1;
@@ -517,8 +539,15 @@ static int cmd_render(repl *r, const char *rest)
     int used = n;
     if (used > 0 && wf_audio_is_name(w[used - 1]))
         file = w[--used];
-    if (used > 0 && parse_seconds(w[used - 1], &seconds) == 0)
+    if (used > 1 && (strcmp(w[used - 1], "s") == 0 || strcmp(w[used - 1], "ms") == 0)) {
+        wf_str both = {0}; /* "2 s" as "2s" */
+        wf_str_printf(&both, "%s%s", w[used - 2], w[used - 1]);
+        if (parse_seconds(both.s, &seconds) == 0)
+            used -= 2;
+        wf_str_free(&both);
+    } else if (used > 0 && parse_seconds(w[used - 1], &seconds) == 0) {
         used--;
+    }
     /* the expression is the text before those words, as typed */
     char *expr = NULL;
     if (used > 0) {
@@ -1115,5 +1144,6 @@ int wf_cmd_repl(int argc, char **argv)
     wf_session_free(r.s);
     free(r.file);
     free_words(r.fit_words, r.nfit_words);
+    wf_str_free(&r.warned);
     return !r.tty && r.failed ? 1 : 0;
 }
