@@ -695,6 +695,13 @@
     X(nothing_to_forget, "nothing-to-forget", ERROR, session, P1(const char *, name),          \
       "nothing in the session defines '%s'", "forgetting a name no statement of the session "  \
       "defines")                                                                               \
+    X(repl_unknown_command, "repl-unknown-command", ERROR, session, P1(const char *, command), \
+      "no REPL command ':%s'", "a line of the REPL starting with ':' that names no command")   \
+    X(repl_usage, "repl-usage", ERROR, session, P2(const char *, command, const char *, usage), \
+      ":%s takes %s", "a REPL command with arguments it does not take")                        \
+    X(repl_needs, "repl-needs", ERROR, session, P2(const char *, command, const char *, what), \
+      ":%s needs %s first", "a REPL command before what it works on: :reload before :load, "  \
+      ":grad before :fit")                                                                     \
     /* ---- fitting */                                                                         \
     X(fit_needs_mono, "fit-needs-mono", ERROR, fit, P1(int, chans),                            \
       "a fit needs a mono out, and this patch's out has %d channels: mix them with mix(...)",  \

@@ -81,5 +81,7 @@ int wf_registry_find(const char *name);
 char *wf_registry_markdown(void);
 /* Plain-text listing for `weft nodes`. */
 char *wf_registry_listing(void);
+/* One kind's signature, doc and arguments as plain text (the REPL's :help). */
+char *wf_registry_help(int index);
 
 #endif

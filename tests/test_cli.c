@@ -4329,6 +4329,8 @@ static const char *const unprovoked[] = {
     "cannot-rename", "bad-fft-size", "cannot-read-folder", "internal-lane-space",
     "internal-no-kernel", "internal-stream-lanes", "session-input-no-file",
     "session-length", "nothing-to-forget",
+    /* the REPL's, which test_repl provokes through `weft repl` */
+    "repl-unknown-command", "repl-usage", "repl-needs",
 };
 
 /* Runs last: every code of the command and the runtime was printed by some

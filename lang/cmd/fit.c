@@ -9,8 +9,7 @@
 #include <unistd.h>
 
 #include "lang/cmd/cmds.h"
-#include "lang/cmd/objective.h"
-#include "lang/cmd/report.h"
+#include "lang/cmd/fit.h"
 #include "lang/rewrite.h"
 #include "runtime/fit.h"
 #include "runtime/util.h"
@@ -71,14 +70,9 @@ static void usage_fit(FILE *f)
           f);
 }
 
-typedef struct progress_ctx {
-    int tty;
-    wf_fit_report *report; /* may be NULL */
-} progress_ctx;
-
-static void show_progress(void *ctx, const wf_fit_progress *p)
+void wf_fit_show_progress(void *ctx, const wf_fit_progress *p)
 {
-    progress_ctx *pc = ctx;
+    wf_fit_progress_ctx *pc = ctx;
     if (pc->report)
         wf_fit_report_step(pc->report, p);
     if (!pc->tty)
@@ -105,18 +99,7 @@ static char *default_output(const char *patch)
     return b.s;
 }
 
-/* What `weft fit` was asked for. */
-typedef struct fit_args {
-    common co;
-    wf_fit_opts fo;
-    const char *out, *render, *logpath, *report;
-    int report_every;
-    wf_sample_format fmt;
-    int quiet;
-} fit_args;
-
-/* Parses the command line; 0 to go on, else the exit status. */
-static int fit_options(int argc, char **argv, fit_args *a)
+int wf_fit_options(int argc, char **argv, wf_fit_args *a)
 {
     static const struct option longopts[] = {
         {"target", required_argument, NULL, OPT_TARGET}, {"steps", required_argument, NULL, OPT_STEPS},
@@ -243,7 +226,7 @@ static FILE *open_log(const char *path, wf_diags *d)
     return log;
 }
 
-static void report_fit(const wf_fit_result *r, const char *outp)
+void wf_fit_summary(const wf_fit_result *r, const char *outp)
 {
     char losses[128] = "no finite loss"; /* diverged at the first evaluation */
     if (isfinite(r->best_loss))
@@ -270,7 +253,7 @@ static void feed_first_recording(wf_setup *s, const wf_objective *ob)
 }
 
 /* What the report's settings table says about the fit. */
-static void describe(wf_fit_report *rp, const fit_args *a, const wf_setup *s,
+static void describe(wf_fit_report *rp, const wf_fit_args *a, const wf_setup *s,
                      const wf_objective *ob, const char *outp)
 {
     const wf_optim_opts *o = &a->fo.optim;
@@ -340,11 +323,11 @@ static void describe(wf_fit_report *rp, const fit_args *a, const wf_setup *s,
 
 int wf_cmd_fit(int argc, char **argv)
 {
-    fit_args a = {0};
+    wf_fit_args a = {0};
     /* as typed, for the report: getopt reorders argv */
     char **typed = wf_xmalloc(sizeof *typed * (size_t)(argc + 1));
     memcpy(typed, argv, sizeof *typed * (size_t)(argc + 1));
-    int status = fit_options(argc, argv, &a);
+    int status = wf_fit_options(argc, argv, &a);
     if (status) {
         free(typed);
         wf_common_free(&a.co);
@@ -380,8 +363,8 @@ int wf_cmd_fit(int argc, char **argv)
         if (wf_fit_report_begin(report, &d))
             goto done;
     }
-    progress_ctx pc = {!a.quiet && isatty(2), report};
-    a.fo.progress = show_progress;
+    wf_fit_progress_ctx pc = {!a.quiet && isatty(2), report};
+    a.fo.progress = wf_fit_show_progress;
     a.fo.progress_ctx = &pc;
     a.fo.log = log;
     a.fo.stop = wf_cli_catch_sigint();
@@ -399,7 +382,7 @@ int wf_cmd_fit(int argc, char **argv)
     if (wf_write_fitted_patch(s.patch, &s.params, &s.env, outp, carry, &d))
         goto done;
     if ((!a.quiet || rc) && wf_cli_diag_format == WF_DIAG_TEXT)
-        report_fit(&r, outp);
+        wf_fit_summary(&r, outp);
     status = rc ? 1 : r.status == WF_FIT_STOPPED ? 130 : 0;
     if ((a.render && rc == 0) || report) {
         if (a.co.excerpt > 0) /* the render is the whole run, not an excerpt */
