@@ -21,7 +21,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 PYTHON = "/usr/bin/python3"
-WORKLOADS = ("W1", "W2", "W3", "W5", "W6", "W7")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7")
 RECORDINGS = os.path.join(os.path.dirname(ROOT), "shared", "data", "recordings")
 
 # Timing metrics that get a weft-vs-peer ratio, and whether higher is faster
