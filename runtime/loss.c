@@ -126,7 +126,11 @@ static void featterm_init(featterm *t, const wf_feat_spec *sp, int hop, double w
     t->tval = wf_aalloc(sizeof(wf_real) * vals);
     t->yval = wf_aalloc(sizeof(wf_real) * vals);
     t->g = wf_aalloc(sizeof(wf_real) * vals);
+    /* the last frame's end, and the signal after its n/2 zeros (a hop
+     * longer than half a frame leaves samples past the last frame) */
     t->padlen = (size_t)(t->frames - 1) * (size_t)hop + (size_t)sp->n;
+    if (t->padlen < (size_t)n + (size_t)sp->n)
+        t->padlen = (size_t)n + (size_t)sp->n;
     t->pad = wf_xcalloc(t->padlen, sizeof(wf_real));
     t->dpad = wf_xcalloc(t->padlen, sizeof(wf_real));
 }

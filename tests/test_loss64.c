@@ -235,6 +235,18 @@ static void test_loudness_term_value(void **state)
         l1 += fabs(y[i] - t[i]);
     o.kind = WF_LOSS_L1;
     check_value(&o, N, l1 / N + 0.3 * want);
+    /* a hop longer than half the 2048-point frame: frames 0 and 1 only */
+    o.kind = WF_LOSS_MSS;
+    o.hop = 1500;
+    N = 2000;
+    double *y2 = malloc(sizeof(double) * N), *t2 = malloc(sizeof(double) * N);
+    signals(N, y2, t2);
+    want = 0;
+    for (int m = 0; m < 2; m++)
+        want += fabs(loudness_direct(y2, N, m, 1500, 16000) - loudness_direct(t2, N, m, 1500, 16000));
+    check_value(&o, N, 0.3 * want / 2);
+    free(y2);
+    free(t2);
     free(y);
     free(t);
 }
