@@ -205,6 +205,14 @@ static void test_mel_value(void **state)
     check_value(&o, N, mel_direct(y, t, N, sizes, 2, 8, 16000));
     free(y);
     free(t);
+    /* long enough for the segments to be split across the cores */
+    N = 9000;
+    y = malloc(sizeof(double) * N);
+    t = malloc(sizeof(double) * N);
+    signals(N, y, t);
+    check_value(&o, N, mel_direct(y, t, N, sizes, 2, 8, 16000));
+    free(y);
+    free(t);
 }
 
 static void test_loudness_term_value(void **state)
@@ -343,6 +351,7 @@ static void test_feature_loss_gradients(void **state)
     check_gradient_with(l, 900, sizes, 3);
     l.lin_weight = l.log_weight = 1;
     check_gradient_with(l, 900, sizes, 3);
+    check_gradient_with(l, 6000, sizes, 3); /* segments on both cores */
 }
 
 static void test_mss_gradient(void **state)
