@@ -4243,6 +4243,36 @@ static void test_fit_analysis(void **state)
     result_free(&r);
 }
 
+/* docs/tutorial.md, "Pitch and analysis", by its command (fewer steps, in a
+ * copy of the example and its recording, so the cache is written here):
+ * the tracked-pitch flute fit's loss falls by more than 3x, and the pitch
+ * was computed once and cached, then read back by a second fit. */
+static void test_tutorial_pitch(void **state)
+{
+    (void)state;
+    assert_int_equal(mkdir("data", 0755), 0);
+    copy_file(EXAMPLES "/fit_flute_pitch.weft", "fit_flute_pitch.weft");
+    size_t len;
+    char *wav = wf_read_file(EXAMPLES "/data/flute_d5_16k.wav", &len);
+    assert_non_null(wav);
+    assert_int_equal(wf_write_file_atomic("data/flute_d5_16k.wav", wav, len), 0);
+    free(wav);
+    result r = WEFT("fit", "fit_flute_pitch.weft", "--target", "data/flute_d5_16k.wav", "--lr",
+                    "0.05", "--steps", "150", "--log", "fp.csv", "-o", "fp.weft");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "weft: pitch of data/flute_d5_16k.wav computed once (");
+    HAS(r.err, ", cached in data/.weft-cache/flute_d5_16k.wav.");
+    result_free(&r);
+    double first, last;
+    log_ends("fp.csv", &first, &last);
+    assert_true(first > 3 * last);
+    r = WEFT("fit", "fit_flute_pitch.weft", "--target", "data/flute_d5_16k.wav", "--steps", "1",
+             "-o", "fp.weft");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "weft: pitch of data/flute_d5_16k.wav read from the cache data/.weft-cache/");
+    result_free(&r);
+}
+
 /* Codes no test can provoke: failures of the disk or of libraries
  * (libsndfile refuses a header without channels or rate itself), a file of
  * 2^31 frames, FFT sizes the command line checks before the loss does, a
@@ -4300,6 +4330,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_gain, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_analysis, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_tutorial_pitch, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_options, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_diverges, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_filter_faults, enter_tmp, leave_tmp),

@@ -1,8 +1,9 @@
 /* Analysis computed once (features.h, docs/design.md "Analysis computed
  * once").
  *
- * A cut is a node that depends on no param and on no input but the target,
- * has an analysis kind (WF_KIND_ANALYSIS) at or above it, is not constant,
+ * A cut is a node that depends on no param and on no input but the target
+ * and audio files (a dry take the target is a wet recording of), has an
+ * analysis kind (WF_KIND_ANALYSIS) at or above it, is not constant,
  * and is read by a node that depends on something else (a learnt param):
  * the frontier of the param-free part of the graph that is worth computing
  * once. Each cut's own graph (the original with the cut as its out,
@@ -45,9 +46,11 @@ struct wf_features {
     int first_input;
 };
 
-/* Per node: 1 when it depends only on the target and constants. */
-static char *target_only(const wf_graph *g)
+/* Per node: 1 when it depends only on recordings (the target, audio
+ * files of the patch, loaded whole) and constants. */
+static char *recordings_only(const wf_setup *s)
 {
+    const wf_graph *g = s->patch->g;
     char *ok = wf_xcalloc((size_t)g->n + 1, 1);
     for (int i = 0; i < g->n; i++) {
         const wf_gnode *gn = &g->nodes[i];
@@ -55,7 +58,7 @@ static char *target_only(const wf_graph *g)
             continue;
         if (gn->kind == &wf_kind_input) {
             const wf_input_decl *in = &g->inputs[gn->ref];
-            ok[i] = in->from_target && !in->space;
+            ok[i] = !in->space && (in->from_target || s->data[gn->ref]);
             continue;
         }
         ok[i] = gn->shape.lanes == 0;
@@ -98,7 +101,7 @@ wf_features *wf_features_find(const wf_setup *s, const wf_objective *ob)
     const wf_graph *g = s->patch->g;
     if (!ob->count)
         return NULL;
-    char *ok = target_only(g);
+    char *ok = recordings_only(s);
     char *ana = wf_xcalloc((size_t)g->n + 1, 1), *target = wf_xcalloc((size_t)g->n + 1, 1);
     char *iscut = wf_xcalloc((size_t)g->n + 1, 1);
     for (int i = 0; i < g->n; i++) {
@@ -223,6 +226,19 @@ static int mix_file(hash *h, const char *path)
     return 0;
 }
 
+/* The files the cut reads: the recording, the patch's audio files. */
+static int mix_inputs(hash *h, const wf_graph *g, const wf_setup *s, const char *rec)
+{
+    for (int j = 0; j < g->ninputs; j++) {
+        if (g->inputs[j].node < 0)
+            continue;
+        const char *path = g->inputs[j].from_target ? rec : s->paths[j];
+        if (!path || mix_file(h, path))
+            return -1;
+    }
+    return 0;
+}
+
 /* DIR/.weft-cache/NAME.HASH.npy for DIR/NAME; *dir gets the folder. */
 static char *cache_path(const char *rec, uint64_t key, char **dir)
 {
@@ -257,7 +273,7 @@ static wf_real *run_cut(const cut *k, const wf_setup *s, const wf_objective *ob,
     memset(x + have, 0, sizeof(wf_real) * (size_t)(len - have));
     for (int j = 0; j < k->g->ninputs; j++)
         if (wf_prog_input_lanes(p, j))
-            wf_prog_set_input(p, j, 0, x);
+            wf_prog_set_input(p, j, 0, k->g->inputs[j].from_target ? x : s->data[j]);
     const wf_real *y = wf_prog_forward(p);
     *frames = k->div > 1 ? env.nframes : len;
     size_t vals = (size_t)*frames * (size_t)k->chans;
@@ -304,7 +320,7 @@ int wf_features_compute(wf_features *f, const wf_setup *s, const wf_objective *o
             hash h = {0xcbf29ce484222325ull};
             mix_graph(&h, k->g, &s->env, n);
             char *dir = NULL, *path = NULL;
-            if (cache && mix_file(&h, ob->names[r]) == 0)
+            if (cache && mix_inputs(&h, k->g, s, ob->names[r]) == 0)
                 path = cache_path(ob->names[r], h.h, &dir);
             if (path && (k->data[r] = read_cache(path, frames, k->chans))) {
                 k->frames[r] = frames;
