@@ -77,10 +77,10 @@ void test_modfx_stream(void **state);
 
 /* tests/test_pitch.c */
 void test_pitch_tones(void **state);
-void test_pitch_weak_fundamental(void **state);
 void test_pitch_glide(void **state);
 void test_pitch_unvoiced(void **state);
 void test_pitch_recordings(void **state);
 void test_pitch_stream(void **state);
+void test_pitch_refusals(void **state);
 
 #endif

@@ -1760,8 +1760,9 @@ static const struct {
     {"pan", {T(test_pan_law), T(test_modfx_stream)}},
     {"width", {T(test_width), T(test_modfx_stream)}},
     {"pitch",
-     {T(test_pitch_tones), T(test_pitch_weak_fundamental), T(test_pitch_glide),
-      T(test_pitch_unvoiced), T(test_pitch_recordings), T(test_pitch_stream)}},
+     {T(test_pitch_tones), T(test_pitch_glide),
+      T(test_pitch_unvoiced), T(test_pitch_recordings), T(test_pitch_stream),
+      T(test_pitch_refusals)}},
 };
 
 #define NCOVERAGE ((int)(sizeof coverage / sizeof coverage[0]))
