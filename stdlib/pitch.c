@@ -583,15 +583,19 @@ static void pitch_forward(wf_kctx *k)
             memcpy(b, span, sizeof(wf_real) * (size_t)G.L);
             memset(b + G.L, 0, sizeof(wf_real) * (size_t)(G.N - G.L));
         }
-        wf_fft_r2c(G.N, cnt, w.a, w.fa);
-        wf_fft_r2c(G.N, cnt, w.b, w.fb);
+        /* always whole batches: one FFT plan, so that a frame's correlation
+         * is the same bits in a stream's short calls as in a whole pass */
+        memset(w.a + (size_t)cnt * G.N, 0, sizeof(wf_real) * (size_t)(CHUNK - cnt) * G.N);
+        memset(w.b + (size_t)cnt * G.N, 0, sizeof(wf_real) * (size_t)(CHUNK - cnt) * G.N);
+        wf_fft_r2c(G.N, CHUNK, w.a, w.fa);
+        wf_fft_r2c(G.N, CHUNK, w.b, w.fb);
         /* r = IFFT(conj(A) B) */
-        for (size_t q = 0; q < (size_t)cnt * G.bins; q++) {
+        for (size_t q = 0; q < (size_t)CHUNK * G.bins; q++) {
             wf_real ar = w.fa[2 * q], ai = w.fa[2 * q + 1], br = w.fb[2 * q], bi = w.fb[2 * q + 1];
             w.fa[2 * q] = ar * br + ai * bi;
             w.fa[2 * q + 1] = ar * bi - ai * br;
         }
-        wf_fft_c2r(G.N, cnt, w.fa, w.r);
+        wf_fft_c2r(G.N, CHUNK, w.fa, w.r);
         for (int c = 0; c < cnt; c++) {
             int64_t m = f0 + c;
             const wf_real *span = w.buf + (m - t0) * hop - G.half + G.hist;
