@@ -53,7 +53,7 @@ int wf_common_opt(const char *cmd, int c, common *co)
         return 1;
     case OPT_LOSS:
         if (wf_loss_parse(optarg, &co->loss.kind))
-            return -wf_cli_usage_error(cmd, "--loss is mss, l1 or l2, not '%s'", optarg);
+            return -wf_cli_usage_error(cmd, "--loss is mss, mel, l1 or l2, not '%s'", optarg);
         co->loss_given = 1;
         return 1;
     case OPT_WEIGHTS: {
@@ -67,6 +67,16 @@ int wf_common_opt(const char *cmd, int c, common *co)
         return 1;
     }
     case OPT_NO_CACHE: co->no_cache = 1; return 1;
+    case OPT_MEL_BANDS:
+        if (wf_parse_number(optarg, &v) || v < 1 || v != floor(v))
+            return -wf_cli_usage_error(cmd, "--mel-bands takes a whole number of bands, got '%s'", optarg);
+        co->loss.mel_bands = v > 1e6 ? 1000000 : (int)v;
+        return 1;
+    case OPT_LOUDNESS_WEIGHT:
+        if (wf_parse_number(optarg, &v) || !(v >= 0) || !isfinite(v))
+            return -wf_cli_usage_error(cmd, "--loudness-weight takes a non-negative number, got '%s'", optarg);
+        co->loss.loudness_weight = v;
+        return 1;
     case OPT_FFT:
         if (parse_sizes(optarg, &co->loss))
             return -wf_cli_usage_error(cmd, "--fft-sizes takes sizes like 2048,512,128 (multiples of 4), got '%s'", optarg);
@@ -158,6 +168,8 @@ static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d
     const wf_graph *g = s->patch->g;
     wf_batch_opts bo = {co->excerpt > 0 ? (co->batch > 0 ? co->batch : 1) : 0, 0, co->so.seed,
                         co->loss, 1};
+    bo.loss.rate = s->env.sr; /* mel bands and loudness frames follow the run */
+    bo.loss.hop = s->env.hop;
     if (co->excerpt > 0)
         bo.excerpt = s->env.nsamples;
     ob->features = wf_features_find(s, ob);

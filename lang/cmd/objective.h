@@ -39,6 +39,8 @@ enum {
     OPT_REPORT,
     OPT_REPORT_EVERY,
     OPT_NO_CACHE,
+    OPT_MEL_BANDS,
+    OPT_LOUDNESS_WEIGHT,
 };
 
 /* Options shared by fit and check. */
