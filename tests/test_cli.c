@@ -4310,6 +4310,13 @@ static void test_fit_analysis(void **state)
         free(b);
         free(c);
     }
+    /* a feature that turns audio into frames is computed once too */
+    put_file("loud.weft", "rate 16 khz\nframes 250 hz\ninput rec = target\nparam amp = 0.01\n"
+                          "out amp * sine(440) * (80 + loudness(rec))\n");
+    r = WEFT("fit", "loud.weft", "--target", "recs", "--steps", "1", "-o", "a.weft");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "weft: loudness of recs/tone.wav computed once (");
+    result_free(&r);
     /* another recording under the same name: analysed again */
     save("recs/tone.wav", 16000, 1, 16000, 220, &amp);
     r = WEFT("fit", "tone.weft", "--target", "recs", "--steps", "1", "-o", "a.weft");

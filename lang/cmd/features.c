@@ -3,7 +3,8 @@
  *
  * A cut is a node that depends on no param and on no input but the target
  * and audio files (a dry take the target is a wet recording of), has an
- * analysis kind (WF_KIND_ANALYSIS) at or above it, is not constant,
+ * analysis kind (WF_KIND_ANALYSIS) or a node that turns audio into frames
+ * (loudness, mfcc, ...) at or above it, is not constant,
  * and is read by a node that depends on something else (a learnt param):
  * the frontier of the param-free part of the graph that is worth computing
  * once. Each cut's own graph (the original with the cut as its out,
@@ -96,6 +97,22 @@ static wf_graph *fit_graph(const wf_graph *g, wf_features *f)
     return fg;
 }
 
+/* An analysis kind, or a node that turns audio into frames (loudness,
+ * mfcc, ...: each frame reads a window of samples around it, so computing
+ * it over the whole recording also gives an excerpt's first and last
+ * frames their real context). */
+static int worth_once(const wf_graph *g, const wf_gnode *gn)
+{
+    if (gn->kind->flags & WF_KIND_ANALYSIS)
+        return 1;
+    if (gn->shape.rate != WF_RATE_CONTROL)
+        return 0;
+    for (int j = 0; j < gn->nin; j++)
+        if (g->nodes[gn->in[j]].shape.rate == WF_RATE_AUDIO)
+            return 1;
+    return 0;
+}
+
 wf_features *wf_features_find(const wf_setup *s, const wf_objective *ob)
 {
     const wf_graph *g = s->patch->g;
@@ -107,7 +124,7 @@ wf_features *wf_features_find(const wf_setup *s, const wf_objective *ob)
     for (int i = 0; i < g->n; i++) {
         const wf_gnode *gn = &g->nodes[i];
         target[i] = gn->kind == &wf_kind_input;
-        ana[i] = ok[i] && (gn->kind->flags & WF_KIND_ANALYSIS);
+        ana[i] = ok[i] && worth_once(g, gn);
         for (int j = 0; j < gn->nin; j++) {
             target[i] |= target[gn->in[j]];
             ana[i] |= ok[i] && ana[gn->in[j]];
@@ -310,9 +327,9 @@ int wf_features_compute(wf_features *f, const wf_setup *s, const wf_objective *o
 {
     for (int c = 0; c < f->n; c++) {
         cut *k = &f->cuts[c];
-        const char *what = "analysis"; /* named after the analysis in it */
+        const char *what = k->g->nodes[k->g->out].kind->name; /* after the analysis in it */
         for (int i = 0; i < k->g->n; i++)
-            if (k->g->nodes[i].kind->flags & WF_KIND_ANALYSIS)
+            if (worth_once(k->g, &k->g->nodes[i]))
                 what = k->g->nodes[i].kind->name;
         for (int r = 0; r < ob->count; r++) {
             int64_t n = len > 0 ? len : ob->frames[r];
