@@ -87,8 +87,8 @@ static const wf_arg_spec pitch_args[] = {
     {"x", WF_ARG_SIGNAL, NULL, "mono audio to track", WF_ARG_NODIFF, NULL, -1, 1},
     {"method", WF_ARG_ENUM, "pyin",
      "yin (one estimate per frame) or pyin (probabilistic, smoothed by an HMM)", 0, methods, 0, 0},
-    {"fmin", WF_ARG_NUMBER, "65", "lowest f0 in Hz", WF_ARG_POSITIVE, NULL, 0, 0},
-    {"fmax", WF_ARG_NUMBER, "2100", "highest f0 in Hz", WF_ARG_POSITIVE, NULL, 0, 0},
+    {"fmin", WF_ARG_NUMBER, "65", "lowest f0 in Hz (10 or more)", WF_ARG_POSITIVE, NULL, 0, 0},
+    {"fmax", WF_ARG_NUMBER, "2100", "highest f0 in Hz (at most 20000; limited to sr / 2)", WF_ARG_POSITIVE, NULL, 0, 0},
     {"threshold", WF_ARG_NUMBER, "0.1", "YIN's absolute threshold on the normalised difference",
      WF_ARG_POSITIVE, NULL, 0, 0},
     {"window", WF_ARG_NUMBER, "0.04", "integration window in seconds", WF_ARG_POSITIVE, NULL, 0, 0},
@@ -171,10 +171,21 @@ static int pitch_infer(wf_infer *ic)
                            ic->name, "x", x->chans);
         return -1;
     }
+    /* the longest period and the HMM's bins follow from these: keep them
+     * to what pitch is (and to what the state can hold) */
     double fmin = wf_opt_num(ic->node, A_FMIN, 65), fmax = wf_opt_num(ic->node, A_FMAX, 2100);
-    if (fmax <= fmin) {
-        wf_report_argument_out_of_range(ic->d, ic->loc, "fmax must be above fmin", "fmax",
+    if (fmin < 10) {
+        wf_report_argument_out_of_range(ic->d, ic->loc, "10 Hz or more", "fmin", ic->name, fmin);
+        return -1;
+    }
+    if (fmax <= fmin || fmax > 20000) {
+        wf_report_argument_out_of_range(ic->d, ic->loc, "above fmin, at most 20 kHz", "fmax",
                                         ic->name, fmax);
+        return -1;
+    }
+    double window = wf_opt_num(ic->node, A_WINDOW, 0.04);
+    if (window > 1) {
+        wf_report_argument_out_of_range(ic->d, ic->loc, "at most 1 s", "window", ic->name, window);
         return -1;
     }
     double thr = wf_opt_num(ic->node, A_THRESHOLD, 0.1);
@@ -572,15 +583,19 @@ static void pitch_forward(wf_kctx *k)
             memcpy(b, span, sizeof(wf_real) * (size_t)G.L);
             memset(b + G.L, 0, sizeof(wf_real) * (size_t)(G.N - G.L));
         }
-        wf_fft_r2c(G.N, cnt, w.a, w.fa);
-        wf_fft_r2c(G.N, cnt, w.b, w.fb);
+        /* always whole batches: one FFT plan, so that a frame's correlation
+         * is the same bits in a stream's short calls as in a whole pass */
+        memset(w.a + (size_t)cnt * G.N, 0, sizeof(wf_real) * (size_t)(CHUNK - cnt) * G.N);
+        memset(w.b + (size_t)cnt * G.N, 0, sizeof(wf_real) * (size_t)(CHUNK - cnt) * G.N);
+        wf_fft_r2c(G.N, CHUNK, w.a, w.fa);
+        wf_fft_r2c(G.N, CHUNK, w.b, w.fb);
         /* r = IFFT(conj(A) B) */
-        for (size_t q = 0; q < (size_t)cnt * G.bins; q++) {
+        for (size_t q = 0; q < (size_t)CHUNK * G.bins; q++) {
             wf_real ar = w.fa[2 * q], ai = w.fa[2 * q + 1], br = w.fb[2 * q], bi = w.fb[2 * q + 1];
             w.fa[2 * q] = ar * br + ai * bi;
             w.fa[2 * q + 1] = ar * bi - ai * br;
         }
-        wf_fft_c2r(G.N, cnt, w.fa, w.r);
+        wf_fft_c2r(G.N, CHUNK, w.fa, w.r);
         for (int c = 0; c < cnt; c++) {
             int64_t m = f0 + c;
             const wf_real *span = w.buf + (m - t0) * hop - G.half + G.hist;
@@ -631,7 +646,8 @@ const wf_node_kind wf_kind_pitch = {
            "cents (frames average the pitch over their span), no octave error on a weak fundamental; the shared flute, guitar and piano recordings' median f0 within 25 cents of "
            "their stated notes. An analysis node: no gradient (a fit refuses a param upstream of "
            "it) and computed once per recording in a fit when nothing upstream is learnt. Stable for "
-           "any input; fmin < fmax, threshold below 1.",
+           "any input; 10 <= fmin < fmax <= 20000 Hz, threshold below 1, window at most 1 s, lag "
+           "0 to 10 s (argument-out-of-range otherwise).",
     .args = pitch_args,
     .nargs = sizeof pitch_args / sizeof pitch_args[0],
     .flags = WF_KIND_ANALYSIS,

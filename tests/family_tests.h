@@ -85,11 +85,11 @@ void test_features_stream(void **state);
 
 /* tests/test_pitch.c */
 void test_pitch_tones(void **state);
-void test_pitch_weak_fundamental(void **state);
 void test_pitch_glide(void **state);
 void test_pitch_unvoiced(void **state);
 void test_pitch_recordings(void **state);
 void test_pitch_stream(void **state);
+void test_pitch_refusals(void **state);
 
 /* tests/test_nn.c */
 void test_nn_dense_layers(void **state);

@@ -4253,7 +4253,8 @@ static void test_picture_help(void **state)
 /* Analyses of the target (pitch) computed once: a learnt param upstream of
  * one is refused; a fit reads the cache beside the recording on its second
  * run, with results bit for bit those of a fit without the cache (whole
- * recordings and excerpts); a changed recording is analysed anew. */
+ * recordings and excerpts); a changed recording is analysed anew; a cache
+ * that cannot be written is no error. */
 static void test_fit_analysis(void **state)
 {
     (void)state;
@@ -4310,12 +4311,60 @@ static void test_fit_analysis(void **state)
         free(b);
         free(c);
     }
+    /* a feature that turns audio into frames is computed once too */
+    put_file("loud.weft", "rate 16 khz\nframes 250 hz\ninput rec = target\nparam amp = 0.01\n"
+                          "out amp * sine(440) * (80 + loudness(rec))\n");
+    r = WEFT("fit", "loud.weft", "--target", "recs", "--steps", "1", "-o", "a.weft");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "weft: loudness of recs/tone.wav computed once (");
+    result_free(&r);
     /* another recording under the same name: analysed again */
     save("recs/tone.wav", 16000, 1, 16000, 220, &amp);
     r = WEFT("fit", "tone.weft", "--target", "recs", "--steps", "1", "-o", "a.weft");
     EXPECT_STATUS(r, 0);
     HAS(r.err, "computed once (");
     LACKS(r.err, "read from the cache");
+    result_free(&r);
+    /* a cache that cannot be written (a file where its folder would be; the
+     * tests may run as root, who writes into read-only folders): computed,
+     * not an error */
+    assert_int_equal(mkdir("ro", 0755), 0);
+    save("ro/tone.wav", 16000, 1, 16000, 330, &amp);
+    put_file("ro/.weft-cache", "not a folder\n");
+    r = WEFT("fit", "tone.weft", "--target", "ro", "--steps", "1", "-o", "a.weft");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "computed once (");
+    HAS(r.err, "), not cached (cannot write there)\n");
+    result_free(&r);
+}
+
+/* docs/tutorial.md, "Pitch and analysis", by its command (fewer steps, in a
+ * copy of the example and its recording, so the cache is written here):
+ * the tracked-pitch flute fit's loss falls by more than 3x, and the pitch
+ * was computed once and cached, then read back by a second fit. */
+static void test_tutorial_pitch(void **state)
+{
+    (void)state;
+    assert_int_equal(mkdir("data", 0755), 0);
+    copy_file(EXAMPLES "/fit_flute_pitch.weft", "fit_flute_pitch.weft");
+    size_t len;
+    char *wav = wf_read_file(EXAMPLES "/data/flute_d5_16k.wav", &len);
+    assert_non_null(wav);
+    assert_int_equal(wf_write_file_atomic("data/flute_d5_16k.wav", wav, len), 0);
+    free(wav);
+    result r = WEFT("fit", "fit_flute_pitch.weft", "--target", "data/flute_d5_16k.wav", "--lr",
+                    "0.05", "--steps", "150", "--log", "fp.csv", "-o", "fp.weft");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "weft: pitch of data/flute_d5_16k.wav computed once (");
+    HAS(r.err, ", cached in data/.weft-cache/flute_d5_16k.wav.");
+    result_free(&r);
+    double first, last;
+    log_ends("fp.csv", &first, &last);
+    assert_true(first > 3 * last);
+    r = WEFT("fit", "fit_flute_pitch.weft", "--target", "data/flute_d5_16k.wav", "--steps", "1",
+             "-o", "fp.weft");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "weft: pitch of data/flute_d5_16k.wav read from the cache data/.weft-cache/");
     result_free(&r);
 }
 
@@ -4378,6 +4427,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_gain, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_analysis, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_tutorial_pitch, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_options, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_feature_losses, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_diverges, enter_tmp, leave_tmp),

@@ -1,8 +1,10 @@
 /* Analysis computed once (features.h, docs/design.md "Analysis computed
  * once").
  *
- * A cut is a node that depends on no param and on no input but the target,
- * has an analysis kind (WF_KIND_ANALYSIS) at or above it, is not constant,
+ * A cut is a node that depends on no param and on no input but the target
+ * and audio files (a dry take the target is a wet recording of), has an
+ * analysis kind (WF_KIND_ANALYSIS) or a node that turns audio into frames
+ * (loudness, mfcc, ...) at or above it, is not constant,
  * and is read by a node that depends on something else (a learnt param):
  * the frontier of the param-free part of the graph that is worth computing
  * once. Each cut's own graph (the original with the cut as its out,
@@ -45,9 +47,11 @@ struct wf_features {
     int first_input;
 };
 
-/* Per node: 1 when it depends only on the target and constants. */
-static char *target_only(const wf_graph *g)
+/* Per node: 1 when it depends only on recordings (the target, audio
+ * files of the patch, loaded whole) and constants. */
+static char *recordings_only(const wf_setup *s)
 {
+    const wf_graph *g = s->patch->g;
     char *ok = wf_xcalloc((size_t)g->n + 1, 1);
     for (int i = 0; i < g->n; i++) {
         const wf_gnode *gn = &g->nodes[i];
@@ -55,7 +59,7 @@ static char *target_only(const wf_graph *g)
             continue;
         if (gn->kind == &wf_kind_input) {
             const wf_input_decl *in = &g->inputs[gn->ref];
-            ok[i] = in->from_target && !in->space;
+            ok[i] = !in->space && (in->from_target || s->data[gn->ref]);
             continue;
         }
         ok[i] = gn->shape.lanes == 0;
@@ -93,18 +97,34 @@ static wf_graph *fit_graph(const wf_graph *g, wf_features *f)
     return fg;
 }
 
+/* An analysis kind, or a node that turns audio into frames (loudness,
+ * mfcc, ...: each frame reads a window of samples around it, so computing
+ * it over the whole recording also gives an excerpt's first and last
+ * frames their real context). */
+static int worth_once(const wf_graph *g, const wf_gnode *gn)
+{
+    if (gn->kind->flags & WF_KIND_ANALYSIS)
+        return 1;
+    if (gn->shape.rate != WF_RATE_CONTROL)
+        return 0;
+    for (int j = 0; j < gn->nin; j++)
+        if (g->nodes[gn->in[j]].shape.rate == WF_RATE_AUDIO)
+            return 1;
+    return 0;
+}
+
 wf_features *wf_features_find(const wf_setup *s, const wf_objective *ob)
 {
     const wf_graph *g = s->patch->g;
     if (!ob->count)
         return NULL;
-    char *ok = target_only(g);
+    char *ok = recordings_only(s);
     char *ana = wf_xcalloc((size_t)g->n + 1, 1), *target = wf_xcalloc((size_t)g->n + 1, 1);
     char *iscut = wf_xcalloc((size_t)g->n + 1, 1);
     for (int i = 0; i < g->n; i++) {
         const wf_gnode *gn = &g->nodes[i];
         target[i] = gn->kind == &wf_kind_input;
-        ana[i] = ok[i] && (gn->kind->flags & WF_KIND_ANALYSIS);
+        ana[i] = ok[i] && worth_once(g, gn);
         for (int j = 0; j < gn->nin; j++) {
             target[i] |= target[gn->in[j]];
             ana[i] |= ok[i] && ana[gn->in[j]];
@@ -223,6 +243,19 @@ static int mix_file(hash *h, const char *path)
     return 0;
 }
 
+/* The files the cut reads: the recording, the patch's audio files. */
+static int mix_inputs(hash *h, const wf_graph *g, const wf_setup *s, const char *rec)
+{
+    for (int j = 0; j < g->ninputs; j++) {
+        if (g->inputs[j].node < 0)
+            continue;
+        const char *path = g->inputs[j].from_target ? rec : s->paths[j];
+        if (!path || mix_file(h, path))
+            return -1;
+    }
+    return 0;
+}
+
 /* DIR/.weft-cache/NAME.HASH.npy for DIR/NAME; *dir gets the folder. */
 static char *cache_path(const char *rec, uint64_t key, char **dir)
 {
@@ -257,7 +290,7 @@ static wf_real *run_cut(const cut *k, const wf_setup *s, const wf_objective *ob,
     memset(x + have, 0, sizeof(wf_real) * (size_t)(len - have));
     for (int j = 0; j < k->g->ninputs; j++)
         if (wf_prog_input_lanes(p, j))
-            wf_prog_set_input(p, j, 0, x);
+            wf_prog_set_input(p, j, 0, k->g->inputs[j].from_target ? x : s->data[j]);
     const wf_real *y = wf_prog_forward(p);
     *frames = k->div > 1 ? env.nframes : len;
     size_t vals = (size_t)*frames * (size_t)k->chans;
@@ -294,9 +327,9 @@ int wf_features_compute(wf_features *f, const wf_setup *s, const wf_objective *o
 {
     for (int c = 0; c < f->n; c++) {
         cut *k = &f->cuts[c];
-        const char *what = "analysis"; /* named after the analysis in it */
+        const char *what = k->g->nodes[k->g->out].kind->name; /* after the analysis in it */
         for (int i = 0; i < k->g->n; i++)
-            if (k->g->nodes[i].kind->flags & WF_KIND_ANALYSIS)
+            if (worth_once(k->g, &k->g->nodes[i]))
                 what = k->g->nodes[i].kind->name;
         for (int r = 0; r < ob->count; r++) {
             int64_t n = len > 0 ? len : ob->frames[r];
@@ -304,7 +337,7 @@ int wf_features_compute(wf_features *f, const wf_setup *s, const wf_objective *o
             hash h = {0xcbf29ce484222325ull};
             mix_graph(&h, k->g, &s->env, n);
             char *dir = NULL, *path = NULL;
-            if (cache && mix_file(&h, ob->names[r]) == 0)
+            if (cache && mix_inputs(&h, k->g, s, ob->names[r]) == 0)
                 path = cache_path(ob->names[r], h.h, &dir);
             if (path && (k->data[r] = read_cache(path, frames, k->chans))) {
                 k->frames[r] = frames;
