@@ -18,6 +18,17 @@ typedef struct wf_batch_opts {
     int64_t excerpt;   /* samples per excerpt; 0: every recording whole, one item each */
     uint64_t seed;     /* which excerpts */
     wf_loss_opts loss;
+    /* A share of a larger batch (data-parallel fits): this batch's items are
+     * items first .. first + its items - 1 of a batch of `total` (0: this
+     * batch is the whole). An excerpt is drawn from the seed, the step and
+     * its item's place in the whole batch, and the loss is a share of the
+     * whole batch's mean (the sum of the shares is the mean). Whole
+     * recordings: item i is recording first + i. */
+    int first, total;
+    /* Excerpts that tile every recording from its start (consecutive, the
+     * tail shorter than an excerpt left out), the same at every step: a
+     * held-out set measured the same way each time. */
+    int tiles;
 } wf_batch_opts;
 
 typedef struct wf_batch wf_batch;
@@ -50,6 +61,9 @@ int wf_batch_align(wf_batch *b, const wf_real *data, int64_t frames, int chans);
 /* Item i's stretch of aligned signal k, [nsamples x chans]; the buffer stays
  * the same from step to step. */
 const wf_real *wf_batch_aligned(const wf_batch *b, int k, int i);
+/* Item i's loss for y (its lane of the out), without gradient: a held-out
+ * loss, not part of the mean wf_batch_loss weighs. */
+double wf_batch_item_loss(wf_batch *b, int i, const wf_real *y);
 /* The recording and the first sample of item i's excerpt in this step. */
 void wf_batch_source(const wf_batch *b, int i, int *recording, int64_t *offset);
 

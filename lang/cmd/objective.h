@@ -6,6 +6,7 @@
 
 #include "lang/cmd/setup.h"
 #include "runtime/batch.h"
+#include "runtime/dist.h"
 #include "runtime/exec.h"
 #include "runtime/loss.h"
 
@@ -38,6 +39,12 @@ enum {
     OPT_FORMAT,
     OPT_REPORT,
     OPT_REPORT_EVERY,
+    OPT_CKPT_EVERY,
+    OPT_CKPT,
+    OPT_RESUME,
+    OPT_VALIDATE,
+    OPT_VALIDATE_EVERY,
+    OPT_MPI,
 };
 
 /* Options shared by fit and check. */
@@ -48,6 +55,7 @@ typedef struct common {
     wf_pairs targets; /* --target: recordings, or folders of them */
     double excerpt;   /* fit --excerpt: seconds per excerpt (0: whole recordings) */
     int batch;        /* fit --batch: excerpts per step */
+    const wf_dist *dist; /* fit under mpirun: this rank's share of each step; NULL: all */
 } common;
 
 /* What a fit or check runs: the recordings, the batch of them, and the GRAD
@@ -61,6 +69,15 @@ typedef struct wf_objective {
     int64_t reach;    /* samples of the inputs cut with excerpts: the whole run or the longest recording */
     wf_batch *batch;  /* NULL without a target (check) */
     wf_prog *prog;
+    int *aligned;     /* per input fed by the batch: -1 the target, else its aligned signal */
+    /* held-out recordings (fit --validate): whole, or tiled with excerpts */
+    int vcount;
+    char **vnames;
+    wf_real **vaudio;
+    int64_t *vframes;
+    wf_batch *vbatch;
+    int vfirst, vn;   /* this rank's share of the held-out items */
+    const wf_dist *dist;
 } wf_objective;
 
 /* Handles an option both commands take (getopt's c and optarg); 1 if
@@ -72,6 +89,14 @@ void wf_common_free(common *co);
  * target). With excerpts, audio inputs from files are cut with each item's
  * excerpt, as aligned with every recording from its start. */
 int wf_objective_prepare(common *co, wf_setup *s, wf_objective *ob, wf_diags *d);
+/* Loads the held-out recordings and makes their items, measured like the
+ * batch's: whole recordings (cut to the run's length), or with excerpts
+ * every excerpt that tiles them. Returns the number of items, -1 on error. */
+int wf_objective_validation(wf_objective *ob, const wf_setup *s, const common *co,
+                            const wf_pairs *files, wf_diags *d);
+/* The held-out loss summed over this rank's share of the items, run lane by
+ * lane through the fit's program without gradient (fit's validate). */
+double wf_objective_validate(void *ob);
 void wf_objective_free(wf_objective *ob);
 
 #endif
