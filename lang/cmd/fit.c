@@ -541,11 +541,11 @@ int wf_cmd_fit(int argc, char **argv)
     }
     /* The best params are in place whatever happened: keep them. A length
      * that came from the one target goes into the patch, unless the patch
-     * hears the target, whose length a run then follows (a patch trained
-     * on a recording renders another as long as it is). */
+     * hears an input, whose length a run then follows (a patch trained on a
+     * recording renders another as long as it is: timbre transfer). */
     int hears = 0;
     for (int j = 0; j < s.patch->g->ninputs; j++)
-        hears |= s.patch->g->inputs[j].from_target && s.patch->g->inputs[j].node >= 0;
+        hears |= s.patch->g->inputs[j].node >= 0;
     int carry = !s.own_length && ob.count == 1 && !hears;
     if (wf_write_fitted_patch(s.patch, &s.params, &s.env, outp, carry, &d))
         goto done;

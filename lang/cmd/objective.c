@@ -220,7 +220,7 @@ static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d
                     : wf_batch_align(ob->batch, s->data[j], ob->reach, g->inputs[j].chans);
         ob->aligned[j] = k;
     }
-    if (ob->prog)
+    if (ob->prog && ob->batch)
         feed(ob, ob->batch, 0);
     free(per_item);
     return ob->prog ? 0 : -1;
