@@ -148,12 +148,14 @@ int wf_fit(wf_prog *p, wf_params *ps, wf_batch *b, const wf_fit_opts *o, wf_fit_
     if (o->resume) {
         wf_ckpt_state st;
         if (wf_ckpt_read(o->resume, o->settings, &st, ps, opt, best, d)) {
+            r->refused = 1;
             rc = -1;
             goto out;
         }
         if (st.step > o->steps) {
             wf_report_checkpoint_past_end(d, WF_NOWHERE, "give --steps the length of the whole fit",
                                           o->resume, st.step, o->steps);
+            r->refused = 1;
             rc = -1;
             goto out;
         }
@@ -238,16 +240,19 @@ int wf_fit(wf_prog *p, wf_params *ps, wf_batch *b, const wf_fit_opts *o, wf_fit_
         }
         if (o->checkpoint && o->checkpoint_every > 0 && r->steps % o->checkpoint_every == 0 &&
             r->steps < o->steps && checkpoint(o, r->steps, r, ps, opt, best, d)) {
+            r->status = WF_FIT_STOPPED;
             rc = -1;
             break;
         }
     }
     r->seconds = wf_now() - t0;
     /* the last checkpoint: where the fit ended, or was stopped */
-    if (rc == 0 && o->checkpoint && checkpoint(o, r->steps, r, ps, opt, best, d))
+    if (rc == 0 && o->checkpoint && checkpoint(o, r->steps, r, ps, opt, best, d)) {
+        r->status = WF_FIT_STOPPED;
         rc = -1;
+    }
 out:
-    if (r->best_loss < INFINITY)
+    if (r->best_loss < INFINITY && !r->refused)
         restore(ps, best);
     for (int i = 0; i < ps->n; i++)
         wf_afree(best[i]);

@@ -62,6 +62,7 @@ typedef struct wf_fit_result {
     double best_loss;   /* the held-out loss of the best params, with validation */
     int best_step;      /* updates made before the best params */
     int start;          /* the step the run began at (resumed: the checkpoint's) */
+    int refused;        /* the checkpoint to resume was refused: nothing was fitted */
     double validation;  /* the last held-out loss (NaN without validation) */
     double seconds;     /* wall time of the steps */
 } wf_fit_result;

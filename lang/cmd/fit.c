@@ -303,22 +303,22 @@ static char *fit_settings(const fit_args *a, const wf_setup *s, const wf_objecti
         wf_str_printf(&b, " every %d steps", a->validate_every);
     const wf_optim_opts *o = &a->fo.optim;
     const wf_loss_opts *lo = &a->co.loss;
-    wf_str_printf(&b, "\nrate: %.17g Hz\nrun: %lld samples\n", s->env.sr, (long long)s->env.nsamples);
+    wf_str_printf(&b, "\nrate: %.15g Hz\nrun: %lld samples\n", s->env.sr, (long long)s->env.nsamples);
     wf_str_printf(&b, "loss: %s", wf_loss_name(lo->kind));
     for (int i = 0; i < lo->nsizes; i++)
         wf_str_printf(&b, "%s%d", i ? "," : " FFT sizes ", lo->sizes[i]);
     if (lo->weights_given)
-        wf_str_printf(&b, " weights %.17g,%.17g", lo->lin_weight, lo->log_weight);
-    wf_str_printf(&b, "\noptimizer: %s\nlearning rate: %.17g\n",
+        wf_str_printf(&b, " weights %.15g,%.15g", lo->lin_weight, lo->log_weight);
+    wf_str_printf(&b, "\noptimizer: %s\nlearning rate: %.15g\n",
                   o->kind == WF_OPTIM_SGD ? "sgd" : "adam", o->lr);
     if (o->kind == WF_OPTIM_SGD)
-        wf_str_printf(&b, "momentum: %.17g\n", o->momentum);
+        wf_str_printf(&b, "momentum: %.15g\n", o->momentum);
     if (o->sched == WF_SCHED_CONST)
         wf_str_puts(&b, "schedule: const\n");
     else
-        wf_str_printf(&b, "schedule: %s decay %.17g over %d steps\n",
+        wf_str_printf(&b, "schedule: %s decay %.15g over %d steps\n",
                       o->sched == WF_SCHED_EXP ? "exp" : "cosine", o->decay, a->fo.steps);
-    wf_str_printf(&b, "clip: %.17g\n", o->clip);
+    wf_str_printf(&b, "clip: %.15g\n", o->clip);
     if (a->co.excerpt > 0)
         wf_str_printf(&b, "batch: %d excerpts\n", a->co.batch > 0 ? a->co.batch : 1);
     else
@@ -535,7 +535,7 @@ int wf_cmd_fit(int argc, char **argv)
     if (log)
         fclose(log);
     log = NULL;
-    if (!lead) { /* rank 0 writes the patch, the report and the render */
+    if (!lead || r.refused) { /* rank 0 writes the patch, the report and the render */
         status = rc ? 1 : 0;
         goto done;
     }
