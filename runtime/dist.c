@@ -23,9 +23,9 @@
 
 const char *wf_dist_launched(void)
 {
-    /* Open MPI's mpirun, then PMI/PMIx launchers (MPICH's hydra, Slurm) */
-    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE",
-                                       "SLURM_NTASKS"};
+    /* Open MPI's mpirun, then PMI launchers (MPICH's hydra, Slurm's srun);
+     * not a batch job's own variables, which a lone process sees too */
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i]);
         if (v && atoi(v) > 1)

@@ -293,10 +293,10 @@ static char *fit_settings(const fit_args *a, const wf_setup *s, const wf_objecti
         wf_str_printf(&b, "--set %d: %s\n", i + 1, a->co.so.sets.v[i]);
     for (int i = 0; i < a->co.so.inputs.n; i++)
         wf_str_printf(&b, "--input %d: %s\n", i + 1, a->co.so.inputs.v[i]);
-    wf_str_puts(&b, "targets:");
+    wf_str_puts(&b, "training set:");
     for (int i = 0; i < ob->count; i++)
         wf_str_printf(&b, " %s (%lld samples)", ob->names[i], (long long)ob->frames[i]);
-    wf_str_puts(&b, "\nheld-out recordings:");
+    wf_str_puts(&b, "\nheld-out set:");
     for (int i = 0; i < ob->vcount; i++)
         wf_str_printf(&b, " %s", ob->vnames[i]);
     if (ob->vcount)
