@@ -4331,6 +4331,15 @@ static void test_fit_checkpoint(void **state)
     r = WEFT(WHOLE, "--checkpoint-every", "0");
     EXPECT_STATUS(r, 2);
     result_free(&r);
+    r = WEFT("fit", "--help");
+    EXPECT_STATUS(r, 0);
+    HAS(r.out, "\n  --checkpoint-every K  ");
+    HAS(r.out, "\n  --checkpoint FILE     ");
+    HAS(r.out, "\n  --resume FILE         ");
+    HAS(r.out, "\n  --validate FILE       ");
+    HAS(r.out, "\n  --validate-every M    ");
+    HAS(r.out, "\n  --mpi                 ");
+    result_free(&r);
 #undef TRAIN
 #undef WHOLE
 }
