@@ -62,7 +62,7 @@ static void usage_fit(FILE *f)
           "  --resume FILE         go on with the fit of that checkpoint, as if it had not\n"
           "                        stopped (same patch and settings, --steps of the whole\n"
           "                        fit); the --log is appended to\n"
-          "  --validate FILE       a held-out recording (repeatable): the same loss, with no\n"
+          "  --validate FILE       a held-out recording (repeatable): the same loss, no\n"
           "                        gradient, every --validate-every steps (with --excerpt:\n"
           "                        over the excerpts tiling it), a column of the log and\n"
           "                        shown; the best params are then those of the lowest\n"
