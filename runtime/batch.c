@@ -63,7 +63,7 @@ static void excerpt(wf_batch *b, int step, int i)
     }
     b->rec[i] = t;
     b->off[i] = b->o.tiles ? at * b->n : at;
-    memcpy(b->target[i], b->audio[t] + at, sizeof(wf_real) * (size_t)b->n);
+    memcpy(b->target[i], b->audio[t] + b->off[i], sizeof(wf_real) * (size_t)b->n);
     for (int k = 0; k < b->naligned; k++)
         cut(b, &b->aligned[k], i);
 }
