@@ -173,7 +173,8 @@ static char *value_of(const char *line)
         return wf_xstrdup("not set");
     const char *v = strchr(line, ':') + 1;
     v += *v == ' ';
-    return wf_xstrndup(v, strcspn(v, "\n"));
+    size_t n = strcspn(v, "\n");
+    return n ? wf_xstrndup(v, n) : wf_xstrdup("none");
 }
 
 /* Names the first setting that differs between the checkpoint's and ours;

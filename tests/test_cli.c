@@ -4437,10 +4437,20 @@ static void test_fit_mpi(void **state)
         print_message("test_fit_mpi skipped: no mpirun (apt-get install openmpi-bin)\n");
         skip();
     }
-    /* CI runs as root; Open MPI's leaks at exit are not weft's */
+    /* CI runs as root. Open MPI's leaks at exit are not weft's: the
+     * sanitizer build suppresses them (tests/lsan-mpi.supp), which needs
+     * whole stacks through Open MPI's libraries (built without frame
+     * pointers: the slow unwinder) and its plugins kept loaded to name them */
     setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
     setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    setenv("OMPI_MCA_mca_base_component_disable_dlclose", "1", 1);
     setenv("LSAN_OPTIONS", "suppressions=" WF_SOURCE_DIR "/tests/lsan-mpi.supp:print_suppressions=0", 1);
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *asan_was = asan ? wf_xstrdup(asan) : NULL;
+    wf_str ao = {0};
+    wf_str_printf(&ao, "%s%sfast_unwind_on_malloc=0", asan ? asan : "", asan && *asan ? ":" : "");
+    setenv("ASAN_OPTIONS", ao.s, 1);
+    wf_str_free(&ao);
     static const char *const two[] = {"mpirun", "-n", "2", "--oversubscribe", NULL};
 #define EXC "fit", "fx.weft", "--target", "wet.wav", "--excerpt", "0.1", "--batch", "4", "--loss", \
             "l2", "--lr", "0.02", "--steps", "30"
@@ -4490,6 +4500,11 @@ static void test_fit_mpi(void **state)
     HAS(r.err, "--batch must be at least the number of ranks (2)");
     result_free(&r);
     unsetenv("LSAN_OPTIONS");
+    if (asan_was)
+        setenv("ASAN_OPTIONS", asan_was, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(asan_was);
 #undef EXC
 #undef TWO
 #undef MSS
