@@ -421,6 +421,18 @@ static void describe(wf_fit_report *rp, const fit_args *a, const wf_setup *s,
         wf_fit_report_setting(rp, "--set", "%s", a->co.so.sets.v[i]);
     for (int i = 0; i < a->co.so.inputs.n; i++)
         wf_fit_report_setting(rp, "--input", "%s", a->co.so.inputs.v[i]);
+    if (a->validate.n)
+        wf_fit_report_setting(rp, "held-out loss", "%d recording%s, every %d steps (the best params "
+                              "are those of the lowest)", a->validate.n, a->validate.n > 1 ? "s" : "",
+                              a->validate_every);
+    if (a->checkpoint_every || a->checkpoint)
+        wf_fit_report_setting(rp, "checkpoints", "%s, every %d steps and at the end",
+                              a->checkpoint ? a->checkpoint : "beside the fitted patch",
+                              a->checkpoint_every ? a->checkpoint_every : a->fo.steps);
+    if (a->resume)
+        wf_fit_report_setting(rp, "resumed from", "%s", a->resume);
+    if (a->co.dist)
+        wf_fit_report_setting(rp, "ranks", "%d (data-parallel)", a->co.dist->size);
     if (a->report_every > 0)
         wf_fit_report_setting(rp, "report", "rewritten every %d steps", a->report_every);
     else
