@@ -173,6 +173,11 @@
     X(bad_matrix, "bad-matrix", ERROR, shapes, P4(const char *, node, int, want, int, lines, int, chans), \
       "shape mismatch in '%s': matrix needs %d channels (N x N for %d lines), it has %d",     \
       "fdn() given a feedback matrix whose channels are not the square of the delays' channels") \
+    X(bad_weights, "bad-weights", ERROR, shapes,                                               \
+      P4(const char *, node, const char *, arg, int, chans, const char *, need),               \
+      "shape mismatch in '%s': %s has %d channels, %s",                                        \
+      "dense(), conv1d() or gru() weights whose channels do not fit the input's (a matrix "    \
+      "[IN, OUT] has IN x OUT channels)")                                                      \
     X(too_many_channels, "too-many-channels", ERROR, shapes, P2(const char *, node, int, max), \
       "'%s' takes at most %d channels", "a node asked for more channels than it makes")        \
     X(too_many_values, "too-many-values", ERROR, shapes, P2(const char *, node, int, max),     \
@@ -432,6 +437,10 @@
       P3(int, chans, int, rate, const char *, path),                                           \
       "libsndfile cannot write %d channels at %d Hz in the format asked for '%s'",             \
       "an output format that cannot hold these channels or this rate (FLAC: 8 channels)")      \
+    X(pipe_format, "pipe-format", ERROR, files, P2(const char *, type, const char *, why),   \
+      "cannot write %s audio to a pipe: %s",                                                   \
+      "weft run -o - into a pipe with a --type whose header libsndfile rewrites at the end "   \
+      "(aiff, caf, w64, ...)")                                                                 \
     X(cannot_write, "cannot-write", ERROR, files,                                              \
       P2(const char *, path, const char *, reason),                                            \
       "cannot write '%s': %s", "an output file that cannot be created")                        \
@@ -672,6 +681,10 @@
       "dot, drawing the graph, exited with an error or was killed")                            \
     X(graphviz_warning, "graphviz-warning", WARNING, run, P1(const char *, message),           \
       "Graphviz's `dot` warns: %s", "dot drew the graph but printed a message")                \
+    X(no_audio_device, "no-audio-device", ERROR, run, P2(const char *, device, const char *, why), \
+      "cannot play to audio device '%s': %s",                                                  \
+      "playing (weft play, :play) where there is no audio system or output device, or none "   \
+      "of that --device name, or the device would not open")                                   \
     /* ---- live sessions */                                                                   \
     X(session_input_no_file, "session-input-no-file", ERROR, session,                          \
       P1(const char *, input), "input '%s' has no source in a live session",                   \
@@ -682,6 +695,13 @@
     X(nothing_to_forget, "nothing-to-forget", ERROR, session, P1(const char *, name),          \
       "nothing in the session defines '%s'", "forgetting a name no statement of the session "  \
       "defines")                                                                               \
+    X(repl_unknown_command, "repl-unknown-command", ERROR, session, P1(const char *, command), \
+      "no REPL command ':%s'", "a line of the REPL starting with ':' that names no command")   \
+    X(repl_usage, "repl-usage", ERROR, session, P2(const char *, command, const char *, usage), \
+      ":%s takes %s", "a REPL command with arguments it does not take")                        \
+    X(repl_needs, "repl-needs", ERROR, session, P2(const char *, command, const char *, what), \
+      ":%s needs %s first", "a REPL command before what it works on: :reload before :load, "  \
+      ":grad before :fit")                                                                     \
     /* ---- fitting */                                                                         \
     X(fit_needs_mono, "fit-needs-mono", ERROR, fit, P1(int, chans),                            \
       "a fit needs a mono out, and this patch's out has %d channels: mix them with mix(...)",  \
@@ -698,6 +718,11 @@
       "--excerpt longer than every --target recording")                                        \
     X(in_recording, "in-recording", NOTE, fit, P1(const char *, path),                         \
       "in the recording '%s'", "follows an error about one recording of a batch: which one")   \
+    X(param_reaches_analysis, "param-reaches-analysis", ERROR, fit,                            \
+      P2(const char *, node, const char *, param),                                             \
+      "'%s' is an analysis with no gradient, and its input depends on the learnt param '%s'",  \
+      "a fit of a patch where a learnt param feeds an analysis node (pitch), which would "     \
+      "fit it with silently zero gradients")                                                   \
     X(unstable_node, "unstable-node", ERROR, fit,                                              \
       P4(int, step, const char *, node, double, seconds, const char *, what),                  \
       "the fit stopped at step %d: '%s' became unstable at %.3f s (%s)",                       \
@@ -735,7 +760,10 @@
       "(%d)", "a fit shorter than the spectral loss's smallest window")                        \
     X(bad_fft_size, "bad-fft-size", ERROR, fit, P1(int, size),                                 \
       "FFT size %d: sizes must be multiples of 4 up to 2^20",                                  \
-      "a spectral loss asked for an FFT size it does not support")                             \
+      "a spectral loss asked for an FFT size it does not support")                          \
+    X(bad_loss_setting, "bad-loss-setting", ERROR, fit, P2(const char *, what, double, value), \
+      "the loss's setting %s is out of range (%g)",                                            \
+      "a loss setting it cannot use (more than 1024 mel bands, a feature term without a rate)") \
     /* ---- training runs: checkpoints and ranks */                                            \
     X(cannot_write_checkpoint, "cannot-write-checkpoint", ERROR, fit,                          \
       P2(const char *, path, const char *, reason), "cannot write the checkpoint '%s': %s",    \

@@ -185,6 +185,10 @@ static void test_shape_mismatch_signal(void **state)
     expect_error("out pick(sine([1, 2]), index: 5)\n", "index-out-of-range", 1, 5, NULL);
     expect_error("out sos(noise(), [1, 0, 0, 1, 0])\n", "bad-sections", 1, 18, NULL);
     expect_error("out fdn(noise(), [0.5, 0.1], [2 ms, 3 ms])\n", "bad-matrix", 1, 18, NULL);
+    expect_error("param w[5] = 0\nout dense([1, 2], w)\n", "bad-weights", 2, 19, NULL);
+    expect_error("param wi[2, 9] = 0\nparam wh[3, 6] = 0\nout gru(downsample([sine(1), sine(2)]), wi, wh)\n",
+                 "bad-weights", 3, 45, NULL);
+    expect_error("param w[5] = 0\nparam b[2] = 0\nout conv1d(sine(1), w, b)\n", "bad-weights", 3, 21, NULL);
     /* stereo nodes: at the argument with the wrong channel count */
     expect_error("out width(sine(1), width: 2)\n", "not-stereo", 1, 11,
                  "make it stereo first, with pan(x)");
@@ -198,6 +202,17 @@ static void test_shape_mismatch_signal(void **state)
                  "a chorus has at most 16 voices");
     expect_error("out flanger(noise(), max: 11)\n", "argument-out-of-range", 1, 5,
                  "a modulated delay holds at most 10 s");
+    /* the features' settings, and their audio-rate input */
+    expect_error("out loudness(noise(), n_fft: 511)\n", "argument-out-of-range", 1, 5,
+                 "an even size from 16 to 65536");
+    expect_error("out mfcc(noise(), bands: 10, n: 12)\n", "argument-out-of-range", 1, 5,
+                 "at most one coefficient per band");
+    expect_error("out melspec(noise(), fmin: 500, fmax: 400)\n", "argument-out-of-range", 1, 5,
+                 "fmax must lie above fmin (0: the Nyquist)");
+    expect_error("out melspec(noise(), bands: 2000)\n", "argument-out-of-range", 1, 5,
+                 "at most 1024 bands");
+    expect_error("out rms(downsample(noise()))\n", "not-audio-rate", 1, 9,
+                 "features are computed from audio");
 }
 
 static void test_rate_mismatch(void **state)
@@ -1077,6 +1092,7 @@ static const struct {
     {"too-many-nodes", NULL, 0, many_nodes},
     {"bad-sections", "out sos(noise(), [1, 0, 0, 1, 0])\n", 0, NULL},
     {"bad-matrix", "out fdn(noise(), [0.5, 0.1], [2 ms, 3 ms])\n", 0, NULL},
+    {"bad-weights", "param w[5] = 0\nout dense([1, 2], w)\n", 0, NULL},
 };
 
 static void test_every_code(void **state)

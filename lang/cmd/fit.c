@@ -9,8 +9,7 @@
 #include <unistd.h>
 
 #include "lang/cmd/cmds.h"
-#include "lang/cmd/objective.h"
-#include "lang/cmd/report.h"
+#include "lang/cmd/fit.h"
 #include "lang/rewrite.h"
 #include "runtime/fit.h"
 #include "runtime/rng.h"
@@ -32,16 +31,27 @@ static void usage_fit(FILE *f)
           "  --excerpt S           each step fits excerpts of S seconds drawn at random from\n"
           "                        the recordings (seeded by --seed)\n"
           "  --batch N             excerpts per step (default 1)\n"
+          "  --no-cache            analyses of the target (pitch) are computed once per\n"
+          "                        recording and cached in .weft-cache/ beside it; this\n"
+          "                        computes them without reading or writing the cache\n"
           "  --steps N             optimizer steps (default 500)\n"
           "  --lr X                learning rate (default 0.01)\n"
-          "  --loss mss|l1|l2      multi-scale spectral (default), or waveform L1 / L2\n"
-          "  --fft-sizes A,B,...   FFT sizes of the spectral loss (default 2048,...,64)\n"
-          "  --loss-weights L,G    weights of its linear and log terms (default 1,1)\n"
+          "  --loss mss|mel|l1|l2  multi-scale spectral (default); mel: mean |difference|\n"
+          "                        of log-mel power over FFT sizes; or waveform L1 / L2\n"
+          "  --fft-sizes A,B,...   FFT sizes of the spectral loss (default 2048,...,64;\n"
+          "                        mel: 2048,1024,512)\n"
+          "  --loss-weights L,G    mss: weights of its linear and log terms (default 1,1;\n"
+          "                        0,0 with --loudness-weight: the loudness term alone)\n"
+          "  --mel-bands B         mel: bands per FFT size (default 64)\n"
+          "  --loudness-weight W   adds DDSP's loudness term: W * mean |loudness(target) -\n"
+          "                        loudness(out)| in dB, frames at the patch's frame rate\n"
+          "                        (as the loudness() node, n_fft 2048; default 0: none)\n"
           "  --optimizer adam|sgd  (default adam); --momentum M for sgd (default 0.9)\n"
           "  --schedule const|exp|cosine  learning-rate schedule (default const)\n"
           "  --decay D             exp schedule: lr * D^(step/steps) (default 0.1)\n"
           "  --clip C              clip the gradient norm to C\n"
-          "  -o, --output FILE     fitted patch (default: PATCH's name + .fitted.weft)\n"
+          "  -o, --output FILE     fitted patch (default: PATCH's name + .fitted.weft;\n"
+          "                        required when PATCH is -, read from standard input)\n"
           "  --render FILE         also render the fitted patch to an audio file\n"
           "  --format F            its samples: pcm16, pcm24 or float (as for `weft run`)\n"
           "  --log FILE            CSV of step,loss,seconds per step, ending with the loss\n"
@@ -80,14 +90,9 @@ static void usage_fit(FILE *f)
           f);
 }
 
-typedef struct progress_ctx {
-    int tty;
-    wf_fit_report *report; /* may be NULL */
-} progress_ctx;
-
-static void show_progress(void *ctx, const wf_fit_progress *p)
+void wf_fit_show_progress(void *ctx, const wf_fit_progress *p)
 {
-    progress_ctx *pc = ctx;
+    wf_fit_progress_ctx *pc = ctx;
     if (pc->report)
         wf_fit_report_step(pc->report, p);
     if (!pc->tty)
@@ -117,21 +122,7 @@ static char *default_output(const char *patch)
     return b.s;
 }
 
-/* What `weft fit` was asked for. */
-typedef struct fit_args {
-    common co;
-    wf_fit_opts fo;
-    const char *out, *render, *logpath, *report;
-    int report_every;
-    const char *checkpoint, *resume;
-    int checkpoint_every, validate_every, mpi;
-    wf_pairs validate;
-    wf_sample_format fmt;
-    int quiet;
-} fit_args;
-
-/* Parses the command line; 0 to go on, else the exit status. */
-static int fit_options(int argc, char **argv, fit_args *a)
+int wf_fit_options(int argc, char **argv, wf_fit_args *a)
 {
     static const struct option longopts[] = {
         {"target", required_argument, NULL, OPT_TARGET}, {"steps", required_argument, NULL, OPT_STEPS},
@@ -142,6 +133,8 @@ static int fit_options(int argc, char **argv, fit_args *a)
         {"schedule", required_argument, NULL, OPT_SCHED}, {"decay", required_argument, NULL, OPT_DECAY},
         {"clip", required_argument, NULL, OPT_CLIP},     {"fft-sizes", required_argument, NULL, OPT_FFT},
         {"loss-weights", required_argument, NULL, OPT_WEIGHTS},
+        {"mel-bands", required_argument, NULL, OPT_MEL_BANDS},
+        {"loudness-weight", required_argument, NULL, OPT_LOUDNESS_WEIGHT},
         {"seconds", required_argument, NULL, OPT_SECONDS}, {"rate", required_argument, NULL, OPT_RATE},
         {"set", required_argument, NULL, OPT_SET},       {"input", required_argument, NULL, OPT_INPUT},
         {"excerpt", required_argument, NULL, OPT_EXCERPT}, {"batch", required_argument, NULL, OPT_BATCH},
@@ -153,6 +146,7 @@ static int fit_options(int argc, char **argv, fit_args *a)
         {"validate", required_argument, NULL, OPT_VALIDATE},
         {"validate-every", required_argument, NULL, OPT_VALIDATE_EVERY},
         {"mpi", no_argument, NULL, OPT_MPI},
+        {"no-cache", no_argument, NULL, OPT_NO_CACHE},
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -175,7 +169,7 @@ static int fit_options(int argc, char **argv, fit_args *a)
             continue;
         switch (c) {
         case 'o': a->out = optarg; break;
-        case 'q': a->quiet = 1; break;
+        case 'q': a->quiet = a->co.quiet = 1; break;
         case 'h': usage_fit(stdout); return -1;
         case OPT_RENDER: a->render = optarg; break;
         case OPT_LOG: a->logpath = optarg; break;
@@ -249,6 +243,8 @@ static int fit_options(int argc, char **argv, fit_args *a)
         return wf_cli_usage_error("fit", "expects one PATCH%s", "");
     if (!a->co.targets.n)
         return wf_cli_usage_error("fit", "needs --target FILE (the recording to fit)%s", "");
+    if (wf_common_done("fit", &a->co))
+        return 2;
     if (report_every_given && !a->report)
         return wf_cli_usage_error("fit", "--report-every needs --report FILE%s", "");
     if (a->validate_every && !a->validate.n)
@@ -257,6 +253,9 @@ static int fit_options(int argc, char **argv, fit_args *a)
         a->validate_every = a->checkpoint_every ? a->checkpoint_every : 50;
     if (a->co.batch && a->co.excerpt <= 0)
         return wf_cli_usage_error("fit", "--batch draws excerpts: give --excerpt S too%s", "");
+    if (strcmp(argv[optind], "-") == 0 && !a->out)
+        return wf_cli_usage_error("fit", "a patch read from standard input (-) has no name to "
+                                  "derive the fitted patch's from: give -o FILE%s", "");
     a->co.so.patch = argv[optind];
     return 0;
 }
@@ -280,7 +279,7 @@ static FILE *open_log(const char *path, int append, int validation, wf_diags *d)
  * fit's course (checkpoint.h adds the params' shapes). Not the number of
  * ranks, which changes only the rounding of the gradient's sum, nor
  * --steps under a constant learning rate, so that a fit can be extended. */
-static char *fit_settings(const fit_args *a, const wf_setup *s, const wf_objective *ob)
+static char *fit_settings(const wf_fit_args *a, const wf_setup *s, const wf_objective *ob)
 {
     wf_str b = {0};
     size_t len = 0;
@@ -338,7 +337,7 @@ static char *default_checkpoint(const char *outp)
     return b.s;
 }
 
-static void report_fit(const wf_fit_result *r, const char *outp)
+void wf_fit_summary(const wf_fit_result *r, const char *outp)
 {
     char losses[160] = "no finite loss"; /* diverged at the first evaluation */
     if (isfinite(r->best_loss) && !isnan(r->validation))
@@ -369,7 +368,7 @@ static void feed_first_recording(wf_setup *s, const wf_objective *ob)
 }
 
 /* What the report's settings table says about the fit. */
-static void describe(wf_fit_report *rp, const fit_args *a, const wf_setup *s,
+static void describe(wf_fit_report *rp, const wf_fit_args *a, const wf_setup *s,
                      const wf_objective *ob, const char *outp)
 {
     const wf_optim_opts *o = &a->fo.optim;
@@ -396,6 +395,16 @@ static void describe(wf_fit_report *rp, const fit_args *a, const wf_setup *s,
                               lo->weights_given ? lo->lin_weight : 1,
                               lo->weights_given ? lo->log_weight : 1);
     }
+    if (lo->kind == WF_LOSS_MEL) {
+        wf_str z = {0};
+        for (int i = 0; i < lo->nsizes; i++)
+            wf_str_printf(&z, "%s%d", i ? "," : "", lo->sizes[i]);
+        wf_fit_report_setting(rp, "FFT sizes", "%s", lo->nsizes ? z.s : "2048,1024,512 (default)");
+        wf_str_free(&z);
+        wf_fit_report_setting(rp, "mel bands", "%d", lo->mel_bands ? lo->mel_bands : 64);
+    }
+    if (lo->loudness_weight > 0)
+        wf_fit_report_setting(rp, "loudness weight", "%g", lo->loudness_weight);
     wf_fit_report_setting(rp, "steps", "%d", a->fo.steps);
     wf_fit_report_setting(rp, "learning rate", "%g", o->lr);
     if (o->kind == WF_OPTIM_SGD)
@@ -441,7 +450,7 @@ static void describe(wf_fit_report *rp, const fit_args *a, const wf_setup *s,
 
 /* Joins the ranks when run under a launcher or with --mpi: 1 when this is
  * a data-parallel fit, 0 when not, -1 (with a diagnostic) when it cannot be. */
-static int join_ranks(const fit_args *a, wf_dist *dist, wf_diags *d)
+static int join_ranks(const wf_fit_args *a, wf_dist *dist, wf_diags *d)
 {
     const char *var = wf_dist_launched();
     if (!var && !a->mpi)
@@ -466,11 +475,11 @@ static int join_ranks(const fit_args *a, wf_dist *dist, wf_diags *d)
 
 int wf_cmd_fit(int argc, char **argv)
 {
-    fit_args a = {0};
+    wf_fit_args a = {0};
     /* as typed, for the report: getopt reorders argv */
     char **typed = wf_xmalloc(sizeof *typed * (size_t)(argc + 1));
     memcpy(typed, argv, sizeof *typed * (size_t)(argc + 1));
-    int status = fit_options(argc, argv, &a);
+    int status = wf_fit_options(argc, argv, &a);
     if (status) {
         free(typed);
         wf_common_free(&a.co);
@@ -522,8 +531,8 @@ int wf_cmd_fit(int argc, char **argv)
         if (wf_fit_report_begin(report, &d))
             goto done;
     }
-    progress_ctx pc = {lead && !a.quiet && isatty(2), report};
-    a.fo.progress = lead ? show_progress : NULL;
+    wf_fit_progress_ctx pc = {lead && !a.quiet && isatty(2), report};
+    a.fo.progress = lead ? wf_fit_show_progress : NULL;
     a.fo.progress_ctx = &pc;
     a.fo.log = log;
     a.fo.stop = wf_cli_catch_sigint();
@@ -561,7 +570,7 @@ int wf_cmd_fit(int argc, char **argv)
     if (wf_write_fitted_patch(s.patch, &s.params, &s.env, outp, carry, &d))
         goto done;
     if ((!a.quiet || rc) && wf_cli_diag_format == WF_DIAG_TEXT)
-        report_fit(&r, outp);
+        wf_fit_summary(&r, outp);
     status = rc ? 1 : r.status == WF_FIT_STOPPED ? 130 : 0;
     if ((a.render && rc == 0) || report) {
         if (a.co.excerpt > 0) /* the render is the whole run, not an excerpt */

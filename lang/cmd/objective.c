@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lang/cmd/features.h"
 #include "runtime/audio.h"
 #include "runtime/util.h"
 
@@ -52,19 +53,30 @@ int wf_common_opt(const char *cmd, int c, common *co)
         return 1;
     case OPT_LOSS:
         if (wf_loss_parse(optarg, &co->loss.kind))
-            return -wf_cli_usage_error(cmd, "--loss is mss, l1 or l2, not '%s'", optarg);
+            return -wf_cli_usage_error(cmd, "--loss is mss, mel, l1 or l2, not '%s'", optarg);
         co->loss_given = 1;
         return 1;
     case OPT_WEIGHTS: {
         char *end;
         double lin = strtod(optarg, &end), lg = *end == ',' ? strtod(end + 1, &end) : -1;
-        if (*end || !(lin >= 0) || !(lg >= 0) || lin + lg <= 0)
-            return -wf_cli_usage_error(cmd, "--loss-weights takes LIN,LOG (two non-negative numbers, not both 0), got '%s'", optarg);
+        if (*end || !(lin >= 0) || !(lg >= 0))
+            return -wf_cli_usage_error(cmd, "--loss-weights takes LIN,LOG (two non-negative numbers), got '%s'", optarg);
         co->loss.lin_weight = lin;
         co->loss.log_weight = lg;
         co->loss.weights_given = 1;
         return 1;
     }
+    case OPT_NO_CACHE: co->no_cache = 1; return 1;
+    case OPT_MEL_BANDS:
+        if (wf_parse_number(optarg, &v) || v < 1 || v != floor(v))
+            return -wf_cli_usage_error(cmd, "--mel-bands takes a whole number of bands, got '%s'", optarg);
+        co->loss.mel_bands = v > 1e6 ? 1000000 : (int)v;
+        return 1;
+    case OPT_LOUDNESS_WEIGHT:
+        if (wf_parse_number(optarg, &v) || !(v >= 0) || !isfinite(v))
+            return -wf_cli_usage_error(cmd, "--loudness-weight takes a non-negative number, got '%s'", optarg);
+        co->loss.loudness_weight = v;
+        return 1;
     case OPT_FFT:
         if (parse_sizes(optarg, &co->loss))
             return -wf_cli_usage_error(cmd, "--fft-sizes takes sizes like 2048,512,128 (multiples of 4), got '%s'", optarg);
@@ -72,6 +84,15 @@ int wf_common_opt(const char *cmd, int c, common *co)
     default:
         return 0;
     }
+}
+
+int wf_common_done(const char *cmd, const common *co)
+{
+    const wf_loss_opts *lo = &co->loss;
+    if (lo->kind == WF_LOSS_MSS && lo->weights_given && lo->lin_weight + lo->log_weight <= 0 &&
+        !(lo->loudness_weight > 0))
+        return wf_cli_usage_error(cmd, "--loss-weights 0,0 leaves no loss (add --loudness-weight W)%s", "");
+    return 0;
 }
 
 void wf_common_free(common *co)
@@ -166,14 +187,24 @@ static void feed(wf_objective *ob, wf_batch *b, int from)
 }
 
 /* The batch of recordings, and the program fed by it: each item a lane of
- * the inputs from the target. */
+ * the inputs from the target. Analyses of the target that nothing learnt
+ * feeds are computed once per recording (features.h) and fed as inputs of
+ * their own, cut with the items like the aligned signals. */
 static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d)
 {
     const wf_graph *g = s->patch->g;
     wf_batch_opts bo = {co->excerpt > 0 ? (co->batch > 0 ? co->batch : 1) : 0, 0, co->so.seed,
-                        co->loss, 0, 0, 0};
+                        co->loss, 1, 0, 0, 0};
+    bo.loss.rate = s->env.sr; /* mel bands and loudness frames follow the run */
+    bo.loss.hop = s->env.hop;
     if (co->excerpt > 0)
         bo.excerpt = s->env.nsamples;
+    ob->features = wf_features_find(s, ob);
+    bo.align = wf_features_align(ob->features, s);
+    /* whole recordings run padded to the longest, and are analysed so */
+    if (ob->features && wf_features_compute(ob->features, s, ob, co->excerpt > 0 ? 0 : s->env.nsamples,
+                                            !co->no_cache, co->quiet, d))
+        return -1;
     ob->dist = co->dist;
     if (ob->count && co->dist && co->dist->size > 1) {
         /* this rank's share of the whole batch */
@@ -204,20 +235,39 @@ static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d
             return -1;
     }
     int items = ob->batch ? wf_batch_items(ob->batch) : 1;
-    char *per_item = wf_xcalloc((size_t)g->ninputs + 1, 1);
+    int first = g->ninputs, ncuts = 0;
+    const wf_graph *fg = ob->features ? wf_features_graph(ob->features, &first, &ncuts) : g;
+    char *per_item = wf_xcalloc((size_t)fg->ninputs + 1, 1);
     for (int j = 0; j < g->ninputs; j++)
         per_item[j] = ob->batch && (g->inputs[j].from_target || (co->excerpt > 0 && s->data[j] &&
                                                                  !g->inputs[j].space));
+    for (int j = first; j < first + ncuts; j++)
+        per_item[j] = 1;
+    /* the fit runs the graph with the cuts as inputs; the patch keeps its
+     * own for the render and the fitted patch */
+    wf_patch *patch = s->patch;
+    wf_graph *own = patch->g;
+    patch->g = (wf_graph *)fg;
     ob->prog = wf_setup_plan(s, WF_RUN_GRAD, 0, items, per_item, d);
-    ob->aligned = wf_xcalloc((size_t)g->ninputs + 1, sizeof *ob->aligned);
-    for (int j = 0; j < g->ninputs; j++)
+    patch->g = own;
+    ob->aligned = wf_xcalloc((size_t)fg->ninputs + 1, sizeof *ob->aligned);
+    for (int j = 0; j < fg->ninputs; j++)
         ob->aligned[j] = -2; /* not fed by the batch */
-    for (int j = 0; ob->prog && j < g->ninputs; j++) {
+    for (int j = 0; ob->prog && j < fg->ninputs; j++) {
         if (!per_item[j])
             continue;
-        int k = g->inputs[j].from_target
+        int k;
+        if (j >= first) {
+            const wf_real *const *data;
+            const int64_t *frames;
+            int chans, div;
+            wf_features_signal(ob->features, j - first, &data, &frames, &chans, &div);
+            k = wf_batch_align_each(ob->batch, data, frames, chans, div);
+        } else {
+            k = g->inputs[j].from_target
                     ? -1
                     : wf_batch_align(ob->batch, s->data[j], ob->reach, g->inputs[j].chans);
+        }
         ob->aligned[j] = k;
     }
     if (ob->prog && ob->batch)
@@ -284,6 +334,10 @@ int wf_objective_prepare(common *co, wf_setup *s, wf_objective *ob, wf_diags *d)
 int wf_objective_validation(wf_objective *ob, const wf_setup *s, const common *co,
                             const wf_pairs *files, wf_diags *d)
 {
+    if (ob->features) /* they would need the held-out recordings analysed too */
+        return -wf_cli_usage_error("fit", "--validate: held-out losses of a patch with analyses "
+                                          "of the target (%s) are not measured yet",
+                                   "pitch, loudness, ...");
     ob->vcount = files->n;
     ob->vnames = wf_xcalloc((size_t)files->n + 1, sizeof *ob->vnames);
     ob->vaudio = wf_xcalloc((size_t)files->n + 1, sizeof *ob->vaudio);
@@ -294,7 +348,9 @@ int wf_objective_validation(wf_objective *ob, const wf_setup *s, const common *c
         if (wf_audio_load(files->v[i], s->env.sr, 1, &ob->vaudio[i], &ob->vframes[i], &chans, d))
             return -1;
     }
-    wf_batch_opts bo = {0, 0, co->so.seed, co->loss, 0, 0, 1};
+    wf_batch_opts bo = {0, 0, co->so.seed, co->loss, 1, 0, 0, 1};
+    bo.loss.rate = s->env.sr; /* as the batch's */
+    bo.loss.hop = s->env.hop;
     if (co->excerpt > 0)
         bo.excerpt = s->env.nsamples;
     ob->vbatch = wf_batch_new((const wf_real *const *)ob->vaudio, ob->vframes,
@@ -344,6 +400,7 @@ void wf_objective_free(wf_objective *ob)
     free(ob->aligned);
     wf_prog_free(ob->prog);
     wf_batch_free(ob->batch);
+    wf_features_free(ob->features);
     for (int i = 0; i < ob->count; i++) {
         free(ob->names[i]);
         if (ob->audio)

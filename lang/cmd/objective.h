@@ -39,6 +39,9 @@ enum {
     OPT_FORMAT,
     OPT_REPORT,
     OPT_REPORT_EVERY,
+    OPT_NO_CACHE,
+    OPT_MEL_BANDS,
+    OPT_LOUDNESS_WEIGHT,
     OPT_CKPT_EVERY,
     OPT_CKPT,
     OPT_RESUME,
@@ -55,6 +58,8 @@ typedef struct common {
     wf_pairs targets; /* --target: recordings, or folders of them */
     double excerpt;   /* fit --excerpt: seconds per excerpt (0: whole recordings) */
     int batch;        /* fit --batch: excerpts per step */
+    int no_cache;     /* fit --no-cache: analyses computed, never read from or written to disk */
+    int quiet;        /* no notes about analyses computed once */
     const wf_dist *dist; /* fit under mpirun: this rank's share of each step; NULL: all */
 } common;
 
@@ -68,6 +73,7 @@ typedef struct wf_objective {
     int64_t whole;    /* samples of a whole run: the patch's length, else the longest recording */
     int64_t reach;    /* samples of the inputs cut with excerpts: the whole run or the longest recording */
     wf_batch *batch;  /* NULL without a target (check) */
+    struct wf_features *features; /* analyses computed once, fed as inputs (features.h) */
     wf_prog *prog;
     int *aligned;     /* per input fed by the batch: -1 the target, else its aligned signal */
     /* held-out recordings (fit --validate): whole, or tiled with excerpts */
@@ -83,6 +89,9 @@ typedef struct wf_objective {
 /* Handles an option both commands take (getopt's c and optarg); 1 if
  * handled, 0 if not one of them, -status on a bad value. */
 int wf_common_opt(const char *cmd, int c, common *co);
+/* After the options: 0, or the status of a usage error in their
+ * combination (the loss's weights all 0). */
+int wf_common_done(const char *cmd, const common *co);
 void wf_common_free(common *co);
 /* Finds the recordings, compiles and sizes the patch against them, loads
  * them and plans a GRAD program fed by a batch of them (no batch without a
