@@ -15,6 +15,7 @@ struct wf_batch {
     const wf_real *const *audio;
     const int64_t *frames;
     int count, items;
+    int first, total;   /* this batch's share of the whole (batch.h) */
     int64_t n;          /* samples of every target */
     wf_real **target;   /* per item, [n] */
     int64_t *len;       /* per item: samples its loss measures */
@@ -54,13 +55,17 @@ static void cut(const wf_batch *b, struct aligned *a, int i)
 /* Excerpt positions of a recording of `frames` samples. */
 static int64_t positions(const wf_batch *b, int64_t frames)
 {
+    if (b->o.tiles) /* consecutive excerpts from the start */
+        return frames / b->n;
     return frames >= b->n ? (frames - b->n) / b->o.align + 1 : 0;
 }
 
 static void excerpt(wf_batch *b, int step, int i)
 {
-    uint64_t r = wf_splitmix64(b->o.seed ^ ((uint64_t)step * 0x9E3779B97F4A7C15ull), (uint64_t)i);
-    int64_t at = (int64_t)(r % (uint64_t)b->usable);
+    uint64_t r = wf_splitmix64(b->o.seed ^ ((uint64_t)step * 0x9E3779B97F4A7C15ull),
+                               (uint64_t)(b->first + i));
+    /* tiles: the (first + i)th excerpt of the recordings laid end to end */
+    int64_t at = b->o.tiles ? (int64_t)(b->first + i) : (int64_t)(r % (uint64_t)b->usable);
     int t = 0;
     for (; t < b->count; t++) {
         int64_t u = positions(b, b->frames[t]);
@@ -71,8 +76,8 @@ static void excerpt(wf_batch *b, int step, int i)
         at -= u;
     }
     b->rec[i] = t;
-    b->off[i] = at * b->o.align;
-    memcpy(b->target[i], b->audio[t] + at, sizeof(wf_real) * (size_t)b->n);
+    b->off[i] = at * (b->o.tiles ? b->n : b->o.align);
+    memcpy(b->target[i], b->audio[t] + b->off[i], sizeof(wf_real) * (size_t)b->n);
     for (int k = 0; k < b->naligned; k++)
         cut(b, &b->aligned[k], i);
 }
@@ -89,10 +94,12 @@ wf_batch *wf_batch_new(const wf_real *const *audio, const int64_t *frames, const
     b->step = -1;
     if (b->o.align < 1)
         b->o.align = 1;
-    b->items = o->excerpt > 0 ? (o->items > 0 ? o->items : 1) : count;
+    b->items = o->excerpt > 0 || o->total > 0 ? (o->items > 0 ? o->items : 1) : count;
     if (o->excerpt > 0) {
         for (int t = 0; t < count; t++)
             b->usable += positions(b, frames[t]);
+        if (o->tiles) /* every tile, or this share of them */
+            b->items = o->total > 0 ? o->items : (int)b->usable;
         if (b->usable == 0) {
             wf_report_excerpt_too_long(d, WF_NOWHERE, "draw shorter excerpts (--excerpt)",
                                        (long long)nsamples);
@@ -100,6 +107,8 @@ wf_batch *wf_batch_new(const wf_real *const *audio, const int64_t *frames, const
             return NULL;
         }
     }
+    b->first = o->first;
+    b->total = o->total > 0 ? o->total : b->items;
     size_t I = (size_t)b->items;
     b->target = wf_xcalloc(I, sizeof *b->target);
     b->len = wf_xcalloc(I, sizeof *b->len);
@@ -115,9 +124,10 @@ wf_batch *wf_batch_new(const wf_real *const *audio, const int64_t *frames, const
             excerpt(b, 0, i);
             b->len[i] = nsamples;
         } else {
-            b->rec[i] = i;
-            b->len[i] = frames[i] < nsamples ? frames[i] : nsamples;
-            memcpy(b->target[i], audio[i], sizeof(wf_real) * (size_t)b->len[i]);
+            int t = b->first + i;
+            b->rec[i] = t;
+            b->len[i] = frames[t] < nsamples ? frames[t] : nsamples;
+            memcpy(b->target[i], audio[t], sizeof(wf_real) * (size_t)b->len[i]);
         }
         b->loss[i] = wf_loss_new(&o->loss, b->target[i], b->len[i], d);
         if (!b->loss[i]) {
@@ -205,7 +215,7 @@ void wf_batch_source(const wf_batch *b, int i, int *recording, int64_t *offset)
 
 int wf_batch_draw(wf_batch *b, int step)
 {
-    if (b->o.excerpt <= 0 || step == b->step)
+    if (b->o.excerpt <= 0 || b->o.tiles || step == b->step)
         return 0;
     for (int i = 0; i < b->items; i++) {
         excerpt(b, step, i);
@@ -233,10 +243,10 @@ double wf_batch_loss(wf_batch *b, const wf_real *const *y, int out_lanes, wf_rea
     double loss = 0;
     for (int i = 0; i < I; i++)
         loss += b->li[i];
-    loss /= I;
+    loss /= b->total;
     if (dy) {
         memset(dy, 0, sizeof(wf_real) * (size_t)out_lanes * (size_t)b->n);
-        wf_real w = (wf_real)(1.0 / I);
+        wf_real w = (wf_real)(1.0 / b->total);
         for (int i = 0; i < I; i++) {
             wf_real *o = dy + (size_t)(out_lanes > 1 ? i : 0) * (size_t)b->n;
             for (int64_t t = 0; t < b->len[i]; t++)
@@ -244,4 +254,9 @@ double wf_batch_loss(wf_batch *b, const wf_real *const *y, int out_lanes, wf_rea
         }
     }
     return loss;
+}
+
+double wf_batch_item_loss(wf_batch *b, int i, const wf_real *y)
+{
+    return wf_loss_eval(b->loss[i], y, NULL);
 }

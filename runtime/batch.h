@@ -22,6 +22,17 @@ typedef struct wf_batch_opts {
      * a hop, so that signals of control-rate frames computed over whole
      * recordings can be cut with them (wf_batch_align_each) */
     int64_t align;
+    /* A share of a larger batch (data-parallel fits): this batch's items are
+     * items first .. first + its items - 1 of a batch of `total` (0: this
+     * batch is the whole). An excerpt is drawn from the seed, the step and
+     * its item's place in the whole batch, and the loss is a share of the
+     * whole batch's mean (the sum of the shares is the mean). Whole
+     * recordings: item i is recording first + i. */
+    int first, total;
+    /* Excerpts that tile every recording from its start (consecutive, the
+     * tail shorter than an excerpt left out), the same at every step: a
+     * held-out set measured the same way each time. */
+    int tiles;
 } wf_batch_opts;
 
 typedef struct wf_batch wf_batch;
@@ -62,6 +73,9 @@ int wf_batch_align_each(wf_batch *b, const wf_real *const *data, const int64_t *
 /* Item i's stretch of aligned signal k, [nsamples x chans]; the buffer stays
  * the same from step to step. */
 const wf_real *wf_batch_aligned(const wf_batch *b, int k, int i);
+/* Item i's loss for y (its lane of the out), without gradient: a held-out
+ * loss, not part of the mean wf_batch_loss weighs. */
+double wf_batch_item_loss(wf_batch *b, int i, const wf_real *y);
 /* The recording and the first sample of item i's excerpt in this step. */
 void wf_batch_source(const wf_batch *b, int i, int *recording, int64_t *offset);
 

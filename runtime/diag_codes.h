@@ -763,6 +763,27 @@
       "a spectral loss asked for an FFT size it does not support")                          \
     X(bad_loss_setting, "bad-loss-setting", ERROR, fit, P2(const char *, what, double, value), \
       "the loss's setting %s is out of range (%g)",                                            \
-      "a loss setting it cannot use (more than 1024 mel bands, a feature term without a rate)")
+      "a loss setting it cannot use (more than 1024 mel bands, a feature term without a rate)") \
+    /* ---- training runs: checkpoints and ranks */                                            \
+    X(cannot_write_checkpoint, "cannot-write-checkpoint", ERROR, fit,                          \
+      P2(const char *, path, const char *, reason), "cannot write the checkpoint '%s': %s",    \
+      "a --checkpoint file cannot be written (the fit stops rather than run on unsaved)")      \
+    X(cannot_read_checkpoint, "cannot-read-checkpoint", ERROR, fit,                            \
+      P2(const char *, path, const char *, reason), "cannot read the checkpoint '%s': %s",     \
+      "the --resume file cannot be opened")                                                    \
+    X(not_a_checkpoint, "not-a-checkpoint", ERROR, fit,                                        \
+      P2(const char *, path, const char *, what), "'%s' is not a weft checkpoint: %s",         \
+      "a --resume file of another format or version, cut short, or damaged")                   \
+    X(checkpoint_mismatch, "checkpoint-mismatch", ERROR, fit,                                  \
+      P4(const char *, path, const char *, key, const char *, theirs, const char *, ours),     \
+      "the checkpoint '%s' is of another fit: its %s is %s, this fit's is %s",                 \
+      "--resume with a checkpoint of another patch or other settings")                         \
+    X(checkpoint_past_end, "checkpoint-past-end", ERROR, fit,                                  \
+      P3(const char *, path, int, step, int, steps),                                           \
+      "the checkpoint '%s' is at step %d, past the end of this fit (--steps %d)",              \
+      "--resume with a checkpoint further on than --steps")                                    \
+    X(mpi_not_built, "mpi-not-built", ERROR, fit, P1(const char *, why),                       \
+      "%s, but this weft was built without MPI",                                               \
+      "a fit under mpirun (or with --mpi) by a weft built without the meson feature `mpi`")
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/checkpoint.h"
 #include "runtime/util.h"
 
 double wf_fit_grad(wf_prog *p, wf_params *ps, wf_batch *b, int step, wf_real *dy)
@@ -108,6 +109,26 @@ static void report_divergence(wf_prog *p, const wf_params *ps, int step, double 
         wf_report_diverged_loss(d, WF_NOWHERE, hint, step, loss);
 }
 
+static int rank0(const wf_fit_opts *o)
+{
+    return !o->dist || o->dist->rank == 0;
+}
+
+static int checkpoint(const wf_fit_opts *o, int step, const wf_fit_result *r, const wf_params *ps,
+                      wf_optim *opt, wf_real *const *best, wf_diags *d)
+{
+    int failed = 0;
+    if (rank0(o)) {
+        wf_ckpt_state st = {step, r->best_step, r->first_loss, r->best_loss};
+        char *path = wf_ckpt_path(o->checkpoint, step);
+        failed = wf_ckpt_write(path, o->settings, &st, ps, opt, best, d) != 0;
+        free(path);
+    }
+    return o->dist ? wf_dist_or(o->dist, failed) : failed;
+}
+
+enum { FAULTED = 1, STOPPING = 2 };
+
 int wf_fit(wf_prog *p, wf_params *ps, wf_batch *b, const wf_fit_opts *o, wf_fit_result *r,
            wf_diags *d)
 {
@@ -121,29 +142,58 @@ int wf_fit(wf_prog *p, wf_params *ps, wf_batch *b, const wf_fit_opts *o, wf_fit_
         best[i] = wf_aalloc(wf_param_len(&ps->v[i]) * sizeof(wf_real));
     wf_real *dy = wf_aalloc(wf_prog_out_len(p) * sizeof(wf_real));
     r->best_loss = INFINITY;
+    r->validation = NAN;
     r->status = WF_FIT_DONE;
+    int rc = 0, start = 0;
+    if (o->resume) {
+        wf_ckpt_state st;
+        if (wf_ckpt_read(o->resume, o->settings, &st, ps, opt, best, d)) {
+            r->refused = 1;
+            rc = -1;
+            goto out;
+        }
+        if (st.step > o->steps) {
+            wf_report_checkpoint_past_end(d, WF_NOWHERE, "give --steps the length of the whole fit",
+                                          o->resume, st.step, o->steps);
+            r->refused = 1;
+            rc = -1;
+            goto out;
+        }
+        start = r->steps = r->start = st.step;
+        r->first_loss = st.first_loss;
+        r->best_loss = st.best;
+        r->best_step = st.best_step;
+    }
     double t0 = wf_now();
-    int rc = 0;
-    for (int step = 0;; step++) {
+    for (int step = start;; step++) {
         double ts = wf_now();
         double l = wf_fit_grad(p, ps, b, step, dy);
         double when;
         const char *what;
         int unstable = wf_prog_fault(p, &when, &what);
-        if (unstable >= 0) {
-            const wf_gnode *n = &wf_prog_graph(p)->nodes[unstable];
-            wf_report_unstable_node(d, n->loc,
-                                    "bound the params that set its coefficients with `in [lo, "
-                                    "hi]`, or use a form that is stable by construction; the "
-                                    "patch written holds the last good values",
-                                    step, n->kind->name, when, what);
+        int flags = (unstable >= 0 ? FAULTED : 0) | (o->stop && *o->stop ? STOPPING : 0);
+        if (o->dist) { /* every rank goes on with the same gradient, loss and decision */
+            wf_dist_sum_grads(o->dist, ps);
+            l = wf_dist_sum(o->dist, l);
+            flags = wf_dist_or(o->dist, flags);
+        }
+        if (flags & FAULTED) {
+            if (unstable >= 0) { /* the rank that saw it says where */
+                const wf_gnode *n = &wf_prog_graph(p)->nodes[unstable];
+                wf_report_unstable_node(d, n->loc,
+                                        "bound the params that set its coefficients with `in [lo, "
+                                        "hi]`, or use a form that is stable by construction; the "
+                                        "patch written holds the last good values",
+                                        step, n->kind->name, when, what);
+            }
             r->status = WF_FIT_DIVERGED;
             rc = -1;
             break;
         }
         size_t at;
         if (!isfinite(l) || first_bad_grad(ps, &at)) {
-            report_divergence(p, ps, step, l, d);
+            if (rank0(o))
+                report_divergence(p, ps, step, l, d);
             r->status = WF_FIT_DIVERGED;
             rc = -1;
             break;
@@ -151,33 +201,58 @@ int wf_fit(wf_prog *p, wf_params *ps, wf_batch *b, const wf_fit_opts *o, wf_fit_
         if (step == 0)
             r->first_loss = l;
         r->final_loss = l;
-        if (l < r->best_loss) {
-            r->best_loss = l;
+        int measured = o->validate_items > 0 &&
+                       (step % (o->validate_every > 0 ? o->validate_every : 50) == 0 ||
+                        step == o->steps);
+        if (measured) {
+            double v = o->validate(o->validate_ctx);
+            r->validation = (o->dist ? wf_dist_sum(o->dist, v) : v) / o->validate_items;
+        }
+        /* the best params: of the lowest held-out loss when there is one */
+        double key = o->validate_items > 0 ? (measured ? r->validation : INFINITY) : l;
+        if (key < r->best_loss) {
+            r->best_loss = key;
             r->best_step = step;
             snapshot(ps, best);
         }
-        if (step == o->steps) { /* the loss after the last update, measured */
-            if (o->log)
-                fprintf(o->log, "%d,%.9g,%.6f\n", step, l, wf_now() - ts);
-            break;
+        double dt = wf_now() - ts;
+        if (o->log) {
+            fprintf(o->log, "%d,%.9g,%.6f", step, l, dt);
+            if (o->validate_items > 0 && measured)
+                fprintf(o->log, ",%.9g", r->validation);
+            else if (o->validate_items > 0)
+                fputc(',', o->log);
+            fputc('\n', o->log);
         }
-        if (o->stop && *o->stop) {
+        if (step == o->steps) /* the loss after the last update, measured */
+            break;
+        if (flags & STOPPING) {
             r->status = WF_FIT_STOPPED;
             break;
         }
         double lr = wf_optim_lr(opt, step);
         wf_optim_step(opt, ps);
         r->steps = step + 1;
-        double dt = wf_now() - ts;
-        if (o->log)
-            fprintf(o->log, "%d,%.9g,%.6f\n", step, l, dt);
         if (o->progress) {
-            wf_fit_progress pr = {step + 1, o->steps, l, r->best_loss, wf_now() - t0, lr};
+            wf_fit_progress pr = {step + 1, o->steps, l, r->best_loss, wf_now() - t0, lr, start,
+                                  r->validation};
             o->progress(o->progress_ctx, &pr);
+        }
+        if (o->checkpoint && o->checkpoint_every > 0 && r->steps % o->checkpoint_every == 0 &&
+            r->steps < o->steps && checkpoint(o, r->steps, r, ps, opt, best, d)) {
+            r->status = WF_FIT_STOPPED;
+            rc = -1;
+            break;
         }
     }
     r->seconds = wf_now() - t0;
-    if (r->best_loss < INFINITY)
+    /* the last checkpoint: where the fit ended, or was stopped */
+    if (rc == 0 && o->checkpoint && checkpoint(o, r->steps, r, ps, opt, best, d)) {
+        r->status = WF_FIT_STOPPED;
+        rc = -1;
+    }
+out:
+    if (r->best_loss < INFINITY && !r->refused)
         restore(ps, best);
     for (int i = 0; i < ps->n; i++)
         wf_afree(best[i]);

@@ -177,3 +177,18 @@ double wf_optim_step(wf_optim *o, wf_params *ps)
     }
     return norm;
 }
+
+int wf_optim_updates(const wf_optim *o)
+{
+    return o->step;
+}
+
+void wf_optim_set_updates(wf_optim *o, int updates)
+{
+    o->step = updates;
+}
+
+wf_real *wf_optim_moment(wf_optim *o, int param, int which)
+{
+    return which ? o->v[param] : o->m[param];
+}

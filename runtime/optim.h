@@ -41,6 +41,14 @@ double wf_optim_lr(const wf_optim *o, int step);
  * fitting domain, before clipping). */
 double wf_optim_step(wf_optim *o, wf_params *ps);
 
+/* The state a checkpoint keeps besides the params: the updates made (the
+ * schedule's position and Adam's bias correction), and param i's moments,
+ * which = 0 for the first (SGD's momentum), 1 for Adam's second; the
+ * arrays have the param's length and may be written. */
+int wf_optim_updates(const wf_optim *o);
+void wf_optim_set_updates(wf_optim *o, int updates);
+wf_real *wf_optim_moment(wf_optim *o, int param, int which);
+
 int wf_optim_parse(const char *s, wf_optim_kind *k);
 int wf_sched_parse(const char *s, wf_sched_kind *k);
 

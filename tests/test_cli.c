@@ -21,6 +21,7 @@
 #include "png_read.h"
 #include "lang/compile.h"
 #include "runtime/audio.h"
+#include "runtime/dist.h"
 #include "runtime/fft.h"
 #include "runtime/real.h"
 #include "runtime/rng.h"
@@ -155,14 +156,19 @@ static void record_codes(const char *err)
     record_between(err, "\"code\":\"", "\"");
 }
 
-/* Starts weft with args (NULL-terminated) in the current folder. */
-static child spawn(const char *const *args)
+/* Starts weft with args (NULL-terminated) in the current folder; with
+ * `launcher` (NULL-terminated, its program found on PATH), weft under it
+ * (mpirun -n 2 weft ...). */
+static child spawn_under(const char *const *launcher, const char *const *args)
 {
-    const char *argv[64] = {WF_WEFT_EXE};
-    int n = 1;
-    for (; args[n - 1]; n++) {
+    const char *argv[64];
+    int n = 0;
+    for (; launcher && launcher[n]; n++)
+        argv[n] = launcher[n];
+    argv[n++] = WF_WEFT_EXE;
+    for (; *args; args++) {
         assert_true(n < 63);
-        argv[n] = args[n - 1];
+        argv[n++] = *args;
     }
     argv[n] = NULL;
     int po[2], pe[2];
@@ -179,12 +185,17 @@ static child spawn(const char *const *args)
         close(po[1]);
         close(pe[0]);
         close(pe[1]);
-        execv(WF_WEFT_EXE, (char *const *)argv);
+        execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
     close(po[1]);
     close(pe[1]);
     return (child){pid, po[0], pe[0]};
+}
+
+static child spawn(const char *const *args)
+{
+    return spawn_under(NULL, args);
 }
 
 static int exit_status(int ws)
@@ -4250,6 +4261,384 @@ static void test_picture_help(void **state)
     }
 }
 
+/* ------------------------------------------------------- training runs */
+
+/* A fit's CSV log from step `from` on, without its seconds column (the
+ * losses and held-out losses, which a resumed fit must reproduce). */
+static char *log_losses(const char *path, int from)
+{
+    char *text = get_file(path);
+    int n;
+    char **lines = lines_of(text, &n);
+    wf_str b = {0};
+    for (int i = 1; i < n; i++) {
+        int step = atoi(lines[i]);
+        const char *c1 = strchr(lines[i], ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+        assert_non_null(c2);
+        if (step >= from)
+            wf_str_printf(&b, "%.*s%s\n", (int)(c2 - lines[i]), lines[i], strchr(c2 + 1, ',') ? strchr(c2 + 1, ',') : "");
+    }
+    lines_free(lines);
+    free(text);
+    return b.s ? b.s : wf_xstrdup("");
+}
+
+static void expect_same_file(const char *a, const char *b)
+{
+    size_t na, nb;
+    char *x = wf_read_file(a, &na), *y = wf_read_file(b, &nb);
+    if (!x || !y || na != nb || memcmp(x, y, na) != 0)
+        fail_msg("%s and %s differ", a, b);
+    free(x);
+    free(y);
+}
+
+/* No temporary file left beside the files written atomically. */
+static void expect_no_temporaries(void)
+{
+    DIR *dir = opendir(".");
+    assert_non_null(dir);
+    for (struct dirent *e; (e = readdir(dir));)
+        if (e->d_name[0] == '.' && strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            fail_msg("a temporary file is left: %s", e->d_name);
+    closedir(dir);
+}
+
+/* docs/tutorial.md, "Training runs": N steps straight equal K steps, a
+ * checkpoint and a resumed N - K, bit for bit (the checkpoints, the fitted
+ * patch and the log's losses), with excerpts, a batch, noise, a decaying
+ * learning rate and a held-out loss; a checkpoint of another fit is refused. */
+static void test_fit_checkpoint(void **state)
+{
+    (void)state;
+    put_file("n.weft", "rate 8 khz\nparam g = 0.1 in [0, 2]\nparam f = 300 hz in [100 hz, 1000 hz]\n"
+                       "out sine(f) * g + noise() * 0.05 * g\n");
+    save("t.wav", 8000, 1, 8000, 440, (const double[]){0.5});
+    save("v.wav", 8000, 1, 4000, 440, (const double[]){0.3});
+#define TRAIN "fit", "n.weft", "--target", "t.wav", "--excerpt", "0.1", "--batch", "3", "--steps", \
+              "40", "--lr", "0.01", "--schedule", "exp", "--validate", "v.wav", "--validate-every", "10"
+    result r = WEFT(TRAIN, "--checkpoint", "a-{step}.ckpt", "--checkpoint-every", "15", "--log",
+                    "a.csv", "-o", "a.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    assert_true(exists("a-15.ckpt") && exists("a-30.ckpt") && exists("a-40.ckpt"));
+    assert_false(exists("a-45.ckpt"));
+    r = WEFT(TRAIN, "--checkpoint", "b-{step}.ckpt", "--checkpoint-every", "15", "--resume",
+             "a-15.ckpt", "--log", "b.csv", "-o", "b.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    assert_false(exists("b-15.ckpt"));
+    expect_same_file("a-30.ckpt", "b-30.ckpt");
+    expect_same_file("a-40.ckpt", "b-40.ckpt");
+    expect_same_file("a.weft", "b.weft");
+    char *la = log_losses("a.csv", 15), *lb = log_losses("b.csv", 0);
+    assert_string_equal(la, lb);
+    HAS(la, "\n20,"); /* the held-out loss of step 20 is in its fourth column */
+    LACKS(la, "\n20,,");
+    HAS(la, "\n21,");
+    free(la);
+    free(lb);
+    expect_no_temporaries();
+
+    /* a constant learning rate: a fit of 20 steps extended to 35 is the fit
+     * of 35 (whole recordings, SGD's momentum carried); the checkpoint sits
+     * beside the output by default */
+#define WHOLE "fit", "n.weft", "--target", "t.wav", "--loss", "l2", "--optimizer", "sgd", "--lr", "0.05"
+    r = WEFT(WHOLE, "--steps", "35", "--checkpoint-every", "100", "-o", "c.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    assert_true(exists("c.ckpt"));
+    r = WEFT(WHOLE, "--steps", "20", "--checkpoint", "d.ckpt", "-o", "d.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT(WHOLE, "--steps", "35", "--checkpoint", "d.ckpt", "--resume", "d.ckpt", "-o", "d.weft");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "weft: fitted in 35 steps");
+    result_free(&r);
+    expect_same_file("c.ckpt", "d.ckpt");
+    expect_same_file("c.weft", "d.weft");
+
+    /* refused: other settings, another patch, further on than --steps */
+    r = WEFT(WHOLE, "--steps", "35", "--resume", "d.ckpt", "--lr", "0.02", "-o", "x.weft");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "checkpoint-mismatch");
+    HAS(r.err, "the checkpoint 'd.ckpt' is of another fit: its learning rate is 0.05, this fit's is 0.02");
+    result_free(&r);
+    assert_false(exists("x.weft"));
+    copy_file("n.weft", "n2.weft");
+    put_file("n.weft", "# changed\nrate 8 khz\nparam g = 0.1 in [0, 2]\nparam f = 300 hz in [100 hz, 1000 hz]\n"
+                       "out sine(f) * g + noise() * 0.05 * g\n");
+    r = WEFT(WHOLE, "--steps", "35", "--resume", "d.ckpt", "-o", "x.weft");
+    EXPECT_STATUS(r, 1);
+    HAS(r.err, "is of another fit: its patch text is ");
+    result_free(&r);
+    copy_file("n2.weft", "n.weft");
+    r = WEFT(WHOLE, "--steps", "30", "--resume", "d.ckpt", "-o", "x.weft");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "checkpoint-past-end");
+    HAS(r.err, "the checkpoint 'd.ckpt' is at step 35, past the end of this fit (--steps 30)");
+    result_free(&r);
+    r = WEFT(WHOLE, "--steps", "30", "--resume", "none.ckpt");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "cannot-read-checkpoint");
+    result_free(&r);
+    put_file("junk.ckpt", "not a checkpoint\n");
+    r = WEFT(WHOLE, "--steps", "30", "--resume", "junk.ckpt");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "not-a-checkpoint");
+    HAS(r.err, "'junk.ckpt' is not a weft checkpoint: it does not begin as one");
+    result_free(&r);
+    size_t n;
+    char *ck = wf_read_file("d.ckpt", &n);
+    assert_int_equal(wf_write_file_atomic("cut.ckpt", ck, n - 10), 0);
+    free(ck);
+    r = WEFT(WHOLE, "--steps", "35", "--resume", "cut.ckpt");
+    EXPECT_STATUS(r, 1);
+    HAS(r.err, "'cut.ckpt' is not a weft checkpoint: its checksum does not match");
+    result_free(&r);
+    /* a checkpoint that cannot be written stops the fit, which keeps its best */
+    r = WEFT(WHOLE, "--steps", "10", "--checkpoint-every", "5", "--checkpoint", "no/such.ckpt",
+             "-o", "y.weft");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "cannot-write-checkpoint");
+    HAS(r.err, "weft: stopped after 5 steps");
+    result_free(&r);
+    assert_true(exists("y.weft"));
+    r = WEFT(WHOLE, "--checkpoint-every", "0");
+    EXPECT_STATUS(r, 2);
+    result_free(&r);
+    r = WEFT("fit", "--help");
+    EXPECT_STATUS(r, 0);
+    HAS(r.out, "\n  --checkpoint-every K  ");
+    HAS(r.out, "\n  --checkpoint FILE     ");
+    HAS(r.out, "\n  --resume FILE         ");
+    HAS(r.out, "\n  --validate FILE       ");
+    HAS(r.out, "\n  --validate-every M    ");
+    HAS(r.out, "\n  --mpi                 ");
+    result_free(&r);
+#undef TRAIN
+#undef WHOLE
+}
+
+/* A held-out loss in the log and the summary; with it the best params are
+ * those of the lowest held-out loss: a gain fitted to a tone of amplitude
+ * 0.6 with a held-out take at 0.3 keeps the gain that sounds like 0.3. */
+static void test_fit_validate(void **state)
+{
+    (void)state;
+    put_file("g.weft", "rate 8 khz\nparam g = 0.1 in [0, 2]\nout sine(440 hz) * g\n");
+    save("t.wav", 8000, 1, 8000, 440, (const double[]){0.6});
+    save("v.wav", 8000, 1, 8000, 440, (const double[]){0.3});
+    save("short.wav", 8000, 1, 400, 440, (const double[]){0.3});
+    result r = WEFT("fit", "g.weft", "--target", "t.wav", "--loss", "l2", "--lr", "0.02", "--steps",
+                    "60", "-o", "plain.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    assert_close(fitted("plain.weft", "g"), 0.6, 0, 0.02);
+    r = WEFT("fit", "g.weft", "--target", "t.wav", "--loss", "l2", "--lr", "0.02", "--steps", "60",
+             "--validate", "v.wav", "--validate-every", "1", "--log", "v.csv", "-o", "held.weft");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, ", held-out loss ");
+    result_free(&r);
+    assert_close(fitted("held.weft", "g"), 0.3, 0, 0.02);
+    char *text = get_file("v.csv");
+    assert_true(starts_with(text, "step,loss,seconds,validation\n0,"));
+    free(text);
+    /* every 20 steps and at the last; excerpts tile the held-out take */
+    r = WEFT("fit", "g.weft", "--target", "t.wav", "--excerpt", "0.1", "--batch", "2", "--loss", "l2",
+             "--steps", "30", "--validate", "v.wav", "--validate", "v.wav", "--validate-every", "20",
+             "--log", "e.csv", "-o", "e.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    char *l = log_losses("e.csv", 0);
+    int n;
+    char **lines = lines_of(l, &n);
+    assert_int_equal(n, 31);
+    for (int i = 0; i < n; i++) {
+        int measured = i == 0 || i == 20 || i == 30;
+        assert_int_equal(count(lines[i], ","), 2);
+        assert_int_equal(lines[i][strlen(lines[i]) - 1] == ',', !measured);
+    }
+    lines_free(lines);
+    free(l);
+    r = WEFT("fit", "g.weft", "--target", "t.wav", "--excerpt", "0.1", "--validate", "short.wav");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "excerpt-too-long");
+    result_free(&r);
+    r = WEFT("fit", "g.weft", "--target", "t.wav", "--validate-every", "5");
+    EXPECT_STATUS(r, 2);
+    HAS(r.err, "--validate-every needs --validate FILE");
+    result_free(&r);
+}
+
+/* Data-parallel fits: `mpirun -n 2 weft fit` splits each step's batch over
+ * two ranks and ends with the params of one process fitting the same
+ * global batch, up to float32 rounding of the gradient's sum: relative
+ * 1e-5 after 30 Adam steps of a gain fitted through excerpts of a dry and
+ * a wet take (a well-conditioned gradient); the loss of the first step,
+ * whose params are the same, within 1e-6 for a spectral loss of a sine
+ * whose frequency is off (a gradient that is a sum of large terms
+ * cancelling, which float32 rounding changes by up to 3e-4: there the fit
+ * drifts apart at that scale, as it does from the float64 fit). Rank 0
+ * alone writes and talks. */
+static void test_fit_mpi(void **state)
+{
+    (void)state;
+    put_file("fx.weft", "rate 8 khz\ninput x = \"dry.wav\"\nparam g = 0.1 in [0, 2]\n"
+                        "param h = 0.2\nout x * g + sine(440 hz) * h\n");
+    put_file("m.weft", "rate 8 khz\nparam g = 0.1 in [0, 2]\nparam f = 400 hz in [100 hz, 1000 hz]\n"
+                       "out sine(f) * g\n");
+    save("dry.wav", 8000, 1, 16000, 300, (const double[]){0.5});
+    save("wet.wav", 8000, 1, 16000, 300, (const double[]){0.3});
+    save("wet2.wav", 8000, 1, 12000, 300, (const double[]){0.35});
+    save("t.wav", 8000, 1, 8000, 440, (const double[]){0.5});
+    if (!wf_dist_built()) { /* says how to get it */
+        result r = WEFT("fit", "m.weft", "--target", "t.wav", "--mpi");
+        EXPECT_STATUS(r, 1);
+        HAS_CODE(r.err, "mpi-not-built");
+        HAS(r.err, "--mpi asks for a data-parallel fit, but this weft was built without MPI");
+        HAS(r.err, "-Dmpi=enabled");
+        result_free(&r);
+        setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+        r = WEFT("fit", "m.weft", "--target", "t.wav");
+        unsetenv("OMPI_COMM_WORLD_SIZE");
+        EXPECT_STATUS(r, 1);
+        HAS(r.err, "this fit is one of 2 processes (OMPI_COMM_WORLD_SIZE is set)");
+        result_free(&r);
+        print_message("test_fit_mpi: weft is built without MPI (libopenmpi-dev): only its "
+                      "message checked\n");
+        skip();
+    }
+    if (!on_path("mpirun")) {
+        print_message("test_fit_mpi skipped: no mpirun (apt-get install openmpi-bin)\n");
+        skip();
+    }
+    /* CI runs as root. Open MPI's leaks at exit are not weft's: the
+     * sanitizer build suppresses them (tests/lsan-mpi.supp), which needs
+     * whole stacks through Open MPI's libraries (built without frame
+     * pointers: the slow unwinder) and its plugins kept loaded to name them */
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    setenv("OMPI_MCA_mca_base_component_disable_dlclose", "1", 1);
+    setenv("LSAN_OPTIONS", "suppressions=" WF_SOURCE_DIR "/tests/lsan-mpi.supp:print_suppressions=0", 1);
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *asan_was = asan ? wf_xstrdup(asan) : NULL;
+    wf_str ao = {0};
+    wf_str_printf(&ao, "%s%sfast_unwind_on_malloc=0", asan ? asan : "", asan && *asan ? ":" : "");
+    setenv("ASAN_OPTIONS", ao.s, 1);
+    wf_str_free(&ao);
+    static const char *const two[] = {"mpirun", "-n", "2", "--oversubscribe", NULL};
+#define EXC "fit", "fx.weft", "--target", "wet.wav", "--excerpt", "0.1", "--batch", "4", "--loss", \
+            "l2", "--lr", "0.02", "--steps", "30"
+    result r = WEFT(EXC, "-o", "one.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = finish(spawn_under(two, (const char *const[]){EXC, "-o", "two.weft", "--log", "two.csv",
+                                                      "--checkpoint", "two.ckpt", NULL}));
+    EXPECT_STATUS(r, 0);
+    assert_int_equal(count(r.err, "weft: fitted in 30 steps"), 1);
+    result_free(&r);
+    double g1 = fitted("one.weft", "g"), g2 = fitted("two.weft", "g");
+    assert_close(g2, g1, 1e-5, 0);
+    assert_close(fitted("two.weft", "h"), fitted("one.weft", "h"), 0, 1e-6);
+    assert_true(g1 > 0.4); /* it learnt (from 0.1 toward 0.6) */
+    char *l = log_losses("two.csv", 0);
+    assert_int_equal(count(l, "\n"), 31);
+    free(l);
+    assert_true(exists("two.ckpt"));
+    expect_no_temporaries();
+    /* whole recordings: one each */
+#define TWO "fit", "fx.weft", "--target", "wet.wav", "--target", "wet2.wav", "--loss", "l2", "--lr", \
+            "0.02", "--steps", "20"
+    r = WEFT(TWO, "-o", "w1.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = finish(spawn_under(two, (const char *const[]){TWO, "-o", "w2.weft", "-q", NULL}));
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    assert_close(fitted("w2.weft", "g"), fitted("w1.weft", "g"), 1e-5, 0);
+    /* the spectral loss of a mistuned sine: the first step's loss */
+#define MSS "fit", "m.weft", "--target", "t.wav", "--excerpt", "0.1", "--batch", "4", "--steps", "2"
+    r = WEFT(MSS, "--log", "s1.csv", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = finish(spawn_under(two, (const char *const[]){MSS, "--log", "s2.csv", "-q", NULL}));
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    double a0, a1, b0, b1;
+    log_ends("s1.csv", &a0, &a1);
+    log_ends("s2.csv", &b0, &b1);
+    assert_close(b0, a0, 1e-6, 0);
+    /* each rank needs an item */
+    r = finish(spawn_under(two, (const char *const[]){"fit", "m.weft", "--target", "t.wav",
+                                                      "--excerpt", "0.1", "--batch", "1", NULL}));
+    assert_int_not_equal(r.status, 0);
+    HAS(r.err, "--batch must be at least the number of ranks (2)");
+    result_free(&r);
+    unsetenv("LSAN_OPTIONS");
+    if (asan_was)
+        setenv("ASAN_OPTIONS", asan_was, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(asan_was);
+#undef EXC
+#undef TWO
+#undef MSS
+}
+
+/* docs/tutorial.md, "Timbre transfer": examples/transfer.weft learns a
+ * flute's harmonic and noise spectra and its loudness curve; run with
+ * another recording as its input, it plays that recording's loudness with
+ * the flute's timbre, at the pitch set with f0 and octave, as long as that
+ * recording. An input that was `= target` in the fit takes --input too. */
+static void test_transfer(void **state)
+{
+    (void)state;
+    result r = WEFT("fit", EXAMPLES "/transfer.weft", "--target", EXAMPLES "/data/flute_d5_16k.wav",
+                    "--steps", "30", "--lr", "0.05", "-o", "flute.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    char *text = get_file("flute.weft");
+    LACKS(text, "\nlength ");
+    free(text);
+    const char *guitar = EXAMPLES "/data/guitar_nylon_a2_pluck_16k.wav";
+    char in[512];
+    snprintf(in, sizeof in, "rec=%s", guitar);
+    r = WEFT("run", "flute.weft", "--input", in, "--set", "f0=110", "--set", "octave=2", "-o",
+             "a4.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("run", "flute.weft", "--input", in, "--set", "f0=110", "--set", "octave=2", "--set",
+             "loudness_shift=12", "-o", "loud.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    audio g = load(guitar), a = load("a4.wav"), b = load("loud.wav");
+    expect_audio(&a, 16000, 1, g.info.frames, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    int64_t from = 1600, to = 9600; /* the pluck's first half second after its attack */
+    /* A2 two octaves up: A4, with no energy at A2 */
+    assert_true(amplitude_at(a.x, from, to, 440, 16000) > 20 * amplitude_at(a.x, from, to, 110, 16000));
+    /* the shift raises the level the learnt curve maps loudness to */
+    assert_true(rms(&b, 0, from, to) > 1.5 * rms(&a, 0, from, to));
+    free(g.x);
+    free(a.x);
+    free(b.x);
+    /* an input fed by the target in the fit takes another recording after */
+    put_file("t.weft", "rate 8 khz\ninput rec = target\nparam g = 0.1 in [0, 2]\nout rec * g\n");
+    save("t.wav", 8000, 1, 8000, 440, (const double[]){0.5});
+    save("o.wav", 8000, 1, 16000, 300, (const double[]){0.4});
+    r = WEFT("fit", "t.weft", "--target", "t.wav", "--loss", "l2", "--steps", "5", "-o", "tf.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    double gain = fitted("tf.weft", "g");
+    r = WEFT("run", "tf.weft", "--input", "rec=o.wav", "-o", "o2.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    audio o = load("o2.wav");
+    expect_audio(&o, 8000, 1, 16000, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    assert_close(mid_rms(&o, 0), gain * 0.4 / sqrt(2), 0.01, 0);
+    free(o.x);
+}
+
 /* Analyses of the target (pitch) computed once: a learnt param upstream of
  * one is refused; a fit reads the cache beside the recording on its second
  * run, with results bit for bit those of a fit without the cache (whole
@@ -4381,6 +4770,9 @@ static const char *const unprovoked[] = {
     "session-length", "nothing-to-forget",
     /* the REPL's, which test_repl provokes through `weft repl` */
     "repl-unknown-command", "repl-usage", "repl-needs",
+#ifdef WF_HAVE_MPI
+    "mpi-not-built", /* test_fit_mpi provokes it in a build without MPI */
+#endif
 };
 
 /* Runs last: every code of the command and the runtime was printed by some
@@ -4460,6 +4852,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plot, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_picture_help, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_tutorial_pictures, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_checkpoint, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_validate, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_mpi, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_transfer, enter_tmp, leave_tmp),
         cmocka_unit_test(test_every_run_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

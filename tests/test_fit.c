@@ -726,7 +726,7 @@ static void test_batch_excerpts(void **state)
             rec[k][t] = (wf_real)(k * 10000 + t); /* where it came from, in the value */
     }
     wf_diags d = {0};
-    wf_batch_opts bo = {4, 1000, 7, {0}, 1};
+    wf_batch_opts bo = {4, 1000, 7, {0}, 1, 0, 0, 0};
     bo.loss.kind = WF_LOSS_L1;
     wf_batch *a = wf_batch_new((const wf_real *const *)rec, len, NULL, 3, 1000, &bo, &d);
     wf_batch *b = wf_batch_new((const wf_real *const *)rec, len, NULL, 3, 1000, &bo, &d);
@@ -775,6 +775,82 @@ static void test_batch_excerpts(void **state)
     assert_null(wf_batch_new((const wf_real *const *)rec, len, NULL, 3, 20000, &bo, &d));
     assert_true(d.errors > 0);
     for (int k = 0; k < 3; k++)
+        wf_afree(rec[k]);
+    wf_diags_free(&d);
+}
+
+/* A share of a batch (a data-parallel rank's): items first .. first + n - 1
+ * of the whole batch, the same excerpts at every step, and a loss that is
+ * that share of the whole's mean, so the shares' losses add up to it.
+ * Tiles: every excerpt laid end to end over the recordings, from their
+ * starts, the same at every step. */
+static void test_batch_shares(void **state)
+{
+    (void)state;
+    const int64_t len[2] = {5000, 3500};
+    wf_real *rec[2];
+    for (int k = 0; k < 2; k++) {
+        rec[k] = wf_aalloc(sizeof(wf_real) * (size_t)len[k]);
+        for (int64_t t = 0; t < len[k]; t++)
+            rec[k][t] = (wf_real)(k * 10000 + t);
+    }
+    wf_diags d = {0};
+    wf_batch_opts bo = {5, 1000, 3, {0}, 1, 0, 0, 0};
+    bo.loss.kind = WF_LOSS_L1;
+    wf_batch *whole = wf_batch_new((const wf_real *const *)rec, len, NULL, 2, 1000, &bo, &d);
+    wf_batch_opts so = bo;
+    so.total = 5;
+    so.first = 2;
+    so.items = 3;
+    wf_batch *share = wf_batch_new((const wf_real *const *)rec, len, NULL, 2, 1000, &so, &d);
+    so.first = 0;
+    so.items = 2;
+    wf_batch *rest = wf_batch_new((const wf_real *const *)rec, len, NULL, 2, 1000, &so, &d);
+    assert_non_null(whole);
+    assert_non_null(share);
+    assert_non_null(rest);
+    assert_int_equal(wf_batch_items(share), 3);
+    wf_real *y = wf_aalloc(sizeof(wf_real) * 1000);
+    for (int step = 0; step < 10; step++) {
+        wf_batch_draw(whole, step);
+        wf_batch_draw(share, step);
+        wf_batch_draw(rest, step);
+        for (int i = 0; i < 3; i++) {
+            int ra, rb;
+            int64_t oa, ob;
+            wf_batch_source(whole, 2 + i, &ra, &oa);
+            wf_batch_source(share, i, &rb, &ob);
+            assert_int_equal(ra, rb);
+            assert_int_equal(oa, ob);
+        }
+        const wf_real *ys[5] = {y, y, y, y, y};
+        double lw = wf_batch_loss(whole, ys, 1, NULL);
+        double ls = wf_batch_loss(share, ys, 1, NULL) + wf_batch_loss(rest, ys, 1, NULL);
+        assert_close(ls, lw, 1e-12, 0);
+    }
+    wf_batch_free(whole);
+    wf_batch_free(share);
+    wf_batch_free(rest);
+    /* tiles: 5 of the first recording, 3 of the second */
+    wf_batch_opts to = {0, 1000, 3, {0}, 1, 0, 0, 1};
+    to.loss.kind = WF_LOSS_L1;
+    wf_batch *tiles = wf_batch_new((const wf_real *const *)rec, len, NULL, 2, 1000, &to, &d);
+    assert_non_null(tiles);
+    assert_int_equal(wf_batch_items(tiles), 8);
+    assert_int_equal(wf_batch_draw(tiles, 3), 0);
+    for (int i = 0; i < 8; i++) {
+        int r;
+        int64_t o;
+        wf_batch_source(tiles, i, &r, &o);
+        assert_int_equal(r, i < 5 ? 0 : 1);
+        assert_int_equal(o, 1000 * (i < 5 ? i : i - 5));
+        assert_true(wf_batch_target(tiles, i)[7] == (wf_real)(r * 10000 + o + 7));
+        /* an item's own loss: |y - target| averaged, y = 0 */
+        assert_true(wf_batch_item_loss(tiles, i, y) > 0);
+    }
+    wf_batch_free(tiles);
+    wf_afree(y);
+    for (int k = 0; k < 2; k++)
         wf_afree(rec[k]);
     wf_diags_free(&d);
 }
@@ -840,6 +916,7 @@ int main(void)
         cmocka_unit_test(test_rewrite),       cmocka_unit_test(test_fixed_param),
         cmocka_unit_test(test_batch_takes),   cmocka_unit_test(test_batch_excerpts),
         cmocka_unit_test(test_batch_inputs),
+        cmocka_unit_test(test_batch_shares),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

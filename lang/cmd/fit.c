@@ -12,6 +12,7 @@
 #include "lang/cmd/fit.h"
 #include "lang/rewrite.h"
 #include "runtime/fit.h"
+#include "runtime/rng.h"
 #include "runtime/util.h"
 
 static void usage_fit(FILE *f)
@@ -63,6 +64,24 @@ static void usage_fit(FILE *f)
           "  --report-every N      rewrite the report every N steps while the fit runs\n"
           "                        (default 50; 0: at the start and the end only)\n"
           "  --seed S              offsets the default seeds of noise(), draws excerpts\n"
+          "  --checkpoint-every K  every K steps save all the fit needs to go on (params,\n"
+          "                        optimizer moments, step, best params) to the checkpoint,\n"
+          "                        written atomically; also at the end and when stopped\n"
+          "  --checkpoint FILE     the checkpoint (default: the output's name + .ckpt); a\n"
+          "                        \"{step}\" in FILE keeps one file per checkpoint\n"
+          "  --resume FILE         go on with the fit of that checkpoint, as if it had not\n"
+          "                        stopped (same patch and settings, --steps of the whole\n"
+          "                        fit); the --log is appended to\n"
+          "  --validate FILE       a held-out recording (repeatable): the same loss, no\n"
+          "                        gradient, every --validate-every steps (with --excerpt:\n"
+          "                        over the excerpts tiling it), a column of the log and\n"
+          "                        shown; the best params are then those of the lowest\n"
+          "                        held-out loss, not of the lowest training loss\n"
+          "  --validate-every M    (default: --checkpoint-every K if given, else 50)\n"
+          "  --mpi                 insist on a data-parallel run (mpirun -n N weft fit ...;\n"
+          "                        found without it under mpirun): each step's batch split\n"
+          "                        over the ranks, gradients summed, params the same on\n"
+          "                        every rank; rank 0 writes every file\n"
           "  --seconds S, --rate HZ, --set NAME=VALUE, --input NAME=FILE  as for `weft run`\n"
           "  -q, --quiet           no progress line\n"
           "\n"
@@ -78,10 +97,13 @@ void wf_fit_show_progress(void *ctx, const wf_fit_progress *p)
         wf_fit_report_step(pc->report, p);
     if (!pc->tty)
         return;
-    double rate = p->step / (p->seconds > 0 ? p->seconds : 1e-9);
+    double rate = (p->step - p->start) / (p->seconds > 0 ? p->seconds : 1e-9);
     double eta = (p->steps - p->step) / (rate > 0 ? rate : 1);
-    fprintf(stderr, "\rstep %d/%d  loss %.6g  best %.6g  %.1f steps/s  ETA %.0fs   ", p->step,
-            p->steps, p->loss, p->best, rate, eta);
+    char val[48] = "";
+    if (!isnan(p->validation))
+        snprintf(val, sizeof val, "  val %.6g", p->validation);
+    fprintf(stderr, "\rstep %d/%d  loss %.6g%s  best %.6g  %.1f steps/s  ETA %.0fs   ", p->step,
+            p->steps, p->loss, val, p->best, rate, eta);
     if (p->step == p->steps)
         fputc('\n', stderr);
     fflush(stderr);
@@ -119,6 +141,11 @@ int wf_fit_options(int argc, char **argv, wf_fit_args *a)
         {"format", required_argument, NULL, OPT_FORMAT},
         {"report", required_argument, NULL, OPT_REPORT},
         {"report-every", required_argument, NULL, OPT_REPORT_EVERY},
+        {"checkpoint-every", required_argument, NULL, OPT_CKPT_EVERY},
+        {"checkpoint", required_argument, NULL, OPT_CKPT}, {"resume", required_argument, NULL, OPT_RESUME},
+        {"validate", required_argument, NULL, OPT_VALIDATE},
+        {"validate-every", required_argument, NULL, OPT_VALIDATE_EVERY},
+        {"mpi", no_argument, NULL, OPT_MPI},
         {"no-cache", no_argument, NULL, OPT_NO_CACHE},
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -153,6 +180,19 @@ int wf_fit_options(int argc, char **argv, wf_fit_args *a)
             a->report_every = (int)v;
             report_every_given = 1;
             break;
+        case OPT_CKPT_EVERY:
+        case OPT_VALIDATE_EVERY:
+            if (wf_parse_number(optarg, &v) || v < 1 || v > 1e9 || v != floor(v))
+                return wf_cli_usage_error("fit", c == OPT_CKPT_EVERY
+                                                     ? "--checkpoint-every takes a whole number of steps, got '%s'"
+                                                     : "--validate-every takes a whole number of steps, got '%s'",
+                                          optarg);
+            *(c == OPT_CKPT_EVERY ? &a->checkpoint_every : &a->validate_every) = (int)v;
+            break;
+        case OPT_CKPT: a->checkpoint = optarg; break;
+        case OPT_RESUME: a->resume = optarg; break;
+        case OPT_VALIDATE: wf_opts_add(&a->validate, optarg); break;
+        case OPT_MPI: a->mpi = 1; break;
         case OPT_STEPS:
             if (wf_parse_number(optarg, &v) || v < 0 || v > 1e9 || v != floor(v))
                 return wf_cli_usage_error("fit", "--steps takes a whole number, got '%s'", optarg);
@@ -207,6 +247,10 @@ int wf_fit_options(int argc, char **argv, wf_fit_args *a)
         return 2;
     if (report_every_given && !a->report)
         return wf_cli_usage_error("fit", "--report-every needs --report FILE%s", "");
+    if (a->validate_every && !a->validate.n)
+        return wf_cli_usage_error("fit", "--validate-every needs --validate FILE%s", "");
+    if (!a->validate_every)
+        a->validate_every = a->checkpoint_every ? a->checkpoint_every : 50;
     if (a->co.batch && a->co.excerpt <= 0)
         return wf_cli_usage_error("fit", "--batch draws excerpts: give --excerpt S too%s", "");
     if (strcmp(argv[optind], "-") == 0 && !a->out)
@@ -216,30 +260,98 @@ int wf_fit_options(int argc, char **argv, wf_fit_args *a)
     return 0;
 }
 
-static FILE *open_log(const char *path, wf_diags *d)
+/* The CSV log; a resumed fit appends to the log of the fit it continues. */
+static FILE *open_log(const char *path, int append, int validation, wf_diags *d)
 {
-    FILE *log = fopen(path, "w");
+    FILE *log = fopen(path, append ? "a" : "w");
     if (!log) {
         wf_report_cannot_write_log(d, WF_NOWHERE, NULL, path, strerror(errno));
         return NULL;
     }
     /* a line per step, so that the log can be watched while a long fit runs */
     setvbuf(log, NULL, _IOLBF, 0);
-    fputs("step,loss,seconds\n", log);
+    if (ftell(log) == 0)
+        fputs(validation ? "step,loss,seconds,validation\n" : "step,loss,seconds\n", log);
     return log;
+}
+
+/* What a checkpoint must match to be resumed: everything that decides the
+ * fit's course (checkpoint.h adds the params' shapes). Not the number of
+ * ranks, which changes only the rounding of the gradient's sum, nor
+ * --steps under a constant learning rate, so that a fit can be extended. */
+static char *fit_settings(const wf_fit_args *a, const wf_setup *s, const wf_objective *ob)
+{
+    wf_str b = {0};
+    size_t len = 0;
+    char *text = wf_read_file(a->co.so.patch, &len);
+    wf_str_printf(&b, "patch text: %016llx\n",
+                  (unsigned long long)wf_hash_str(0, text ? text : ""));
+    free(text);
+    for (int i = 0; i < a->co.so.sets.n; i++)
+        wf_str_printf(&b, "--set %d: %s\n", i + 1, a->co.so.sets.v[i]);
+    for (int i = 0; i < a->co.so.inputs.n; i++)
+        wf_str_printf(&b, "--input %d: %s\n", i + 1, a->co.so.inputs.v[i]);
+    wf_str_puts(&b, "training set:");
+    for (int i = 0; i < ob->count; i++)
+        wf_str_printf(&b, " %s (%lld samples)", ob->names[i], (long long)ob->frames[i]);
+    wf_str_puts(&b, "\nheld-out set:");
+    for (int i = 0; i < ob->vcount; i++)
+        wf_str_printf(&b, " %s", ob->vnames[i]);
+    if (ob->vcount)
+        wf_str_printf(&b, " every %d steps", a->validate_every);
+    const wf_optim_opts *o = &a->fo.optim;
+    const wf_loss_opts *lo = &a->co.loss;
+    wf_str_printf(&b, "\nrate: %.15g Hz\nrun: %lld samples\n", s->env.sr, (long long)s->env.nsamples);
+    wf_str_printf(&b, "loss: %s", wf_loss_name(lo->kind));
+    for (int i = 0; i < lo->nsizes; i++)
+        wf_str_printf(&b, "%s%d", i ? "," : " FFT sizes ", lo->sizes[i]);
+    if (lo->weights_given)
+        wf_str_printf(&b, " weights %.15g,%.15g", lo->lin_weight, lo->log_weight);
+    wf_str_printf(&b, "\noptimizer: %s\nlearning rate: %.15g\n",
+                  o->kind == WF_OPTIM_SGD ? "sgd" : "adam", o->lr);
+    if (o->kind == WF_OPTIM_SGD)
+        wf_str_printf(&b, "momentum: %.15g\n", o->momentum);
+    if (o->sched == WF_SCHED_CONST)
+        wf_str_puts(&b, "schedule: const\n");
+    else
+        wf_str_printf(&b, "schedule: %s decay %.15g over %d steps\n",
+                      o->sched == WF_SCHED_EXP ? "exp" : "cosine", o->decay, a->fo.steps);
+    wf_str_printf(&b, "clip: %.15g\n", o->clip);
+    if (a->co.excerpt > 0)
+        wf_str_printf(&b, "batch: %d excerpts\n", a->co.batch > 0 ? a->co.batch : 1);
+    else
+        wf_str_puts(&b, "batch: whole recordings\n");
+    wf_str_printf(&b, "seed: %llu\n", (unsigned long long)a->co.so.seed);
+    return b.s;
+}
+
+/* beside the fitted patch: its name with .ckpt for .weft */
+static char *default_checkpoint(const char *outp)
+{
+    wf_str b = {0};
+    size_t n = strlen(outp);
+    if (n > 5 && strcmp(outp + n - 5, ".weft") == 0)
+        n -= 5;
+    wf_str_putn(&b, outp, n);
+    wf_str_puts(&b, ".ckpt");
+    return b.s;
 }
 
 void wf_fit_summary(const wf_fit_result *r, const char *outp)
 {
-    char losses[128] = "no finite loss"; /* diverged at the first evaluation */
-    if (isfinite(r->best_loss))
+    char losses[160] = "no finite loss"; /* diverged at the first evaluation */
+    if (isfinite(r->best_loss) && !isnan(r->validation))
+        snprintf(losses, sizeof losses, "loss %.6g -> %.6g, held-out loss %.6g, best %.6g (step %d)",
+                 r->first_loss, r->final_loss, r->validation, r->best_loss, r->best_step);
+    else if (isfinite(r->best_loss))
         snprintf(losses, sizeof losses, "loss %.6g -> %.6g, best %.6g", r->first_loss,
                  r->final_loss, r->best_loss);
     fprintf(stderr, "weft: %s %d steps in %.2f s (%.2f ms/step); %s; wrote %s\n",
             r->status == WF_FIT_STOPPED    ? "stopped after"
             : r->status == WF_FIT_DIVERGED ? "diverged after"
                                            : "fitted in",
-            r->steps, r->seconds, r->steps ? 1000 * r->seconds / r->steps : 0.0, losses, outp);
+            r->steps, r->seconds, r->steps > r->start ? 1000 * r->seconds / (r->steps - r->start) : 0.0,
+            losses, outp);
 }
 
 /* The render after a fit hears the (first) recording in `input x = target`. */
@@ -318,10 +430,47 @@ static void describe(wf_fit_report *rp, const wf_fit_args *a, const wf_setup *s,
         wf_fit_report_setting(rp, "--set", "%s", a->co.so.sets.v[i]);
     for (int i = 0; i < a->co.so.inputs.n; i++)
         wf_fit_report_setting(rp, "--input", "%s", a->co.so.inputs.v[i]);
+    if (a->validate.n)
+        wf_fit_report_setting(rp, "held-out loss", "%d recording%s, every %d steps (the best params "
+                              "are those of the lowest)", a->validate.n, a->validate.n > 1 ? "s" : "",
+                              a->validate_every);
+    if (a->checkpoint_every || a->checkpoint)
+        wf_fit_report_setting(rp, "checkpoints", "%s, every %d steps and at the end",
+                              a->checkpoint ? a->checkpoint : "beside the fitted patch",
+                              a->checkpoint_every ? a->checkpoint_every : a->fo.steps);
+    if (a->resume)
+        wf_fit_report_setting(rp, "resumed from", "%s", a->resume);
+    if (a->co.dist)
+        wf_fit_report_setting(rp, "ranks", "%d (data-parallel)", a->co.dist->size);
     if (a->report_every > 0)
         wf_fit_report_setting(rp, "report", "rewritten every %d steps", a->report_every);
     else
         wf_fit_report_setting(rp, "report", "written at the start and the end");
+}
+
+/* Joins the ranks when run under a launcher or with --mpi: 1 when this is
+ * a data-parallel fit, 0 when not, -1 (with a diagnostic) when it cannot be. */
+static int join_ranks(const wf_fit_args *a, wf_dist *dist, wf_diags *d)
+{
+    const char *var = wf_dist_launched();
+    if (!var && !a->mpi)
+        return 0;
+    if (!wf_dist_built()) {
+        char why[160];
+        if (var)
+            snprintf(why, sizeof why, "this fit is one of %s processes (%s is set)", getenv(var), var);
+        else
+            snprintf(why, sizeof why, "--mpi asks for a data-parallel fit");
+        wf_report_mpi_not_built(d, WF_NOWHERE,
+                                "install Open MPI (apt-get install libopenmpi-dev openmpi-bin) "
+                                "and build again (meson setup --reconfigure build -Dmpi=enabled), "
+                                "or run one process without mpirun and --mpi",
+                                why);
+        return -1;
+    }
+    if (wf_dist_start(dist))
+        return -1;
+    return 1;
 }
 
 int wf_cmd_fit(int argc, char **argv)
@@ -334,15 +483,27 @@ int wf_cmd_fit(int argc, char **argv)
     if (status) {
         free(typed);
         wf_common_free(&a.co);
+        free(a.validate.v);
         return status < 0 ? 0 : status;
     }
     char *outp = a.out ? wf_xstrdup(a.out) : default_output(a.co.so.patch);
+    char *ckpt = a.checkpoint        ? wf_xstrdup(a.checkpoint)
+                 : a.checkpoint_every ? default_checkpoint(outp)
+                                      : NULL;
+    char *settings = NULL;
     wf_diags d = {0};
     wf_setup s = {0};
     wf_objective ob = {0};
     FILE *log = NULL;
     wf_fit_report *report = NULL;
+    wf_dist dist = {0, 1};
+    int ranks = join_ranks(&a, &dist, &d);
+    int lead = dist.rank == 0; /* the rank that writes files and talks */
     status = 1;
+    if (ranks < 0)
+        goto done;
+    if (ranks > 0)
+        a.co.dist = &dist;
     if (wf_objective_prepare(&a.co, &s, &ob, &d))
         goto done;
     int learnable = 0;
@@ -352,9 +513,13 @@ int wf_cmd_fit(int argc, char **argv)
         wf_report_nothing_to_fit(&d, WF_NOWHERE, NULL, a.co.so.patch);
         goto done;
     }
-    if (a.logpath && !(log = open_log(a.logpath, &d)))
+    int held_out = 0;
+    if (a.validate.n && (held_out = wf_objective_validation(&ob, &s, &a.co, &a.validate, &d)) < 0)
         goto done;
-    if (a.report) {
+    settings = fit_settings(&a, &s, &ob);
+    if (lead && a.logpath && !(log = open_log(a.logpath, a.resume != NULL, held_out > 0, &d)))
+        goto done;
+    if (lead && a.report) {
         /* the pages written during a fit of whole recordings play the
            render of their step; an excerpt fit's render needs another length */
         int during = a.co.excerpt <= 0;
@@ -366,11 +531,22 @@ int wf_cmd_fit(int argc, char **argv)
         if (wf_fit_report_begin(report, &d))
             goto done;
     }
-    wf_fit_progress_ctx pc = {!a.quiet && isatty(2), report};
-    a.fo.progress = wf_fit_show_progress;
+    wf_fit_progress_ctx pc = {lead && !a.quiet && isatty(2), report};
+    a.fo.progress = lead ? wf_fit_show_progress : NULL;
     a.fo.progress_ctx = &pc;
     a.fo.log = log;
     a.fo.stop = wf_cli_catch_sigint();
+    a.fo.checkpoint = ckpt;
+    a.fo.checkpoint_every = a.checkpoint_every;
+    a.fo.resume = a.resume;
+    a.fo.settings = settings;
+    if (held_out > 0) {
+        a.fo.validate = wf_objective_validate;
+        a.fo.validate_ctx = &ob;
+        a.fo.validate_items = held_out;
+        a.fo.validate_every = a.validate_every;
+    }
+    a.fo.dist = a.co.dist;
     wf_fit_result r;
     int rc = wf_fit(ob.prog, &s.params, ob.batch, &a.fo, &r, &d);
     wf_cli_release_sigint();
@@ -379,9 +555,18 @@ int wf_cmd_fit(int argc, char **argv)
     if (log)
         fclose(log);
     log = NULL;
+    if (!lead || r.refused) { /* rank 0 writes the patch, the report and the render */
+        status = rc ? 1 : 0;
+        goto done;
+    }
     /* The best params are in place whatever happened: keep them. A length
-     * that came from the one target goes into the patch. */
-    int carry = !s.own_length && ob.count == 1;
+     * that came from the one target goes into the patch, unless the patch
+     * hears an input, whose length a run then follows (a patch trained on a
+     * recording renders another as long as it is: timbre transfer). */
+    int hears = 0;
+    for (int j = 0; j < s.patch->g->ninputs; j++)
+        hears |= s.patch->g->inputs[j].node >= 0;
+    int carry = !s.own_length && ob.count == 1 && !hears;
     if (wf_write_fitted_patch(s.patch, &s.params, &s.env, outp, carry, &d))
         goto done;
     if ((!a.quiet || rc) && wf_cli_diag_format == WF_DIAG_TEXT)
@@ -417,6 +602,13 @@ done:
     wf_objective_free(&ob);
     wf_setup_free(&s);
     free(outp);
+    free(ckpt);
+    free(settings);
+    free(a.validate.v);
     wf_common_free(&a.co);
+    if (ranks > 0)
+        wf_dist_stop(&dist);
+    if (!lead && status == 0) /* the other ranks' warnings are rank 0's too */
+        wf_diags_free(&d);
     return wf_cli_finish(&d, status);
 }

@@ -14,6 +14,9 @@ typedef struct wf_fit_args {
     wf_fit_opts fo;
     const char *out, *render, *logpath, *report;
     int report_every;
+    const char *checkpoint, *resume; /* training runs (docs/tutorial.md 25) */
+    int checkpoint_every, validate_every, mpi;
+    wf_pairs validate;
     wf_sample_format fmt;
     int quiet;
 } wf_fit_args;

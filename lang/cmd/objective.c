@@ -168,6 +168,24 @@ static int load_recordings(wf_objective *ob, double sr, int64_t *longest, wf_dia
     return 0;
 }
 
+/* Points the program's inputs fed by a batch at items from, from + 1, ...
+ * of batch b (past its last item, the last again). */
+static void feed(wf_objective *ob, wf_batch *b, int from)
+{
+    const wf_graph *g = wf_prog_graph(ob->prog);
+    int n = wf_batch_items(b);
+    for (int j = 0; j < g->ninputs; j++) {
+        int k = ob->aligned[j];
+        if (k == -2)
+            continue;
+        for (int i = 0; i < wf_prog_input_lanes(ob->prog, j); i++) {
+            int it = from + i < n ? from + i : n - 1;
+            wf_prog_set_input(ob->prog, j, i,
+                              k < 0 ? wf_batch_target(b, it) : wf_batch_aligned(b, k, it));
+        }
+    }
+}
+
 /* The batch of recordings, and the program fed by it: each item a lane of
  * the inputs from the target. Analyses of the target that nothing learnt
  * feeds are computed once per recording (features.h) and fed as inputs of
@@ -176,7 +194,7 @@ static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d
 {
     const wf_graph *g = s->patch->g;
     wf_batch_opts bo = {co->excerpt > 0 ? (co->batch > 0 ? co->batch : 1) : 0, 0, co->so.seed,
-                        co->loss, 1};
+                        co->loss, 1, 0, 0, 0};
     bo.loss.rate = s->env.sr; /* mel bands and loudness frames follow the run */
     bo.loss.hop = s->env.hop;
     if (co->excerpt > 0)
@@ -187,6 +205,24 @@ static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d
     if (ob->features && wf_features_compute(ob->features, s, ob, co->excerpt > 0 ? 0 : s->env.nsamples,
                                             !co->no_cache, co->quiet, d))
         return -1;
+    ob->dist = co->dist;
+    if (ob->count && co->dist && co->dist->size > 1) {
+        /* this rank's share of the whole batch */
+        int total = co->excerpt > 0 ? bo.items : ob->count;
+        if (total < co->dist->size) {
+            char n[64];
+            snprintf(n, sizeof n, "%d", co->dist->size);
+            wf_cli_usage_error("fit", co->excerpt > 0 ? "--batch must be at least the number of "
+                                                        "ranks (%s), one item for each"
+                                                      : "every rank needs a recording: %s ranks "
+                                                        "for fewer --target recordings (draw "
+                                                        "--excerpt with a --batch instead)",
+                               n);
+            return -1;
+        }
+        bo.total = total;
+        wf_dist_share(co->dist, total, &bo.first, &bo.items);
+    }
     if (ob->count) {
         for (int i = 0; i < ob->count && co->excerpt <= 0; i++)
             if (ob->frames[i] < s->env.nsamples)
@@ -214,6 +250,9 @@ static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d
     patch->g = (wf_graph *)fg;
     ob->prog = wf_setup_plan(s, WF_RUN_GRAD, 0, items, per_item, d);
     patch->g = own;
+    ob->aligned = wf_xcalloc((size_t)fg->ninputs + 1, sizeof *ob->aligned);
+    for (int j = 0; j < fg->ninputs; j++)
+        ob->aligned[j] = -2; /* not fed by the batch */
     for (int j = 0; ob->prog && j < fg->ninputs; j++) {
         if (!per_item[j])
             continue;
@@ -229,10 +268,10 @@ static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d
                     ? -1
                     : wf_batch_align(ob->batch, s->data[j], ob->reach, g->inputs[j].chans);
         }
-        for (int i = 0; i < wf_prog_input_lanes(ob->prog, j); i++)
-            wf_prog_set_input(ob->prog, j, i,
-                              k < 0 ? wf_batch_target(ob->batch, i) : wf_batch_aligned(ob->batch, k, i));
+        ob->aligned[j] = k;
     }
+    if (ob->prog && ob->batch)
+        feed(ob, ob->batch, 0);
     free(per_item);
     return ob->prog ? 0 : -1;
 }
@@ -292,8 +331,73 @@ int wf_objective_prepare(common *co, wf_setup *s, wf_objective *ob, wf_diags *d)
     return plan_objective(co, s, ob, d);
 }
 
+int wf_objective_validation(wf_objective *ob, const wf_setup *s, const common *co,
+                            const wf_pairs *files, wf_diags *d)
+{
+    if (ob->features) /* they would need the held-out recordings analysed too */
+        return -wf_cli_usage_error("fit", "--validate: held-out losses of a patch with analyses "
+                                          "of the target (%s) are not measured yet",
+                                   "pitch, loudness, ...");
+    ob->vcount = files->n;
+    ob->vnames = wf_xcalloc((size_t)files->n + 1, sizeof *ob->vnames);
+    ob->vaudio = wf_xcalloc((size_t)files->n + 1, sizeof *ob->vaudio);
+    ob->vframes = wf_xcalloc((size_t)files->n + 1, sizeof *ob->vframes);
+    for (int i = 0; i < files->n; i++) {
+        int chans;
+        ob->vnames[i] = wf_xstrdup(files->v[i]);
+        if (wf_audio_load(files->v[i], s->env.sr, 1, &ob->vaudio[i], &ob->vframes[i], &chans, d))
+            return -1;
+    }
+    wf_batch_opts bo = {0, 0, co->so.seed, co->loss, 1, 0, 0, 1};
+    bo.loss.rate = s->env.sr; /* as the batch's */
+    bo.loss.hop = s->env.hop;
+    if (co->excerpt > 0)
+        bo.excerpt = s->env.nsamples;
+    ob->vbatch = wf_batch_new((const wf_real *const *)ob->vaudio, ob->vframes,
+                              (const char *const *)ob->vnames, ob->vcount, s->env.nsamples, &bo, d);
+    if (!ob->vbatch)
+        return -1;
+    const wf_graph *g = s->patch->g;
+    for (int j = 0; j < g->ninputs; j++)
+        if (ob->aligned[j] >= 0) /* the same signals, cut at the held-out items' places */
+            wf_batch_align(ob->vbatch, s->data[j], ob->reach, g->inputs[j].chans);
+    int total = wf_batch_items(ob->vbatch);
+    wf_dist one = {0, 1};
+    wf_dist_share(ob->dist ? ob->dist : &one, total, &ob->vfirst, &ob->vn);
+    return total;
+}
+
+double wf_objective_validate(void *ctx)
+{
+    wf_objective *ob = ctx;
+    int lanes = wf_batch_items(ob->batch), outs = wf_prog_out_lanes(ob->prog);
+    double sum = 0;
+    for (int c = 0; c < ob->vn; c += lanes) {
+        feed(ob, ob->vbatch, ob->vfirst + c);
+        wf_prog_invalidate(ob->prog);
+        wf_prog_forward(ob->prog);
+        for (int l = 0; l < lanes && c + l < ob->vn; l++)
+            sum += wf_batch_item_loss(ob->vbatch, ob->vfirst + c + l,
+                                      wf_prog_out(ob->prog, outs > 1 ? l : 0));
+    }
+    /* back to the step's items, whose derived values are made anew */
+    feed(ob, ob->batch, 0);
+    wf_prog_invalidate(ob->prog);
+    return sum;
+}
+
 void wf_objective_free(wf_objective *ob)
 {
+    wf_batch_free(ob->vbatch);
+    for (int i = 0; i < ob->vcount; i++) {
+        free(ob->vnames[i]);
+        if (ob->vaudio)
+            wf_afree(ob->vaudio[i]);
+    }
+    free(ob->vnames);
+    free(ob->vaudio);
+    free(ob->vframes);
+    free(ob->aligned);
     wf_prog_free(ob->prog);
     wf_batch_free(ob->batch);
     wf_features_free(ob->features);

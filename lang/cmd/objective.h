@@ -6,6 +6,7 @@
 
 #include "lang/cmd/setup.h"
 #include "runtime/batch.h"
+#include "runtime/dist.h"
 #include "runtime/exec.h"
 #include "runtime/loss.h"
 
@@ -41,6 +42,12 @@ enum {
     OPT_NO_CACHE,
     OPT_MEL_BANDS,
     OPT_LOUDNESS_WEIGHT,
+    OPT_CKPT_EVERY,
+    OPT_CKPT,
+    OPT_RESUME,
+    OPT_VALIDATE,
+    OPT_VALIDATE_EVERY,
+    OPT_MPI,
 };
 
 /* Options shared by fit and check. */
@@ -53,6 +60,7 @@ typedef struct common {
     int batch;        /* fit --batch: excerpts per step */
     int no_cache;     /* fit --no-cache: analyses computed, never read from or written to disk */
     int quiet;        /* no notes about analyses computed once */
+    const wf_dist *dist; /* fit under mpirun: this rank's share of each step; NULL: all */
 } common;
 
 /* What a fit or check runs: the recordings, the batch of them, and the GRAD
@@ -67,6 +75,15 @@ typedef struct wf_objective {
     wf_batch *batch;  /* NULL without a target (check) */
     struct wf_features *features; /* analyses computed once, fed as inputs (features.h) */
     wf_prog *prog;
+    int *aligned;     /* per input fed by the batch: -1 the target, else its aligned signal */
+    /* held-out recordings (fit --validate): whole, or tiled with excerpts */
+    int vcount;
+    char **vnames;
+    wf_real **vaudio;
+    int64_t *vframes;
+    wf_batch *vbatch;
+    int vfirst, vn;   /* this rank's share of the held-out items */
+    const wf_dist *dist;
 } wf_objective;
 
 /* Handles an option both commands take (getopt's c and optarg); 1 if
@@ -81,6 +98,14 @@ void wf_common_free(common *co);
  * target). With excerpts, audio inputs from files are cut with each item's
  * excerpt, as aligned with every recording from its start. */
 int wf_objective_prepare(common *co, wf_setup *s, wf_objective *ob, wf_diags *d);
+/* Loads the held-out recordings and makes their items, measured like the
+ * batch's: whole recordings (cut to the run's length), or with excerpts
+ * every excerpt that tiles them. Returns the number of items, -1 on error. */
+int wf_objective_validation(wf_objective *ob, const wf_setup *s, const common *co,
+                            const wf_pairs *files, wf_diags *d);
+/* The held-out loss summed over this rank's share of the items, run lane by
+ * lane through the fit's program without gradient (fit's validate). */
+double wf_objective_validate(void *ob);
 void wf_objective_free(wf_objective *ob);
 
 #endif

@@ -961,7 +961,8 @@ int wf_fit_report_finish(wf_fit_report *r, const wf_fit_result *res, wf_diags *d
     if (res->status == WF_FIT_DONE && isfinite(res->final_loss) &&
         (r->nloss == 0 || r->loss[r->nloss - 1].step < res->steps)) {
         wf_fit_progress p = {res->steps + 1, res->steps, res->final_loss,
-                             fmin(res->best_loss, res->final_loss), res->seconds, 0};
+                             fmin(res->best_loss, res->final_loss), res->seconds, 0,
+                             res->start, res->validation};
         int every = r->every;
         r->every = 0;
         wf_fit_report_step(r, &p);
