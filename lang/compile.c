@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,7 +91,17 @@ wf_patch *wf_compile_stmts(wf_source *const *srcs, int nsrc, const wf_stmt *cons
 
 wf_patch *wf_compile_file(const char *path, const wf_compile_opts *o, wf_diags *d)
 {
-    wf_source *src = wf_source_load(path);
+    wf_source *src;
+    if (strcmp(path, "-") == 0) {
+        /* the patch on standard input, as Unix tools read "-": named
+         * <stdin> in messages; what it names resolves in the current folder */
+        size_t len;
+        char *text = wf_read_stream(stdin, &len);
+        src = text ? wf_source_from_bytes(WF_STDIN_NAME, text, len) : NULL;
+        free(text);
+    } else {
+        src = wf_source_load(path);
+    }
     if (!src) {
         wf_report_cannot_read_patch(d, WF_NOWHERE, NULL, path, strerror(errno));
         return NULL;

@@ -25,7 +25,10 @@ typedef struct wf_compile_opts {
     const char *const *search; /* extra folders for `use`, NULL-terminated (may be NULL) */
 } wf_compile_opts;
 
-/* Compiles the patch at path; NULL (with diagnostics) on error. */
+/* Compiles the patch at path ("-": read from standard input, named
+ * WF_STDIN_NAME in messages, its files found from the current folder);
+ * NULL (with diagnostics) on error. */
+#define WF_STDIN_NAME "<stdin>"
 wf_patch *wf_compile_file(const char *path, const wf_compile_opts *o, wf_diags *d);
 /* Compiles source text as if it were a file named `name`. */
 wf_patch *wf_compile_text(const char *name, const char *text, const wf_compile_opts *o,

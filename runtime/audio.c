@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "runtime/audio.h"
 
+#include <errno.h>
 #include <math.h>
 #include <samplerate.h>
 #include <sndfile.h>
@@ -379,15 +380,17 @@ static void set_mp3_quality(SNDFILE *sf)
     sf_command(sf, SFC_SET_BITRATE_MODE, &mode, sizeof mode);
 }
 
-wf_audio_writer *wf_audio_create(const char *path, double rate, int chans, wf_sample_format fmt,
-                                 wf_diags *d)
+/* The format and sample format of a file named `name` (its extension), as
+ * info; `shown` names it in messages. 0, or -1 with a diagnostic. */
+static int pick_format(const char *name, const char *shown, double rate, int chans,
+                       wf_sample_format fmt, SF_INFO *info, wf_diags *d)
 {
-    const ext_format *e = find_format(path);
+    const ext_format *e = find_format(name);
     if (!e) {
         char *hint = formats_hint();
-        wf_report_unknown_audio_format(d, WF_NOWHERE, hint, path);
+        wf_report_unknown_audio_format(d, WF_NOWHERE, hint, shown);
         free(hint);
-        return NULL;
+        return -1;
     }
     int sr = (int)lround(rate);
     int sub = default_subtype(e, chans, sr);
@@ -397,44 +400,160 @@ wf_audio_writer *wf_audio_create(const char *path, double rate, int chans, wf_sa
                                          : SF_FORMAT_PCM_16;
         if (sub >= 0 && is_coded(sub)) {
             wf_report_no_sample_format(d, WF_NOWHERE, "drop --format: the encoder takes float samples",
-                                       path, subtype_name(sub));
-            return NULL;
+                                       shown, subtype_name(sub));
+            return -1;
         }
         if (e->major == SF_FORMAT_FLAC && want == SF_FORMAT_FLOAT) {
-            wf_report_flac_float(d, WF_NOWHERE, NULL, path);
-            return NULL;
+            wf_report_flac_float(d, WF_NOWHERE, NULL, shown);
+            return -1;
         }
         sub = want;
     }
-    SF_INFO info = {0};
-    info.samplerate = sr;
-    info.channels = chans;
-    info.format = e->major | (sub >= 0 ? sub : 0);
-    if (sub < 0 || !sf_format_check(&info)) {
-        wf_report_unsupported_audio_format(d, WF_NOWHERE, NULL, chans, info.samplerate, path);
-        return NULL;
+    memset(info, 0, sizeof *info);
+    info->samplerate = sr;
+    info->channels = chans;
+    info->format = e->major | (sub >= 0 ? sub : 0);
+    if (sub < 0 || !sf_format_check(info)) {
+        wf_report_unsupported_audio_format(d, WF_NOWHERE, NULL, chans, info->samplerate, shown);
+        return -1;
     }
+    return 0;
+}
+
+/* A writer for the open sf, in the format of info. */
+static wf_audio_writer *writer_for(SNDFILE *sf, const SF_INFO *info, char *path, char *tmp)
+{
+    int sub = info->format & SF_FORMAT_SUBMASK;
     wf_audio_writer *w = wf_xcalloc(1, sizeof *w);
-    int direct;
-    w->path = wf_atomic_target(path, &direct);
-    w->tmp = direct ? NULL : wf_temp_path_for(w->path);
-    w->chans = chans;
+    w->sf = sf;
+    w->path = path;
+    w->tmp = tmp;
+    w->chans = info->channels;
     w->pcm = sub != SF_FORMAT_FLOAT && sub != SF_FORMAT_DOUBLE;
     w->coded = is_coded(sub);
-    w->sf = sf_open(w->tmp ? w->tmp : w->path, SFM_WRITE, &info);
-    if (!w->sf) {
-        wf_report_cannot_write(d, WF_NOWHERE, NULL, path, sf_strerror(NULL));
-        free(w->path);
-        free(w->tmp);
-        free(w);
-        return NULL;
-    }
     if (w->pcm)
         sf_command(w->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
     if (sub == SF_FORMAT_MPEG_LAYER_III)
         set_mp3_quality(w->sf);
-    w->buf = wf_xmalloc(sizeof(float) * READ_CHUNK * (size_t)chans);
+    w->buf = wf_xmalloc(sizeof(float) * READ_CHUNK * (size_t)info->channels);
     return w;
+}
+
+wf_audio_writer *wf_audio_create(const char *path, double rate, int chans, wf_sample_format fmt,
+                                 wf_diags *d)
+{
+    SF_INFO info;
+    if (pick_format(path, path, rate, chans, fmt, &info, d))
+        return NULL;
+    int direct;
+    char *target = wf_atomic_target(path, &direct);
+    char *tmp = direct ? NULL : wf_temp_path_for(target);
+    SNDFILE *sf = sf_open(tmp ? tmp : target, SFM_WRITE, &info);
+    if (!sf) {
+        wf_report_cannot_write(d, WF_NOWHERE, NULL, path, sf_strerror(NULL));
+        free(target);
+        free(tmp);
+        return NULL;
+    }
+    return writer_for(sf, &info, target, tmp);
+}
+
+static void put_le(unsigned char *p, uint32_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* The header of a WAV file holding `frames` frames in the format of info
+ * (16- or 24-bit PCM, or float with its fact chunk), into h; its length,
+ * or 0 for a sample format this does not write. Past 4 GiB the sizes are
+ * 0xFFFFFFFF, which readers of streamed WAV take as "to the end". */
+static int wav_header(unsigned char h[58], const SF_INFO *info, int64_t frames)
+{
+    int sub = info->format & SF_FORMAT_SUBMASK;
+    int bytes = sub == SF_FORMAT_PCM_16 ? 2 : sub == SF_FORMAT_PCM_24 ? 3 : sub == SF_FORMAT_FLOAT ? 4 : 0;
+    if (!bytes)
+        return 0;
+    int isfloat = sub == SF_FORMAT_FLOAT;
+    int fmtlen = isfloat ? 18 : 16, len = 20 + fmtlen + (isfloat ? 12 : 0) + 8;
+    uint64_t data = (uint64_t)frames * (uint64_t)info->channels * (uint64_t)bytes;
+    uint64_t riff = (uint64_t)len - 8 + data;
+    int big = riff > 0xFFFFFFFFu;
+    unsigned char *p = h;
+    memcpy(p, "RIFF", 4);
+    put_le(p + 4, big ? 0xFFFFFFFFu : (uint32_t)riff, 4);
+    memcpy(p + 8, "WAVEfmt ", 8);
+    put_le(p + 16, (uint32_t)fmtlen, 4);
+    put_le(p + 20, isfloat ? 3 : 1, 2); /* WAVE_FORMAT_IEEE_FLOAT, WAVE_FORMAT_PCM */
+    put_le(p + 22, (uint32_t)info->channels, 2);
+    put_le(p + 24, (uint32_t)info->samplerate, 4);
+    put_le(p + 28, (uint32_t)(info->samplerate * info->channels * bytes), 4);
+    put_le(p + 32, (uint32_t)(info->channels * bytes), 2);
+    put_le(p + 34, (uint32_t)(8 * bytes), 2);
+    p += 20 + fmtlen;
+    if (isfloat) {
+        put_le(p - 2, 0, 2); /* no extension of the fmt chunk */
+        memcpy(p, "fact", 4);
+        put_le(p + 4, 4, 4);
+        put_le(p + 8, frames > 0xFFFFFFFF ? 0xFFFFFFFFu : (uint32_t)frames, 4);
+        p += 12;
+    }
+    memcpy(p, "data", 4);
+    put_le(p + 4, big ? 0xFFFFFFFFu : (uint32_t)data, 4);
+    return len;
+}
+
+static int write_all(int fd, const unsigned char *b, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, b, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        b += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+wf_audio_writer *wf_audio_create_fd(int fd, const char *name, const char *type, double rate,
+                                    int chans, wf_sample_format fmt, int64_t frames, wf_diags *d)
+{
+    char pick[40];
+    snprintf(pick, sizeof pick, "stream.%.30s", type);
+    SF_INFO info;
+    if (pick_format(pick, name, rate, chans, fmt, &info, d))
+        return NULL;
+    /* a file can be sought in: libsndfile writes any format there and
+     * rewrites the header at the end */
+    int pipe = lseek(fd, 0, SEEK_CUR) < 0;
+    if (pipe && (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV) {
+        /* libsndfile will not stream a WAV (its header holds the length,
+         * rewritten at the end); the length is known, so the header is
+         * written first and libsndfile writes the samples after it */
+        unsigned char h[58];
+        int len = wav_header(h, &info, frames);
+        if (len > 0) {
+            if (write_all(fd, h, (size_t)len)) {
+                wf_report_cannot_write(d, WF_NOWHERE, NULL, name, strerror(errno));
+                return NULL;
+            }
+            info.format = SF_FORMAT_RAW | SF_ENDIAN_LITTLE | (info.format & SF_FORMAT_SUBMASK);
+        }
+    }
+    SNDFILE *sf = sf_open_fd(fd, SFM_WRITE, &info, 0);
+    if (!sf) {
+        if (pipe)
+            wf_report_pipe_format(d, WF_NOWHERE,
+                                  "choose --type wav, raw, au, flac, ogg, mp3 or opus, or "
+                                  "redirect the output to a file",
+                                  type, sf_strerror(NULL));
+        else
+            wf_report_cannot_write(d, WF_NOWHERE, NULL, name, sf_strerror(NULL));
+        return NULL;
+    }
+    return writer_for(sf, &info, wf_xstrdup(name), NULL);
 }
 
 int wf_audio_write(wf_audio_writer *w, const wf_real *data, int frames)

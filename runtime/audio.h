@@ -49,6 +49,14 @@ typedef struct wf_audio_writer wf_audio_writer;
 /* Starts writing path (through a temporary file beside it). */
 wf_audio_writer *wf_audio_create(const char *path, double rate, int chans, wf_sample_format fmt,
                                  wf_diags *d);
+/* Starts writing to the open fd (standard output), in the format the
+ * extension `type` names (wav, raw, au, flac, ...); `name` names it in
+ * messages. On a pipe, WAV is streamed with a header written first for
+ * `frames` frames (libsndfile cannot stream WAV); formats whose header
+ * libsndfile must rewrite at the end (aiff, caf, w64, ...) are refused
+ * (pipe-format). The fd is left open; commit only flushes. */
+wf_audio_writer *wf_audio_create_fd(int fd, const char *name, const char *type, double rate,
+                                    int chans, wf_sample_format fmt, int64_t frames, wf_diags *d);
 int wf_audio_write(wf_audio_writer *w, const wf_real *data, int frames);
 /* Finishes and renames into place; 0 on success. Reports clipping. */
 int wf_audio_commit(wf_audio_writer *w, wf_diags *d);

@@ -432,6 +432,10 @@
       P3(int, chans, int, rate, const char *, path),                                           \
       "libsndfile cannot write %d channels at %d Hz in the format asked for '%s'",             \
       "an output format that cannot hold these channels or this rate (FLAC: 8 channels)")      \
+    X(pipe_format, "pipe-format", ERROR, files, P2(const char *, type, const char *, why),   \
+      "cannot write %s audio to a pipe: %s",                                                   \
+      "weft run -o - into a pipe with a --type whose header libsndfile rewrites at the end "   \
+      "(aiff, caf, w64, ...)")                                                                 \
     X(cannot_write, "cannot-write", ERROR, files,                                              \
       P2(const char *, path, const char *, reason),                                            \
       "cannot write '%s': %s", "an output file that cannot be created")                        \

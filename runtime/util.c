@@ -194,19 +194,14 @@ void wf_str_free(wf_str *b)
     b->len = b->cap = 0;
 }
 
-char *wf_read_file(const char *path, size_t *len)
+char *wf_read_stream(FILE *f, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
     wf_str b = {0};
     char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
         wf_str_putn(&b, chunk, n);
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
+    if (ferror(f)) {
         wf_str_free(&b);
         errno = EIO;
         return NULL;
@@ -216,6 +211,18 @@ char *wf_read_file(const char *path, size_t *len)
     if (len)
         *len = b.len;
     return b.s;
+}
+
+char *wf_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *text = wf_read_stream(f, len);
+    int e = errno;
+    fclose(f);
+    errno = e;
+    return text;
 }
 
 char *wf_temp_path_for(const char *path)

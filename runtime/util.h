@@ -37,6 +37,8 @@ void wf_str_free(wf_str *b);
 
 /* Reads a whole file, NUL-terminated. Returns NULL and sets errno on failure. */
 char *wf_read_file(const char *path, size_t *len);
+/* The same for an open stream, read to its end (standard input). */
+char *wf_read_stream(FILE *f, size_t *len);
 
 /* Writes data to path through a temporary file in the same folder and a
  * rename, so a reader never sees a half-written file. 0 on success, -1 with

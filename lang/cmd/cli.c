@@ -21,7 +21,8 @@ static void usage_main(FILE *f)
           "A differentiable patch language: render patches, fit them to recordings.\n"
           "\n"
           "commands:\n"
-          "  run PATCH -o OUT      render a patch to an audio file\n"
+          "  run PATCH -o OUT      render a patch to an audio file (-o -: to stdout)\n"
+          "  play PATCH            play a patch through the audio device\n"
           "  fit PATCH --target F  fit a patch's params to a recording\n"
           "  check PATCH           compare reverse-mode gradients with finite differences\n"
           "  graph PATCH           print the compiled graph as Graphviz DOT, or draw it\n"
@@ -91,6 +92,8 @@ int wf_cli_main(int argc, char **argv)
     sub_argv[0] = name;
     if (strcmp(cmd, "run") == 0)
         return wf_cmd_run(sub_argc, sub_argv);
+    if (strcmp(cmd, "play") == 0)
+        return wf_cmd_play(sub_argc, sub_argv);
     if (strcmp(cmd, "graph") == 0)
         return wf_cmd_graph(sub_argc, sub_argv);
     if (strcmp(cmd, "nodes") == 0)

@@ -8,6 +8,7 @@ int wf_cmd_graph(int argc, char **argv); /* run.c */
 int wf_cmd_nodes(int argc, char **argv); /* run.c */
 int wf_cmd_errors(int argc, char **argv); /* run.c */
 int wf_cmd_fit(int argc, char **argv);   /* fit.c */
+int wf_cmd_play(int argc, char **argv);  /* play.c */
 int wf_cmd_check(int argc, char **argv); /* check.c */
 int wf_cmd_spectrogram(int argc, char **argv); /* picture.c */
 int wf_cmd_plot(int argc, char **argv);  /* picture.c */

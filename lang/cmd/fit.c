@@ -39,7 +39,8 @@ static void usage_fit(FILE *f)
           "  --schedule const|exp|cosine  learning-rate schedule (default const)\n"
           "  --decay D             exp schedule: lr * D^(step/steps) (default 0.1)\n"
           "  --clip C              clip the gradient norm to C\n"
-          "  -o, --output FILE     fitted patch (default: PATCH's name + .fitted.weft)\n"
+          "  -o, --output FILE     fitted patch (default: PATCH's name + .fitted.weft;\n"
+          "                        required when PATCH is -, read from standard input)\n"
           "  --render FILE         also render the fitted patch to an audio file\n"
           "  --format F            its samples: pcm16, pcm24 or float (as for `weft run`)\n"
           "  --log FILE            CSV of step,loss,seconds per step, ending with the loss\n"
@@ -193,6 +194,9 @@ int wf_fit_options(int argc, char **argv, wf_fit_args *a)
         return wf_cli_usage_error("fit", "--report-every needs --report FILE%s", "");
     if (a->co.batch && a->co.excerpt <= 0)
         return wf_cli_usage_error("fit", "--batch draws excerpts: give --excerpt S too%s", "");
+    if (strcmp(argv[optind], "-") == 0 && !a->out)
+        return wf_cli_usage_error("fit", "a patch read from standard input (-) has no name to "
+                                  "derive the fitted patch's from: give -o FILE%s", "");
     a->co.so.patch = argv[optind];
     return 0;
 }

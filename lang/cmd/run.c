@@ -23,9 +23,15 @@ static void usage_run(FILE *f)
     fputs("usage: weft run PATCH -o OUT [options]\n"
           "\n"
           "Renders PATCH to the audio file OUT, in the format its extension names.\n"
-          "Streams in blocks, so long renders need little memory.\n"
+          "Streams in blocks, so long renders need little memory. PATCH - reads the\n"
+          "patch from standard input (the files it names are found from the current\n"
+          "folder); -o - writes the audio to standard output, for pipes.\n"
           "\n"
-          "  -o, --output FILE     where to write (required)\n"
+          "  -o, --output FILE     where to write (required; - for standard output)\n"
+          "  --type T              the format of -o -, which has no extension: wav (the\n"
+          "                        default), raw (no header, little-endian), au, flac,\n"
+          "                        ogg, mp3, opus; on a pipe, formats whose header is\n"
+          "                        rewritten at the end (aiff, caf, w64) are refused\n"
           "  --seconds S           length (default: the patch's `length`, else its inputs')\n"
           "  --rate HZ             audio rate (default: the patch's `rate`, else 48000)\n"
           "  --set NAME=VALUE      override a param, e.g. --set cutoff=2khz (repeatable)\n"
@@ -49,6 +55,7 @@ enum {
     OPT_INPUT,
     OPT_FORMAT,
     OPT_BLOCK,
+    OPT_TYPE,
 };
 
 int wf_cmd_run(int argc, char **argv)
@@ -58,10 +65,11 @@ int wf_cmd_run(int argc, char **argv)
         {"rate", required_argument, NULL, OPT_RATE}, {"set", required_argument, NULL, OPT_SET},
         {"input", required_argument, NULL, OPT_INPUT}, {"format", required_argument, NULL, OPT_FORMAT},
         {"block", required_argument, NULL, OPT_BLOCK}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"type", required_argument, NULL, OPT_TYPE}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     wf_setup_opts o = {0};
-    const char *out = NULL;
+    const char *out = NULL, *type = NULL;
     wf_sample_format fmt = WF_FMT_DEFAULT;
     double block = 2048;
     int quiet = 0, c;
@@ -89,6 +97,7 @@ int wf_cmd_run(int argc, char **argv)
             if (wf_parse_number(optarg, &block) || block < 1 || block > 1 << 20)
                 return wf_cli_usage_error("run", "--block takes a sample count, got '%s'", optarg);
             break;
+        case OPT_TYPE: type = optarg; break;
         default: usage_run(stderr); return 2;
         }
     }
@@ -102,12 +111,28 @@ int wf_cmd_run(int argc, char **argv)
         free(o.inputs.v);
         return wf_cli_usage_error("run", "needs -o OUT (the audio file to write)%s", "");
     }
+    if (type && strcmp(out, "-") != 0) {
+        free(o.sets.v);
+        free(o.inputs.v);
+        return wf_cli_usage_error("run", "--type is the format of -o - (a file's is its extension)%s", "");
+    }
+    if (type) {
+        char name[64];
+        snprintf(name, sizeof name, "-.%.40s", type);
+        if (!wf_audio_is_name(name)) {
+            free(o.sets.v);
+            free(o.inputs.v);
+            fprintf(stderr, "weft run: --type names no audio format libsndfile has: '%s'\n", type);
+            wf_cli_print_wrapped(stderr, "it writes: ", wf_audio_formats(), 2);
+            return 2;
+        }
+    }
     o.patch = argv[optind];
     wf_diags d = {0};
     wf_setup s = {0};
     int status = 1;
     if (wf_setup_prepare(&s, &o, &d) == 0) {
-        int rc = wf_render(&s, out, fmt, (int)block, quiet, &d);
+        int rc = wf_render_as(&s, out, type, fmt, (int)block, quiet, &d);
         status = rc == 130 ? 130 : rc ? 1 : 0;
     }
     wf_setup_free(&s);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "runtime/audio.h"
 #include "runtime/exec.h"
@@ -372,6 +373,25 @@ wf_prog *wf_setup_plan(wf_setup *s, wf_run_mode mode, int block, int items, cons
     return p;
 }
 
+int64_t wf_first_nonfinite(const wf_real *y, int n, int chans)
+{
+    for (size_t i = 0; i < (size_t)n * (size_t)chans; i++)
+        if (!isfinite((double)y[i]))
+            return (int64_t)(i / (size_t)chans);
+    return -1;
+}
+
+void wf_report_prog_fault(wf_prog *p, wf_diags *d)
+{
+    double when;
+    const char *what;
+    int unstable = wf_prog_fault(p, &when, &what);
+    if (unstable >= 0) {
+        const wf_gnode *un = &wf_prog_graph(p)->nodes[unstable];
+        wf_report_unstable_run(d, un->loc, NULL, un->kind->name, when, what);
+    }
+}
+
 /* The loop both renders share: p's output block by block to sink (whose
  * non-zero return stops it), until the end, a non-finite sample (*bad: its
  * frame, else -1) or *stop. Returns the sink's last return. */
@@ -384,20 +404,14 @@ static int render_loop(wf_prog *p, volatile sig_atomic_t *stop,
     const wf_real *y;
     *bad = -1;
     while (rc == 0 && *bad < 0 && !(stop && *stop) && (y = wf_prog_next_block(p, &n))) {
-        for (size_t i = 0; i < (size_t)n * (size_t)C && *bad < 0; i++)
-            if (!isfinite((double)y[i]))
-                *bad = at + (int64_t)(i / (size_t)C);
-        if (*bad < 0)
+        int64_t b = wf_first_nonfinite(y, n, C);
+        if (b >= 0)
+            *bad = at + b;
+        else
             rc = sink(ctx, y, n);
         at += n;
     }
-    double when;
-    const char *what;
-    int unstable = wf_prog_fault(p, &when, &what);
-    if (unstable >= 0) {
-        const wf_gnode *un = &wf_prog_graph(p)->nodes[unstable];
-        wf_report_unstable_run(d, un->loc, NULL, un->kind->name, when, what);
-    }
+    wf_report_prog_fault(p, d);
     return rc;
 }
 
@@ -408,11 +422,23 @@ static int to_writer(void *ctx, const wf_real *y, int n)
 
 int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int quiet, wf_diags *d)
 {
+    return wf_render_as(s, out, NULL, fmt, block, quiet, d);
+}
+
+int wf_render_as(wf_setup *s, const char *out, const char *type, wf_sample_format fmt, int block,
+                 int quiet, wf_diags *d)
+{
     wf_prog *p = wf_setup_plan(s, WF_RUN_STREAM, block, 1, NULL, d);
     if (!p)
         return -1;
     int C = wf_prog_out_chans(p);
-    wf_audio_writer *w = wf_audio_create(out, s->env.sr, C, fmt, d);
+    int to_stdout = strcmp(out, "-") == 0;
+    if (to_stdout)
+        out = WF_STDOUT_NAME;
+    wf_audio_writer *w =
+        to_stdout ? wf_audio_create_fd(STDOUT_FILENO, out, type ? type : "wav", s->env.sr, C, fmt,
+                                       s->env.nsamples, d)
+                  : wf_audio_create(out, s->env.sr, C, fmt, d);
     if (!w) {
         wf_prog_free(p);
         return -1;

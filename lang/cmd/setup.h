@@ -82,11 +82,21 @@ void wf_setup_free(wf_setup *s);
  * 130 when Ctrl-C stopped it (nothing is written then). */
 int wf_render(wf_setup *s, const char *out, wf_sample_format fmt, int block, int quiet,
               wf_diags *d);
+/* The same, OUT "-" writing to standard output (named WF_STDOUT_NAME in
+ * messages) in the format the extension `type` names (NULL: wav). */
+#define WF_STDOUT_NAME "<stdout>"
+int wf_render_as(wf_setup *s, const char *out, const char *type, wf_sample_format fmt, int block,
+                 int quiet, wf_diags *d);
 /* The same render into memory: *y [frames x chans], caller frees. 0, or -1
  * with a diagnostic (the patch cannot be planned, a non-finite sample). It
  * leaves Ctrl-C to the caller, so it can run inside a fit. */
 int wf_render_memory(wf_setup *s, int block, wf_real **y, int64_t *frames, int *chans,
                      wf_diags *d);
+
+/* The first frame of y [n x chans] holding a non-finite sample, or -1. */
+int64_t wf_first_nonfinite(const wf_real *y, int n, int chans);
+/* Reports the first fault a kernel of p reported (unstable-run), if any. */
+void wf_report_prog_fault(wf_prog *p, wf_diags *d);
 
 /* Ctrl-C sets the returned flag instead of killing the process, so that
  * long work can stop cleanly; a second Ctrl-C kills as usual. */
