@@ -4757,6 +4757,406 @@ static void test_tutorial_pitch(void **state)
     result_free(&r);
 }
 
+/* ------------------------------------------------ pipes and weft play */
+
+/* Runs weft with standard input from in_path (NULL: /dev/null) and its
+ * standard output a pipe, whose bytes the test writes to out_path (NULL:
+ * dropped): what a reader at the end of a pipeline gets. */
+static result weft_piped(const char *in_path, const char *out_path, const char *const *args)
+{
+    const char *argv[64] = {WF_WEFT_EXE};
+    int n = 1;
+    for (; args[n - 1]; n++) {
+        assert_true(n < 63);
+        argv[n] = args[n - 1];
+    }
+    argv[n] = NULL;
+    int po[2], pe[2];
+    assert_int_equal(pipe(po), 0);
+    assert_int_equal(pipe(pe), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int in = open(in_path ? in_path : "/dev/null", O_RDONLY);
+        if (in < 0 || dup2(in, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
+            _exit(127);
+        close(in);
+        close(po[0]);
+        close(po[1]);
+        close(pe[0]);
+        close(pe[1]);
+        execv(WF_WEFT_EXE, (char *const *)argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    /* stdout to the file as it comes, stderr kept, both read together */
+    FILE *f = out_path ? fopen(out_path, "wb") : NULL;
+    assert_true(!out_path || f);
+    wf_str err = {0};
+    struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+    int open_fds = 2;
+    while (open_fds) {
+        if (poll(fds, 2, -1) < 0) {
+            assert_int_equal(errno, EINTR);
+            continue;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !fds[i].revents)
+                continue;
+            char buf[65536];
+            ssize_t got = read(fds[i].fd, buf, sizeof buf);
+            if (got > 0 && i == 0 && f) {
+                assert_int_equal(fwrite(buf, 1, (size_t)got, f), (size_t)got);
+            } else if (got > 0 && i == 1) {
+                wf_str_putn(&err, buf, (size_t)got);
+            } else if (got == 0 || (got < 0 && errno != EINTR)) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    if (f)
+        fclose(f);
+    int ws;
+    while (waitpid(pid, &ws, 0) < 0)
+        assert_int_equal(errno, EINTR);
+    result r = {exit_status(ws), wf_xstrdup(""), err.s ? err.s : wf_xstrdup("")};
+    record_codes(r.err);
+    return r;
+}
+
+#define PIPED(in, out, ...) weft_piped((in), (out), (const char *const[]){__VA_ARGS__, NULL})
+
+static void same_bytes(const char *a, const char *b)
+{
+    size_t na, nb;
+    char *x = wf_read_file(a, &na), *y = wf_read_file(b, &nb);
+    assert_non_null(x);
+    assert_non_null(y);
+    if (na != nb || memcmp(x, y, na) != 0)
+        fail_msg("'%s' (%zu bytes) and '%s' (%zu bytes) differ", a, na, b, nb);
+    free(x);
+    free(y);
+}
+
+/* A file read to its end, whatever its header says its length is (a FLAC
+ * streamed into a pipe cannot say). */
+static audio load_to_end(const char *path)
+{
+    audio a = {0};
+    SNDFILE *sf = sf_open(path, SFM_READ, &a.info);
+    if (!sf)
+        fail_msg("cannot read back '%s': %s", path, sf_strerror(NULL));
+    wf_str b = {0};
+    float chunk[4096];
+    sf_count_t n, per = 4096 / a.info.channels;
+    a.info.frames = 0;
+    while ((n = sf_readf_float(sf, chunk, per)) > 0) {
+        wf_str_putn(&b, (const char *)chunk, sizeof(float) * (size_t)(n * a.info.channels));
+        a.info.frames += n;
+    }
+    sf_close(sf);
+    a.x = (float *)b.s;
+    return a;
+}
+
+/* Two decoded files hold the same samples (to tol: 0 for lossless). */
+static void same_audio(const char *a, const char *b, double tol)
+{
+    audio x = load_to_end(a), y = load(b);
+    assert_int_equal(x.info.channels, y.info.channels);
+    assert_int_equal(x.info.frames, y.info.frames);
+    assert_int_equal(x.info.samplerate, y.info.samplerate);
+    for (int64_t i = 0; i < x.info.frames * x.info.channels; i++)
+        if (fabs((double)x.x[i] - (double)y.x[i]) > tol)
+            fail_msg("%s and %s differ at value %lld: %g, %g", a, b, (long long)i, (double)x.x[i],
+                     (double)y.x[i]);
+    free(x.x);
+    free(y.x);
+}
+
+static const char stereo_patch[] = "rate 16 khz\nlength 0.25 s\n"
+                                   "out [0.5 * sine(440 hz), 0.25 * saw(110 hz)]\n";
+
+/* weft run PATCH -o - into a pipe: WAV by default (the same bytes as the
+ * file libsndfile writes), raw, au and flac with --type; float WAV; formats
+ * that cannot stream refused; -o - into a file takes any format. */
+static void test_run_to_stdout(void **state)
+{
+    (void)state;
+    put_file("p.weft", stereo_patch);
+    result r = WEFT("run", "p.weft", "-o", "ref.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+
+    r = PIPED(NULL, "piped.wav", "run", "p.weft", "-o", "-");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "weft: wrote <stdout> (0.250 s, 2 channels, 16000 Hz)\n");
+    result_free(&r);
+    same_bytes("piped.wav", "ref.wav");
+    audio ref = load("ref.wav");
+    assert_int_equal(ref.info.frames, 4000);
+    assert_true(rms(&ref, 0, 0, 4000) > 0.3);
+
+    /* raw: no header, 16-bit little-endian */
+    r = PIPED(NULL, "piped.raw", "run", "p.weft", "-o", "-", "--type", "raw", "-q");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    size_t len;
+    unsigned char *raw = (unsigned char *)wf_read_file("piped.raw", &len);
+    assert_int_equal(len, 4000 * 2 * 2);
+    for (size_t i = 0; i < 8000; i++) {
+        int16_t v = (int16_t)(raw[2 * i] | raw[2 * i + 1] << 8);
+        assert_close(v / 32768.0, ref.x[i], 0, 1e-6);
+    }
+    free(raw);
+    free(ref.x);
+
+    /* the samples of the file weft writes in that format (libsndfile's
+     * FLAC encoder rounds to 16 bits unlike its WAV writer) */
+    static const char *const types[] = {"au", "flac"};
+    for (int i = 0; i < 2; i++) {
+        char name[32], file[32];
+        snprintf(name, sizeof name, "piped.%s", types[i]);
+        snprintf(file, sizeof file, "ref.%s", types[i]);
+        r = PIPED(NULL, name, "run", "p.weft", "-o", "-", "--type", types[i], "-q");
+        EXPECT_STATUS(r, 0);
+        result_free(&r);
+        r = WEFT("run", "p.weft", "-o", file, "-q");
+        EXPECT_STATUS(r, 0);
+        result_free(&r);
+        same_audio(name, file, 0);
+        same_audio(name, "ref.wav", 1.0 / 32768);
+    }
+
+    /* float WAV through the pipe, against the float file */
+    r = WEFT("run", "p.weft", "-o", "ref_float.wav", "--format", "float", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = PIPED(NULL, "piped_float.wav", "run", "p.weft", "-o", "-", "--format", "float", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    same_audio("piped_float.wav", "ref_float.wav", 0);
+    audio fl = load("piped_float.wav");
+    assert_int_equal(fl.info.format, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+    free(fl.x);
+
+    /* AIFF rewrites its header at the end: not into a pipe */
+    r = PIPED(NULL, NULL, "run", "p.weft", "-o", "-", "--type", "aiff");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "pipe-format");
+    HAS(r.err, "--type wav, raw, au, flac");
+    result_free(&r);
+    /* ... but into a file standard output is redirected to */
+    {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            int fd = open("redirected.aiff", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            int nul = open("/dev/null", O_RDWR);
+            if (fd < 0 || nul < 0 || dup2(fd, 1) < 0 || dup2(nul, 0) < 0 || dup2(nul, 2) < 0)
+                _exit(127);
+            execl(WF_WEFT_EXE, WF_WEFT_EXE, "run", "p.weft", "-o", "-", "--type", "aiff", (char *)NULL);
+            _exit(127);
+        }
+        int ws;
+        assert_int_equal(waitpid(pid, &ws, 0), pid);
+        assert_int_equal(exit_status(ws), 0);
+        same_audio("redirected.aiff", "ref.wav", 0);
+    }
+
+    r = WEFT("run", "p.weft", "-o", "-", "--type", "nonesuch");
+    EXPECT_STATUS(r, 2);
+    HAS(r.err, "--type names no audio format libsndfile has: 'nonesuch'");
+    result_free(&r);
+    r = WEFT("run", "p.weft", "-o", "x.wav", "--type", "wav");
+    EXPECT_STATUS(r, 2);
+    HAS(r.err, "--type is the format of -o -");
+    result_free(&r);
+    assert_false(exists("x.wav"));
+}
+
+/* weft run - and weft fit - read the patch from standard input: named
+ * <stdin> in messages, the files it names found from the current folder. */
+static void test_patch_from_stdin(void **state)
+{
+    (void)state;
+    put_file("p.weft", stereo_patch);
+    result r = WEFT("run", "p.weft", "-o", "ref.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = PIPED("p.weft", NULL, "run", "-", "-o", "stdin.wav");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "wrote stdin.wav");
+    result_free(&r);
+    same_bytes("stdin.wav", "ref.wav");
+    /* both ends at once: a filter in a pipeline */
+    r = PIPED("p.weft", "both.wav", "run", "-", "-o", "-", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    same_bytes("both.wav", "ref.wav");
+
+    put_file("bad.weft", "length 0.1 s\nout sinee(3)\n");
+    r = PIPED("bad.weft", NULL, "run", "-", "-o", "x.wav");
+    EXPECT_STATUS(r, 1);
+    HAS(r.err, "<stdin>:2:5: error: unknown node 'sinee' [unknown-node]\n");
+    HAS(r.err, "    2 | out sinee(3)\n");
+    result_free(&r);
+    assert_false(exists("x.wav"));
+
+    /* an input's file is found from the current folder, not the patch's */
+    double amps[1] = {0.5};
+    save("in.wav", 16000, 1, 1600, 300, amps);
+    assert_int_equal(mkdir("sub", 0755), 0);
+    put_file("sub/filter.weft", "rate 16 khz\ninput x = \"in.wav\"\nout 0.5 * x\n");
+    r = WEFT("run", "sub/filter.weft", "-o", "x.wav");
+    EXPECT_STATUS(r, 1);
+    HAS(r.err, "sub/in.wav");
+    result_free(&r);
+    r = PIPED("sub/filter.weft", NULL, "run", "-", "-o", "filtered.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    audio f = load("filtered.wav");
+    assert_int_equal(f.info.frames, 1600);
+    assert_close(rms(&f, 0, 0, 1600), 0.25 / sqrt(2), 0.01, 0);
+    free(f.x);
+
+    /* fit -: the fitted patch needs a name of its own */
+    put_file("g.weft", "rate 8 khz\nlength 0.25 s\nparam g = 0.3 in [0, 1]\nout g * sine(440 hz)\n");
+    r = WEFT("run", "g.weft", "--set", "g=0.7", "-o", "target.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = PIPED("g.weft", NULL, "fit", "-", "--target", "target.wav", "--steps", "100");
+    EXPECT_STATUS(r, 2);
+    HAS(r.err, "give -o FILE");
+    result_free(&r);
+    r = PIPED("g.weft", NULL, "fit", "-", "--target", "target.wav", "--steps", "100", "-o",
+              "fitted.weft");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    char *fitted = get_file("fitted.weft");
+    const char *at = strstr(fitted, "param g = ");
+    assert_non_null(at);
+    assert_close(strtod(at + 10, NULL), 0.7, 0.02, 0);
+    free(fitted);
+    r = WEFT("fit", "-", "--target", "target.wav", "-o", "empty.weft");
+    EXPECT_STATUS(r, 1); /* /dev/null: an empty patch, which has no params */
+    result_free(&r);
+}
+
+/* weft play on the device-free sinks: null at real-time pace (a loose
+ * lower bound), file:PATH the same samples as weft run, --loop and a patch
+ * without length until Ctrl-C, and a device that is not there. */
+static void test_play(void **state)
+{
+    (void)state;
+    put_file("p.weft", stereo_patch);
+    result r = WEFT("play", "p.weft", "--device", "null");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "weft: played 0.250 s to null (2 channels, 16000 Hz)\n");
+    LACKS(r.err, "underrun");
+    result_free(&r);
+
+    r = WEFT("run", "p.weft", "-o", "ref.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("play", "p.weft", "--device", "file:played.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    same_bytes("played.wav", "ref.wav");
+
+    /* --seconds, --set and a mono patch into the file sink */
+    put_file("g.weft", "rate 8 khz\nlength 1 s\nparam g = 0.3\nout g * sine(440 hz)\n");
+    r = WEFT("play", "g.weft", "--device", "file:g.wav", "--seconds", "0.1", "--set", "g=0.6", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    audio g = load("g.wav");
+    assert_int_equal(g.info.frames, 800);
+    assert_int_equal(g.info.channels, 1);
+    assert_close(rms(&g, 0, 0, 800), 0.6 / sqrt(2), 0.01, 0);
+    free(g.x);
+
+    /* --loop: the patch again and again, until Ctrl-C (then status 0) */
+    put_file("short.weft", "rate 8 khz\nlength 0.05 s\nout 0.5 * saw(100 hz)\n");
+    const char *const *cmds[] = {
+        (const char *const[]){"play", "short.weft", "--loop", "--device", "file:loop.wav", NULL},
+        (const char *const[]){"play", "endless.weft", "--device", "file:loop.wav", NULL},
+    };
+    put_file("endless.weft", "rate 8 khz\nout 0.5 * saw(100 hz)\n");
+    for (int k = 0; k < 2; k++) {
+        child c = spawn(cmds[k]);
+        /* the temporary file holds more than three passes: playing, and
+         * its handler of SIGINT is set */
+        for (;;) {
+            DIR *dir = opendir(".");
+            off_t size = -1;
+            struct dirent *e;
+            struct stat st;
+            while ((e = readdir(dir)))
+                if (strstr(e->d_name, ".loop.wav.tmp") && stat(e->d_name, &st) == 0)
+                    size = st.st_size;
+            closedir(dir);
+            if (size > 44 + 2 * 400 * 4)
+                break;
+            int ws;
+            if (waitpid(c.pid, &ws, WNOHANG) == c.pid)
+                fail_msg("play ended (status %d) before it was interrupted", exit_status(ws));
+            nanosleep(&(struct timespec){0, 5000000}, NULL);
+        }
+        assert_int_equal(kill(c.pid, SIGINT), 0);
+        r = finish(c);
+        EXPECT_STATUS(r, 0);
+        HAS(r.err, "stopped by Ctrl-C");
+        result_free(&r);
+        audio l = load("loop.wav");
+        assert_true(l.info.frames >= 4 * 400);
+        /* a saw of 100 Hz at 8 kHz repeats every 80 samples, and 400
+         * samples (a pass) hold five periods: passes join seamlessly */
+        for (int64_t t = 0; t + 400 < l.info.frames; t++)
+            assert_close(l.x[t + 400], l.x[t], 0, 1e-4);
+        free(l.x);
+        unlink("loop.wav");
+    }
+
+    /* no such device: one error, non-zero status */
+    r = WEFT("play", "p.weft", "--device", "no-such-device-anywhere");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "no-audio-device");
+    HAS(r.err, "error: cannot play to audio device 'no-such-device-anywhere': ");
+    assert_int_equal(count(r.err, "error:"), 1);
+    HAS(r.err, "--device null");
+    result_free(&r);
+    r = WEFT("play", "p.weft", "--device", "file:no/such/folder/x.wav");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "cannot-write");
+    result_free(&r);
+
+    r = WEFT("play", "--help");
+    EXPECT_STATUS(r, 0);
+    assert_true(starts_with(r.out, "usage: weft play PATCH"));
+    HAS(r.out, "--device D");
+    HAS(r.out, "--loop");
+    result_free(&r);
+    r = WEFT("play");
+    EXPECT_STATUS(r, 2);
+    result_free(&r);
+    r = WEFT("play", "p.weft", "--block", "3");
+    EXPECT_STATUS(r, 2);
+    result_free(&r);
+    r = WEFT("play", "--list-devices");
+    assert_true(r.status == 0 || r.status == 1);
+    if (r.status == 1)
+        HAS_CODE(r.err, "no-audio-device");
+    result_free(&r);
+    r = WEFT("--help");
+    HAS(r.out, "\n  play PATCH ");
+    result_free(&r);
+}
+
 /* Codes no test can provoke: failures of the disk or of libraries
  * (libsndfile refuses a header without channels or rate itself), a file of
  * 2^31 frames, FFT sizes the command line checks before the loss does, a
@@ -4856,6 +5256,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit_validate, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_mpi, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_transfer, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_run_to_stdout, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_patch_from_stdin, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_play, enter_tmp, leave_tmp),
         cmocka_unit_test(test_every_run_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
