@@ -4576,6 +4576,9 @@ static void test_play(void **state)
     r = WEFT("--help");
     HAS(r.out, "\n  play PATCH ");
     result_free(&r);
+    r = WEFT("--version");
+    HAS(r.out, "; playback: ");
+    result_free(&r);
 }
 
 /* Codes no test can provoke: failures of the disk or of libraries
