@@ -4,6 +4,7 @@
 #include "lang/session.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,9 @@ struct wf_session {
     wf_real *mix;
     size_t mix_cap;
     int kept;
+    int texts; /* texts handed to the session, for their names */
+    /* held by next_block and by the swap (session.h: threads) */
+    pthread_mutex_t lock;
 };
 
 /* --------------------------------------------------------- statements */
@@ -278,23 +282,26 @@ static playing *build(wf_session *s, entry *v, int n, wf_diags *d)
 }
 
 /* The new program plays from the next block: it takes over the state of
- * the nodes it shares with the playing one, which fades out. */
-static void swap_in(wf_session *s, playing *pl)
+ * the nodes it shares with the playing one, which fades out. Called under
+ * the lock; the programs that no longer play go to gone[0..1], for the
+ * caller to free once it has let the lock go. */
+static void swap_in(wf_session *s, playing *pl, playing **gone)
 {
     int fade = (int)llround(s->o.crossfade * pl->env.sr);
+    gone[0] = gone[1] = NULL;
     if (s->cur && s->cur->env.sr == pl->env.sr) {
         s->kept = wf_prog_adopt(pl->prog, s->cur->prog);
         for (int j = 0; j < pl->patch->g->ninputs; j++)
             pl->readers[j].pos = wf_prog_input_position(pl->prog);
-        free_playing(s->old); /* a fade still running ends here */
+        gone[0] = s->old; /* a fade still running ends here */
         s->old = fade > 0 ? s->cur : NULL;
         if (!s->old)
-            free_playing(s->cur);
+            gone[1] = s->cur;
         s->fade_len = fade;
         s->fade_pos = 0;
     } else { /* the first program, or another rate: from the start */
-        free_playing(s->old);
-        free_playing(s->cur);
+        gone[0] = s->old;
+        gone[1] = s->cur;
         s->old = NULL;
         s->kept = 0;
     }
@@ -303,13 +310,18 @@ static void swap_in(wf_session *s, playing *pl)
 
 static int recompile(wf_session *s, entry *v, int n, wf_diags *d)
 {
-    playing *pl = build(s, v, n, d);
+    playing *pl = build(s, v, n, d); /* outside the lock: the player goes on meanwhile */
     if (!pl)
         return -1;
+    playing *gone[2];
+    pthread_mutex_lock(&s->lock);
+    swap_in(s, pl, gone);
+    pthread_mutex_unlock(&s->lock);
+    free_playing(gone[0]);
+    free_playing(gone[1]);
     free_entries(s->entries, s->n);
     s->entries = v;
     s->n = n;
-    swap_in(s, pl);
     return 0;
 }
 
@@ -332,6 +344,7 @@ wf_session *wf_session_new(const wf_session_opts *o)
         s->o.crossfade = 0.05;
     if (s->o.max_seconds <= 0)
         s->o.max_seconds = 600;
+    pthread_mutex_init(&s->lock, NULL);
     s->silent.src = wf_source_from_string("<silence>", "out 0\n");
     wf_diags d = {0};
     s->silent.ast = wf_parse(s->silent.src, &d);
@@ -358,14 +371,17 @@ void wf_session_free(wf_session *s)
     wf_file_ast_free(s->silent.ast);
     wf_source_free(s->silent.src);
     wf_afree(s->mix);
+    pthread_mutex_destroy(&s->lock);
     free(s);
 }
 
-int wf_session_eval(wf_session *s, const char *text, wf_diags *d)
+typedef enum { EVAL_ADD, EVAL_REPLACE, EVAL_TRY } eval_mode;
+
+static int eval_text(wf_session *s, const char *as, const char *text, eval_mode mode, wf_diags *d)
 {
     char name[160];
-    snprintf(name, sizeof name, "%s[%d]", s->o.name, s->nchunks + 1);
-    wf_source *src = wf_source_from_string(name, text);
+    snprintf(name, sizeof name, "%s[%d]", s->o.name, ++s->texts);
+    wf_source *src = wf_source_from_string(as ? as : name, text);
     wf_file_ast *ast = wf_parse(src, d);
     if (!ast) {
         wf_source_free(src);
@@ -373,7 +389,7 @@ int wf_session_eval(wf_session *s, const char *text, wf_diags *d)
     }
     s->chunks = wf_xrealloc(s->chunks, sizeof *s->chunks * (size_t)(s->nchunks + 1));
     s->chunks[s->nchunks++] = (chunk){src, ast};
-    int n = s->n;
+    int n = mode == EVAL_REPLACE ? 0 : s->n;
     entry *v = copy_entries(s->entries, n);
     for (const wf_stmt *st = ast->stmts; st; st = st->next) {
         char *key = stmt_key(st);
@@ -389,12 +405,34 @@ int wf_session_eval(wf_session *s, const char *text, wf_diags *d)
             v[n++] = (entry){key, st, s->nchunks - 1};
         }
     }
+    if (mode == EVAL_TRY) {
+        playing *pl = build(s, v, n, d);
+        free_playing(pl);
+        free_entries(v, n);
+        return pl ? 0 : -1;
+    }
     if (recompile(s, v, n, d)) {
         free_entries(v, n);
         /* the text stays parsed, unused, so that its diagnostics can point into it */
         return -1;
     }
     return 0;
+}
+
+int wf_session_eval(wf_session *s, const char *text, wf_diags *d)
+{
+    return eval_text(s, NULL, text, EVAL_ADD, d);
+}
+
+int wf_session_eval_as(wf_session *s, const char *name, const char *text, int replace,
+                       wf_diags *d)
+{
+    return eval_text(s, name, text, replace ? EVAL_REPLACE : EVAL_ADD, d);
+}
+
+int wf_session_try(wf_session *s, const char *text, wf_diags *d)
+{
+    return eval_text(s, NULL, text, EVAL_TRY, d);
 }
 
 int wf_session_forget(wf_session *s, const char *name, wf_diags *d)
@@ -431,7 +469,9 @@ static void mix_into(wf_real *y, int c, const wf_real *x, int xc, int n, double 
     }
 }
 
-const wf_real *wf_session_next_block(wf_session *s, int *n, int *chans)
+/* The block goes out in s->mix, which only next_block touches: a program
+ * that an edit swaps out may be freed as soon as the lock is let go. */
+static const wf_real *next_block(wf_session *s, int *n, int *chans)
 {
     int m;
     const wf_real *y = wf_prog_next_block(s->cur->prog, &m);
@@ -440,13 +480,15 @@ const wf_real *wf_session_next_block(wf_session *s, int *n, int *chans)
     int C = s->cur->chans;
     *chans = C;
     *n = m;
-    if (!s->old)
-        return y;
     size_t need = (size_t)m * (size_t)C;
     if (s->mix_cap < need) {
         wf_afree(s->mix);
         s->mix = wf_aalloc(sizeof(wf_real) * need);
         s->mix_cap = need;
+    }
+    if (!s->old) {
+        memcpy(s->mix, y, sizeof(wf_real) * need);
+        return s->mix;
     }
     /* linear crossfade: the old program's weight falls from 1 to 0 */
     double w0 = (double)s->fade_pos / s->fade_len, dw = 1.0 / s->fade_len;
@@ -467,9 +509,31 @@ const wf_real *wf_session_next_block(wf_session *s, int *n, int *chans)
     return s->mix;
 }
 
+const wf_real *wf_session_next_block(wf_session *s, int *n, int *chans)
+{
+    pthread_mutex_lock(&s->lock);
+    const wf_real *y = next_block(s, n, chans);
+    pthread_mutex_unlock(&s->lock);
+    return y;
+}
+
 int64_t wf_session_position(const wf_session *s)
 {
-    return wf_prog_position(s->cur->prog);
+    wf_session *w = (wf_session *)s; /* the lock is not part of the session's value */
+    pthread_mutex_lock(&w->lock);
+    int64_t at = wf_prog_position(s->cur->prog);
+    pthread_mutex_unlock(&w->lock);
+    return at;
+}
+
+void wf_session_lock(wf_session *s)
+{
+    pthread_mutex_lock(&s->lock);
+}
+
+void wf_session_unlock(wf_session *s)
+{
+    pthread_mutex_unlock(&s->lock);
 }
 
 const wf_patch *wf_session_patch(const wf_session *s)
@@ -487,10 +551,12 @@ int wf_session_kept(const wf_session *s)
     return s->kept;
 }
 
-char *wf_session_text(const wf_session *s)
+char *wf_session_text_without(const wf_session *s, const char *key)
 {
     wf_str out = {0};
     for (int i = 0; i < s->n; i++) {
+        if (key && strcmp(s->entries[i].key, key) == 0)
+            continue;
         const chunk *ch = &s->chunks[s->entries[i].chunk];
         const wf_stmt *st = s->entries[i].st;
         /* from the statement to the next one of its text (or the text's end) */
@@ -512,4 +578,19 @@ char *wf_session_text(const wf_session *s)
         wf_str_putc(&out, '\n');
     }
     return out.s ? out.s : wf_xstrdup("");
+}
+
+char *wf_session_text(const wf_session *s)
+{
+    return wf_session_text_without(s, NULL);
+}
+
+int wf_session_count(const wf_session *s)
+{
+    return s->n;
+}
+
+const wf_stmt *wf_session_stmt(const wf_session *s, int i)
+{
+    return s->entries[i].st;
 }

@@ -45,6 +45,15 @@ int wf_session_eval(wf_session *s, const char *text, wf_diags *d);
  * 0, or -1 with diagnostics when nothing defines it or the rest does not
  * compile. */
 int wf_session_forget(wf_session *s, const char *name, wf_diags *d);
+/* wf_session_eval of a text named `name` in messages (a file loaded; NULL:
+ * the next NAME[k]); replace: its statements replace every other (the file
+ * read again), the nodes it shares with the playing patch keeping their
+ * state as for an edit. */
+int wf_session_eval_as(wf_session *s, const char *name, const char *text, int replace,
+                       wf_diags *d);
+/* Whether the patch with text's statements added would compile and plan,
+ * changing nothing: 0, or -1 with diagnostics located in the text. */
+int wf_session_try(wf_session *s, const char *text, wf_diags *d);
 
 /* The next block: *n frames of *chans channels (silence before there is an
  * out); NULL when the patch has played its length. */
@@ -56,9 +65,17 @@ int64_t wf_session_position(const wf_session *s);
  * Setting a param's values changes the sound from the next block. */
 const wf_patch *wf_session_patch(const wf_session *s);
 wf_params *wf_session_params(wf_session *s);
+/* Taken around writes of param values from the editing thread. */
+void wf_session_lock(wf_session *s);
+void wf_session_unlock(wf_session *s);
 /* Nodes whose state the last swap kept. */
 int wf_session_kept(const wf_session *s);
 /* The session's statements as patch text, one per line. Caller frees. */
 char *wf_session_text(const wf_session *s);
+/* The same without the statement defining `key` ("out", a name, ...). */
+char *wf_session_text_without(const wf_session *s, const char *key);
+/* The session's statements in order, for listings and completion. */
+int wf_session_count(const wf_session *s);
+const wf_stmt *wf_session_stmt(const wf_session *s, int i);
 
 #endif

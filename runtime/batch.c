@@ -28,6 +28,10 @@ struct wf_batch {
     struct aligned {
         const wf_real *data;
         int64_t frames;
+        const wf_real *const *each; /* per recording (wf_batch_align_each), else NULL */
+        const int64_t *each_frames;
+        int div;        /* samples per frame */
+        int64_t len;    /* frames per item */
         int chans;
         wf_real **cut;  /* per item, [n x chans] */
     } *aligned;
@@ -38,11 +42,19 @@ struct wf_batch {
  * signal's end. */
 static void cut(const wf_batch *b, struct aligned *a, int i)
 {
-    int64_t from = b->off[i], have = a->frames - from;
-    have = have < 0 ? 0 : have > b->n ? b->n : have;
+    const wf_real *data = a->each ? a->each[b->rec[i]] : a->data;
+    int64_t frames = a->each ? a->each_frames[b->rec[i]] : a->frames;
+    int64_t from = b->off[i] / a->div, have = frames - from;
+    have = have < 0 ? 0 : have > a->len ? a->len : have;
     size_t C = (size_t)a->chans;
-    memcpy(a->cut[i], a->data + (size_t)from * C, sizeof(wf_real) * (size_t)have * C);
-    memset(a->cut[i] + (size_t)have * C, 0, sizeof(wf_real) * (size_t)(b->n - have) * C);
+    memcpy(a->cut[i], data + (size_t)from * C, sizeof(wf_real) * (size_t)have * C);
+    memset(a->cut[i] + (size_t)have * C, 0, sizeof(wf_real) * (size_t)(a->len - have) * C);
+}
+
+/* Excerpt positions of a recording of `frames` samples. */
+static int64_t positions(const wf_batch *b, int64_t frames)
+{
+    return frames >= b->n ? (frames - b->n) / b->o.align + 1 : 0;
 }
 
 static void excerpt(wf_batch *b, int step, int i)
@@ -51,7 +63,7 @@ static void excerpt(wf_batch *b, int step, int i)
     int64_t at = (int64_t)(r % (uint64_t)b->usable);
     int t = 0;
     for (; t < b->count; t++) {
-        int64_t u = b->frames[t] - b->n + 1;
+        int64_t u = positions(b, b->frames[t]);
         if (u <= 0)
             continue;
         if (at < u)
@@ -59,7 +71,7 @@ static void excerpt(wf_batch *b, int step, int i)
         at -= u;
     }
     b->rec[i] = t;
-    b->off[i] = at;
+    b->off[i] = at * b->o.align;
     memcpy(b->target[i], b->audio[t] + at, sizeof(wf_real) * (size_t)b->n);
     for (int k = 0; k < b->naligned; k++)
         cut(b, &b->aligned[k], i);
@@ -75,11 +87,12 @@ wf_batch *wf_batch_new(const wf_real *const *audio, const int64_t *frames, const
     b->count = count;
     b->n = nsamples;
     b->step = -1;
+    if (b->o.align < 1)
+        b->o.align = 1;
     b->items = o->excerpt > 0 ? (o->items > 0 ? o->items : 1) : count;
     if (o->excerpt > 0) {
         for (int t = 0; t < count; t++)
-            if (frames[t] >= nsamples)
-                b->usable += frames[t] - nsamples + 1;
+            b->usable += positions(b, frames[t]);
         if (b->usable == 0) {
             wf_report_excerpt_too_long(d, WF_NOWHERE, "draw shorter excerpts (--excerpt)",
                                        (long long)nsamples);
@@ -152,19 +165,31 @@ const wf_real *wf_batch_target(const wf_batch *b, int i)
     return b->target[i];
 }
 
-int wf_batch_align(wf_batch *b, const wf_real *data, int64_t frames, int chans)
+static int add_aligned(wf_batch *b, const struct aligned *from)
 {
     b->aligned = wf_xrealloc(b->aligned, sizeof *b->aligned * (size_t)(b->naligned + 1));
     struct aligned *a = &b->aligned[b->naligned];
-    a->data = data;
-    a->frames = frames;
-    a->chans = chans;
+    *a = *from;
+    a->len = (b->n + a->div - 1) / a->div;
     a->cut = wf_xcalloc((size_t)b->items, sizeof *a->cut);
     for (int i = 0; i < b->items; i++) {
-        a->cut[i] = wf_aalloc(sizeof(wf_real) * (size_t)b->n * (size_t)chans);
+        a->cut[i] = wf_aalloc(sizeof(wf_real) * (size_t)(a->len ? a->len : 1) * (size_t)a->chans);
         cut(b, a, i);
     }
     return b->naligned++;
+}
+
+int wf_batch_align(wf_batch *b, const wf_real *data, int64_t frames, int chans)
+{
+    struct aligned a = {.data = data, .frames = frames, .div = 1, .chans = chans};
+    return add_aligned(b, &a);
+}
+
+int wf_batch_align_each(wf_batch *b, const wf_real *const *data, const int64_t *frames, int chans,
+                        int div)
+{
+    struct aligned a = {.each = data, .each_frames = frames, .div = div, .chans = chans};
+    return add_aligned(b, &a);
 }
 
 const wf_real *wf_batch_aligned(const wf_batch *b, int k, int i)

@@ -18,6 +18,10 @@ typedef struct wf_batch_opts {
     int64_t excerpt;   /* samples per excerpt; 0: every recording whole, one item each */
     uint64_t seed;     /* which excerpts */
     wf_loss_opts loss;
+    /* excerpts start at multiples of this many samples (0 or 1: anywhere):
+     * a hop, so that signals of control-rate frames computed over whole
+     * recordings can be cut with them (wf_batch_align_each) */
+    int64_t align;
 } wf_batch_opts;
 
 typedef struct wf_batch wf_batch;
@@ -47,6 +51,14 @@ double wf_batch_loss(wf_batch *b, const wf_real *const *y, int out_lanes, wf_rea
  * silence past the signal's end, redrawn with the targets. Returns k for
  * wf_batch_aligned. */
 int wf_batch_align(wf_batch *b, const wf_real *data, int64_t frames, int chans);
+/* A signal of each recording, computed from it whole (an analysis of it,
+ * docs/design.md "Analysis computed once"): data[r] of frames[r] frames x
+ * chans, one frame per `div` samples (1: audio rate; a hop: control rate,
+ * which needs align = div), borrowed. Item i gets the stretch of its own
+ * recording from its excerpt's offset / div, ceil(nsamples / div) frames,
+ * silence past the end. Returns k for wf_batch_aligned. */
+int wf_batch_align_each(wf_batch *b, const wf_real *const *data, const int64_t *frames, int chans,
+                        int div);
 /* Item i's stretch of aligned signal k, [nsamples x chans]; the buffer stays
  * the same from step to step. */
 const wf_real *wf_batch_aligned(const wf_batch *b, int k, int i);

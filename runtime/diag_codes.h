@@ -173,6 +173,11 @@
     X(bad_matrix, "bad-matrix", ERROR, shapes, P4(const char *, node, int, want, int, lines, int, chans), \
       "shape mismatch in '%s': matrix needs %d channels (N x N for %d lines), it has %d",     \
       "fdn() given a feedback matrix whose channels are not the square of the delays' channels") \
+    X(bad_weights, "bad-weights", ERROR, shapes,                                               \
+      P4(const char *, node, const char *, arg, int, chans, const char *, need),               \
+      "shape mismatch in '%s': %s has %d channels, %s",                                        \
+      "dense(), conv1d() or gru() weights whose channels do not fit the input's (a matrix "    \
+      "[IN, OUT] has IN x OUT channels)")                                                      \
     X(too_many_channels, "too-many-channels", ERROR, shapes, P2(const char *, node, int, max), \
       "'%s' takes at most %d channels", "a node asked for more channels than it makes")        \
     X(too_many_values, "too-many-values", ERROR, shapes, P2(const char *, node, int, max),     \
@@ -690,6 +695,13 @@
     X(nothing_to_forget, "nothing-to-forget", ERROR, session, P1(const char *, name),          \
       "nothing in the session defines '%s'", "forgetting a name no statement of the session "  \
       "defines")                                                                               \
+    X(repl_unknown_command, "repl-unknown-command", ERROR, session, P1(const char *, command), \
+      "no REPL command ':%s'", "a line of the REPL starting with ':' that names no command")   \
+    X(repl_usage, "repl-usage", ERROR, session, P2(const char *, command, const char *, usage), \
+      ":%s takes %s", "a REPL command with arguments it does not take")                        \
+    X(repl_needs, "repl-needs", ERROR, session, P2(const char *, command, const char *, what), \
+      ":%s needs %s first", "a REPL command before what it works on: :reload before :load, "  \
+      ":grad before :fit")                                                                     \
     /* ---- fitting */                                                                         \
     X(fit_needs_mono, "fit-needs-mono", ERROR, fit, P1(int, chans),                            \
       "a fit needs a mono out, and this patch's out has %d channels: mix them with mix(...)",  \
@@ -706,6 +718,11 @@
       "--excerpt longer than every --target recording")                                        \
     X(in_recording, "in-recording", NOTE, fit, P1(const char *, path),                         \
       "in the recording '%s'", "follows an error about one recording of a batch: which one")   \
+    X(param_reaches_analysis, "param-reaches-analysis", ERROR, fit,                            \
+      P2(const char *, node, const char *, param),                                             \
+      "'%s' is an analysis with no gradient, and its input depends on the learnt param '%s'",  \
+      "a fit of a patch where a learnt param feeds an analysis node (pitch), which would "     \
+      "fit it with silently zero gradients")                                                   \
     X(unstable_node, "unstable-node", ERROR, fit,                                              \
       P4(int, step, const char *, node, double, seconds, const char *, what),                  \
       "the fit stopped at step %d: '%s' became unstable at %.3f s (%s)",                       \
@@ -743,6 +760,9 @@
       "(%d)", "a fit shorter than the spectral loss's smallest window")                        \
     X(bad_fft_size, "bad-fft-size", ERROR, fit, P1(int, size),                                 \
       "FFT size %d: sizes must be multiples of 4 up to 2^20",                                  \
-      "a spectral loss asked for an FFT size it does not support")
+      "a spectral loss asked for an FFT size it does not support")                          \
+    X(bad_loss_setting, "bad-loss-setting", ERROR, fit, P2(const char *, what, double, value), \
+      "the loss's setting %s is out of range (%g)",                                            \
+      "a loss setting it cannot use (more than 1024 mel bands, a feature term without a rate)")
 
 #endif

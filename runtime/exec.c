@@ -352,6 +352,26 @@ static void plan_readers(wf_prog *p)
     p->shapes = wf_xmalloc(sizeof(wf_shape) * (size_t)maxin);
 }
 
+/* A learnt param that node i depends on (nodes are in topological order). */
+static const char *learnt_upstream(const wf_prog *p, int i)
+{
+    const wf_graph *g = p->g;
+    char *mark = wf_xcalloc((size_t)i + 1, 1);
+    const char *name = NULL;
+    mark[i] = 1;
+    for (int j = i; j >= 0 && !name; j--) {
+        if (!mark[j])
+            continue;
+        const wf_gnode *gj = gnode(p, j);
+        if (gj->kind == &wf_kind_param && !g->params[gj->ref].fixed)
+            name = g->params[gj->ref].name;
+        for (int q = 0; q < gj->nin; q++)
+            mark[gj->in[q]] = 1;
+    }
+    free(mark);
+    return name;
+}
+
 /* Which nodes depend on params, run once, need backward. */
 static int plan_kinds(wf_prog *p, wf_diags *d)
 {
@@ -363,6 +383,13 @@ static int plan_kinds(wf_prog *p, wf_diags *d)
         for (int j = 0; j < gn->nin; j++)
             r->grad |= p->rt[gn->in[j]].grad;
         r->ext = gn->kind == &wf_kind_param ? EXT_PARAM : gn->kind == &wf_kind_input ? EXT_INPUT : EXT_NONE;
+        if (p->mode == WF_RUN_GRAD && r->grad && (gn->kind->flags & WF_KIND_ANALYSIS)) {
+            wf_report_param_reaches_analysis(d, gn->loc,
+                                             "analyse the target or an input, or make the param "
+                                             "`fixed`",
+                                             gn->kind->name, learnt_upstream(p, i));
+            return -1;
+        }
         if (!r->ext && !gn->kind->forward) {
             wf_report_internal_no_kernel(d, WF_NOWHERE, NULL, gn->kind->name);
             return -1;

@@ -76,6 +76,72 @@ int wf_graph_add(wf_graph *g, const wf_node_kind *kind, int nin, const int *in, 
     return g->n++;
 }
 
+static double *copy_doubles(const double *v, int n)
+{
+    if (!v)
+        return NULL;
+    double *c = wf_xmalloc(sizeof(double) * (size_t)(n ? n : 1));
+    memcpy(c, v, sizeof(double) * (size_t)n);
+    return c;
+}
+
+static void gnode_copy(wf_gnode *dst, const wf_gnode *src)
+{
+    *dst = *src;
+    dst->in = wf_xmalloc(sizeof(int) * (size_t)(src->nin ? src->nin : 1));
+    memcpy(dst->in, src->in, sizeof(int) * (size_t)src->nin);
+    int nargs = src->kind->nargs;
+    dst->opt = wf_xcalloc((size_t)nargs + 1, sizeof *dst->opt);
+    for (int a = 0; src->opt && a < nargs; a++) {
+        dst->opt[a].n = src->opt[a].n;
+        dst->opt[a].v = copy_doubles(src->opt[a].v, src->opt[a].n);
+    }
+    dst->label = src->label ? wf_xstrdup(src->label) : NULL;
+    if (src->loop) {
+        const wf_loop *l = src->loop;
+        wf_loop *c = wf_xmalloc(sizeof *c);
+        *c = *l;
+        c->nodes = wf_xmalloc(sizeof *c->nodes * (size_t)(l->n ? l->n : 1));
+        for (int i = 0; i < l->n; i++)
+            gnode_copy(&c->nodes[i], &l->nodes[i]);
+        c->cut = wf_xmalloc((size_t)(l->n ? l->n : 1));
+        memcpy(c->cut, l->cut, (size_t)l->n);
+        c->exports = wf_xmalloc(sizeof(int) * (size_t)(l->nexports ? l->nexports : 1));
+        memcpy(c->exports, l->exports, sizeof(int) * (size_t)l->nexports);
+        dst->loop = c;
+    }
+}
+
+wf_graph *wf_graph_copy(const wf_graph *g)
+{
+    wf_graph *c = wf_xmalloc(sizeof *c);
+    *c = *g;
+    c->cap = g->n ? g->n : 1;
+    c->nodes = wf_xmalloc(sizeof *c->nodes * (size_t)c->cap);
+    for (int i = 0; i < g->n; i++)
+        gnode_copy(&c->nodes[i], &g->nodes[i]);
+    c->params = wf_xmalloc(sizeof *c->params * (size_t)(g->nparams ? g->nparams : 1));
+    for (int i = 0; i < g->nparams; i++) {
+        c->params[i] = g->params[i];
+        c->params[i].name = wf_xstrdup(g->params[i].name);
+        c->params[i].init = copy_doubles(g->params[i].init, g->params[i].size);
+        c->params[i].init_file = g->params[i].init_file ? wf_xstrdup(g->params[i].init_file) : NULL;
+    }
+    c->inputs = wf_xmalloc(sizeof *c->inputs * (size_t)(g->ninputs ? g->ninputs : 1));
+    for (int i = 0; i < g->ninputs; i++) {
+        c->inputs[i] = g->inputs[i];
+        c->inputs[i].name = wf_xstrdup(g->inputs[i].name);
+        c->inputs[i].file = g->inputs[i].file ? wf_xstrdup(g->inputs[i].file) : NULL;
+        c->inputs[i].notes = NULL;
+        if (g->inputs[i].notes) {
+            size_t b = sizeof(wf_note_decl) * (size_t)g->inputs[i].nnotes;
+            c->inputs[i].notes = wf_xmalloc(b ? b : 1);
+            memcpy(c->inputs[i].notes, g->inputs[i].notes, b);
+        }
+    }
+    return c;
+}
+
 void wf_graph_prune(wf_graph *g)
 {
     if (g->out < 0)

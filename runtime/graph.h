@@ -171,6 +171,9 @@ int wf_graph_add(wf_graph *g, const struct wf_node_kind *kind, int nin, const in
                  wf_loc loc);
 /* Frees what a node owns (its inputs, options, label, loop). */
 void wf_gnode_free(wf_gnode *n);
+/* A deep copy of g (nodes, loops, params and inputs); params' `src` is
+ * shared, as it belongs to the patch's source. */
+wf_graph *wf_graph_copy(const wf_graph *g);
 /* Drops nodes the output does not depend on and renumbers the rest, keeping
  * topological order; params and inputs left unused get node -1. */
 void wf_graph_prune(wf_graph *g);

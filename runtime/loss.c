@@ -19,6 +19,7 @@
 #include <string.h>
 #include <tgmath.h>
 
+#include "runtime/features.h"
 #include "runtime/fft.h"
 #include "runtime/util.h"
 #include "runtime/vmath.h"
@@ -43,10 +44,25 @@ typedef struct scratch {
     wf_real *mag, *lmag; /* one row of |S| and log(|S| + eps) */
 } scratch;
 
+/* A term weight * mean |F(y) - F(t)| over the frames and values of a
+ * feature F of runtime/features.h (a mel size, the loudness): centred
+ * frames every hop samples over the signal padded with n/2 zeros. */
+typedef struct featterm {
+    wf_feat f;
+    void *tables, *work;
+    int hop, frames;
+    double weight;
+    wf_real *tval, *yval, *g; /* target's and y's values, their adjoint [frames x dims] */
+    wf_real *pad, *dpad;      /* the padded signal and its adjoint */
+    size_t padlen;
+} featterm;
+
 struct wf_loss {
     wf_loss_opts o;
     int64_t n;
     wf_real *target;
+    featterm *ft;
+    int nft;
     scale *sc;
     int nsc;
     scratch *scr; /* per thread of the loss's parallel region */
@@ -54,10 +70,11 @@ struct wf_loss {
 };
 
 static const int default_sizes[] = {2048, 1024, 512, 256, 128, 64};
+static const int default_mel_sizes[] = {2048, 1024, 512};
 
 const char *wf_loss_name(wf_loss_kind k)
 {
-    return k == WF_LOSS_MSS ? "mss" : k == WF_LOSS_L1 ? "l1" : "l2";
+    return k == WF_LOSS_MSS ? "mss" : k == WF_LOSS_L1 ? "l1" : k == WF_LOSS_L2 ? "l2" : "mel";
 }
 
 int wf_loss_parse(const char *s, wf_loss_kind *k)
@@ -68,6 +85,8 @@ int wf_loss_parse(const char *s, wf_loss_kind *k)
         *k = WF_LOSS_L1;
     else if (strcmp(s, "l2") == 0)
         *k = WF_LOSS_L2;
+    else if (strcmp(s, "mel") == 0)
+        *k = WF_LOSS_MEL;
     else
         return -1;
     return 0;
@@ -95,18 +114,120 @@ static wf_real magnitude(const wf_real *c)
     return (wf_real)sqrt((double)c[0] * c[0] + (double)c[1] * c[1]);
 }
 
+static void featterm_init(featterm *t, const wf_feat_spec *sp, int hop, double weight, int64_t n)
+{
+    t->tables = wf_aalloc(wf_feat_table_bytes(sp));
+    wf_feat_init(&t->f, sp, t->tables);
+    t->work = wf_aalloc(wf_feat_work_bytes(&t->f));
+    t->hop = hop;
+    t->frames = (int)(n / hop) + 1;
+    t->weight = weight;
+    size_t vals = (size_t)t->frames * (size_t)t->f.dims;
+    t->tval = wf_aalloc(sizeof(wf_real) * vals);
+    t->yval = wf_aalloc(sizeof(wf_real) * vals);
+    t->g = wf_aalloc(sizeof(wf_real) * vals);
+    t->padlen = (size_t)(t->frames - 1) * (size_t)hop + (size_t)sp->n;
+    t->pad = wf_xcalloc(t->padlen, sizeof(wf_real));
+    t->dpad = wf_xcalloc(t->padlen, sizeof(wf_real));
+}
+
+static void featterm_free(featterm *t)
+{
+    wf_afree(t->tables);
+    wf_afree(t->work);
+    wf_afree(t->tval);
+    wf_afree(t->yval);
+    wf_afree(t->g);
+    free(t->pad);
+    free(t->dpad);
+}
+
+/* The values of x [n] (the middle of the padded buffer; its zeros stay). */
+static void featterm_values(featterm *t, const wf_real *x, int64_t n, wf_real *out)
+{
+    memcpy(t->pad + t->f.s.n / 2, x, sizeof(wf_real) * (size_t)n);
+    wf_feat_forward(&t->f, t->pad, 1, t->hop, t->frames, out, t->f.dims, t->work);
+}
+
+/* The term's value at y, and when dy is given its gradient added into dy. */
+static double featterm_eval(featterm *t, const wf_real *y, int64_t n, wf_real *dy)
+{
+    featterm_values(t, y, n, t->yval);
+    size_t vals = (size_t)t->frames * (size_t)t->f.dims;
+    double acc = 0, k = t->weight / (double)vals;
+    for (size_t i = 0; i < vals; i++) {
+        double e = (double)t->yval[i] - (double)t->tval[i];
+        acc += fabs(e);
+        t->g[i] = (wf_real)(k * (e > 0 ? 1 : e < 0 ? -1 : 0));
+    }
+    if (dy) {
+        memset(t->dpad, 0, sizeof(wf_real) * t->padlen);
+        wf_feat_backward(&t->f, t->pad, 1, t->hop, t->frames, t->g, t->f.dims, t->dpad, t->work);
+        const wf_real *mid = t->dpad + t->f.s.n / 2;
+        for (int64_t i = 0; i < n; i++)
+            dy[i] += mid[i];
+    }
+    return acc * k;
+}
+
+/* The feature terms: one per mel size, and the loudness. */
+static int feature_terms(wf_loss *L, wf_diags *d)
+{
+    const wf_loss_opts *o = &L->o;
+    int mel = o->kind == WF_LOSS_MEL;
+    if ((mel || o->loudness_weight > 0) && !(o->rate > 0)) {
+        wf_report_bad_loss_setting(d, WF_NOWHERE, NULL, "the audio rate", o->rate);
+        return -1;
+    }
+    int bands = o->mel_bands > 0 ? o->mel_bands : 64;
+    if (mel && bands > 1024) {
+        wf_report_bad_loss_setting(d, WF_NOWHERE, "at most 1024", "--mel-bands", bands);
+        return -1;
+    }
+    int hop = o->hop > 0 ? o->hop : (int)(o->rate / 250);
+    if (hop < 1)
+        hop = 1;
+    L->ft = wf_xcalloc((size_t)(mel ? o->nsizes : 0) + 1, sizeof *L->ft);
+    for (int i = 0; mel && i < o->nsizes; i++) {
+        wf_feat_spec sp = {0};
+        sp.kind = WF_FEAT_MELSPEC;
+        sp.n = o->sizes[i];
+        sp.rate = o->rate;
+        sp.bands = bands;
+        sp.floor = EPS;
+        /* nepers: ln = dB ln(10) / 10 */
+        featterm_init(&L->ft[L->nft++], &sp, sp.n / 4, log(10.0) / 10, L->n);
+    }
+    if (o->loudness_weight > 0) {
+        wf_feat_spec sp = {0};
+        sp.kind = WF_FEAT_LOUDNESS;
+        sp.n = 2048;
+        sp.rate = o->rate;
+        sp.range_db = 80;
+        featterm_init(&L->ft[L->nft++], &sp, hop, o->loudness_weight, L->n);
+    }
+    return 0;
+}
+
 wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf_diags *d)
 {
     wf_loss *L = wf_xcalloc(1, sizeof *L);
     L->o = *o;
     if (!L->o.weights_given)
         L->o.lin_weight = L->o.log_weight = 1;
-    if (L->o.nsizes == 0) {
+    if (L->o.nsizes == 0 && o->kind == WF_LOSS_MEL) {
+        L->o.nsizes = 3;
+        memcpy(L->o.sizes, default_mel_sizes, sizeof default_mel_sizes);
+    } else if (L->o.nsizes == 0) {
         L->o.nsizes = 6;
         memcpy(L->o.sizes, default_sizes, sizeof default_sizes);
     }
     L->n = n;
     L->target = wf_aalloc(sizeof(wf_real) * (size_t)n);
+    if (feature_terms(L, d)) {
+        wf_loss_free(L);
+        return NULL;
+    }
     if (o->kind != WF_LOSS_MSS) {
         if (wf_loss_set_target(L, target, d)) {
             wf_loss_free(L);
@@ -177,6 +298,10 @@ int wf_loss_set_target(wf_loss *L, const wf_real *target, wf_diags *d)
             return -1;
         }
     memcpy(L->target, target, sizeof(wf_real) * (size_t)L->n);
+    for (int i = 0; i < L->nft; i++)
+        featterm_values(&L->ft[i], L->target, L->n, L->ft[i].tval);
+    if (!L->nsc)
+        return 0;
     scratch *x = &L->scr[0];
     for (int i = 0; i < L->nsc; i++) {
         scale *s = &L->sc[i];
@@ -312,10 +437,9 @@ static double mss(wf_loss *L, const wf_real *y, wf_real *dy)
     return loss;
 }
 
-double wf_loss_eval(wf_loss *L, const wf_real *y, wf_real *dy)
+/* The waveform losses. */
+static double waveform(wf_loss *L, const wf_real *y, wf_real *dy)
 {
-    if (L->o.kind == WF_LOSS_MSS)
-        return mss(L, y, dy);
     double acc = 0, inv = 1.0 / (double)L->n;
     for (int64_t t = 0; t < L->n; t++) {
         double e = (double)y[t] - (double)L->target[t];
@@ -332,10 +456,28 @@ double wf_loss_eval(wf_loss *L, const wf_real *y, wf_real *dy)
     return acc * inv;
 }
 
+double wf_loss_eval(wf_loss *L, const wf_real *y, wf_real *dy)
+{
+    double loss = 0;
+    if (L->o.kind == WF_LOSS_MSS)
+        loss = mss(L, y, dy);
+    else if (L->o.kind == WF_LOSS_MEL) {
+        if (dy)
+            memset(dy, 0, sizeof(wf_real) * (size_t)L->n);
+    } else
+        loss = waveform(L, y, dy);
+    for (int i = 0; i < L->nft; i++)
+        loss += featterm_eval(&L->ft[i], y, L->n, dy);
+    return loss;
+}
+
 void wf_loss_free(wf_loss *L)
 {
     if (!L)
         return;
+    for (int i = 0; i < L->nft; i++)
+        featterm_free(&L->ft[i]);
+    free(L->ft);
     for (int i = 0; i < L->nsc; i++) {
         scale *s = &L->sc[i];
         wf_afree(s->window);

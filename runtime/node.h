@@ -55,6 +55,14 @@ enum {
      * backward runs in steps (runtime/loop.c). Kinds without state need no
      * flag: their kernels are pointwise in time. */
     WF_KIND_STEPS = 1 << 5,
+    /* An analysis (pitch): the output depends on the input but has no
+     * gradient (backward is NULL), by contract rather than by omission.
+     * Planning a GRAD program refuses a learnt param upstream of one
+     * (`param-reaches-analysis`), instead of fitting with silently zero
+     * gradients; and a fit computes a param-free analysis once per
+     * recording, over the whole recording, and caches it (docs/design.md
+     * "Analysis computed once"). */
+    WF_KIND_ANALYSIS = 1 << 6,
 };
 
 #define WF_KEEP_OUT (1u << 31) /* backward reads the node's own output */

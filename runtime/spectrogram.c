@@ -33,25 +33,24 @@ double wf_hz_of_mel(double mel)
     return 700.0 * (pow(10.0, mel / 2595.0) - 1.0);
 }
 
-/* The mel filter bank: band b weighs bins first[b] .. first[b] + len[b]
- * with w[b * bins + k] (rows of `bins`, only the run used). */
-typedef struct bank {
-    int *first, *len;
-    float *w;
-} bank;
-
-static void mel_bank(const wf_spectrogram *s, int fft, int bins, bank *B)
+size_t wf_mel_filters_len(int bands, int fft)
 {
-    B->first = wf_xcalloc((size_t)s->rows, sizeof *B->first);
-    B->len = wf_xcalloc((size_t)s->rows, sizeof *B->len);
-    B->w = wf_xcalloc((size_t)s->rows * (size_t)bins, sizeof *B->w);
-    double df = s->rate / fft;
-    for (int b = 0; b < s->rows; b++) {
-        double lo = wf_hz_of_mel(s->row0 + (b - 1) * s->step);
-        double mid = s->freq[b];
-        double hi = wf_hz_of_mel(s->row0 + (b + 1) * s->step);
-        float *wb = B->w + (size_t)b * bins;
-        int k0 = (int)floor(lo / df) + 1, k1 = (int)ceil(hi / df) - 1;
+    /* a bin lies inside at most two neighbouring triangles; a band holding
+     * no bin takes two */
+    return 2 * (size_t)(fft / 2 + 1) + 2 * (size_t)bands;
+}
+
+void wf_mel_filters(int bands, double fmin, double fmax, double rate, int fft, int *first,
+                    int *len, double *w)
+{
+    int bins = fft / 2 + 1;
+    double lo = wf_mel_of_hz(fmin), step = (wf_mel_of_hz(fmax) - lo) / (bands + 1);
+    double row0 = lo + step, df = rate / fft;
+    for (int b = 0; b < bands; b++) {
+        double left = wf_hz_of_mel(row0 + (b - 1) * step);
+        double mid = wf_hz_of_mel(row0 + b * step);
+        double right = wf_hz_of_mel(row0 + (b + 1) * step);
+        int k0 = (int)floor(left / df) + 1, k1 = (int)ceil(right / df) - 1;
         if (k0 < 0)
             k0 = 0;
         if (k1 > bins - 1)
@@ -59,10 +58,10 @@ static void mel_bank(const wf_spectrogram *s, int fft, int bins, bank *B)
         if (k1 >= k0) {
             for (int k = k0; k <= k1; k++) {
                 double f = k * df;
-                wb[k] = (float)(f <= mid ? (f - lo) / (mid - lo) : (hi - f) / (hi - mid));
+                *w++ = f <= mid ? (f - left) / (mid - left) : (right - f) / (right - mid);
             }
-            B->first[b] = k0;
-            B->len[b] = k1 - k0 + 1;
+            first[b] = k0;
+            len[b] = k1 - k0 + 1;
             continue;
         }
         /* no bin inside: linear interpolation of the power at the centre */
@@ -72,18 +71,11 @@ static void mel_bank(const wf_spectrogram *s, int fft, int bins, bank *B)
             k = bins - 2;
             at = bins - 1;
         }
-        wb[k] = (float)(1 - (at - k));
-        wb[k + 1] = (float)(at - k);
-        B->first[b] = k;
-        B->len[b] = 2;
+        *w++ = 1 - (at - k);
+        *w++ = at - k;
+        first[b] = k;
+        len[b] = 2;
     }
-}
-
-static void bank_free(bank *B)
-{
-    free(B->first);
-    free(B->len);
-    free(B->w);
 }
 
 int wf_spectrogram_compute(const wf_real *x, int64_t n, double rate, const wf_spec_opts *o,
@@ -134,9 +126,14 @@ int wf_spectrogram_compute(const wf_real *x, int64_t n, double rate, const wf_sp
     wf_real *frames = wf_aalloc(sizeof(wf_real) * CHUNK * (size_t)fft);
     wf_real *spec = wf_aalloc(sizeof(wf_real) * CHUNK * 2 * (size_t)bins);
     double *power = wf_xmalloc(sizeof *power * (size_t)bins);
-    bank B = {0};
-    if (s->mel)
-        mel_bank(s, fft, bins, &B);
+    int *first = NULL, *len = NULL;
+    double *mw = NULL;
+    if (s->mel) {
+        first = wf_xmalloc(sizeof *first * (size_t)s->rows);
+        len = wf_xmalloc(sizeof *len * (size_t)s->rows);
+        mw = wf_xmalloc(sizeof *mw * wf_mel_filters_len(s->rows, fft));
+        wf_mel_filters(s->rows, o->fmin, o->fmax > 0 ? o->fmax : rate / 2, rate, fft, first, len, mw);
+    }
     double scale = 1.0 / ((double)fft / 4 * fft / 4); /* |X|^2 of a unit sine to 1 */
     float peak = -INFINITY;
     for (int f0 = 0; f0 < s->frames; f0 += CHUNK) {
@@ -151,14 +148,15 @@ int wf_spectrogram_compute(const wf_real *x, int64_t n, double rate, const wf_sp
         for (int m = 0; m < count; m++) {
             const wf_real *sp = spec + (size_t)m * 2 * bins;
             float *out = s->db + (size_t)(f0 + m) * s->rows;
+            const double *mwr = mw;
             for (int k = 0; k < bins; k++)
                 power[k] = ((double)sp[2 * k] * sp[2 * k] + (double)sp[2 * k + 1] * sp[2 * k + 1]) * scale;
             for (int r = 0; r < s->rows; r++) {
                 double p = 0;
                 if (s->mel) {
-                    const float *wb = B.w + (size_t)r * bins;
-                    for (int k = B.first[r]; k < B.first[r] + B.len[r]; k++)
-                        p += wb[k] * power[k];
+                    for (int k = 0; k < len[r]; k++)
+                        p += mwr[k] * power[first[r] + k];
+                    mwr += len[r];
                 } else {
                     p = power[r];
                 }
@@ -169,7 +167,9 @@ int wf_spectrogram_compute(const wf_real *x, int64_t n, double rate, const wf_sp
         }
     }
     s->peak = peak;
-    bank_free(&B);
+    free(first);
+    free(len);
+    free(mw);
     free(power);
     wf_afree(spec);
     wf_afree(frames);

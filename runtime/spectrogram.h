@@ -5,6 +5,7 @@
 #ifndef WF_SPECTROGRAM_H
 #define WF_SPECTROGRAM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "runtime/real.h"
@@ -43,5 +44,15 @@ void wf_spectrogram_free(wf_spectrogram *s);
 /* The mel scale of O'Shaughnessy (1987) as HTK uses it: 2595 log10(1 + f/700). */
 double wf_mel_of_hz(double hz);
 double wf_hz_of_mel(double mel);
+
+/* The mel axis's filter bank (its triangles, and the interpolation of a band
+ * that holds no bin), for the feature nodes and losses too: `bands` bands
+ * evenly spaced in mel between fmin and fmax Hz over the fft/2 + 1 bins of
+ * an FFT of `fft` at `rate`. Band b weighs bins first[b] .. first[b] +
+ * len[b] - 1 with its next len[b] values of w, packed band after band, at
+ * most wf_mel_filters_len(bands, fft) in all. */
+size_t wf_mel_filters_len(int bands, int fft);
+void wf_mel_filters(int bands, double fmin, double fmax, double rate, int fft, int *first,
+                    int *len, double *w);
 
 #endif

@@ -111,3 +111,21 @@ char *wf_registry_markdown(void)
     }
     return b.s;
 }
+
+char *wf_registry_help(int index)
+{
+    const wf_node_kind *k = wf_registry[index];
+    wf_str b = {0};
+    signature(&b, k);
+    wf_str_printf(&b, "    [%s]\n%s\n", k->family, k->doc);
+    for (int a = 0; a < k->nargs; a++) {
+        const wf_arg_spec *s = &k->args[a];
+        wf_str_printf(&b, "%s  %-10s %s", a ? "" : "\n", s->name, arg_kind_text(s));
+        if (s->kind == WF_ARG_ENUM)
+            for (int c = 0; s->choices[c]; c++)
+                wf_str_printf(&b, "%s%s", c ? ", " : " ", s->choices[c]);
+        wf_str_printf(&b, " (%s%s): %s\n", s->dflt ? "default " : "", s->dflt ? s->dflt : "required",
+                      s->doc);
+    }
+    return b.s;
+}

@@ -51,7 +51,13 @@
     /* stdlib/lanes.c */                                                                       \
     X(lanes_sum) X(lanes_mean)                                                                 \
     /* stdlib/modfx.c */                                                                       \
-    X(vibrato) X(chorus) X(flanger) X(pan) X(width)
+    X(vibrato) X(chorus) X(flanger) X(pan) X(width)                                            \
+    /* stdlib/pitch.c */                                                                       \
+    X(pitch)                                                                                   \
+    /* stdlib/features.c */                                                                    \
+    X(loudness) X(rms) X(centroid) X(flatness) X(melspec) X(mfcc)                              \
+    /* stdlib/nn.c, stdlib/gru.c */                                                            \
+    X(dense) X(layernorm) X(relu) X(leaky_relu) X(gelu) X(softmax) X(conv1d) X(gru)
 
 enum {
 #define WF_X(id) WF_NODE_##id,
@@ -75,5 +81,7 @@ int wf_registry_find(const char *name);
 char *wf_registry_markdown(void);
 /* Plain-text listing for `weft nodes`. */
 char *wf_registry_listing(void);
+/* One kind's signature, doc and arguments as plain text (the REPL's :help). */
+char *wf_registry_help(int index);
 
 #endif

@@ -74,5 +74,27 @@ void test_flanger_fault(void **state);
 void test_pan_law(void **state);
 void test_width(void **state);
 void test_modfx_stream(void **state);
+/* tests/test_features.c */
+void test_loudness_sine(void **state);
+void test_rms_sine(void **state);
+void test_centroid(void **state);
+void test_flatness(void **state);
+void test_melspec_bank(void **state);
+void test_mfcc_dct(void **state);
+void test_features_stream(void **state);
+
+/* tests/test_pitch.c */
+void test_pitch_tones(void **state);
+void test_pitch_weak_fundamental(void **state);
+void test_pitch_glide(void **state);
+void test_pitch_unvoiced(void **state);
+void test_pitch_recordings(void **state);
+void test_pitch_stream(void **state);
+
+/* tests/test_nn.c */
+void test_nn_dense_layers(void **state);
+void test_nn_defaults(void **state);
+void test_nn_conv1d(void **state);
+void test_nn_gru(void **state);
 
 #endif

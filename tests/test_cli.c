@@ -2269,6 +2269,41 @@ static void test_fit_sweep_lowpass(void **state)
     wf_afree(v);
 }
 
+/* examples/ddsp_micro.weft, by its documented commands: DDSP's micro
+ * decoder (dense, LayerNorm, leaky ReLU stacks and a GRU, every weight
+ * learnt) driving the harmonic + filtered noise synth fits the melody's
+ * target: in 300 steps the loss falls to below a third of its first
+ * value (it goes from about 14 to about 3.2). */
+static void test_fit_ddsp_micro(void **state)
+{
+    (void)state;
+    copy_file(EXAMPLES "/ddsp_micro.weft", "ddsp_micro.weft");
+    result r = WEFT("run", EXAMPLES "/ddsp_micro_target.weft", "-o", "target.wav", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    r = WEFT("fit", "ddsp_micro.weft", "--target", "target.wav", "--lr", "0.003", "--steps", "300",
+             "--log", "micro.csv", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    size_t len = 0;
+    char *log = wf_read_file("micro.csv", &len);
+    assert_non_null(log);
+    double first = 0, last = 0;
+    int step = -1;
+    for (char *line = strchr(log, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        double l;
+        if (sscanf(line + 1, "%d,%lf", &step, &l) != 2)
+            fail_msg("a line of the log is not step,loss: %.40s", line + 1);
+        if (step == 0)
+            first = l;
+        last = l;
+    }
+    free(log);
+    assert_int_equal(step, 300);
+    if (!(last < first / 3))
+        fail_msg("the loss went from %g to %g in 300 steps; it should fall below a third", first, last);
+}
+
 /* Ctrl-C in the middle of a long fit: it stops, keeps the best values and
  * exits with 130 as shells expect of an interrupted command. */
 static void test_fit_interrupt(void **state)
@@ -2598,6 +2633,13 @@ static void test_fit_targets(void **state)
     EXPECT_STATUS(r, 1);
     HAS_CODE(r.err, "signal-too-short");
     result_free(&r);
+    /* the log-mel loss has at most 1024 bands */
+    r = WEFT("fit", "gain.weft", "--target", "short.wav", "--loss", "mel", "--mel-bands", "2000",
+             "--steps", "1");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "bad-loss-setting");
+    HAS(r.err, "--mel-bands");
+    result_free(&r);
 }
 
 /* The value of param `name` in a fitted patch (its line "param NAME = V..."). */
@@ -2613,6 +2655,39 @@ static double fitted(const char *path, const char *name)
     double v = strtod(at + 1, NULL);
     free(text);
     return v;
+}
+
+/* The feature losses from the command line: the log-mel loss, and the
+ * loudness term alone (the spectral terms weighted 0), each recover the
+ * gain of examples/fit_gain.weft from a sine at 0.7. */
+static void test_fit_feature_losses(void **state)
+{
+    (void)state;
+    copy_file(EXAMPLES "/fit_gain.weft", "gain.weft");
+    const double amp = 0.7;
+    save("target.wav", 16000, 1, 8000, 440, &amp);
+    result r = WEFT("fit", "gain.weft", "--target", "target.wav", "--loss", "mel", "--steps", "300",
+                    "--lr", "0.01", "-o", "mel.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    assert_close(fitted("mel.weft", "gain"), 0.7, 0.01, 0);
+    r = WEFT("fit", "gain.weft", "--target", "target.wav", "--loss-weights", "0,0", "--steps", "300",
+             "--lr", "0.01", "-o", "loud.weft", "-q");
+    EXPECT_STATUS(r, 2); /* not both 0 on the command line */
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "--target", "target.wav", "--loss-weights", "0,1e-9",
+             "--loudness-weight", "1", "--steps", "300", "--lr", "0.01", "-o", "loud.weft", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    assert_close(fitted("loud.weft", "gain"), 0.7, 0.01, 0);
+    r = WEFT("fit", "--help");
+    HAS(r.out, "--loss mss|mel|l1|l2");
+    HAS(r.out, "--loudness-weight W");
+    HAS(r.out, "--mel-bands B");
+    result_free(&r);
+    r = WEFT("fit", "gain.weft", "--target", "target.wav", "--loudness-weight", "-1");
+    EXPECT_STATUS(r, 2);
+    result_free(&r);
 }
 
 /* Batches: several recordings each an item (their mean loss), a folder of
@@ -4581,6 +4656,75 @@ static void test_play(void **state)
     result_free(&r);
 }
 
+/* Analyses of the target (pitch) computed once: a learnt param upstream of
+ * one is refused; a fit reads the cache beside the recording on its second
+ * run, with results bit for bit those of a fit without the cache (whole
+ * recordings and excerpts); a changed recording is analysed anew. */
+static void test_fit_analysis(void **state)
+{
+    (void)state;
+    put_file("learnt.weft", "rate 16 khz\nframes 250 hz\ninput rec = target\nparam g = 0.5\n"
+                            "out 0.1 * sine(pick(pitch(g * rec), 0))\n");
+    const double amp = 0.5;
+    assert_int_equal(mkdir("recs", 0755), 0);
+    save("recs/tone.wav", 16000, 1, 16000, 330, &amp);
+    result r = WEFT("fit", "learnt.weft", "--target", "recs/tone.wav", "--steps", "1");
+    EXPECT_STATUS(r, 1);
+    HAS_CODE(r.err, "param-reaches-analysis");
+    HAS(r.err, "'pitch' is an analysis with no gradient, and its input depends on the learnt "
+               "param 'g'");
+    result_free(&r);
+    assert_false(exists("recs/.weft-cache"));
+
+    put_file("tone.weft", "rate 16 khz\nframes 250 hz\ninput rec = target\n"
+                          "f0 = pick(pitch(rec, method: yin), 0)\nparam amp = 0.1\n"
+                          "out amp * sine(f0)\n");
+    static const char *const modes[][4] = {
+        {"--steps", "5", NULL, NULL},
+        {"--steps", "5", "--excerpt", "0.3"},
+    };
+    for (int m = 0; m < 2; m++) {
+        const char *const *o = modes[m];
+        r = o[2] ? WEFT("fit", "tone.weft", "--target", "recs", o[0], o[1], o[2], o[3], "--batch",
+                        "2", "-o", "a.weft")
+                 : WEFT("fit", "tone.weft", "--target", "recs", o[0], o[1], "-o", "a.weft");
+        EXPECT_STATUS(r, 0);
+        HAS(r.err, m ? "read from the cache recs/.weft-cache/tone.wav."
+                     : "computed once (");
+        if (!m)
+            HAS(r.err, ", cached in recs/.weft-cache/tone.wav.");
+        result_free(&r);
+        r = o[2] ? WEFT("fit", "tone.weft", "--target", "recs", o[0], o[1], o[2], o[3], "--batch",
+                        "2", "-o", "b.weft")
+                 : WEFT("fit", "tone.weft", "--target", "recs", o[0], o[1], "-o", "b.weft");
+        EXPECT_STATUS(r, 0);
+        HAS(r.err, "read from the cache recs/.weft-cache/tone.wav.");
+        LACKS(r.err, "computed once");
+        result_free(&r);
+        r = o[2] ? WEFT("fit", "tone.weft", "--target", "recs", o[0], o[1], o[2], o[3], "--batch",
+                        "2", "-o", "c.weft", "--no-cache")
+                 : WEFT("fit", "tone.weft", "--target", "recs", o[0], o[1], "-o", "c.weft",
+                        "--no-cache");
+        EXPECT_STATUS(r, 0);
+        HAS(r.err, "computed once (");
+        LACKS(r.err, "cache");
+        result_free(&r);
+        char *a = get_file("a.weft"), *b = get_file("b.weft"), *c = get_file("c.weft");
+        assert_string_equal(a, b);
+        assert_string_equal(a, c);
+        free(a);
+        free(b);
+        free(c);
+    }
+    /* another recording under the same name: analysed again */
+    save("recs/tone.wav", 16000, 1, 16000, 220, &amp);
+    r = WEFT("fit", "tone.weft", "--target", "recs", "--steps", "1", "-o", "a.weft");
+    EXPECT_STATUS(r, 0);
+    HAS(r.err, "computed once (");
+    LACKS(r.err, "read from the cache");
+    result_free(&r);
+}
+
 /* Codes no test can provoke: failures of the disk or of libraries
  * (libsndfile refuses a header without channels or rate itself), a file of
  * 2^31 frames, FFT sizes the command line checks before the loss does, a
@@ -4592,6 +4736,8 @@ static const char *const unprovoked[] = {
     "cannot-rename", "bad-fft-size", "cannot-read-folder", "internal-lane-space",
     "internal-no-kernel", "internal-stream-lanes", "session-input-no-file",
     "session-length", "nothing-to-forget",
+    /* the REPL's, which test_repl provokes through `weft repl` */
+    "repl-unknown-command", "repl-usage", "repl-needs",
 };
 
 /* Runs last: every code of the command and the runtime was printed by some
@@ -4637,11 +4783,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nodes, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_errors, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_gain, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_analysis, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_options, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_feature_losses, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_diverges, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_filter_faults, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_feedback_too_short, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_sweep_lowpass, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_ddsp_micro, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_interrupt, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_per_frame, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_fir_taps, enter_tmp, leave_tmp),

@@ -185,6 +185,10 @@ static void test_shape_mismatch_signal(void **state)
     expect_error("out pick(sine([1, 2]), index: 5)\n", "index-out-of-range", 1, 5, NULL);
     expect_error("out sos(noise(), [1, 0, 0, 1, 0])\n", "bad-sections", 1, 18, NULL);
     expect_error("out fdn(noise(), [0.5, 0.1], [2 ms, 3 ms])\n", "bad-matrix", 1, 18, NULL);
+    expect_error("param w[5] = 0\nout dense([1, 2], w)\n", "bad-weights", 2, 19, NULL);
+    expect_error("param wi[2, 9] = 0\nparam wh[3, 6] = 0\nout gru(downsample([sine(1), sine(2)]), wi, wh)\n",
+                 "bad-weights", 3, 45, NULL);
+    expect_error("param w[5] = 0\nparam b[2] = 0\nout conv1d(sine(1), w, b)\n", "bad-weights", 3, 21, NULL);
     /* stereo nodes: at the argument with the wrong channel count */
     expect_error("out width(sine(1), width: 2)\n", "not-stereo", 1, 11,
                  "make it stereo first, with pan(x)");
@@ -1077,6 +1081,7 @@ static const struct {
     {"too-many-nodes", NULL, 0, many_nodes},
     {"bad-sections", "out sos(noise(), [1, 0, 0, 1, 0])\n", 0, NULL},
     {"bad-matrix", "out fdn(noise(), [0.5, 0.1], [2 ms, 3 ms])\n", 0, NULL},
+    {"bad-weights", "param w[5] = 0\nout dense([1, 2], w)\n", 0, NULL},
 };
 
 static void test_every_code(void **state)

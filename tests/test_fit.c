@@ -695,7 +695,7 @@ static void test_batch_excerpts(void **state)
             rec[k][t] = (wf_real)(k * 10000 + t); /* where it came from, in the value */
     }
     wf_diags d = {0};
-    wf_batch_opts bo = {4, 1000, 7, {0}};
+    wf_batch_opts bo = {4, 1000, 7, {0}, 1};
     bo.loss.kind = WF_LOSS_L1;
     wf_batch *a = wf_batch_new((const wf_real *const *)rec, len, NULL, 3, 1000, &bo, &d);
     wf_batch *b = wf_batch_new((const wf_real *const *)rec, len, NULL, 3, 1000, &bo, &d);

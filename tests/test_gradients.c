@@ -241,6 +241,14 @@ static void test_kind(void **state)
     const wf_node_kind *k = wf_registry[kind];
     if (k->flags & WF_KIND_EXTERNAL)
         skip(); /* params and inputs: the executor provides them */
+    if (k->flags & WF_KIND_ANALYSIS) {
+        /* no gradient by contract (runtime/node.h): a GRAD plan refuses a
+         * param upstream of it (test_cli's param-reaches-analysis). Its
+         * control-rate output's streams are checked against whole passes by
+         * its family's tests (test_pitch_stream). */
+        assert_null(k->backward);
+        skip();
+    }
     int nin = wf_kind_signal_args(k);
     if (k->flags & WF_KIND_VARIADIC)
         nin = 2;
@@ -272,6 +280,8 @@ static void test_kind(void **state)
             {"audio x2 with control x1", WF_RATE_AUDIO, WF_RATE_CONTROL, 2, 1},
             {"control x2 with audio x1", WF_RATE_CONTROL, WF_RATE_AUDIO, 2, 1},
             {"constant x2 with constant x1", WF_RATE_CONST, WF_RATE_CONST, 2, 1},
+            /* a GRU of one hidden unit over one input channel (gate blocks of 1) */
+            {"control x1 with constant x3", WF_RATE_CONTROL, WF_RATE_CONST, 1, 3},
         };
         for (size_t c = 0; c < sizeof grouped / sizeof grouped[0]; c++) {
             config g = {0};
@@ -541,9 +551,37 @@ static void test_distortion_kinds_gradients(void **state)
         }
 }
 
+/* The registry's check sees the neural layers at their smallest (a GRU of
+ * one unit, dense and conv1d of one input channel): here real widths, a
+ * stack as the DDSP decoder builds it, conv1d's two paddings with three
+ * taps, and a GRU over two batch items whose frames come from the target. */
+static void test_nn_gradients(void **state)
+{
+    (void)state;
+    check_lanes("param x[3] = [0.3, -0.5, 0.8] per frame\nparam w[3, 4] = uniform(seed: 1)\n"
+                "param b[4] = [0.1, -0.2, 0.3, 0]\nparam g[4] = [1.2, 0.8, 1, 0.9]\n"
+                "param c[4] = [0.1, 0, -0.1, 0.2]\nparam v[4, 2] = xavier(seed: 2)\n"
+                "h = layernorm(dense(x * (1 + 0.5 * downsample(sine(300 hz))), w, b), g, c)\n"
+                "out mix(softmax(dense(gelu(h) + leaky_relu(h, slope: 0.2) + relu(h), v)) * [1, -2])\n",
+                1, 1);
+    static const char *const pads[] = {"causal", "centred"};
+    for (int i = 0; i < 2; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "param w[6, 3] = uniform(seed: 3)\nparam b[3] = [0.1, -0.2, 0.3]\n"
+                 "x = downsample([sine(300 hz), sine(170 hz) * 0.5])\n"
+                 "out mix(tanh(conv1d(x, w, b, padding: %s)))\n", pads[i]);
+        check_lanes(text, 1, 1);
+    }
+    check_lanes("input x = target\nparam wi[2, 9] = uniform(seed: 4)\nparam wh[3, 9] = uniform(seed: 5)\n"
+                "param bi[9] = uniform(lo: -0.5, hi: 0.5, seed: 6)\nparam bh[9] = uniform(lo: -0.5, hi: 0.5, seed: 7)\n"
+                "f = downsample([x, x * x]) * 4\nout mix(gru(f, wi, wh, bi, bh) * [1, 0.5, -1])\n",
+                2, 1);
+}
+
 int main(void)
 {
-    struct CMUnitTest tests[WF_NODE_COUNT + 6];
+    struct CMUnitTest tests[WF_NODE_COUNT + 7];
     static char names[WF_NODE_COUNT][64];
     for (int i = 0; i < WF_NODE_COUNT; i++) {
         snprintf(names[i], sizeof names[i], "gradient of %s", wf_registry[i]->name);
@@ -555,5 +593,6 @@ int main(void)
     tests[WF_NODE_COUNT + 3] = (struct CMUnitTest){"gradients of modulated delays", test_modfx_gradients, NULL, NULL, NULL};
     tests[WF_NODE_COUNT + 4] = (struct CMUnitTest){"gradients of eq's constant and per-frame bands", test_eq_gradients, NULL, NULL, NULL};
     tests[WF_NODE_COUNT + 5] = (struct CMUnitTest){"gradients of every distortion curve", test_distortion_kinds_gradients, NULL, NULL, NULL};
-    return _cmocka_run_group_tests("gradients", tests, WF_NODE_COUNT + 6, NULL, NULL);
+    tests[WF_NODE_COUNT + 6] = (struct CMUnitTest){"gradients of the neural layers at real widths", test_nn_gradients, NULL, NULL, NULL};
+    return _cmocka_run_group_tests("gradients", tests, WF_NODE_COUNT + 7, NULL, NULL);
 }

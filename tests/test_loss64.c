@@ -1,7 +1,9 @@
 /* Losses in double precision: values against a direct computation (a plain
  * DFT written out in the test, bench/WORKLOADS.md 0.2 to the letter) and gradients
  * against central finite differences, for l1, l2 and the multi-scale
- * spectral loss with default and custom sizes and weights. */
+ * spectral loss with default and custom sizes and weights, the log-mel
+ * loss (against a torchaudio-style filter bank written out here) and the
+ * loudness term (DDSP's compute_loudness written out). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +112,149 @@ static void test_mss_too_short(void **state)
     wf_diags_free(&d);
 }
 
+/* Centred frame m (every hop samples, zeros outside) of x, times the
+ * periodic Hann window, and its power spectrum P[0 .. n/2] by a DFT. */
+static void power_ref(const double *x, int N, int m, int hop, int n, double *P)
+{
+    for (int k = 0; k <= n / 2; k++) {
+        double re = 0, im = 0;
+        for (int j = 0; j < n; j++) {
+            int t = m * hop - n / 2 + j;
+            double u = (t >= 0 && t < N ? x[t] : 0) * (0.5 - 0.5 * cos(2 * PI * j / n));
+            re += u * cos(2 * PI * (double)k * j / n);
+            im -= u * sin(2 * PI * (double)k * j / n);
+        }
+        P[k] = re * re + im * im;
+    }
+}
+
+/* torchaudio's melscale_fbanks (HTK, no norm), 0 Hz to the Nyquist. */
+static double fbank(int b, int k, int B, int n, double rate)
+{
+    double m1 = 2595 * log10(1 + rate / 2 / 700), fp[3];
+    for (int j = 0; j < 3; j++)
+        fp[j] = 700 * (pow(10, m1 * (b + j) / (B + 1) / 2595) - 1);
+    double f = k * rate / n;
+    return fmax(0, fmin((f - fp[0]) / (fp[1] - fp[0]), (fp[2] - f) / (fp[2] - fp[1])));
+}
+
+static double mel_direct(const double *y, const double *t, int N, const int *sizes, int ns,
+                         int B, double rate)
+{
+    double total = 0;
+    for (int s = 0; s < ns; s++) {
+        int n = sizes[s], hop = n / 4, frames = N / hop + 1;
+        double *Py = malloc(sizeof(double) * (n / 2 + 1)), *Pt = malloc(sizeof(double) * (n / 2 + 1));
+        double acc = 0;
+        for (int m = 0; m < frames; m++) {
+            power_ref(y, N, m, hop, n, Py);
+            power_ref(t, N, m, hop, n, Pt);
+            for (int b = 0; b < B; b++) {
+                double My = 0, Mt = 0;
+                for (int k = 0; k <= n / 2; k++) {
+                    My += fbank(b, k, B, n, rate) * Py[k];
+                    Mt += fbank(b, k, B, n, rate) * Pt[k];
+                }
+                double sc = 16.0 / ((double)n * n);
+                acc += fabs(log(sc * My + 1e-7) - log(sc * Mt + 1e-7));
+            }
+        }
+        total += acc / ((double)frames * B);
+        free(Py);
+        free(Pt);
+    }
+    return total;
+}
+
+/* librosa's A_weighting, and DDSP's loudness of centred frame m. */
+static double a_weight(double f)
+{
+    if (f == 0)
+        return -80;
+    double f2 = f * f, c[4] = {12194.217, 20.598997, 107.65265, 737.86223};
+    double a = 2.0 + 20.0 * (2 * log10(c[0]) + 2 * log10(f2) - log10(f2 + c[0] * c[0]) -
+                             log10(f2 + c[1] * c[1]) - 0.5 * log10(f2 + c[2] * c[2]) -
+                             0.5 * log10(f2 + c[3] * c[3]));
+    return fmax(a, -80);
+}
+
+static double loudness_direct(const double *x, int N, int m, int hop, double rate)
+{
+    int n = 2048;
+    double *P = malloc(sizeof(double) * (n / 2 + 1)), a = 0;
+    power_ref(x, N, m, hop, n, P);
+    for (int k = 0; k <= n / 2; k++)
+        a += P[k] * pow(10, a_weight(k * rate / n) / 10);
+    free(P);
+    a /= n / 2 + 1;
+    return fmax(10 * log10(fmax(a, 1e-8)), -80);
+}
+
+static void test_mel_value(void **state)
+{
+    (void)state;
+    int N = 400, sizes[] = {256, 128};
+    double *y = malloc(sizeof(double) * N), *t = malloc(sizeof(double) * N);
+    signals(N, y, t);
+    wf_loss_opts o = {0};
+    o.kind = WF_LOSS_MEL;
+    o.nsizes = 2;
+    memcpy(o.sizes, sizes, sizeof sizes);
+    o.mel_bands = 8; /* every band holds bins at these sizes */
+    o.rate = 16000;
+    check_value(&o, N, mel_direct(y, t, N, sizes, 2, 8, 16000));
+    free(y);
+    free(t);
+}
+
+static void test_loudness_term_value(void **state)
+{
+    (void)state;
+    int N = 700, hop = 64;
+    double *y = malloc(sizeof(double) * N), *t = malloc(sizeof(double) * N);
+    signals(N, y, t);
+    double want = 0;
+    int frames = N / hop + 1;
+    for (int m = 0; m < frames; m++)
+        want += fabs(loudness_direct(y, N, m, hop, 16000) - loudness_direct(t, N, m, hop, 16000));
+    want /= frames;
+    /* alone (the spectral terms weighted 0), with weight 0.3 */
+    wf_loss_opts o = {0};
+    o.kind = WF_LOSS_MSS;
+    o.nsizes = 1;
+    o.sizes[0] = 64;
+    o.weights_given = 1;
+    o.lin_weight = o.log_weight = 0;
+    o.loudness_weight = 0.3;
+    o.rate = 16000;
+    o.hop = hop;
+    check_value(&o, N, 0.3 * want);
+    /* added to the L1 loss */
+    double l1 = 0;
+    for (int i = 0; i < N; i++)
+        l1 += fabs(y[i] - t[i]);
+    o.kind = WF_LOSS_L1;
+    check_value(&o, N, l1 / N + 0.3 * want);
+    free(y);
+    free(t);
+}
+
+static void test_feature_loss_settings(void **state)
+{
+    (void)state;
+    double t[300] = {0};
+    wf_loss_opts o = {0};
+    o.kind = WF_LOSS_MEL;
+    wf_diags d = {0};
+    assert_null(wf_loss_new(&o, t, 300, &d)); /* no rate */
+    o.rate = 16000;
+    o.mel_bands = 5000;
+    assert_null(wf_loss_new(&o, t, 300, &d));
+    assert_int_equal(d.errors, 2);
+    assert_non_null(strstr(d.v[1].msg, "--mel-bands"));
+    wf_diags_free(&d);
+}
+
 static void test_waveform_values(void **state)
 {
     (void)state;
@@ -127,13 +272,11 @@ static void test_waveform_values(void **state)
     check_value(&o, N, l2 / N);
 }
 
-static void check_gradient(wf_loss_kind kind, int N, const int *sizes, int ns)
+static void check_gradient_with(wf_loss_opts o, int N, const int *sizes, int ns)
 {
     double *y = malloc(sizeof(double) * N), *t = malloc(sizeof(double) * N);
     double *dy = malloc(sizeof(double) * N);
     signals(N, y, t);
-    wf_loss_opts o = {0};
-    o.kind = kind;
     o.nsizes = ns;
     if (ns)
         memcpy(o.sizes, sizes, sizeof(int) * ns);
@@ -160,6 +303,36 @@ static void check_gradient(wf_loss_kind kind, int N, const int *sizes, int ns)
     free(dy);
 }
 
+static void check_gradient(wf_loss_kind kind, int N, const int *sizes, int ns)
+{
+    wf_loss_opts o = {0};
+    o.kind = kind;
+    check_gradient_with(o, N, sizes, ns);
+}
+
+static void test_feature_loss_gradients(void **state)
+{
+    (void)state;
+    int sizes[] = {256, 128, 64};
+    wf_loss_opts o = {0};
+    o.kind = WF_LOSS_MEL;
+    o.rate = 16000;
+    o.mel_bands = 16;
+    check_gradient_with(o, 700, sizes, 3);
+    o.mel_bands = 0; /* 64 bands: some narrower than a bin, interpolated */
+    check_gradient_with(o, 3000, NULL, 0);
+    /* the loudness term, alone and on top of the spectral loss */
+    wf_loss_opts l = {0};
+    l.kind = WF_LOSS_MSS;
+    l.rate = 16000;
+    l.hop = 64;
+    l.loudness_weight = 0.5;
+    l.weights_given = 1;
+    check_gradient_with(l, 900, sizes, 3);
+    l.lin_weight = l.log_weight = 1;
+    check_gradient_with(l, 900, sizes, 3);
+}
+
 static void test_mss_gradient(void **state)
 {
     (void)state;
@@ -181,6 +354,8 @@ int main(void)
         cmocka_unit_test(test_mss_value),       cmocka_unit_test(test_mss_too_short),
         cmocka_unit_test(test_waveform_values), cmocka_unit_test(test_mss_gradient),
         cmocka_unit_test(test_waveform_gradients),
+        cmocka_unit_test(test_mel_value),       cmocka_unit_test(test_loudness_term_value),
+        cmocka_unit_test(test_feature_loss_settings), cmocka_unit_test(test_feature_loss_gradients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

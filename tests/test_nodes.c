@@ -1759,6 +1759,23 @@ static const struct {
       T(test_modfx_stream)}},
     {"pan", {T(test_pan_law), T(test_modfx_stream)}},
     {"width", {T(test_width), T(test_modfx_stream)}},
+    {"pitch",
+     {T(test_pitch_tones), T(test_pitch_weak_fundamental), T(test_pitch_glide),
+      T(test_pitch_unvoiced), T(test_pitch_recordings), T(test_pitch_stream)}},
+    {"loudness", {T(test_loudness_sine), T(test_features_stream)}},
+    {"rms", {T(test_rms_sine), T(test_features_stream)}},
+    {"centroid", {T(test_centroid), T(test_features_stream)}},
+    {"flatness", {T(test_flatness), T(test_features_stream)}},
+    {"melspec", {T(test_melspec_bank), T(test_features_stream)}},
+    {"mfcc", {T(test_mfcc_dct), T(test_features_stream)}},
+    {"dense", {T(test_nn_dense_layers), T(test_nn_defaults)}},
+    {"layernorm", {T(test_nn_dense_layers)}},
+    {"relu", {T(test_nn_dense_layers)}},
+    {"leaky_relu", {T(test_nn_dense_layers), T(test_nn_defaults)}},
+    {"gelu", {T(test_nn_dense_layers)}},
+    {"softmax", {T(test_nn_dense_layers), T(test_nn_defaults)}},
+    {"conv1d", {T(test_nn_conv1d)}},
+    {"gru", {T(test_nn_gru)}},
 };
 
 #define NCOVERAGE ((int)(sizeof coverage / sizeof coverage[0]))

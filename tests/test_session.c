@@ -3,8 +3,10 @@
  * phase and fade from the old program to the new over the crossfade, edits
  * that do not compile and change nothing, params that keep their values, and
  * notes played by voices. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "lang/session.h"
@@ -246,6 +248,82 @@ static void test_session_notes(void **state)
     wf_session_free(s);
 }
 
+/* A player on its own thread, as the REPL's: it pulls blocks (about one
+ * every 0.3 ms) while this thread edits the session 40 times, redefining g
+ * between 0.5 and 0.25, trying edits and setting a param under the lock.
+ * Without a crossfade every block is g * k * the sine, whole, for one of
+ * the gains: each swap lands at a block boundary, no block is torn, and the
+ * sine keeps its phase through every swap. */
+typedef struct player {
+    wf_session *s;
+    wf_real *y;
+    int blocks;
+} player;
+
+static void *play(void *ctx)
+{
+    player *p = ctx;
+    struct timespec pause = {0, 300000};
+    for (int b = 0; b < p->blocks; b++) {
+        int n, c;
+        const wf_real *x = wf_session_next_block(p->s, &n, &c);
+        if (!x || n != BLOCK || c != 1)
+            return "a block of another shape";
+        memcpy(p->y + (size_t)b * BLOCK, x, sizeof(wf_real) * BLOCK);
+        nanosleep(&pause, NULL);
+    }
+    return NULL;
+}
+
+static void test_edits_while_playing(void **state)
+{
+    (void)state;
+    wf_session *s = open_session(-1);
+    eval_ok(s, "length 60 s\nparam k = 1 fixed\na = sine(100)\ng = 0.5\nout a * g * k\n");
+    player p = {s, NULL, 3000};
+    p.y = wf_xcalloc((size_t)p.blocks * BLOCK, sizeof(wf_real));
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, play, &p), 0);
+    struct timespec pause = {0, 5000000};
+    for (int i = 0; i < 40; i++) {
+        eval_ok(s, i % 2 ? "g = 0.5\n" : "g = 0.25\n");
+        wf_diags d = {0};
+        assert_int_equal(wf_session_try(s, "out a * nope\n", &d), -1);
+        wf_diags_free(&d);
+        wf_session_lock(s);
+        wf_params *ps = wf_session_params(s);
+        ps->v[wf_params_find(ps, "k")].value[0] = 1; /* the same value, written while it plays */
+        wf_session_unlock(s);
+        assert_true(wf_session_position(s) >= 0);
+        nanosleep(&pause, NULL);
+    }
+    void *why;
+    pthread_join(th, &why);
+    if (why)
+        fail_msg("the player: %s", (const char *)why);
+    int count[2] = {0, 0};
+    for (int b = 0; b < p.blocks; b++) {
+        /* which gain: from the block's largest sample against the sine's */
+        int at = 0;
+        for (int t = 0; t < BLOCK; t++)
+            if (fabs(sin(2 * PI * 100 * (double)(b * BLOCK + t) / SR)) >
+                fabs(sin(2 * PI * 100 * (double)(b * BLOCK + at) / SR)))
+                at = t;
+        double sa = sin(2 * PI * 100 * (double)(b * BLOCK + at) / SR);
+        double g = p.y[(size_t)b * BLOCK + at] / sa;
+        int which = fabs(g - 0.25) < fabs(g - 0.5);
+        count[which]++;
+        for (int t = 0; t < BLOCK; t++) {
+            int64_t i = (int64_t)b * BLOCK + t;
+            assert_close(p.y[i], (which ? 0.25 : 0.5) * sin(2 * PI * 100 * (double)i / SR), 0, 2e-6);
+        }
+    }
+    print_message("blocks at 0.5: %d, at 0.25: %d\n", count[0], count[1]);
+    assert_true(count[0] > 0 && count[1] > 0);
+    free(p.y);
+    wf_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_bad_edit_changes_nothing),
         cmocka_unit_test(test_params_kept),
         cmocka_unit_test(test_session_notes),
+        cmocka_unit_test(test_edits_while_playing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

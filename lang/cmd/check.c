@@ -22,9 +22,10 @@ static void usage_check(FILE *f)
           "when some param's relative error exceeds the tolerance.\n"
           "\n"
           "  --target FILE         check the fit loss against this recording\n"
-          "  --loss mss|l1|l2      loss with --target (default mss)\n"
+          "  --loss mss|mel|l1|l2  loss with --target (default mss)\n"
           "  --fft-sizes A,B,...   FFT sizes of the spectral loss\n"
           "  --loss-weights L,G    weights of its linear and log terms (default 1,1)\n"
+          "  --mel-bands B, --loudness-weight W  as for `weft fit`\n"
           "  --elems N             elements checked per param (default 16; random sample)\n"
           "  --tol T               largest relative error that passes (default 0.02)\n"
           "  --step H              relative finite-difference step (default 1e-6)\n"
@@ -42,6 +43,8 @@ int wf_cmd_check(int argc, char **argv)
         {"target", required_argument, NULL, OPT_TARGET}, {"loss", required_argument, NULL, OPT_LOSS},
         {"fft-sizes", required_argument, NULL, OPT_FFT}, {"elems", required_argument, NULL, OPT_ELEMS},
         {"loss-weights", required_argument, NULL, OPT_WEIGHTS},
+        {"mel-bands", required_argument, NULL, OPT_MEL_BANDS},
+        {"loudness-weight", required_argument, NULL, OPT_LOUDNESS_WEIGHT},
         {"tol", required_argument, NULL, OPT_TOL},       {"seed", required_argument, NULL, OPT_SEED},
         {"step", required_argument, NULL, OPT_STEP},     {"jitter", required_argument, NULL, OPT_JITTER},
         {"float32", no_argument, NULL, OPT_F32},

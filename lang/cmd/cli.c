@@ -30,6 +30,8 @@ static void usage_main(FILE *f)
           "                        as SVG or PNG through Graphviz\n"
           "  spectrogram FILE -o OUT.png  draw an audio file's spectrogram\n"
           "  plot LOG.csv -o OUT   plot a fit log's loss curves (PNG or SVG)\n"
+          "  repl [PATCH]          a live session: build a patch line by line, play it\n"
+          "                        while editing, fit it (`weft` alone on a terminal)\n"
           "  nodes                 list every node with its signature\n"
           "  errors [CODE]         list the codes of errors and warnings, or explain one\n"
           "\n"
@@ -74,6 +76,10 @@ int wf_cli_main(int argc, char **argv)
         }
     }
     if (i == argc) {
+        if (isatty(0) && isatty(1)) { /* a person at a terminal: the REPL */
+            char *repl_argv[] = {"weft repl", NULL};
+            return wf_cmd_repl(1, repl_argv);
+        }
         usage_main(stderr);
         return 2;
     }
@@ -101,6 +107,8 @@ int wf_cli_main(int argc, char **argv)
         return wf_cmd_spectrogram(sub_argc, sub_argv);
     if (strcmp(cmd, "plot") == 0)
         return wf_cmd_plot(sub_argc, sub_argv);
+    if (strcmp(cmd, "repl") == 0)
+        return wf_cmd_repl(sub_argc, sub_argv);
     if (strcmp(cmd, "check") == 0) {
         sub_argv[0] = saved;
         wf_cmd_exec_float64(argc, argv);

@@ -12,6 +12,7 @@ int wf_cmd_play(int argc, char **argv);  /* play.c */
 int wf_cmd_check(int argc, char **argv); /* check.c */
 int wf_cmd_spectrogram(int argc, char **argv); /* picture.c */
 int wf_cmd_plot(int argc, char **argv);  /* picture.c */
+int wf_cmd_repl(int argc, char **argv);  /* repl.c */
 /* `weft check` computes in float64: hands the command over to the float64
  * twin (check.c). Returns only when there is none, or --float32 asks to stay. */
 void wf_cmd_exec_float64(int argc, char **argv);

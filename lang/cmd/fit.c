@@ -9,8 +9,7 @@
 #include <unistd.h>
 
 #include "lang/cmd/cmds.h"
-#include "lang/cmd/objective.h"
-#include "lang/cmd/report.h"
+#include "lang/cmd/fit.h"
 #include "lang/rewrite.h"
 #include "runtime/fit.h"
 #include "runtime/util.h"
@@ -31,11 +30,20 @@ static void usage_fit(FILE *f)
           "  --excerpt S           each step fits excerpts of S seconds drawn at random from\n"
           "                        the recordings (seeded by --seed)\n"
           "  --batch N             excerpts per step (default 1)\n"
+          "  --no-cache            analyses of the target (pitch) are computed once per\n"
+          "                        recording and cached in .weft-cache/ beside it; this\n"
+          "                        computes them without reading or writing the cache\n"
           "  --steps N             optimizer steps (default 500)\n"
           "  --lr X                learning rate (default 0.01)\n"
-          "  --loss mss|l1|l2      multi-scale spectral (default), or waveform L1 / L2\n"
-          "  --fft-sizes A,B,...   FFT sizes of the spectral loss (default 2048,...,64)\n"
-          "  --loss-weights L,G    weights of its linear and log terms (default 1,1)\n"
+          "  --loss mss|mel|l1|l2  multi-scale spectral (default); mel: mean |difference|\n"
+          "                        of log-mel power over FFT sizes; or waveform L1 / L2\n"
+          "  --fft-sizes A,B,...   FFT sizes of the spectral loss (default 2048,...,64;\n"
+          "                        mel: 2048,1024,512)\n"
+          "  --loss-weights L,G    mss: weights of its linear and log terms (default 1,1)\n"
+          "  --mel-bands B         mel: bands per FFT size (default 64)\n"
+          "  --loudness-weight W   adds DDSP's loudness term: W * mean |loudness(target) -\n"
+          "                        loudness(out)| in dB, frames at the patch's frame rate\n"
+          "                        (as the loudness() node, n_fft 2048; default 0: none)\n"
           "  --optimizer adam|sgd  (default adam); --momentum M for sgd (default 0.9)\n"
           "  --schedule const|exp|cosine  learning-rate schedule (default const)\n"
           "  --decay D             exp schedule: lr * D^(step/steps) (default 0.1)\n"
@@ -62,14 +70,9 @@ static void usage_fit(FILE *f)
           f);
 }
 
-typedef struct progress_ctx {
-    int tty;
-    wf_fit_report *report; /* may be NULL */
-} progress_ctx;
-
-static void show_progress(void *ctx, const wf_fit_progress *p)
+void wf_fit_show_progress(void *ctx, const wf_fit_progress *p)
 {
-    progress_ctx *pc = ctx;
+    wf_fit_progress_ctx *pc = ctx;
     if (pc->report)
         wf_fit_report_step(pc->report, p);
     if (!pc->tty)
@@ -96,18 +99,7 @@ static char *default_output(const char *patch)
     return b.s;
 }
 
-/* What `weft fit` was asked for. */
-typedef struct fit_args {
-    common co;
-    wf_fit_opts fo;
-    const char *out, *render, *logpath, *report;
-    int report_every;
-    wf_sample_format fmt;
-    int quiet;
-} fit_args;
-
-/* Parses the command line; 0 to go on, else the exit status. */
-static int fit_options(int argc, char **argv, fit_args *a)
+int wf_fit_options(int argc, char **argv, wf_fit_args *a)
 {
     static const struct option longopts[] = {
         {"target", required_argument, NULL, OPT_TARGET}, {"steps", required_argument, NULL, OPT_STEPS},
@@ -118,12 +110,15 @@ static int fit_options(int argc, char **argv, fit_args *a)
         {"schedule", required_argument, NULL, OPT_SCHED}, {"decay", required_argument, NULL, OPT_DECAY},
         {"clip", required_argument, NULL, OPT_CLIP},     {"fft-sizes", required_argument, NULL, OPT_FFT},
         {"loss-weights", required_argument, NULL, OPT_WEIGHTS},
+        {"mel-bands", required_argument, NULL, OPT_MEL_BANDS},
+        {"loudness-weight", required_argument, NULL, OPT_LOUDNESS_WEIGHT},
         {"seconds", required_argument, NULL, OPT_SECONDS}, {"rate", required_argument, NULL, OPT_RATE},
         {"set", required_argument, NULL, OPT_SET},       {"input", required_argument, NULL, OPT_INPUT},
         {"excerpt", required_argument, NULL, OPT_EXCERPT}, {"batch", required_argument, NULL, OPT_BATCH},
         {"format", required_argument, NULL, OPT_FORMAT},
         {"report", required_argument, NULL, OPT_REPORT},
         {"report-every", required_argument, NULL, OPT_REPORT_EVERY},
+        {"no-cache", no_argument, NULL, OPT_NO_CACHE},
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -146,7 +141,7 @@ static int fit_options(int argc, char **argv, fit_args *a)
             continue;
         switch (c) {
         case 'o': a->out = optarg; break;
-        case 'q': a->quiet = 1; break;
+        case 'q': a->quiet = a->co.quiet = 1; break;
         case 'h': usage_fit(stdout); return -1;
         case OPT_RENDER: a->render = optarg; break;
         case OPT_LOG: a->logpath = optarg; break;
@@ -231,7 +226,7 @@ static FILE *open_log(const char *path, wf_diags *d)
     return log;
 }
 
-static void report_fit(const wf_fit_result *r, const char *outp)
+void wf_fit_summary(const wf_fit_result *r, const char *outp)
 {
     char losses[128] = "no finite loss"; /* diverged at the first evaluation */
     if (isfinite(r->best_loss))
@@ -258,7 +253,7 @@ static void feed_first_recording(wf_setup *s, const wf_objective *ob)
 }
 
 /* What the report's settings table says about the fit. */
-static void describe(wf_fit_report *rp, const fit_args *a, const wf_setup *s,
+static void describe(wf_fit_report *rp, const wf_fit_args *a, const wf_setup *s,
                      const wf_objective *ob, const char *outp)
 {
     const wf_optim_opts *o = &a->fo.optim;
@@ -285,6 +280,16 @@ static void describe(wf_fit_report *rp, const fit_args *a, const wf_setup *s,
                               lo->weights_given ? lo->lin_weight : 1,
                               lo->weights_given ? lo->log_weight : 1);
     }
+    if (lo->kind == WF_LOSS_MEL) {
+        wf_str z = {0};
+        for (int i = 0; i < lo->nsizes; i++)
+            wf_str_printf(&z, "%s%d", i ? "," : "", lo->sizes[i]);
+        wf_fit_report_setting(rp, "FFT sizes", "%s", lo->nsizes ? z.s : "2048,1024,512 (default)");
+        wf_str_free(&z);
+        wf_fit_report_setting(rp, "mel bands", "%d", lo->mel_bands ? lo->mel_bands : 64);
+    }
+    if (lo->loudness_weight > 0)
+        wf_fit_report_setting(rp, "loudness weight", "%g", lo->loudness_weight);
     wf_fit_report_setting(rp, "steps", "%d", a->fo.steps);
     wf_fit_report_setting(rp, "learning rate", "%g", o->lr);
     if (o->kind == WF_OPTIM_SGD)
@@ -318,11 +323,11 @@ static void describe(wf_fit_report *rp, const fit_args *a, const wf_setup *s,
 
 int wf_cmd_fit(int argc, char **argv)
 {
-    fit_args a = {0};
+    wf_fit_args a = {0};
     /* as typed, for the report: getopt reorders argv */
     char **typed = wf_xmalloc(sizeof *typed * (size_t)(argc + 1));
     memcpy(typed, argv, sizeof *typed * (size_t)(argc + 1));
-    int status = fit_options(argc, argv, &a);
+    int status = wf_fit_options(argc, argv, &a);
     if (status) {
         free(typed);
         wf_common_free(&a.co);
@@ -358,8 +363,8 @@ int wf_cmd_fit(int argc, char **argv)
         if (wf_fit_report_begin(report, &d))
             goto done;
     }
-    progress_ctx pc = {!a.quiet && isatty(2), report};
-    a.fo.progress = show_progress;
+    wf_fit_progress_ctx pc = {!a.quiet && isatty(2), report};
+    a.fo.progress = wf_fit_show_progress;
     a.fo.progress_ctx = &pc;
     a.fo.log = log;
     a.fo.stop = wf_cli_catch_sigint();
@@ -377,7 +382,7 @@ int wf_cmd_fit(int argc, char **argv)
     if (wf_write_fitted_patch(s.patch, &s.params, &s.env, outp, carry, &d))
         goto done;
     if ((!a.quiet || rc) && wf_cli_diag_format == WF_DIAG_TEXT)
-        report_fit(&r, outp);
+        wf_fit_summary(&r, outp);
     status = rc ? 1 : r.status == WF_FIT_STOPPED ? 130 : 0;
     if ((a.render && rc == 0) || report) {
         if (a.co.excerpt > 0) /* the render is the whole run, not an excerpt */

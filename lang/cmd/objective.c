@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lang/cmd/features.h"
 #include "runtime/audio.h"
 #include "runtime/util.h"
 
@@ -52,7 +53,7 @@ int wf_common_opt(const char *cmd, int c, common *co)
         return 1;
     case OPT_LOSS:
         if (wf_loss_parse(optarg, &co->loss.kind))
-            return -wf_cli_usage_error(cmd, "--loss is mss, l1 or l2, not '%s'", optarg);
+            return -wf_cli_usage_error(cmd, "--loss is mss, mel, l1 or l2, not '%s'", optarg);
         co->loss_given = 1;
         return 1;
     case OPT_WEIGHTS: {
@@ -65,6 +66,17 @@ int wf_common_opt(const char *cmd, int c, common *co)
         co->loss.weights_given = 1;
         return 1;
     }
+    case OPT_NO_CACHE: co->no_cache = 1; return 1;
+    case OPT_MEL_BANDS:
+        if (wf_parse_number(optarg, &v) || v < 1 || v != floor(v))
+            return -wf_cli_usage_error(cmd, "--mel-bands takes a whole number of bands, got '%s'", optarg);
+        co->loss.mel_bands = v > 1e6 ? 1000000 : (int)v;
+        return 1;
+    case OPT_LOUDNESS_WEIGHT:
+        if (wf_parse_number(optarg, &v) || !(v >= 0) || !isfinite(v))
+            return -wf_cli_usage_error(cmd, "--loudness-weight takes a non-negative number, got '%s'", optarg);
+        co->loss.loudness_weight = v;
+        return 1;
     case OPT_FFT:
         if (parse_sizes(optarg, &co->loss))
             return -wf_cli_usage_error(cmd, "--fft-sizes takes sizes like 2048,512,128 (multiples of 4), got '%s'", optarg);
@@ -148,14 +160,24 @@ static int load_recordings(wf_objective *ob, double sr, int64_t *longest, wf_dia
 }
 
 /* The batch of recordings, and the program fed by it: each item a lane of
- * the inputs from the target. */
+ * the inputs from the target. Analyses of the target that nothing learnt
+ * feeds are computed once per recording (features.h) and fed as inputs of
+ * their own, cut with the items like the aligned signals. */
 static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d)
 {
     const wf_graph *g = s->patch->g;
     wf_batch_opts bo = {co->excerpt > 0 ? (co->batch > 0 ? co->batch : 1) : 0, 0, co->so.seed,
-                        co->loss};
+                        co->loss, 1};
+    bo.loss.rate = s->env.sr; /* mel bands and loudness frames follow the run */
+    bo.loss.hop = s->env.hop;
     if (co->excerpt > 0)
         bo.excerpt = s->env.nsamples;
+    ob->features = wf_features_find(s, ob);
+    bo.align = wf_features_align(ob->features, s);
+    /* whole recordings run padded to the longest, and are analysed so */
+    if (ob->features && wf_features_compute(ob->features, s, ob, co->excerpt > 0 ? 0 : s->env.nsamples,
+                                            !co->no_cache, co->quiet, d))
+        return -1;
     if (ob->count) {
         for (int i = 0; i < ob->count && co->excerpt <= 0; i++)
             if (ob->frames[i] < s->env.nsamples)
@@ -168,17 +190,36 @@ static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d
             return -1;
     }
     int items = ob->batch ? wf_batch_items(ob->batch) : 1;
-    char *per_item = wf_xcalloc((size_t)g->ninputs + 1, 1);
+    int first = g->ninputs, ncuts = 0;
+    const wf_graph *fg = ob->features ? wf_features_graph(ob->features, &first, &ncuts) : g;
+    char *per_item = wf_xcalloc((size_t)fg->ninputs + 1, 1);
     for (int j = 0; j < g->ninputs; j++)
         per_item[j] = ob->batch && (g->inputs[j].from_target || (co->excerpt > 0 && s->data[j] &&
                                                                  !g->inputs[j].space));
+    for (int j = first; j < first + ncuts; j++)
+        per_item[j] = 1;
+    /* the fit runs the graph with the cuts as inputs; the patch keeps its
+     * own for the render and the fitted patch */
+    wf_patch *patch = s->patch;
+    wf_graph *own = patch->g;
+    patch->g = (wf_graph *)fg;
     ob->prog = wf_setup_plan(s, WF_RUN_GRAD, 0, items, per_item, d);
-    for (int j = 0; ob->prog && j < g->ninputs; j++) {
+    patch->g = own;
+    for (int j = 0; ob->prog && j < fg->ninputs; j++) {
         if (!per_item[j])
             continue;
-        int k = g->inputs[j].from_target
+        int k;
+        if (j >= first) {
+            const wf_real *const *data;
+            const int64_t *frames;
+            int chans, div;
+            wf_features_signal(ob->features, j - first, &data, &frames, &chans, &div);
+            k = wf_batch_align_each(ob->batch, data, frames, chans, div);
+        } else {
+            k = g->inputs[j].from_target
                     ? -1
                     : wf_batch_align(ob->batch, s->data[j], ob->reach, g->inputs[j].chans);
+        }
         for (int i = 0; i < wf_prog_input_lanes(ob->prog, j); i++)
             wf_prog_set_input(ob->prog, j, i,
                               k < 0 ? wf_batch_target(ob->batch, i) : wf_batch_aligned(ob->batch, k, i));
@@ -246,6 +287,7 @@ void wf_objective_free(wf_objective *ob)
 {
     wf_prog_free(ob->prog);
     wf_batch_free(ob->batch);
+    wf_features_free(ob->features);
     for (int i = 0; i < ob->count; i++) {
         free(ob->names[i]);
         if (ob->audio)

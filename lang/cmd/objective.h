@@ -38,6 +38,9 @@ enum {
     OPT_FORMAT,
     OPT_REPORT,
     OPT_REPORT_EVERY,
+    OPT_NO_CACHE,
+    OPT_MEL_BANDS,
+    OPT_LOUDNESS_WEIGHT,
 };
 
 /* Options shared by fit and check. */
@@ -48,6 +51,8 @@ typedef struct common {
     wf_pairs targets; /* --target: recordings, or folders of them */
     double excerpt;   /* fit --excerpt: seconds per excerpt (0: whole recordings) */
     int batch;        /* fit --batch: excerpts per step */
+    int no_cache;     /* fit --no-cache: analyses computed, never read from or written to disk */
+    int quiet;        /* no notes about analyses computed once */
 } common;
 
 /* What a fit or check runs: the recordings, the batch of them, and the GRAD
@@ -60,6 +65,7 @@ typedef struct wf_objective {
     int64_t whole;    /* samples of a whole run: the patch's length, else the longest recording */
     int64_t reach;    /* samples of the inputs cut with excerpts: the whole run or the longest recording */
     wf_batch *batch;  /* NULL without a target (check) */
+    struct wf_features *features; /* analyses computed once, fed as inputs (features.h) */
     wf_prog *prog;
 } wf_objective;
 

@@ -199,7 +199,8 @@ static int resolve_inputs(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
 int wf_setup_compile(wf_setup *s, const wf_setup_opts *o, wf_diags *d)
 {
     wf_compile_opts co = {0};
-    s->patch = wf_compile_file(o->patch, &co, d);
+    s->patch = o->text ? wf_compile_text(o->patch, o->text, &co, d)
+                       : wf_compile_file(o->patch, &co, d);
     if (!s->patch)
         return -1;
     return resolve_inputs(s, o, d);

@@ -29,6 +29,9 @@ int wf_parse_number(const char *s, double *out);
 
 typedef struct wf_setup_opts {
     const char *patch;
+    const char *text;      /* the patch's source when it is not read from the file `patch`
+                              (the REPL's session; `patch` then names it, and its folder
+                              is the patch's) */
     double seconds;        /* > 0: length from --seconds (wins) */
     int64_t length_frames; /* > 0: length in samples when the patch sets none (a fit's targets) */
     double rate;           /* > 0: --rate */
