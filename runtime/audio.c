@@ -209,6 +209,10 @@ struct wf_audio_writer {
     int64_t clipped;
     float peak;
     float *buf;
+    /* FLAC into a pipe (flac_to_pipe): libsndfile writes through these */
+    int fd, nhead;
+    int64_t pos, frames;
+    unsigned char head[26];
 };
 
 /* The formats the library has, by file extension, as it reports them at run
@@ -420,11 +424,13 @@ static int pick_format(const char *name, const char *shown, double rate, int cha
     return 0;
 }
 
-/* A writer for the open sf, in the format of info. */
-static wf_audio_writer *writer_for(SNDFILE *sf, const SF_INFO *info, char *path, char *tmp)
+/* w (NULL: a new one) writing through the open sf, in the format of info. */
+static wf_audio_writer *writer_for(wf_audio_writer *w, SNDFILE *sf, const SF_INFO *info,
+                                   char *path, char *tmp)
 {
     int sub = info->format & SF_FORMAT_SUBMASK;
-    wf_audio_writer *w = wf_xcalloc(1, sizeof *w);
+    if (!w)
+        w = wf_xcalloc(1, sizeof *w);
     w->sf = sf;
     w->path = path;
     w->tmp = tmp;
@@ -455,7 +461,7 @@ wf_audio_writer *wf_audio_create(const char *path, double rate, int chans, wf_sa
         free(tmp);
         return NULL;
     }
-    return writer_for(sf, &info, target, tmp);
+    return writer_for(NULL, sf, &info, target, tmp);
 }
 
 static void put_le(unsigned char *p, uint32_t v, int bytes)
@@ -517,6 +523,84 @@ static int write_all(int fd, const unsigned char *b, size_t n)
     return 0;
 }
 
+/* FLAC into a pipe. libFLAC writes its STREAMINFO block first with the
+ * length unknown (0) and seeks back at the end to fill it in, which a pipe
+ * cannot do; the length is known, so the writer holds back the first 26
+ * bytes (the "fLaC" mark, the block's header, its sizes and the 64 bits of
+ * rate, channels, bits and total samples), puts the total in its low 36
+ * bits and passes everything on. The seeks at the end fail, which libsndfile
+ * takes in its stride (the MD5 sum stays 0: "not computed"). */
+static sf_count_t flac_len(void *u)
+{
+    return ((wf_audio_writer *)u)->pos;
+}
+
+static sf_count_t flac_seek(sf_count_t off, int whence, void *u)
+{
+    wf_audio_writer *w = u;
+    return (whence == SEEK_CUR && off == 0) || (whence == SEEK_SET && off == w->pos) ? w->pos : -1;
+}
+
+static sf_count_t flac_read(void *p, sf_count_t n, void *u)
+{
+    (void)p;
+    (void)n;
+    (void)u;
+    return 0;
+}
+
+static sf_count_t flac_tell(void *u)
+{
+    return ((wf_audio_writer *)u)->pos;
+}
+
+static sf_count_t flac_write(const void *p, sf_count_t n, void *u)
+{
+    wf_audio_writer *w = u;
+    const unsigned char *b = p;
+    sf_count_t left = n;
+    if (w->nhead < (int)sizeof w->head) {
+        int k = (int)sizeof w->head - w->nhead < left ? (int)sizeof w->head - w->nhead : (int)left;
+        memcpy(w->head + w->nhead, b, (size_t)k);
+        w->nhead += k;
+        b += k;
+        left -= k;
+        if (w->nhead < (int)sizeof w->head) {
+            w->pos += n;
+            return n;
+        }
+        unsigned char *h = w->head;
+        if (memcmp(h, "fLaC", 4) == 0 && (h[4] & 0x7f) == 0 && w->frames < ((int64_t)1 << 36)) {
+            uint64_t t = (uint64_t)w->frames;
+            h[21] = (unsigned char)((h[21] & 0xf0) | (t >> 32));
+            for (int i = 0; i < 4; i++)
+                h[22 + i] = (unsigned char)(t >> (24 - 8 * i));
+        }
+        if (write_all(w->fd, h, sizeof w->head))
+            return 0;
+    }
+    if (left && write_all(w->fd, b, (size_t)left))
+        return 0;
+    w->pos += n;
+    return n;
+}
+
+static wf_audio_writer *flac_to_pipe(int fd, const char *name, SF_INFO *info, int64_t frames,
+                                     wf_diags *d)
+{
+    static SF_VIRTUAL_IO io = {flac_len, flac_seek, flac_read, flac_write, flac_tell};
+    wf_audio_writer *w = wf_xcalloc(1, sizeof *w);
+    w->fd = fd;
+    w->frames = frames;
+    SNDFILE *sf = sf_open_virtual(&io, SFM_WRITE, info, w);
+    if (!sf) {
+        wf_report_cannot_write(d, WF_NOWHERE, NULL, name, sf_strerror(NULL));
+        free(w);
+        return NULL;
+    }
+    return writer_for(w, sf, info, wf_xstrdup(name), NULL);
+}
+
 wf_audio_writer *wf_audio_create_fd(int fd, const char *name, const char *type, double rate,
                                     int chans, wf_sample_format fmt, int64_t frames, wf_diags *d)
 {
@@ -542,6 +626,8 @@ wf_audio_writer *wf_audio_create_fd(int fd, const char *name, const char *type, 
             info.format = SF_FORMAT_RAW | SF_ENDIAN_LITTLE | (info.format & SF_FORMAT_SUBMASK);
         }
     }
+    if (pipe && (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC)
+        return flac_to_pipe(fd, name, &info, frames, d);
     SNDFILE *sf = sf_open_fd(fd, SFM_WRITE, &info, 0);
     if (!sf) {
         if (pipe)
@@ -553,7 +639,7 @@ wf_audio_writer *wf_audio_create_fd(int fd, const char *name, const char *type, 
             wf_report_cannot_write(d, WF_NOWHERE, NULL, name, sf_strerror(NULL));
         return NULL;
     }
-    return writer_for(sf, &info, wf_xstrdup(name), NULL);
+    return writer_for(NULL, sf, &info, wf_xstrdup(name), NULL);
 }
 
 int wf_audio_write(wf_audio_writer *w, const wf_real *data, int frames)

@@ -52,7 +52,8 @@ wf_audio_writer *wf_audio_create(const char *path, double rate, int chans, wf_sa
 /* Starts writing to the open fd (standard output), in the format the
  * extension `type` names (wav, raw, au, flac, ...); `name` names it in
  * messages. On a pipe, WAV is streamed with a header written first for
- * `frames` frames (libsndfile cannot stream WAV); formats whose header
+ * `frames` frames (libsndfile cannot stream WAV), and FLAC's header gets
+ * that length on its way out (its encoder would leave it 0); formats whose header
  * libsndfile must rewrite at the end (aiff, caf, w64, ...) are refused
  * (pipe-format). The fd is left open; commit only flushes. */
 wf_audio_writer *wf_audio_create_fd(int fd, const char *name, const char *type, double rate,

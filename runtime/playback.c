@@ -378,6 +378,11 @@ int wf_player_have_devices(void)
 {
     return 1;
 }
+
+const char *wf_player_version(void)
+{
+    return Pa_GetVersionText();
+}
 #else
 static int open_device(wf_player *p, const char *device, wf_diags *d)
 {
@@ -402,6 +407,11 @@ char *wf_player_devices(wf_diags *d)
 int wf_player_have_devices(void)
 {
     return 0;
+}
+
+const char *wf_player_version(void)
+{
+    return "no PortAudio";
 }
 #endif
 

@@ -82,5 +82,7 @@ const char *wf_player_sink_name(const wf_player *p);
 char *wf_player_devices(wf_diags *d);
 /* Whether weft was built with PortAudio (devices), else only null and file. */
 int wf_player_have_devices(void);
+/* PortAudio's version text, or "no PortAudio" (weft --version). */
+const char *wf_player_version(void);
 
 #endif

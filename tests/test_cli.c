@@ -4841,8 +4841,8 @@ static void same_bytes(const char *a, const char *b)
     free(y);
 }
 
-/* A file read to its end, whatever its header says its length is (a FLAC
- * streamed into a pipe cannot say). */
+/* A file read to its end, whatever its header says its length is (an AU
+ * streamed into a pipe says "unknown"). */
 static audio load_to_end(const char *path)
 {
     audio a = {0};
@@ -4931,6 +4931,10 @@ static void test_run_to_stdout(void **state)
         same_audio(name, file, 0);
         same_audio(name, "ref.wav", 1.0 / 32768);
     }
+    /* the header of the piped FLAC holds its length, as a file's does */
+    audio fh = load("piped.flac");
+    assert_int_equal(fh.info.frames, 4000);
+    free(fh.x);
 
     /* float WAV through the pipe, against the float file */
     r = WEFT("run", "p.weft", "-o", "ref_float.wav", "--format", "float", "-q");
@@ -5154,6 +5158,9 @@ static void test_play(void **state)
     result_free(&r);
     r = WEFT("--help");
     HAS(r.out, "\n  play PATCH ");
+    result_free(&r);
+    r = WEFT("--version");
+    HAS(r.out, "; playback: ");
     result_free(&r);
 }
 

@@ -13,6 +13,7 @@
 #include "lang/cmd/setup.h"
 #include "runtime/audio.h"
 #include "runtime/fft.h"
+#include "runtime/playback.h"
 
 static void usage_main(FILE *f)
 {
@@ -47,8 +48,8 @@ static void usage_main(FILE *f)
 
 static int version(void)
 {
-    printf("weft %s (%s samples; fft: %s; audio: %s)\n", WF_VERSION, WF_REAL_NAME,
-           wf_fft_backends(), wf_audio_versions());
+    printf("weft %s (%s samples; fft: %s; audio: %s; playback: %s)\n", WF_VERSION, WF_REAL_NAME,
+           wf_fft_backends(), wf_audio_versions(), wf_player_version());
     return 0;
 }
 
