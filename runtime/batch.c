@@ -52,11 +52,18 @@ static void cut(const wf_batch *b, struct aligned *a, int i)
     memset(a->cut[i] + (size_t)have * C, 0, sizeof(wf_real) * (size_t)(a->len - have) * C);
 }
 
+/* Samples from one tile's start to the next: the excerpt rounded up to a
+ * multiple of align, so that every tile starts on a frame boundary. */
+static int64_t tile_stride(const wf_batch *b)
+{
+    return (b->n + b->o.align - 1) / b->o.align * b->o.align;
+}
+
 /* Excerpt positions of a recording of `frames` samples. */
 static int64_t positions(const wf_batch *b, int64_t frames)
 {
     if (b->o.tiles) /* consecutive excerpts from the start */
-        return frames / b->n;
+        return frames >= b->n ? (frames - b->n) / tile_stride(b) + 1 : 0;
     return frames >= b->n ? (frames - b->n) / b->o.align + 1 : 0;
 }
 
@@ -76,7 +83,7 @@ static void excerpt(wf_batch *b, int step, int i)
         at -= u;
     }
     b->rec[i] = t;
-    b->off[i] = at * (b->o.tiles ? b->n : b->o.align);
+    b->off[i] = at * (b->o.tiles ? tile_stride(b) : b->o.align);
     memcpy(b->target[i], b->audio[t] + b->off[i], sizeof(wf_real) * (size_t)b->n);
     for (int k = 0; k < b->naligned; k++)
         cut(b, &b->aligned[k], i);

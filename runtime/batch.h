@@ -29,9 +29,10 @@ typedef struct wf_batch_opts {
      * whole batch's mean (the sum of the shares is the mean). Whole
      * recordings: item i is recording first + i. */
     int first, total;
-    /* Excerpts that tile every recording from its start (consecutive, the
-     * tail shorter than an excerpt left out), the same at every step: a
-     * held-out set measured the same way each time. */
+    /* Excerpts that tile every recording from its start (consecutive, each
+     * starting on a multiple of align, the tail shorter than an excerpt
+     * left out), the same at every step: a held-out set measured the same
+     * way each time. */
     int tiles;
 } wf_batch_opts;
 

@@ -4471,6 +4471,59 @@ static void test_fit_validate(void **state)
     result_free(&r);
 }
 
+/* Column `col` of a fit log's rows that have it (step, loss, seconds,
+ * validation): n values into v. */
+static int log_column(const char *path, int col, double *v, int max)
+{
+    char *text = get_file(path);
+    int n, got = 0;
+    char **lines = lines_of(text, &n);
+    for (int i = 1; i < n && got < max; i++) {
+        const char *c = lines[i];
+        for (int k = 0; k < col && c; k++)
+            c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL;
+        if (c && *c && *c != ',')
+            v[got++] = atof(c);
+    }
+    lines_free(lines);
+    free(text);
+    return got;
+}
+
+/* A held-out loss of a patch that analyses its target: each held-out
+ * recording is analysed too (its own pitch, not the fitted one's), whole
+ * or tiled by excerpts. The held-out take is a fifth above the target:
+ * its held-out loss at the start is the loss of a fit to it, and, through
+ * its own pitch, the spectral loss falls as the gain is learnt. */
+static void test_fit_validate_analysis(void **state)
+{
+    (void)state;
+    put_file("p.weft", "rate 8 khz\nframes 100 hz\ninput x = target\n"
+                       "f0 = pick(pitch(x, fmin: 100, fmax: 1000), 0)\n"
+                       "param g = 0.1 in [0, 2]\nout sine(f0) * g\n");
+    save("t.wav", 8000, 1, 8000, 220, (const double[]){0.5});
+    save("h.wav", 8000, 1, 8000, 330, (const double[]){0.5});
+    result r = WEFT("fit", "p.weft", "--target", "h.wav", "--steps", "1", "--log", "a.csv", "-o",
+                    "a.weft", "--no-cache", "-q");
+    EXPECT_STATUS(r, 0);
+    result_free(&r);
+    double loss[2], held[2];
+    assert_int_equal(log_column("a.csv", 1, loss, 1), 1);
+#define HELD_OUT "fit", "p.weft", "--target", "t.wav", "--validate", "h.wav", "--steps", "40", \
+                 "--validate-every", "40", "--lr", "0.02", "--log", "h.csv", "-o", "h.weft",    \
+                 "--no-cache", "-q"
+    for (int k = 0; k < 2; k++) {
+        r = k ? WEFT(HELD_OUT, "--excerpt", "0.25", "--batch", "2") : WEFT(HELD_OUT);
+        EXPECT_STATUS(r, 0);
+        result_free(&r);
+        assert_int_equal(log_column("h.csv", 3, held, 2), 2);
+        if (!k)
+            assert_true(held[0] == loss[0]);
+        assert_true(held[1] < held[0] / 2);
+    }
+#undef HELD_OUT
+}
+
 /* Data-parallel fits: `mpirun -n 2 weft fit` splits each step's batch over
  * two ranks and ends with the params of one process fitting the same
  * global batch, up to float32 rounding of the gradient's sum: relative
@@ -5261,6 +5314,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tutorial_pictures, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_checkpoint, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_validate, enter_tmp, leave_tmp),
+        cmocka_unit_test_setup_teardown(test_fit_validate_analysis, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_fit_mpi, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_transfer, enter_tmp, leave_tmp),
         cmocka_unit_test_setup_teardown(test_run_to_stdout, enter_tmp, leave_tmp),

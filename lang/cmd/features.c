@@ -35,14 +35,15 @@ typedef struct cut {
     int node;        /* in the patch's graph */
     wf_graph *g;     /* its own graph, out = the cut */
     int chans, div;
-    wf_real **data;  /* per recording, frames x chans */
-    int64_t *frames;
+    /* per set of recordings (WF_FEATURES_*), per recording: frames x chans */
+    wf_real **data[WF_FEATURES_SETS];
+    int64_t *frames[WF_FEATURES_SETS];
 } cut;
 
 struct wf_features {
     cut *cuts;
     int n;
-    int count;       /* recordings */
+    int count[WF_FEATURES_SETS]; /* recordings of each set */
     wf_graph *fit;   /* the fit's graph */
     int first_input;
 };
@@ -152,14 +153,10 @@ wf_features *wf_features_find(const wf_setup *s, const wf_objective *ob)
                 k->g = wf_graph_copy(g);
                 k->g->out = i;
                 wf_graph_prune(k->g);
-                k->data = wf_xcalloc((size_t)ob->count, sizeof *k->data);
-                k->frames = wf_xcalloc((size_t)ob->count, sizeof *k->frames);
             }
     }
-    if (f) {
-        f->count = ob->count;
+    if (f)
         f->fit = fit_graph(g, f);
-    }
     free(ok);
     free(ana);
     free(target);
@@ -273,7 +270,7 @@ static char *cache_path(const char *rec, uint64_t key, char **dir)
 /* ------------------------------------------------------------- compute */
 
 /* Cut k over recording r, len samples: its graph run whole. */
-static wf_real *run_cut(const cut *k, const wf_setup *s, const wf_objective *ob, int r,
+static wf_real *run_cut(const cut *k, const wf_setup *s, const wf_real *audio, int64_t have,
                         int64_t len, int64_t *frames, wf_diags *d)
 {
     wf_env env = s->env;
@@ -285,8 +282,9 @@ static wf_real *run_cut(const cut *k, const wf_setup *s, const wf_objective *ob,
     if (!p)
         return NULL;
     wf_real *x = wf_aalloc(sizeof(wf_real) * (size_t)(len ? len : 1));
-    int64_t have = ob->frames[r] < len ? ob->frames[r] : len;
-    memcpy(x, ob->audio[r], sizeof(wf_real) * (size_t)have);
+    if (have > len)
+        have = len;
+    memcpy(x, audio, sizeof(wf_real) * (size_t)have);
     memset(x + have, 0, sizeof(wf_real) * (size_t)(len - have));
     for (int j = 0; j < k->g->ninputs; j++)
         if (wf_prog_input_lanes(p, j))
@@ -322,35 +320,42 @@ static wf_real *read_cache(const char *path, int64_t frames, int chans)
     return data;
 }
 
-int wf_features_compute(wf_features *f, const wf_setup *s, const wf_objective *ob, int64_t len,
-                        int cache, int quiet, wf_diags *d)
+int wf_features_compute(wf_features *f, int set, const wf_setup *s, const wf_recordings *rec,
+                        int64_t len, int cache, int quiet, wf_diags *d)
 {
+    f->count[set] = rec->count;
+    for (int c = 0; c < f->n; c++) {
+        f->cuts[c].data[set] = wf_xcalloc((size_t)rec->count + 1, sizeof(wf_real *));
+        f->cuts[c].frames[set] = wf_xcalloc((size_t)rec->count + 1, sizeof(int64_t));
+    }
     for (int c = 0; c < f->n; c++) {
         cut *k = &f->cuts[c];
         const char *what = k->g->nodes[k->g->out].kind->name; /* after the analysis in it */
         for (int i = 0; i < k->g->n; i++)
             if (worth_once(k->g, &k->g->nodes[i]))
                 what = k->g->nodes[i].kind->name;
-        for (int r = 0; r < ob->count; r++) {
-            int64_t n = len > 0 ? len : ob->frames[r];
+        wf_real **data = k->data[set];
+        int64_t *got = k->frames[set];
+        for (int r = 0; r < rec->count; r++) {
+            int64_t n = len > 0 ? len : rec->frames[r];
             int64_t frames = k->div > 1 ? (n + k->div - 1) / k->div : n;
             hash h = {0xcbf29ce484222325ull};
             mix_graph(&h, k->g, &s->env, n);
             char *dir = NULL, *path = NULL;
-            if (cache && mix_inputs(&h, k->g, s, ob->names[r]) == 0)
-                path = cache_path(ob->names[r], h.h, &dir);
-            if (path && (k->data[r] = read_cache(path, frames, k->chans))) {
-                k->frames[r] = frames;
+            if (cache && mix_inputs(&h, k->g, s, rec->names[r]) == 0)
+                path = cache_path(rec->names[r], h.h, &dir);
+            if (path && (data[r] = read_cache(path, frames, k->chans))) {
+                got[r] = frames;
                 if (!quiet)
-                    fprintf(stderr, "weft: %s of %s read from the cache %s\n", what, ob->names[r],
+                    fprintf(stderr, "weft: %s of %s read from the cache %s\n", what, rec->names[r],
                             path);
                 free(dir);
                 free(path);
                 continue;
             }
             double t = wf_now();
-            k->data[r] = run_cut(k, s, ob, r, n, &k->frames[r], d);
-            if (!k->data[r]) {
+            data[r] = run_cut(k, s, rec->audio[r], rec->frames[r], n, &got[r], d);
+            if (!data[r]) {
                 free(dir);
                 free(path);
                 return -1;
@@ -358,13 +363,13 @@ int wf_features_compute(wf_features *f, const wf_setup *s, const wf_objective *o
             t = wf_now() - t;
             int saved = 0;
             if (path && (mkdir(dir, 0755) == 0 || errno == EEXIST)) {
-                int64_t shape[2] = {k->frames[r], k->chans};
+                int64_t shape[2] = {got[r], k->chans};
                 wf_diags ignored = {0}; /* a folder we cannot write: compute every time */
-                saved = wf_npy_save(path, k->data[r], 2, shape, &ignored) == 0;
+                saved = wf_npy_save(path, data[r], 2, shape, &ignored) == 0;
                 wf_diags_free(&ignored);
             }
             if (!quiet)
-                fprintf(stderr, "weft: %s of %s computed once (%.2f s)%s%s\n", what, ob->names[r], t,
+                fprintf(stderr, "weft: %s of %s computed once (%.2f s)%s%s\n", what, rec->names[r], t,
                         saved ? ", cached in " : path ? ", not cached (cannot write there)" : "",
                         saved ? path : "");
             free(dir);
@@ -383,12 +388,12 @@ const wf_graph *wf_features_graph(wf_features *f, int *first_input, int *ncuts)
     return f->fit;
 }
 
-void wf_features_signal(const wf_features *f, int k, const wf_real *const **data,
+void wf_features_signal(const wf_features *f, int set, int k, const wf_real *const **data,
                         const int64_t **frames, int *chans, int *div)
 {
     const cut *c = &f->cuts[k];
-    *data = (const wf_real *const *)c->data;
-    *frames = c->frames;
+    *data = (const wf_real *const *)c->data[set];
+    *frames = c->frames[set];
     *chans = c->chans;
     *div = c->div;
 }
@@ -400,10 +405,12 @@ void wf_features_free(wf_features *f)
     for (int c = 0; c < f->n; c++) {
         cut *k = &f->cuts[c];
         wf_graph_free(k->g);
-        for (int r = 0; r < f->count; r++)
-            wf_afree(k->data[r]);
-        free(k->frames);
-        free(k->data);
+        for (int set = 0; set < WF_FEATURES_SETS; set++) {
+            for (int r = 0; r < f->count[set]; r++)
+                wf_afree(k->data[set][r]);
+            free(k->frames[set]);
+            free(k->data[set]);
+        }
     }
     free(f->cuts);
     wf_graph_free(f->fit);

@@ -17,18 +17,29 @@ wf_features *wf_features_find(const wf_setup *s, const wf_objective *ob);
 /* Samples the excerpts' offsets must be multiples of (the hop when a cut is
  * at control rate, else 1). */
 int64_t wf_features_align(const wf_features *f, const wf_setup *s);
-/* Computes (or reads from the cache) every cut over every recording, each
- * `len` samples long (the recording's own length when 0). With caching off
- * nothing is read or written. Notes on stderr unless quiet. 0, or -1 after
- * reporting. */
-int wf_features_compute(wf_features *f, const wf_setup *s, const wf_objective *ob, int64_t len,
-                        int cache, int quiet, wf_diags *d);
+/* The sets of recordings a fit analyses: those it fits and the held-out
+ * ones (fit --validate). */
+enum { WF_FEATURES_FIT, WF_FEATURES_HELD_OUT, WF_FEATURES_SETS };
+
+typedef struct wf_recordings {
+    int count;
+    const char *const *names;
+    const wf_real *const *audio; /* mono at the run's rate */
+    const int64_t *frames;
+} wf_recordings;
+
+/* Computes (or reads from the cache) every cut over every recording of
+ * set `set` (once per set), each `len` samples long (the recording's own
+ * length when 0). With caching off nothing is read or written. Notes on
+ * stderr unless quiet. 0, or -1 after reporting. */
+int wf_features_compute(wf_features *f, int set, const wf_setup *s, const wf_recordings *rec,
+                        int64_t len, int cache, int quiet, wf_diags *d);
 /* The graph the fit runs: s's with each cut an input (index first_input +
  * k for cut k) and what only fed the cuts pruned; owned by f. */
 const wf_graph *wf_features_graph(wf_features *f, int *first_input, int *ncuts);
-/* Cut k's signal of every recording, frames of it, channels and samples per
- * frame, for wf_batch_align_each. */
-void wf_features_signal(const wf_features *f, int k, const wf_real *const **data,
+/* Cut k's signal of every recording of a set, frames of it, channels and
+ * samples per frame, for wf_batch_align_each. */
+void wf_features_signal(const wf_features *f, int set, int k, const wf_real *const **data,
                         const int64_t **frames, int *chans, int *div);
 void wf_features_free(wf_features *f);
 

@@ -202,8 +202,11 @@ static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d
     ob->features = wf_features_find(s, ob);
     bo.align = wf_features_align(ob->features, s);
     /* whole recordings run padded to the longest, and are analysed so */
-    if (ob->features && wf_features_compute(ob->features, s, ob, co->excerpt > 0 ? 0 : s->env.nsamples,
-                                            !co->no_cache, co->quiet, d))
+    wf_recordings rec = {ob->count, (const char *const *)ob->names,
+                         (const wf_real *const *)ob->audio, ob->frames};
+    if (ob->features && wf_features_compute(ob->features, WF_FEATURES_FIT, s, &rec,
+                                            co->excerpt > 0 ? 0 : s->env.nsamples, !co->no_cache,
+                                            co->quiet, d))
         return -1;
     ob->dist = co->dist;
     if (ob->count && co->dist && co->dist->size > 1) {
@@ -261,7 +264,8 @@ static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d
             const wf_real *const *data;
             const int64_t *frames;
             int chans, div;
-            wf_features_signal(ob->features, j - first, &data, &frames, &chans, &div);
+            wf_features_signal(ob->features, WF_FEATURES_FIT, j - first, &data, &frames, &chans,
+                               &div);
             k = wf_batch_align_each(ob->batch, data, frames, chans, div);
         } else {
             k = g->inputs[j].from_target
@@ -334,10 +338,6 @@ int wf_objective_prepare(common *co, wf_setup *s, wf_objective *ob, wf_diags *d)
 int wf_objective_validation(wf_objective *ob, const wf_setup *s, const common *co,
                             const wf_pairs *files, wf_diags *d)
 {
-    if (ob->features) /* they would need the held-out recordings analysed too */
-        return -wf_cli_usage_error("fit", "--validate: held-out losses of a patch with analyses "
-                                          "of the target (%s) are not measured yet",
-                                   "pitch, loudness, ...");
     ob->vcount = files->n;
     ob->vnames = wf_xcalloc((size_t)files->n + 1, sizeof *ob->vnames);
     ob->vaudio = wf_xcalloc((size_t)files->n + 1, sizeof *ob->vaudio);
@@ -348,7 +348,7 @@ int wf_objective_validation(wf_objective *ob, const wf_setup *s, const common *c
         if (wf_audio_load(files->v[i], s->env.sr, 1, &ob->vaudio[i], &ob->vframes[i], &chans, d))
             return -1;
     }
-    wf_batch_opts bo = {0, 0, co->so.seed, co->loss, 1, 0, 0, 1};
+    wf_batch_opts bo = {0, 0, co->so.seed, co->loss, wf_features_align(ob->features, s), 0, 0, 1};
     bo.loss.rate = s->env.sr; /* as the batch's */
     bo.loss.hop = s->env.hop;
     if (co->excerpt > 0)
@@ -357,10 +357,32 @@ int wf_objective_validation(wf_objective *ob, const wf_setup *s, const common *c
                               (const char *const *)ob->vnames, ob->vcount, s->env.nsamples, &bo, d);
     if (!ob->vbatch)
         return -1;
+    /* the analyses of the held-out recordings, as of those fitted */
+    wf_recordings rec = {ob->vcount, (const char *const *)ob->vnames,
+                         (const wf_real *const *)ob->vaudio, ob->vframes};
+    if (ob->features && wf_features_compute(ob->features, WF_FEATURES_HELD_OUT, s, &rec,
+                                            co->excerpt > 0 ? 0 : s->env.nsamples, !co->no_cache,
+                                            co->quiet, d))
+        return -1;
+    /* the same signals, cut at the held-out items' places, in the order of
+     * the fitted batch's (ob->aligned indexes both) */
     const wf_graph *g = s->patch->g;
-    for (int j = 0; j < g->ninputs; j++)
-        if (ob->aligned[j] >= 0) /* the same signals, cut at the held-out items' places */
+    int first = g->ninputs, ncuts = 0;
+    const wf_graph *fg = ob->features ? wf_features_graph(ob->features, &first, &ncuts) : g;
+    for (int j = 0; j < fg->ninputs; j++) {
+        if (ob->aligned[j] < 0)
+            continue;
+        if (j >= first) {
+            const wf_real *const *data;
+            const int64_t *frames;
+            int chans, div;
+            wf_features_signal(ob->features, WF_FEATURES_HELD_OUT, j - first, &data, &frames,
+                               &chans, &div);
+            wf_batch_align_each(ob->vbatch, data, frames, chans, div);
+        } else {
             wf_batch_align(ob->vbatch, s->data[j], ob->reach, g->inputs[j].chans);
+        }
+    }
     int total = wf_batch_items(ob->vbatch);
     wf_dist one = {0, 1};
     wf_dist_share(ob->dist ? ob->dist : &one, total, &ob->vfirst, &ob->vn);
