@@ -741,9 +741,17 @@ static void test_run_examples(void **state)
         /* a patch whose length comes from its fit target gets one here */
         int has_length = p->g->length > 0;
         double seconds = has_length ? p->g->length : 0.25;
+        /* a patch that hears its fit target (`input x = target`, as
+         * ddsp_flute.weft) hears a recording instead */
+        wf_str hear = {0};
+        for (int j = 0; j < p->g->ninputs; j++)
+            if (p->g->inputs[j].from_target)
+                wf_str_printf(&hear, "%s=%s/data/flute_d5_16k.wav", p->g->inputs[j].name, EXAMPLES);
         wf_patch_free(p);
-        result r = has_length ? WEFT("run", patch.s, "-o", wav.s)
-                              : WEFT("run", patch.s, "-o", wav.s, "--seconds", "0.25");
+        result r = hear.s ? WEFT("run", patch.s, "-o", wav.s, "--seconds", "0.25", "--input", hear.s)
+                   : has_length ? WEFT("run", patch.s, "-o", wav.s)
+                                : WEFT("run", patch.s, "-o", wav.s, "--seconds", "0.25");
+        wf_str_free(&hear);
         EXPECT_STATUS(r, 0);
         char summary[300];
         snprintf(summary, sizeof summary, "weft: wrote %s (%.3f s, %d channel%s, %g Hz)\n", wav.s,
