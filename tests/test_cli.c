@@ -4382,7 +4382,7 @@ static int pyin_frames(const char *file, double *f0, int max)
  * as long as the melody, finite and not silent, and its pitch (pyin, in
  * weft) follows the melody's: of the melody's voiced frames, at least 80%
  * are voiced in the render within 25 cents of the melody's f0 (of twice
- * it an octave up; measured: 92% and 96%, the rest at the notes' edges
+ * it an octave up; measured: 94% and 95%, the rest at the notes' edges
  * and where the detector takes the octave below). */
 static void test_ddsp_transfer(void **state)
 {
