@@ -21,7 +21,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 PYTHON = "/usr/bin/python3"
-WORKLOADS = ("W1", "W2", "W3", "W5", "W6", "W7")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7")
 RECORDINGS = os.path.join(os.path.dirname(ROOT), "shared", "data", "recordings")
 
 # Timing metrics that get a weft-vs-peer ratio, and whether higher is faster
@@ -180,7 +180,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default="build", help="meson build folder (default: build)")
     ap.add_argument("--only", default=",".join(WORKLOADS),
-                    help="comma-separated workloads to run (default: W1,W2,W3,W5,W6,W7)")
+                    help="comma-separated workloads to run (default: W1,W2,W3,W4,W5,W6,W7)")
     ap.add_argument("--recordings", default=RECORDINGS,
                     help="W7's folder of *_16k.wav recordings (default: ../shared/data/recordings "
                          "beside the repository)")

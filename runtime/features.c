@@ -165,6 +165,27 @@ static void logmel_adjoint(const wf_feat *f, const double *P, const double *gv, 
     }
 }
 
+/* sum_k ln max(P_k, FLAT_AMIN) and sum_k max(P_k, FLAT_AMIN), with one log
+ * per frame: the product of the values, renormalised by frexp every 4 (a
+ * float spectrum's power is below 1e77, so 4 of them stay within double). */
+static void flat_sums(const double *P, int K, double *lg, double *am)
+{
+    double prod = 1, a = 0;
+    long ex = 0;
+    for (int k = 0; k < K; k++) {
+        double Q = P[k] > FLAT_AMIN ? P[k] : FLAT_AMIN;
+        prod *= Q;
+        a += Q;
+        if (k % 4 == 3) {
+            int e;
+            prod = frexp(prod, &e);
+            ex += e;
+        }
+    }
+    *lg = log(prod) + (double)ex * 0.69314718055994530942;
+    *am = a;
+}
+
 /* One frame's values from its power spectrum. */
 static void frame_values(const wf_feat *f, scratch *w, wf_real *out)
 {
@@ -192,12 +213,8 @@ static void frame_values(const wf_feat *f, scratch *w, wf_real *out)
         break;
     }
     case WF_FEAT_FLATNESS: {
-        double lg = 0, am = 0;
-        for (int k = 0; k < K; k++) {
-            double Q = P[k] > FLAT_AMIN ? P[k] : FLAT_AMIN;
-            lg += log(Q);
-            am += Q;
-        }
+        double lg, am;
+        flat_sums(P, K, &lg, &am);
         out[0] = (wf_real)(exp(lg / K) / (am / K));
         break;
     }
@@ -256,12 +273,8 @@ static void frame_adjoint(const wf_feat *f, scratch *w, const wf_real *g)
         break;
     }
     case WF_FEAT_FLATNESS: {
-        double lg = 0, am = 0;
-        for (int k = 0; k < K; k++) {
-            double Q = P[k] > FLAT_AMIN ? P[k] : FLAT_AMIN;
-            lg += log(Q);
-            am += Q;
-        }
+        double lg, am;
+        flat_sums(P, K, &lg, &am);
         am /= K;
         double F = exp(lg / K) / am;
         for (int k = 0; k < K; k++)

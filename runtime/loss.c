@@ -46,15 +46,24 @@ typedef struct scratch {
 
 /* A term weight * mean |F(y) - F(t)| over the frames and values of a
  * feature F of runtime/features.h (a mel size, the loudness): centred
- * frames every hop samples over the signal padded with n/2 zeros. */
+ * frames every hop samples over the signal padded with n/2 zeros, in
+ * segments of SEG_FRAMES frames split across the cores, each with its own
+ * stretch of the adjoint, added up in segment order (so that sums do not
+ * depend on the number of threads). */
+#define SEG_FRAMES 64
+
 typedef struct featterm {
     wf_feat f;
-    void *tables, *work;
-    int hop, frames;
+    void *tables;
+    void **work;              /* per thread */
+    int nthreads;
+    int hop, frames, nseg;
     double weight;
     wf_real *tval, *yval, *g; /* target's and y's values, their adjoint [frames x dims] */
     wf_real *pad, *dpad;      /* the padded signal and its adjoint */
-    size_t padlen;
+    size_t padlen, span;      /* span: samples a segment's frames cover */
+    wf_real *seg;             /* per segment: its frames' adjoint [nseg x span] */
+    double *partial;          /* per segment: sum |F(y) - F(t)| */
 } featterm;
 
 struct wf_loss {
@@ -118,56 +127,104 @@ static void featterm_init(featterm *t, const wf_feat_spec *sp, int hop, double w
 {
     t->tables = wf_aalloc(wf_feat_table_bytes(sp));
     wf_feat_init(&t->f, sp, t->tables);
-    t->work = wf_aalloc(wf_feat_work_bytes(&t->f));
+    t->nthreads = omp_get_max_threads();
+    t->work = wf_xcalloc((size_t)t->nthreads, sizeof *t->work);
+    for (int i = 0; i < t->nthreads; i++)
+        t->work[i] = wf_aalloc(wf_feat_work_bytes(&t->f));
     t->hop = hop;
     t->frames = (int)(n / hop) + 1;
+    t->nseg = (t->frames + SEG_FRAMES - 1) / SEG_FRAMES;
     t->weight = weight;
     size_t vals = (size_t)t->frames * (size_t)t->f.dims;
     t->tval = wf_aalloc(sizeof(wf_real) * vals);
     t->yval = wf_aalloc(sizeof(wf_real) * vals);
     t->g = wf_aalloc(sizeof(wf_real) * vals);
+    /* the last frame's end, and the signal after its n/2 zeros (a hop
+     * longer than half a frame leaves samples past the last frame) */
     t->padlen = (size_t)(t->frames - 1) * (size_t)hop + (size_t)sp->n;
+    if (t->padlen < (size_t)n + (size_t)sp->n)
+        t->padlen = (size_t)n + (size_t)sp->n;
     t->pad = wf_xcalloc(t->padlen, sizeof(wf_real));
     t->dpad = wf_xcalloc(t->padlen, sizeof(wf_real));
+    t->span = (size_t)(SEG_FRAMES - 1) * (size_t)hop + (size_t)sp->n;
+    t->seg = wf_aalloc(sizeof(wf_real) * (size_t)t->nseg * t->span);
+    t->partial = wf_xcalloc((size_t)t->nseg, sizeof(double));
 }
 
 static void featterm_free(featterm *t)
 {
     wf_afree(t->tables);
-    wf_afree(t->work);
+    for (int i = 0; i < t->nthreads; i++)
+        wf_afree(t->work[i]);
+    free(t->work);
     wf_afree(t->tval);
     wf_afree(t->yval);
     wf_afree(t->g);
     free(t->pad);
     free(t->dpad);
+    wf_afree(t->seg);
+    free(t->partial);
 }
 
-/* The values of x [n] (the middle of the padded buffer; its zeros stay). */
-static void featterm_values(featterm *t, const wf_real *x, int64_t n, wf_real *out)
+static int seg_frames(const featterm *t, int c)
 {
-    memcpy(t->pad + t->f.s.n / 2, x, sizeof(wf_real) * (size_t)n);
-    wf_feat_forward(&t->f, t->pad, 1, t->hop, t->frames, out, t->f.dims, t->work);
+    int f0 = c * SEG_FRAMES;
+    return t->frames - f0 < SEG_FRAMES ? t->frames - f0 : SEG_FRAMES;
 }
 
-/* The term's value at y, and when dy is given its gradient added into dy. */
-static double featterm_eval(featterm *t, const wf_real *y, int64_t n, wf_real *dy)
+/* Segment c: its values into out (with `target`, else y's: then also the
+ * partial sum, the adjoint of the values and, with want_grad, its stretch
+ * of the adjoint of the padded signal). */
+static void featterm_segment(featterm *t, int c, wf_real *out, int target, int want_grad, void *work)
 {
-    featterm_values(t, y, n, t->yval);
-    size_t vals = (size_t)t->frames * (size_t)t->f.dims;
-    double acc = 0, k = t->weight / (double)vals;
-    for (size_t i = 0; i < vals; i++) {
+    int f0 = c * SEG_FRAMES, count = seg_frames(t, c), D = t->f.dims;
+    const wf_real *x = t->pad + (size_t)f0 * t->hop;
+    wf_feat_forward(&t->f, x, 1, t->hop, count, out + (size_t)f0 * D, D, work);
+    if (target)
+        return;
+    double acc = 0, k = t->weight / ((double)t->frames * D);
+    for (size_t i = (size_t)f0 * D; i < (size_t)(f0 + count) * D; i++) {
         double e = (double)t->yval[i] - (double)t->tval[i];
         acc += fabs(e);
         t->g[i] = (wf_real)(k * (e > 0 ? 1 : e < 0 ? -1 : 0));
     }
+    t->partial[c] = acc * k;
+    if (!want_grad)
+        return;
+    wf_real *sg = t->seg + (size_t)c * t->span;
+    memset(sg, 0, sizeof(wf_real) * t->span);
+    wf_feat_backward(&t->f, x, 1, t->hop, count, t->g + (size_t)f0 * D, D, sg, work);
+}
+
+/* The values of x [n] (the middle of the padded buffer; its zeros stay),
+ * the target's or y's; for y, the term and, when dy is given, its gradient
+ * added into dy. */
+static double featterm_run(featterm *t, const wf_real *x, int64_t n, int target, wf_real *dy)
+{
+    memcpy(t->pad + t->f.s.n / 2, x, sizeof(wf_real) * (size_t)n);
+    wf_real *out = target ? t->tval : t->yval;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(t->nthreads) if (n >= 4096)
+    for (int c = 0; c < t->nseg; c++)
+        featterm_segment(t, c, out, target, dy != NULL, t->work[omp_get_thread_num()]);
+    if (target)
+        return 0;
+    double loss = 0;
+    for (int c = 0; c < t->nseg; c++)
+        loss += t->partial[c];
     if (dy) {
         memset(t->dpad, 0, sizeof(wf_real) * t->padlen);
-        wf_feat_backward(&t->f, t->pad, 1, t->hop, t->frames, t->g, t->f.dims, t->dpad, t->work);
+        for (int c = 0; c < t->nseg; c++) {
+            wf_real *d = t->dpad + (size_t)c * SEG_FRAMES * t->hop;
+            const wf_real *sg = t->seg + (size_t)c * t->span;
+            size_t len = (size_t)(seg_frames(t, c) - 1) * t->hop + (size_t)t->f.s.n;
+            for (size_t j = 0; j < len; j++)
+                d[j] += sg[j];
+        }
         const wf_real *mid = t->dpad + t->f.s.n / 2;
         for (int64_t i = 0; i < n; i++)
             dy[i] += mid[i];
     }
-    return acc * k;
+    return loss;
 }
 
 /* The feature terms: one per mel size, and the loudness. */
@@ -299,7 +356,7 @@ int wf_loss_set_target(wf_loss *L, const wf_real *target, wf_diags *d)
         }
     memcpy(L->target, target, sizeof(wf_real) * (size_t)L->n);
     for (int i = 0; i < L->nft; i++)
-        featterm_values(&L->ft[i], L->target, L->n, L->ft[i].tval);
+        featterm_run(&L->ft[i], L->target, L->n, 1, NULL);
     if (!L->nsc)
         return 0;
     scratch *x = &L->scr[0];
@@ -467,7 +524,7 @@ double wf_loss_eval(wf_loss *L, const wf_real *y, wf_real *dy)
     } else
         loss = waveform(L, y, dy);
     for (int i = 0; i < L->nft; i++)
-        loss += featterm_eval(&L->ft[i], y, L->n, dy);
+        loss += featterm_run(&L->ft[i], y, L->n, 0, dy);
     return loss;
 }
 

@@ -24,6 +24,7 @@
  * Backward (whole runs, so nothing before the start): the same layout, the
  * shared adjoint (recomputing the spectra: nothing is put on the tape), and
  * the adjoint of the padding, which keeps the middle. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/features.h"
@@ -37,9 +38,7 @@ typedef struct feat_state {
 static const wf_feat_kind kinds_of[] = {WF_FEAT_LOUDNESS, WF_FEAT_RMS, WF_FEAT_CENTROID,
                                         WF_FEAT_FLATNESS, WF_FEAT_MELSPEC, WF_FEAT_MFCC};
 
-/* Option positions: every kind's options follow x in the order n_fft,
- * then its own (see the arg tables). */
-enum { A_X, A_N };
+enum { A_X };
 
 static const wf_node_kind *const *kind_table(void);
 
@@ -52,32 +51,35 @@ static wf_feat_kind kind_of(const wf_gnode *g)
     return WF_FEAT_RMS;
 }
 
+/* Option `name` of node g (the kinds order their options differently),
+ * else its default; dflt for a kind without it. */
+static double opt(const wf_gnode *g, const char *name, double dflt)
+{
+    for (int a = 0; a < g->kind->nargs; a++)
+        if (strcmp(g->kind->args[a].name, name) == 0)
+            return wf_opt_num(g, a, strtod(g->kind->args[a].dflt, NULL));
+    return dflt;
+}
+
+/* The frame size: rms calls it frame, the spectral kinds n_fft. */
+static int frame_of(const wf_gnode *g)
+{
+    return (int)(kind_of(g) == WF_FEAT_RMS ? opt(g, "frame", 0) : opt(g, "n_fft", 0));
+}
+
 /* The settings of node g at rate `rate`. */
 static wf_feat_spec spec_of(const wf_gnode *g, double rate)
 {
     wf_feat_spec s = {0};
     s.kind = kind_of(g);
-    s.n = (int)wf_opt_num(g, A_N, 512);
+    s.n = frame_of(g);
     s.rate = rate;
-    switch (s.kind) {
-    case WF_FEAT_LOUDNESS:
-        s.range_db = wf_opt_num(g, 2, 80);
-        s.ref_db = wf_opt_num(g, 3, 0);
-        break;
-    case WF_FEAT_MELSPEC:
-        s.bands = (int)wf_opt_num(g, 2, 64);
-        s.fmin = wf_opt_num(g, 3, 0);
-        s.fmax = wf_opt_num(g, 4, 0);
-        break;
-    case WF_FEAT_MFCC:
-        s.bands = (int)wf_opt_num(g, 2, 128);
-        s.fmin = wf_opt_num(g, 3, 0);
-        s.fmax = wf_opt_num(g, 4, 0);
-        s.coefs = (int)wf_opt_num(g, 5, 13);
-        break;
-    default:
-        break;
-    }
+    s.range_db = opt(g, "range_db", 0);
+    s.ref_db = opt(g, "ref_db", 0);
+    s.bands = (int)opt(g, "bands", 0);
+    s.fmin = opt(g, "fmin", 0);
+    s.fmax = opt(g, "fmax", 0);
+    s.coefs = (int)opt(g, "n", 0);
     return s;
 }
 
@@ -120,7 +122,7 @@ static int feat_lookahead(const wf_gnode *g, const wf_shape *in, const wf_env *e
 {
     (void)in;
     (void)e;
-    return input == A_X ? (int)wf_opt_num(g, A_N, 512) / 2 : 0;
+    return input == A_X ? frame_of(g) / 2 : 0;
 }
 
 static size_t reals(size_t n)
@@ -226,8 +228,8 @@ static void feat_backward(wf_kctx *k)
 
 #define X_ARG {"x", WF_ARG_SIGNAL, NULL, "audio-rate signal; each channel gets its own features", 0, NULL, -1, 1}
 #define N_ARG(d, what) {"n_fft", WF_ARG_NUMBER, d, what, WF_ARG_INT | WF_ARG_POSITIVE, NULL, 0, 0}
-#define MEL_ARGS(bands)                                                                            \
-    {"bands", WF_ARG_NUMBER, bands, "mel bands", WF_ARG_INT | WF_ARG_POSITIVE, NULL, 0, 0},        \
+#define BANDS_ARG(d) {"bands", WF_ARG_NUMBER, d, "mel bands", WF_ARG_INT | WF_ARG_POSITIVE, NULL, 0, 0}
+#define RANGE_ARGS                                                                                 \
     {"fmin", WF_ARG_NUMBER, "0", "lowest edge of the mel bank, Hz", 0, NULL, 0, 0},                \
     {"fmax", WF_ARG_NUMBER, "0", "highest edge of the mel bank, Hz (0, or above the Nyquist: "     \
      "the Nyquist)", 0, NULL, 0, 0}
@@ -245,13 +247,15 @@ static const wf_arg_spec rms_args[] = {
      NULL, 0, 0},
 };
 static const wf_arg_spec spec_args[] = {X_ARG, N_ARG("2048", "FFT size, even")};
-static const wf_arg_spec mel_args[] = {X_ARG, N_ARG("2048", "FFT size, even"), MEL_ARGS("64")};
+static const wf_arg_spec mel_args[] = {X_ARG, BANDS_ARG("64"), N_ARG("2048", "FFT size, even"),
+                                       RANGE_ARGS};
 static const wf_arg_spec mfcc_args[] = {
     X_ARG,
-    N_ARG("2048", "FFT size, even"),
-    MEL_ARGS("128"),
     {"n", WF_ARG_NUMBER, "13", "coefficients kept (c0 first), at most bands",
      WF_ARG_INT | WF_ARG_POSITIVE, NULL, 0, 0},
+    BANDS_ARG("128"),
+    N_ARG("2048", "FFT size, even"),
+    RANGE_ARGS,
 };
 
 #define FEATURE(id, args_, doc_)                                                                 \

@@ -202,6 +202,17 @@ static void test_shape_mismatch_signal(void **state)
                  "a chorus has at most 16 voices");
     expect_error("out flanger(noise(), max: 11)\n", "argument-out-of-range", 1, 5,
                  "a modulated delay holds at most 10 s");
+    /* the features' settings, and their audio-rate input */
+    expect_error("out loudness(noise(), n_fft: 511)\n", "argument-out-of-range", 1, 5,
+                 "an even size from 16 to 65536");
+    expect_error("out mfcc(noise(), bands: 10, n: 12)\n", "argument-out-of-range", 1, 5,
+                 "at most one coefficient per band");
+    expect_error("out melspec(noise(), fmin: 500, fmax: 400)\n", "argument-out-of-range", 1, 5,
+                 "fmax must lie above fmin (0: the Nyquist)");
+    expect_error("out melspec(noise(), bands: 2000)\n", "argument-out-of-range", 1, 5,
+                 "at most 1024 bands");
+    expect_error("out rms(downsample(noise()))\n", "not-audio-rate", 1, 9,
+                 "features are computed from audio");
 }
 
 static void test_rate_mismatch(void **state)

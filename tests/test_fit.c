@@ -357,6 +357,37 @@ static void test_gain(void **state)
     wf_afree(t1);
 }
 
+/* The feature losses: the log-mel loss, and the loudness term alone, each
+ * recover the gain, the latter from the phase-shifted target too. */
+static void test_gain_feature_losses(void **state)
+{
+    (void)state;
+    int64_t n;
+    wf_real *t0 = render(EX("fit_gain_target.weft"), NULL, 0, NULL, 0, &n);
+    wf_real *t1 = render(EX("fit_gain_target.weft"), "phase", 1.5, NULL, 0, &n);
+    wf_loss_opts mel = {0}, loud = {0};
+    mel.kind = WF_LOSS_MEL;
+    mel.rate = 16000;
+    loud.kind = WF_LOSS_MSS;
+    loud.weights_given = 1; /* both spectral terms 0 */
+    loud.loudness_weight = 1;
+    loud.rate = 16000;
+    loud.hop = 64;
+    const struct {
+        const wf_real *target;
+        const wf_loss_opts *lo;
+    } cases[] = {{t0, &mel}, {t1, &mel}, {t0, &loud}, {t1, &loud}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        run r;
+        run_open(&r, EX("fit_gain.weft"), NULL, 0, 16000, WF_RUN_GRAD);
+        fit_with(&r, cases[c].target, cases[c].lo, 0.01, 300);
+        assert_close(param(&r, "gain")->value[0], 0.7, 0.01, 0);
+        run_close(&r);
+    }
+    wf_afree(t0);
+    wf_afree(t1);
+}
+
 static void test_oscillator(void **state)
 {
     (void)state;
@@ -802,6 +833,7 @@ int main(void)
         cmocka_unit_test(test_adam_steps),     cmocka_unit_test(test_sgd_momentum),
         cmocka_unit_test(test_schedules),      cmocka_unit_test(test_clip_and_bounds),
         cmocka_unit_test(test_backends_agree), cmocka_unit_test(test_gain),
+        cmocka_unit_test(test_gain_feature_losses),
         cmocka_unit_test(test_oscillator),     cmocka_unit_test(test_w1_harmonics),
         cmocka_unit_test(test_flute),          cmocka_unit_test(test_stop),
         cmocka_unit_test(test_divergence),     cmocka_unit_test(test_reproducible),

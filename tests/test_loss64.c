@@ -205,6 +205,14 @@ static void test_mel_value(void **state)
     check_value(&o, N, mel_direct(y, t, N, sizes, 2, 8, 16000));
     free(y);
     free(t);
+    /* long enough for the segments to be split across the cores */
+    N = 9000;
+    y = malloc(sizeof(double) * N);
+    t = malloc(sizeof(double) * N);
+    signals(N, y, t);
+    check_value(&o, N, mel_direct(y, t, N, sizes, 2, 8, 16000));
+    free(y);
+    free(t);
 }
 
 static void test_loudness_term_value(void **state)
@@ -235,6 +243,18 @@ static void test_loudness_term_value(void **state)
         l1 += fabs(y[i] - t[i]);
     o.kind = WF_LOSS_L1;
     check_value(&o, N, l1 / N + 0.3 * want);
+    /* a hop longer than half the 2048-point frame: frames 0 and 1 only */
+    o.kind = WF_LOSS_MSS;
+    o.hop = 1500;
+    N = 2000;
+    double *y2 = malloc(sizeof(double) * N), *t2 = malloc(sizeof(double) * N);
+    signals(N, y2, t2);
+    want = 0;
+    for (int m = 0; m < 2; m++)
+        want += fabs(loudness_direct(y2, N, m, 1500, 16000) - loudness_direct(t2, N, m, 1500, 16000));
+    check_value(&o, N, 0.3 * want / 2);
+    free(y2);
+    free(t2);
     free(y);
     free(t);
 }
@@ -331,6 +351,7 @@ static void test_feature_loss_gradients(void **state)
     check_gradient_with(l, 900, sizes, 3);
     l.lin_weight = l.log_weight = 1;
     check_gradient_with(l, 900, sizes, 3);
+    check_gradient_with(l, 6000, sizes, 3); /* segments on both cores */
 }
 
 static void test_mss_gradient(void **state)

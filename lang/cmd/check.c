@@ -98,6 +98,10 @@ int wf_cmd_check(int argc, char **argv)
         default: usage_check(stderr); wf_common_free(&co); return 2;
         }
     }
+    if (wf_common_done("check", &co)) {
+        wf_common_free(&co);
+        return 2;
+    }
     if (optind != argc - 1) {
         wf_common_free(&co);
         return wf_cli_usage_error("check", "expects one PATCH%s", "");

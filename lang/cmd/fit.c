@@ -39,7 +39,8 @@ static void usage_fit(FILE *f)
           "                        of log-mel power over FFT sizes; or waveform L1 / L2\n"
           "  --fft-sizes A,B,...   FFT sizes of the spectral loss (default 2048,...,64;\n"
           "                        mel: 2048,1024,512)\n"
-          "  --loss-weights L,G    mss: weights of its linear and log terms (default 1,1)\n"
+          "  --loss-weights L,G    mss: weights of its linear and log terms (default 1,1;\n"
+          "                        0,0 with --loudness-weight: the loudness term alone)\n"
           "  --mel-bands B         mel: bands per FFT size (default 64)\n"
           "  --loudness-weight W   adds DDSP's loudness term: W * mean |loudness(target) -\n"
           "                        loudness(out)| in dB, frames at the patch's frame rate\n"
@@ -202,6 +203,8 @@ int wf_fit_options(int argc, char **argv, wf_fit_args *a)
         return wf_cli_usage_error("fit", "expects one PATCH%s", "");
     if (!a->co.targets.n)
         return wf_cli_usage_error("fit", "needs --target FILE (the recording to fit)%s", "");
+    if (wf_common_done("fit", &a->co))
+        return 2;
     if (report_every_given && !a->report)
         return wf_cli_usage_error("fit", "--report-every needs --report FILE%s", "");
     if (a->co.batch && a->co.excerpt <= 0)

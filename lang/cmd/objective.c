@@ -59,8 +59,8 @@ int wf_common_opt(const char *cmd, int c, common *co)
     case OPT_WEIGHTS: {
         char *end;
         double lin = strtod(optarg, &end), lg = *end == ',' ? strtod(end + 1, &end) : -1;
-        if (*end || !(lin >= 0) || !(lg >= 0) || lin + lg <= 0)
-            return -wf_cli_usage_error(cmd, "--loss-weights takes LIN,LOG (two non-negative numbers, not both 0), got '%s'", optarg);
+        if (*end || !(lin >= 0) || !(lg >= 0))
+            return -wf_cli_usage_error(cmd, "--loss-weights takes LIN,LOG (two non-negative numbers), got '%s'", optarg);
         co->loss.lin_weight = lin;
         co->loss.log_weight = lg;
         co->loss.weights_given = 1;
@@ -84,6 +84,15 @@ int wf_common_opt(const char *cmd, int c, common *co)
     default:
         return 0;
     }
+}
+
+int wf_common_done(const char *cmd, const common *co)
+{
+    const wf_loss_opts *lo = &co->loss;
+    if (lo->kind == WF_LOSS_MSS && lo->weights_given && lo->lin_weight + lo->log_weight <= 0 &&
+        !(lo->loudness_weight > 0))
+        return wf_cli_usage_error(cmd, "--loss-weights 0,0 leaves no loss (add --loudness-weight W)%s", "");
+    return 0;
 }
 
 void wf_common_free(common *co)

@@ -72,6 +72,9 @@ typedef struct wf_objective {
 /* Handles an option both commands take (getopt's c and optarg); 1 if
  * handled, 0 if not one of them, -status on a bad value. */
 int wf_common_opt(const char *cmd, int c, common *co);
+/* After the options: 0, or the status of a usage error in their
+ * combination (the loss's weights all 0). */
+int wf_common_done(const char *cmd, const common *co);
 void wf_common_free(common *co);
 /* Finds the recordings, compiles and sizes the patch against them, loads
  * them and plans a GRAD program fed by a batch of them (no batch without a
