@@ -219,6 +219,8 @@ static int scan(wf_lexer *L, wf_tok *t)
         }
         word ("." word)+ { return lex_ident(L, t); } /* a field: notes.freq */
         word { return lex_ident(L, t); }
+        /* a sharp note name (f#3, C#-1): one name, though # starts comments */
+        [a-gA-G] "#" "-"? [0-9]+ { return lex_ident(L, t); }
         "(" { t->loc = here(L, L->tok, L->cur); return open_nest(L, '(') ? -1 : WF_TK_LPAREN; }
         ")" { t->loc = here(L, L->tok, L->cur); close_nest(L, '('); return WF_TK_RPAREN; }
         "[" { t->loc = here(L, L->tok, L->cur); return open_nest(L, '[') ? -1 : WF_TK_LBRACK; }

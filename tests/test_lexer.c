@@ -224,6 +224,19 @@ static void test_keywords_and_names(void **state)
     lexed_free(x);
 }
 
+/* A sharp note name is one name; a # elsewhere starts a comment. */
+static void test_sharp_note_names(void **state)
+{
+    (void)state;
+    lexed *x = lex("[f#5 0 s, C#-1 1 s] x #3 comment");
+    EXPECT(x, WF_TK_LBRACK, WF_TK_IDENT, WF_TK_NUMBER, WF_TK_COMMA, WF_TK_IDENT, WF_TK_NUMBER,
+           WF_TK_RBRACK, WF_TK_IDENT, WF_TK_NL, 0);
+    assert_string_equal(x->tok[1].text, "f#5");
+    assert_string_equal(x->tok[4].text, "C#-1");
+    expect_loc(x->tok[1].loc, 1, 2, 3);
+    lexed_free(x);
+}
+
 static void test_operators(void **state)
 {
     (void)state;
@@ -597,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_number_out_of_range),
         cmocka_unit_test(test_number_too_long),
         cmocka_unit_test(test_keywords_and_names),
+        cmocka_unit_test(test_sharp_note_names),
         cmocka_unit_test(test_operators),
         cmocka_unit_test(test_string_escapes),
         cmocka_unit_test(test_string_unknown_escape),
