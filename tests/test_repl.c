@@ -182,23 +182,26 @@ static void type(term *t, const char *keys)
 /* At the prompt, Ctrl-D, then the exit status. A Ctrl-D typed ahead, while
  * the terminal is not in the editor's mode yet (libedit draws the prompt
  * and then sets its mode), is the line discipline's end of file, which
- * may reach the editor as a NUL: wait for the prompt, and press Ctrl-D
- * again every second until weft leaves. */
+ * may reach the editor as a NUL and leave the line not empty, where Ctrl-D
+ * only deletes: wait for the prompt, and every second clear the line
+ * (Ctrl-A, Ctrl-K) and press Ctrl-D again until weft leaves. */
 static int term_close(term *t)
 {
     expect_at(t, "weft>", 20, __FILE__, __LINE__);
     double end = now() + 30, next = 0;
-    int st;
+    int st, gone = 0;
     pid_t got;
     while ((got = waitpid(t->pid, &st, WNOHANG)) == 0 && now() < end) {
         if (now() >= next) {
-            if (write(t->fd, "\x04", 1) != 1) /* weft may be leaving */
+            if (write(t->fd, "\x01\x0b\x04", 3) != 3) { /* weft may be leaving */
+                gone = 1;
                 break;
+            }
             next = now() + 1;
         }
         term_read(t, 0.05);
     }
-    if (got == 0 && waitpid(t->pid, &st, 0) == t->pid) /* it left as the write failed */
+    if (got == 0 && gone && waitpid(t->pid, &st, 0) == t->pid) /* it left as the write failed */
         got = t->pid;
     if (got != t->pid) {
         kill(t->pid, SIGKILL);
