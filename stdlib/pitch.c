@@ -256,7 +256,8 @@ typedef struct pwork {
     wf_real *buf;            /* [hist | x], the samples the call's frames read */
     wf_real *a, *b, *fa, *fb; /* CHUNK windows, spans and their spectra */
     wf_real *r;              /* CHUNK correlations */
-    double *pre, *dp, *shift; /* prefix energies [L + 1], d' [T + 2], parabola shifts */
+    double *pre, *dp, *shift, *depth; /* prefix energies [L + 1], d' [T + 2], parabola
+                                       * shifts, dips' interpolated d' */
     double *obs, *nd, *logrow, *logwin; /* pyin */
     int *troughs;
     double *tprob;
@@ -267,7 +268,7 @@ static size_t work_bytes(const geo *G, int block)
     size_t nbuf = (size_t)G->hist + (size_t)block * G->hop + (size_t)G->ahead;
     size_t b = 64 + sizeof(wf_real) * nbuf;
     b += 5 * (64 + sizeof(wf_real) * (size_t)CHUNK * 2 * G->bins);
-    b += 64 + sizeof(double) * (size_t)(G->L + 1) + 2 * (64 + sizeof(double) * (size_t)(G->tmax + 2));
+    b += 64 + sizeof(double) * (size_t)(G->L + 1) + 3 * (64 + sizeof(double) * (size_t)(G->tmax + 2));
     b += 4 * (64 + sizeof(double) * 2 * (size_t)(G->nb + 2 * G->width + 1));
     b += 2 * (64 + sizeof(double) * (size_t)(G->tmax + 2));
     return b;
@@ -287,6 +288,7 @@ static pwork work_view(void *work, const geo *G, int nbuf)
     w.pre = wf_carve(&cur, sizeof(double) * (size_t)(G->L + 1));
     w.dp = wf_carve(&cur, sizeof(double) * (size_t)(G->tmax + 2));
     w.shift = wf_carve(&cur, sizeof(double) * (size_t)(G->tmax + 2));
+    w.depth = wf_carve(&cur, sizeof(double) * (size_t)(G->tmax + 2));
     w.obs = wf_carve(&cur, sizeof(double) * ext);
     w.nd = wf_carve(&cur, sizeof(double) * ext);
     w.logrow = wf_carve(&cur, sizeof(double) * ext);
@@ -347,30 +349,59 @@ static int cmndf(const geo *G, const wf_real *span, const wf_real *r, pwork *w)
         double a = dm - 2 * d0 + dq, b = dm - dq;
         double s = a > 0 ? b / (2 * a) : 0;
         w->shift[tau] = fabs(s) > 1 ? 0 : s;
+        /* the dip's depth: the bottom of the parabola through d' (step 5:
+         * "the ordinate of the interpolated minimum is used in the
+         * dip-selection process"). A period between two lags leaves both
+         * well above the dip's bottom when the spectrum reaches high (a
+         * 492 Hz tone's 32.5 samples at 16 kHz), while twice it may fall
+         * on a lag: sampled d', the sub-octave would win. Only at a local
+         * minimum of d', where the vertex lies within half a lag. */
+        double pm = dp[tau - 1], p0 = dp[tau], pq = dp[tau + 1], pa = pm - 2 * p0 + pq;
+        double v = p0 <= pm && p0 <= pq && pa > 0 ? p0 - (pm - pq) * (pm - pq) / (8 * pa) : p0;
+        w->depth[tau] = v < 0 ? 0 : v;
     }
     return 1;
 }
 
-static est yin_pick(const geo *G, const pwork *w)
+/* The dips: local minima of d' on [t0, T] (an end counts when its one
+ * neighbour is higher), in w->troughs by period; returns how many. */
+static int find_troughs(const geo *G, pwork *w)
 {
     const double *dp = w->dp;
-    int best = -1;
-    for (int tau = G->tmin; tau <= G->tmax; tau++)
-        if (dp[tau] < G->thr) {
-            while (tau < G->tmax && dp[tau + 1] < dp[tau])
-                tau++;
+    int nt = 0;
+    for (int tau = G->tmin; tau <= G->tmax; tau++) {
+        int lo;
+        if (tau == G->tmin)
+            lo = dp[tau] < dp[tau + 1];
+        else if (tau == G->tmax)
+            lo = dp[tau] < dp[tau - 1];
+        else
+            lo = dp[tau] < dp[tau - 1] && dp[tau] <= dp[tau + 1];
+        if (lo)
+            w->troughs[nt++] = tau;
+    }
+    return nt;
+}
+
+/* The shortest-period dip deeper than the threshold; none: the deepest
+ * dip, unvoiced (the smallest d' when d' has no dip). */
+static est yin_pick(const geo *G, pwork *w)
+{
+    const double *depth = w->depth;
+    int nt = find_troughs(G, w), best = -1, voiced = 0;
+    for (int i = 0; i < nt && !voiced; i++) {
+        int tau = w->troughs[i];
+        if (best < 0 || depth[tau] < depth[best])
             best = tau;
-            break;
-        }
-    est e = {0, 1, best >= 0};
+        voiced = depth[tau] < G->thr;
+    }
     if (best < 0) {
         best = G->tmin;
         for (int tau = G->tmin + 1; tau <= G->tmax; tau++)
-            if (dp[tau] < dp[best])
+            if (depth[tau] < depth[best])
                 best = tau;
     }
-    e.dmin = dp[best];
-    e.f0 = G->sr / (best + w->shift[best]);
+    est e = {G->sr / (best + w->shift[best]), depth[best], voiced};
     return e;
 }
 
@@ -402,25 +433,11 @@ static double pyin_observe(const geo *G, pwork *w, int silent, double *obs, floa
     for (int b = 0; b < nb; b++)
         cand[b] = 0;
     double pv = 0;
-    int nt = 0;
-    if (!silent) {
-        const double *dp = w->dp;
-        for (int tau = G->tmin; tau <= G->tmax; tau++) {
-            int lo;
-            if (tau == G->tmin)
-                lo = dp[tau] < dp[tau + 1];
-            else if (tau == G->tmax)
-                lo = dp[tau] < dp[tau - 1];
-            else
-                lo = dp[tau] < dp[tau - 1] && dp[tau] <= dp[tau + 1];
-            if (lo) {
-                w->troughs[nt] = tau;
-                w->tprob[nt++] = 0;
-            }
-        }
-    }
+    int nt = silent ? 0 : find_troughs(G, w);
+    for (int i = 0; i < nt; i++)
+        w->tprob[i] = 0;
     if (nt) {
-        const double *dp = w->dp;
+        const double *dp = w->depth; /* dips by their interpolated depth, as YIN's */
         int gmin = 0;
         for (int i = 1; i < nt; i++)
             if (dp[w->troughs[i]] < dp[w->troughs[gmin]])
