@@ -17,21 +17,32 @@
  *           = e(0) + e(tau) - 2 r(tau),  e(tau) = sum_{j<W} x_{j+tau}^2,
  *             r(tau) = sum_{j<W} x_j x_{j+tau}        (difference function)
  *   d'(tau) = d(tau) tau / sum_{k=1..tau} d(k),  d'(0) = 1      (CMNDF)
- *   tau*    = the first tau in [t0, T] with d'(tau) < threshold, moved on to
- *             the bottom of its dip; none: the global minimum, unvoiced
+ *   D(tau)  = d'(tau) - (d'(tau-1) - d'(tau+1))^2 /
+ *             (8 (d'(tau-1) - 2 d'(tau) + d'(tau+1))), clipped at 0: the depth
+ *             of the dip at a local minimum tau of d', the bottom of the
+ *             parabola through it (step 5: "the ordinate of the interpolated
+ *             minimum is used in the dip-selection process")
+ *   tau*    = the dip of shortest period in [t0, T] with D(tau) < threshold;
+ *             none: the deepest dip, unvoiced
  *   f0      = sr / (tau* + s),  s = (d(tau*-1) - d(tau*+1)) /
  *             (2 (d(tau*-1) - 2 d(tau*) + d(tau*+1)))  (parabola through
  *             the raw d, which d' would bias; |s| <= 1)
  * r(tau) is one correlation by FFT (runtime/fft.h) of the window against
  * the span, N = pow2 >= L points, so a frame costs O(N log N); e(tau) comes
- * from prefix sums in double. Confidence = 1 - d'(tau*), clipped to [0, 1];
- * a frame is voiced when d'(tau*) < threshold.
+ * from prefix sums in double. Confidence = 1 - D(tau*), clipped to [0, 1];
+ * a frame is voiced when D(tau*) < threshold. Sampled d' (as librosa's yin
+ * and pyin threshold it) fails where the period falls between two lags and
+ * the spectrum reaches high: in a frame of a DDSP-like 492 Hz tone at
+ * 16 kHz (tests/test_pitch.c) d'(32) = 0.108 and d'(33) = 0.119 about its
+ * 32.52-sample period while d'(65) = 0.003, its double period landing on
+ * a lag, so a threshold of 0.1 read 246 Hz; the depth D(32) = 0.046.
  *
  * pYIN (Mauch & Dixon 2014, "pYIN: a fundamental frequency estimator using
  * probabilistic threshold distributions", ICASSP), with the settings of the
  * official implementation as librosa.pyin has them: thresholds 0.01 ..
  * 1.00 in steps of 0.01 weighted by a Beta(2, 18) prior; for each, the dips
- * (local minima of d' on [t0, T]) below it, ordered by period, get a
+ * (local minima of d' on [t0, T]) whose depth D is below it (librosa and
+ * the official pYIN compare the sampled d'), ordered by period, get a
  * Boltzmann(2) prior over their order, and when none is below, the lowest
  * dip gets 0.01 of the threshold's weight. A dip's probability is the sum
  * over thresholds; its parabola-refined f0 falls in one of the pitch bins
@@ -653,14 +664,17 @@ const wf_node_kind wf_kind_pitch = {
     .doc = "Fundamental frequency of mono audio, at control rate: channel 0 f0 in Hz, channel 1 "
            "voicing confidence in [0, 1]. method yin: YIN (de Cheveigné & Kawahara 2002), "
            "difference function by FFT, cumulative mean normalised difference, absolute threshold, "
-           "parabolic interpolation; confidence 1 - d'. method pyin: pYIN (Mauch & Dixon 2014) "
+           "parabolic interpolation; dips are compared with the threshold by the bottom of the parabola "
+           "through d' (YIN's step 5), not by d' at whole lags, so a period between two lags does "
+           "not lose to its double; confidence 1 - that depth. method pyin: pYIN (Mauch & Dixon 2014) "
            "with librosa.pyin's settings (Beta(2, 18) thresholds, 10-cent bins, HMM over pitch x "
            "voicing, Viterbi); confidence is the voiced probability. Frame i is centred on sample "
            "i hop. pyin decodes with a fixed lag (`lag` seconds), so streams equal whole passes "
            "and a stream runs that much late. Unvoiced frames' f0: `unvoiced` (hold the last voiced "
            "f0, 0 before; zero; or the frame's own guess). Accuracy (tests/test_pitch.c): sines and "
            "harmonic tones 80-1000 Hz within 2 cents, a glide of an octave per second within 10 "
-           "cents (frames average the pitch over their span), no octave error on a weak fundamental; the shared flute, guitar and piano recordings' median f0 within 25 cents of "
+           "cents (frames average the pitch over their span), no octave error on a weak fundamental or on a DDSP-like tone of 492 Hz at 16 kHz (strong "
+           "partials to 8 kHz, vibrato, noise); the shared flute, guitar and piano recordings' median f0 within 25 cents of "
            "their stated notes. An analysis node: no gradient (a fit refuses a param upstream of "
            "it) and computed once per recording in a fit when nothing upstream is learnt. Stable for "
            "any input; 10 <= fmin < fmax <= 20000 Hz, threshold below 1, window at most 1 s, lag "
