@@ -17,21 +17,32 @@
  *           = e(0) + e(tau) - 2 r(tau),  e(tau) = sum_{j<W} x_{j+tau}^2,
  *             r(tau) = sum_{j<W} x_j x_{j+tau}        (difference function)
  *   d'(tau) = d(tau) tau / sum_{k=1..tau} d(k),  d'(0) = 1      (CMNDF)
- *   tau*    = the first tau in [t0, T] with d'(tau) < threshold, moved on to
- *             the bottom of its dip; none: the global minimum, unvoiced
+ *   D(tau)  = d'(tau) - (d'(tau-1) - d'(tau+1))^2 /
+ *             (8 (d'(tau-1) - 2 d'(tau) + d'(tau+1))), clipped at 0: the depth
+ *             of the dip at a local minimum tau of d', the bottom of the
+ *             parabola through it (step 5: "the ordinate of the interpolated
+ *             minimum is used in the dip-selection process")
+ *   tau*    = the dip of shortest period in [t0, T] with D(tau) < threshold;
+ *             none: the deepest dip, unvoiced
  *   f0      = sr / (tau* + s),  s = (d(tau*-1) - d(tau*+1)) /
  *             (2 (d(tau*-1) - 2 d(tau*) + d(tau*+1)))  (parabola through
  *             the raw d, which d' would bias; |s| <= 1)
  * r(tau) is one correlation by FFT (runtime/fft.h) of the window against
  * the span, N = pow2 >= L points, so a frame costs O(N log N); e(tau) comes
- * from prefix sums in double. Confidence = 1 - d'(tau*), clipped to [0, 1];
- * a frame is voiced when d'(tau*) < threshold.
+ * from prefix sums in double. Confidence = 1 - D(tau*), clipped to [0, 1];
+ * a frame is voiced when D(tau*) < threshold. Sampled d' (as librosa's yin
+ * and pyin threshold it) fails where the period falls between two lags and
+ * the spectrum reaches high: in a frame of a DDSP-like 492 Hz tone at
+ * 16 kHz (tests/test_pitch.c) d'(32) = 0.108 and d'(33) = 0.119 about its
+ * 32.52-sample period while d'(65) = 0.003, its double period landing on
+ * a lag, so a threshold of 0.1 read 246 Hz; the depth D(32) = 0.046.
  *
  * pYIN (Mauch & Dixon 2014, "pYIN: a fundamental frequency estimator using
  * probabilistic threshold distributions", ICASSP), with the settings of the
  * official implementation as librosa.pyin has them: thresholds 0.01 ..
  * 1.00 in steps of 0.01 weighted by a Beta(2, 18) prior; for each, the dips
- * (local minima of d' on [t0, T]) below it, ordered by period, get a
+ * (local minima of d' on [t0, T]) whose depth D is below it (librosa and
+ * the official pYIN compare the sampled d'), ordered by period, get a
  * Boltzmann(2) prior over their order, and when none is below, the lowest
  * dip gets 0.01 of the threshold's weight. A dip's probability is the sum
  * over thresholds; its parabola-refined f0 falls in one of the pitch bins
@@ -256,7 +267,8 @@ typedef struct pwork {
     wf_real *buf;            /* [hist | x], the samples the call's frames read */
     wf_real *a, *b, *fa, *fb; /* CHUNK windows, spans and their spectra */
     wf_real *r;              /* CHUNK correlations */
-    double *pre, *dp, *shift; /* prefix energies [L + 1], d' [T + 2], parabola shifts */
+    double *pre, *dp, *shift, *depth; /* prefix energies [L + 1], d' [T + 2], parabola
+                                       * shifts, dips' interpolated d' */
     double *obs, *nd, *logrow, *logwin; /* pyin */
     int *troughs;
     double *tprob;
@@ -267,7 +279,7 @@ static size_t work_bytes(const geo *G, int block)
     size_t nbuf = (size_t)G->hist + (size_t)block * G->hop + (size_t)G->ahead;
     size_t b = 64 + sizeof(wf_real) * nbuf;
     b += 5 * (64 + sizeof(wf_real) * (size_t)CHUNK * 2 * G->bins);
-    b += 64 + sizeof(double) * (size_t)(G->L + 1) + 2 * (64 + sizeof(double) * (size_t)(G->tmax + 2));
+    b += 64 + sizeof(double) * (size_t)(G->L + 1) + 3 * (64 + sizeof(double) * (size_t)(G->tmax + 2));
     b += 4 * (64 + sizeof(double) * 2 * (size_t)(G->nb + 2 * G->width + 1));
     b += 2 * (64 + sizeof(double) * (size_t)(G->tmax + 2));
     return b;
@@ -287,6 +299,7 @@ static pwork work_view(void *work, const geo *G, int nbuf)
     w.pre = wf_carve(&cur, sizeof(double) * (size_t)(G->L + 1));
     w.dp = wf_carve(&cur, sizeof(double) * (size_t)(G->tmax + 2));
     w.shift = wf_carve(&cur, sizeof(double) * (size_t)(G->tmax + 2));
+    w.depth = wf_carve(&cur, sizeof(double) * (size_t)(G->tmax + 2));
     w.obs = wf_carve(&cur, sizeof(double) * ext);
     w.nd = wf_carve(&cur, sizeof(double) * ext);
     w.logrow = wf_carve(&cur, sizeof(double) * ext);
@@ -347,30 +360,59 @@ static int cmndf(const geo *G, const wf_real *span, const wf_real *r, pwork *w)
         double a = dm - 2 * d0 + dq, b = dm - dq;
         double s = a > 0 ? b / (2 * a) : 0;
         w->shift[tau] = fabs(s) > 1 ? 0 : s;
+        /* the dip's depth: the bottom of the parabola through d' (step 5:
+         * "the ordinate of the interpolated minimum is used in the
+         * dip-selection process"). A period between two lags leaves both
+         * well above the dip's bottom when the spectrum reaches high (a
+         * 492 Hz tone's 32.5 samples at 16 kHz), while twice it may fall
+         * on a lag: sampled d', the sub-octave would win. Only at a local
+         * minimum of d', where the vertex lies within half a lag. */
+        double pm = dp[tau - 1], p0 = dp[tau], pq = dp[tau + 1], pa = pm - 2 * p0 + pq;
+        double v = p0 <= pm && p0 <= pq && pa > 0 ? p0 - (pm - pq) * (pm - pq) / (8 * pa) : p0;
+        w->depth[tau] = v < 0 ? 0 : v;
     }
     return 1;
 }
 
-static est yin_pick(const geo *G, const pwork *w)
+/* The dips: local minima of d' on [t0, T] (an end counts when its one
+ * neighbour is higher), in w->troughs by period; returns how many. */
+static int find_troughs(const geo *G, pwork *w)
 {
     const double *dp = w->dp;
-    int best = -1;
-    for (int tau = G->tmin; tau <= G->tmax; tau++)
-        if (dp[tau] < G->thr) {
-            while (tau < G->tmax && dp[tau + 1] < dp[tau])
-                tau++;
+    int nt = 0;
+    for (int tau = G->tmin; tau <= G->tmax; tau++) {
+        int lo;
+        if (tau == G->tmin)
+            lo = dp[tau] < dp[tau + 1];
+        else if (tau == G->tmax)
+            lo = dp[tau] < dp[tau - 1];
+        else
+            lo = dp[tau] < dp[tau - 1] && dp[tau] <= dp[tau + 1];
+        if (lo)
+            w->troughs[nt++] = tau;
+    }
+    return nt;
+}
+
+/* The shortest-period dip deeper than the threshold; none: the deepest
+ * dip, unvoiced (the smallest d' when d' has no dip). */
+static est yin_pick(const geo *G, pwork *w)
+{
+    const double *depth = w->depth;
+    int nt = find_troughs(G, w), best = -1, voiced = 0;
+    for (int i = 0; i < nt && !voiced; i++) {
+        int tau = w->troughs[i];
+        if (best < 0 || depth[tau] < depth[best])
             best = tau;
-            break;
-        }
-    est e = {0, 1, best >= 0};
+        voiced = depth[tau] < G->thr;
+    }
     if (best < 0) {
         best = G->tmin;
         for (int tau = G->tmin + 1; tau <= G->tmax; tau++)
-            if (dp[tau] < dp[best])
+            if (depth[tau] < depth[best])
                 best = tau;
     }
-    e.dmin = dp[best];
-    e.f0 = G->sr / (best + w->shift[best]);
+    est e = {G->sr / (best + w->shift[best]), depth[best], voiced};
     return e;
 }
 
@@ -402,25 +444,11 @@ static double pyin_observe(const geo *G, pwork *w, int silent, double *obs, floa
     for (int b = 0; b < nb; b++)
         cand[b] = 0;
     double pv = 0;
-    int nt = 0;
-    if (!silent) {
-        const double *dp = w->dp;
-        for (int tau = G->tmin; tau <= G->tmax; tau++) {
-            int lo;
-            if (tau == G->tmin)
-                lo = dp[tau] < dp[tau + 1];
-            else if (tau == G->tmax)
-                lo = dp[tau] < dp[tau - 1];
-            else
-                lo = dp[tau] < dp[tau - 1] && dp[tau] <= dp[tau + 1];
-            if (lo) {
-                w->troughs[nt] = tau;
-                w->tprob[nt++] = 0;
-            }
-        }
-    }
+    int nt = silent ? 0 : find_troughs(G, w);
+    for (int i = 0; i < nt; i++)
+        w->tprob[i] = 0;
     if (nt) {
-        const double *dp = w->dp;
+        const double *dp = w->depth; /* dips by their interpolated depth, as YIN's */
         int gmin = 0;
         for (int i = 1; i < nt; i++)
             if (dp[w->troughs[i]] < dp[w->troughs[gmin]])
@@ -636,14 +664,17 @@ const wf_node_kind wf_kind_pitch = {
     .doc = "Fundamental frequency of mono audio, at control rate: channel 0 f0 in Hz, channel 1 "
            "voicing confidence in [0, 1]. method yin: YIN (de Cheveigné & Kawahara 2002), "
            "difference function by FFT, cumulative mean normalised difference, absolute threshold, "
-           "parabolic interpolation; confidence 1 - d'. method pyin: pYIN (Mauch & Dixon 2014) "
+           "parabolic interpolation; dips are compared with the threshold by the bottom of the parabola "
+           "through d' (YIN's step 5), not by d' at whole lags, so a period between two lags does "
+           "not lose to its double; confidence 1 - that depth. method pyin: pYIN (Mauch & Dixon 2014) "
            "with librosa.pyin's settings (Beta(2, 18) thresholds, 10-cent bins, HMM over pitch x "
            "voicing, Viterbi); confidence is the voiced probability. Frame i is centred on sample "
            "i hop. pyin decodes with a fixed lag (`lag` seconds), so streams equal whole passes "
            "and a stream runs that much late. Unvoiced frames' f0: `unvoiced` (hold the last voiced "
            "f0, 0 before; zero; or the frame's own guess). Accuracy (tests/test_pitch.c): sines and "
            "harmonic tones 80-1000 Hz within 2 cents, a glide of an octave per second within 10 "
-           "cents (frames average the pitch over their span), no octave error on a weak fundamental; the shared flute, guitar and piano recordings' median f0 within 25 cents of "
+           "cents (frames average the pitch over their span), no octave error on a weak fundamental or on a DDSP-like tone of 492 Hz at 16 kHz (strong "
+           "partials to 8 kHz, vibrato, noise); the shared flute, guitar and piano recordings' median f0 within 25 cents of "
            "their stated notes. An analysis node: no gradient (a fit refuses a param upstream of "
            "it) and computed once per recording in a fit when nothing upstream is learnt. Stable for "
            "any input; 10 <= fmin < fmax <= 20000 Hz, threshold below 1, window at most 1 s, lag "
