@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "lang/cmd/features.h"
+#include "lang/cmd/analyses.h"
 #include "runtime/audio.h"
 #include "runtime/util.h"
 
@@ -188,7 +188,7 @@ static void feed(wf_objective *ob, wf_batch *b, int from)
 
 /* The batch of recordings, and the program fed by it: each item a lane of
  * the inputs from the target. Analyses of the target that nothing learnt
- * feeds are computed once per recording (features.h) and fed as inputs of
+ * feeds are computed once per recording (analyses.h) and fed as inputs of
  * their own, cut with the items like the aligned signals. */
 static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d)
 {
@@ -199,12 +199,12 @@ static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d
     bo.loss.hop = s->env.hop;
     if (co->excerpt > 0)
         bo.excerpt = s->env.nsamples;
-    ob->features = wf_features_find(s, ob);
-    bo.align = wf_features_align(ob->features, s);
+    ob->analyses = wf_analyses_find(s, ob);
+    bo.align = wf_analyses_align(ob->analyses, s);
     /* whole recordings run padded to the longest, and are analysed so */
     wf_recordings rec = {ob->count, (const char *const *)ob->names,
                          (const wf_real *const *)ob->audio, ob->frames};
-    if (ob->features && wf_features_compute(ob->features, WF_FEATURES_FIT, s, &rec,
+    if (ob->analyses && wf_analyses_compute(ob->analyses, WF_ANALYSES_FIT, s, &rec,
                                             co->excerpt > 0 ? 0 : s->env.nsamples, !co->no_cache,
                                             co->quiet, d))
         return -1;
@@ -239,7 +239,7 @@ static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d
     }
     int items = ob->batch ? wf_batch_items(ob->batch) : 1;
     int first = g->ninputs, ncuts = 0;
-    const wf_graph *fg = ob->features ? wf_features_graph(ob->features, &first, &ncuts) : g;
+    const wf_graph *fg = ob->analyses ? wf_analyses_graph(ob->analyses, &first, &ncuts) : g;
     char *per_item = wf_xcalloc((size_t)fg->ninputs + 1, 1);
     for (int j = 0; j < g->ninputs; j++)
         per_item[j] = ob->batch && (g->inputs[j].from_target || (co->excerpt > 0 && s->data[j] &&
@@ -264,7 +264,7 @@ static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d
             const wf_real *const *data;
             const int64_t *frames;
             int chans, div;
-            wf_features_signal(ob->features, WF_FEATURES_FIT, j - first, &data, &frames, &chans,
+            wf_analyses_signal(ob->analyses, WF_ANALYSES_FIT, j - first, &data, &frames, &chans,
                                &div);
             k = wf_batch_align_each(ob->batch, data, frames, chans, div);
         } else {
@@ -348,7 +348,7 @@ int wf_objective_validation(wf_objective *ob, const wf_setup *s, const common *c
         if (wf_audio_load(files->v[i], s->env.sr, 1, &ob->vaudio[i], &ob->vframes[i], &chans, d))
             return -1;
     }
-    wf_batch_opts bo = {0, 0, co->so.seed, co->loss, wf_features_align(ob->features, s), 0, 0, 1};
+    wf_batch_opts bo = {0, 0, co->so.seed, co->loss, wf_analyses_align(ob->analyses, s), 0, 0, 1};
     bo.loss.rate = s->env.sr; /* as the batch's */
     bo.loss.hop = s->env.hop;
     if (co->excerpt > 0)
@@ -360,7 +360,7 @@ int wf_objective_validation(wf_objective *ob, const wf_setup *s, const common *c
     /* the analyses of the held-out recordings, as of those fitted */
     wf_recordings rec = {ob->vcount, (const char *const *)ob->vnames,
                          (const wf_real *const *)ob->vaudio, ob->vframes};
-    if (ob->features && wf_features_compute(ob->features, WF_FEATURES_HELD_OUT, s, &rec,
+    if (ob->analyses && wf_analyses_compute(ob->analyses, WF_ANALYSES_HELD_OUT, s, &rec,
                                             co->excerpt > 0 ? 0 : s->env.nsamples, !co->no_cache,
                                             co->quiet, d))
         return -1;
@@ -368,7 +368,7 @@ int wf_objective_validation(wf_objective *ob, const wf_setup *s, const common *c
      * the fitted batch's (ob->aligned indexes both) */
     const wf_graph *g = s->patch->g;
     int first = g->ninputs, ncuts = 0;
-    const wf_graph *fg = ob->features ? wf_features_graph(ob->features, &first, &ncuts) : g;
+    const wf_graph *fg = ob->analyses ? wf_analyses_graph(ob->analyses, &first, &ncuts) : g;
     for (int j = 0; j < fg->ninputs; j++) {
         if (ob->aligned[j] < 0)
             continue;
@@ -376,7 +376,7 @@ int wf_objective_validation(wf_objective *ob, const wf_setup *s, const common *c
             const wf_real *const *data;
             const int64_t *frames;
             int chans, div;
-            wf_features_signal(ob->features, WF_FEATURES_HELD_OUT, j - first, &data, &frames,
+            wf_analyses_signal(ob->analyses, WF_ANALYSES_HELD_OUT, j - first, &data, &frames,
                                &chans, &div);
             wf_batch_align_each(ob->vbatch, data, frames, chans, div);
         } else {
@@ -422,7 +422,7 @@ void wf_objective_free(wf_objective *ob)
     free(ob->aligned);
     wf_prog_free(ob->prog);
     wf_batch_free(ob->batch);
-    wf_features_free(ob->features);
+    wf_analyses_free(ob->analyses);
     for (int i = 0; i < ob->count; i++) {
         free(ob->names[i]);
         if (ob->audio)

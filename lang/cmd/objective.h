@@ -73,7 +73,7 @@ typedef struct wf_objective {
     int64_t whole;    /* samples of a whole run: the patch's length, else the longest recording */
     int64_t reach;    /* samples of the inputs cut with excerpts: the whole run or the longest recording */
     wf_batch *batch;  /* NULL without a target (check) */
-    struct wf_features *features; /* analyses computed once, fed as inputs (features.h) */
+    struct wf_analyses *analyses; /* analyses computed once, fed as inputs (analyses.h) */
     wf_prog *prog;
     int *aligned;     /* per input fed by the batch: -1 the target, else its aligned signal */
     /* held-out recordings (fit --validate): whole, or tiled with excerpts */

@@ -4,22 +4,22 @@
  * program: computed once per recording over the whole recording, cached on
  * disk next to it, and fed to every step as an input, cut with the step's
  * excerpts. */
-#ifndef WF_CMD_FEATURES_H
-#define WF_CMD_FEATURES_H
+#ifndef WF_CMD_ANALYSES_H
+#define WF_CMD_ANALYSES_H
 
 #include "lang/cmd/objective.h"
 
-typedef struct wf_features wf_features;
+typedef struct wf_analyses wf_analyses;
 
 /* The analysis cuts of s's graph for the recordings of ob (loaded, not yet
  * batched); NULL when there are none. */
-wf_features *wf_features_find(const wf_setup *s, const wf_objective *ob);
+wf_analyses *wf_analyses_find(const wf_setup *s, const wf_objective *ob);
 /* Samples the excerpts' offsets must be multiples of (the hop when a cut is
  * at control rate, else 1). */
-int64_t wf_features_align(const wf_features *f, const wf_setup *s);
+int64_t wf_analyses_align(const wf_analyses *f, const wf_setup *s);
 /* The sets of recordings a fit analyses: those it fits and the held-out
  * ones (fit --validate). */
-enum { WF_FEATURES_FIT, WF_FEATURES_HELD_OUT, WF_FEATURES_SETS };
+enum { WF_ANALYSES_FIT, WF_ANALYSES_HELD_OUT, WF_ANALYSES_SETS };
 
 typedef struct wf_recordings {
     int count;
@@ -32,15 +32,15 @@ typedef struct wf_recordings {
  * set `set` (once per set), each `len` samples long (the recording's own
  * length when 0). With caching off nothing is read or written. Notes on
  * stderr unless quiet. 0, or -1 after reporting. */
-int wf_features_compute(wf_features *f, int set, const wf_setup *s, const wf_recordings *rec,
+int wf_analyses_compute(wf_analyses *f, int set, const wf_setup *s, const wf_recordings *rec,
                         int64_t len, int cache, int quiet, wf_diags *d);
 /* The graph the fit runs: s's with each cut an input (index first_input +
  * k for cut k) and what only fed the cuts pruned; owned by f. */
-const wf_graph *wf_features_graph(wf_features *f, int *first_input, int *ncuts);
+const wf_graph *wf_analyses_graph(wf_analyses *f, int *first_input, int *ncuts);
 /* Cut k's signal of every recording of a set, frames of it, channels and
  * samples per frame, for wf_batch_align_each. */
-void wf_features_signal(const wf_features *f, int set, int k, const wf_real *const **data,
+void wf_analyses_signal(const wf_analyses *f, int set, int k, const wf_real *const **data,
                         const int64_t **frames, int *chans, int *div);
-void wf_features_free(wf_features *f);
+void wf_analyses_free(wf_analyses *f);
 
 #endif

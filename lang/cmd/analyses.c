@@ -20,7 +20,7 @@
  * file is never read. Written atomically (wf_npy_save: temporary file and
  * rename); a folder that cannot be written is not an error, the features
  * are computed without caching. */
-#include "lang/cmd/features.h"
+#include "lang/cmd/analyses.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -36,14 +36,14 @@ typedef struct cut {
     wf_graph *g;     /* its own graph, out = the cut */
     int chans, div;
     /* per set of recordings (WF_FEATURES_*), per recording: frames x chans */
-    wf_real **data[WF_FEATURES_SETS];
-    int64_t *frames[WF_FEATURES_SETS];
+    wf_real **data[WF_ANALYSES_SETS];
+    int64_t *frames[WF_ANALYSES_SETS];
 } cut;
 
-struct wf_features {
+struct wf_analyses {
     cut *cuts;
     int n;
-    int count[WF_FEATURES_SETS]; /* recordings of each set */
+    int count[WF_ANALYSES_SETS]; /* recordings of each set */
     wf_graph *fit;   /* the fit's graph */
     int first_input;
 };
@@ -71,7 +71,7 @@ static char *recordings_only(const wf_setup *s)
 }
 
 /* g with every cut an input of its own, and what only fed them pruned. */
-static wf_graph *fit_graph(const wf_graph *g, wf_features *f)
+static wf_graph *fit_graph(const wf_graph *g, wf_analyses *f)
 {
     wf_graph *fg = wf_graph_copy(g);
     f->first_input = fg->ninputs;
@@ -114,7 +114,7 @@ static int worth_once(const wf_graph *g, const wf_gnode *gn)
     return 0;
 }
 
-wf_features *wf_features_find(const wf_setup *s, const wf_objective *ob)
+wf_analyses *wf_analyses_find(const wf_setup *s, const wf_objective *ob)
 {
     const wf_graph *g = s->patch->g;
     if (!ob->count)
@@ -140,7 +140,7 @@ wf_features *wf_features_find(const wf_setup *s, const wf_objective *ob)
                 n++;
             }
         }
-    wf_features *f = NULL;
+    wf_analyses *f = NULL;
     if (n) {
         f = wf_xcalloc(1, sizeof *f);
         f->cuts = wf_xcalloc((size_t)n, sizeof *f->cuts);
@@ -164,7 +164,7 @@ wf_features *wf_features_find(const wf_setup *s, const wf_objective *ob)
     return f;
 }
 
-int64_t wf_features_align(const wf_features *f, const wf_setup *s)
+int64_t wf_analyses_align(const wf_analyses *f, const wf_setup *s)
 {
     for (int k = 0; f && k < f->n; k++)
         if (f->cuts[k].div > 1)
@@ -320,7 +320,7 @@ static wf_real *read_cache(const char *path, int64_t frames, int chans)
     return data;
 }
 
-int wf_features_compute(wf_features *f, int set, const wf_setup *s, const wf_recordings *rec,
+int wf_analyses_compute(wf_analyses *f, int set, const wf_setup *s, const wf_recordings *rec,
                         int64_t len, int cache, int quiet, wf_diags *d)
 {
     f->count[set] = rec->count;
@@ -381,14 +381,14 @@ int wf_features_compute(wf_features *f, int set, const wf_setup *s, const wf_rec
 
 /* ----------------------------------------------------------- the fit's */
 
-const wf_graph *wf_features_graph(wf_features *f, int *first_input, int *ncuts)
+const wf_graph *wf_analyses_graph(wf_analyses *f, int *first_input, int *ncuts)
 {
     *ncuts = f->n;
     *first_input = f->first_input;
     return f->fit;
 }
 
-void wf_features_signal(const wf_features *f, int set, int k, const wf_real *const **data,
+void wf_analyses_signal(const wf_analyses *f, int set, int k, const wf_real *const **data,
                         const int64_t **frames, int *chans, int *div)
 {
     const cut *c = &f->cuts[k];
@@ -398,14 +398,14 @@ void wf_features_signal(const wf_features *f, int set, int k, const wf_real *con
     *div = c->div;
 }
 
-void wf_features_free(wf_features *f)
+void wf_analyses_free(wf_analyses *f)
 {
     if (!f)
         return;
     for (int c = 0; c < f->n; c++) {
         cut *k = &f->cuts[c];
         wf_graph_free(k->g);
-        for (int set = 0; set < WF_FEATURES_SETS; set++) {
+        for (int set = 0; set < WF_ANALYSES_SETS; set++) {
             for (int r = 0; r < f->count[set]; r++)
                 wf_afree(k->data[set][r]);
             free(k->frames[set]);
