@@ -731,11 +731,10 @@ static int cmd_fit(repl *r, const char *rest)
         throttle pc = {{!a.quiet && isatty(2), NULL}, 0};
         a.fo.progress = show_progress;
         a.fo.progress_ctx = &pc;
-        /* the REPL's own Ctrl-C flag: a second Ctrl-C must not end the REPL */
-        wf_repl_interrupted = 0;
-        a.fo.stop = &wf_repl_interrupted;
+        a.fo.stop = wf_cli_catch_sigint();
         wf_fit_result res;
         int frc = wf_fit(ob.prog, &st.params, ob.batch, &a.fo, &res, &d);
+        wf_cli_release_sigint();
         if (pc.pc.tty && res.steps < a.fo.steps)
             fputc('\n', stderr);
         /* the best values go into the session, heard from the next block */

@@ -19,7 +19,7 @@
 wf_diag_format wf_cli_diag_format = WF_DIAG_TEXT;
 
 static volatile sig_atomic_t interrupted;
-static struct sigaction previous_action;
+static void (*previous_handler)(int);
 
 static void on_sigint(int sig)
 {
@@ -28,22 +28,16 @@ static void on_sigint(int sig)
     signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends the process at once */
 }
 
-/* With sigaction, so that release gives back the earlier handler with its
- * own flags (signal() would add SA_RESTART to it). */
 volatile sig_atomic_t *wf_cli_catch_sigint(void)
 {
     interrupted = 0;
-    struct sigaction sa = {0};
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &previous_action);
+    previous_handler = signal(SIGINT, on_sigint);
     return &interrupted;
 }
 
 void wf_cli_release_sigint(void)
 {
-    sigaction(SIGINT, &previous_action, NULL);
+    signal(SIGINT, previous_handler == SIG_ERR ? SIG_DFL : previous_handler);
 }
 
 int wf_cli_finish(wf_diags *d, int status)
