@@ -267,7 +267,10 @@ static char *prompt(EditLine *el)
 
 /* Reads a character (UTF-8) from the terminal. A Ctrl-C (the signal,
  * which interrupts read) ends the line as an error, so that el_gets
- * returns and the REPL drops the entry. */
+ * returns and the REPL drops the entry. A Ctrl-C that lands before the
+ * read starts, or on another thread (an OpenMP worker), interrupts
+ * nothing and is seen with the next key: closing that needs SIGINT
+ * blocked outside a ppoll and passed on to this thread. */
 static int get_char(EditLine *el, wchar_t *wc)
 {
     (void)el;
