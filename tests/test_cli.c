@@ -123,6 +123,7 @@ static void copy_file(const char *from, const char *to)
 typedef struct result {
     int status; /* exit status, or 128 + the signal that ended it */
     char *out, *err;
+    size_t out_len; /* bytes of out (audio written to standard output holds NULs) */
 } result;
 
 typedef struct child {
@@ -156,10 +157,10 @@ static void record_codes(const char *err)
     record_between(err, "\"code\":\"", "\"");
 }
 
-/* Starts weft with args (NULL-terminated) in the current folder; with
- * `launcher` (NULL-terminated, its program found on PATH), weft under it
- * (mpirun -n 2 weft ...). */
-static child spawn_under(const char *const *launcher, const char *const *args)
+/* Starts weft with args (NULL-terminated) in the current folder, standard
+ * input from in_path (NULL: /dev/null); with `launcher` (NULL-terminated,
+ * its program found on PATH), weft under it (mpirun -n 2 weft ...). */
+static child spawn_from(const char *in_path, const char *const *launcher, const char *const *args)
 {
     const char *argv[64];
     int n = 0;
@@ -177,10 +178,10 @@ static child spawn_under(const char *const *launcher, const char *const *args)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        if (null < 0 || dup2(null, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
+        int in = open(in_path ? in_path : "/dev/null", O_RDONLY);
+        if (in < 0 || dup2(in, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
             _exit(127);
-        close(null);
+        close(in);
         close(po[0]);
         close(po[1]);
         close(pe[0]);
@@ -193,9 +194,14 @@ static child spawn_under(const char *const *launcher, const char *const *args)
     return (child){pid, po[0], pe[0]};
 }
 
+static child spawn_under(const char *const *launcher, const char *const *args)
+{
+    return spawn_from(NULL, launcher, args);
+}
+
 static child spawn(const char *const *args)
 {
-    return spawn_under(NULL, args);
+    return spawn_from(NULL, NULL, args);
 }
 
 static int exit_status(int ws)
@@ -233,7 +239,7 @@ static result finish(child c)
     while (waitpid(c.pid, &ws, 0) < 0)
         assert_int_equal(errno, EINTR);
     result r = {exit_status(ws), b[0].s ? b[0].s : wf_xstrdup(""),
-                b[1].s ? b[1].s : wf_xstrdup("")};
+                b[1].s ? b[1].s : wf_xstrdup(""), b[0].len};
     record_codes(r.err);
     return r;
 }
@@ -4825,66 +4831,13 @@ static void test_tutorial_pitch(void **state)
  * dropped): what a reader at the end of a pipeline gets. */
 static result weft_piped(const char *in_path, const char *out_path, const char *const *args)
 {
-    const char *argv[64] = {WF_WEFT_EXE};
-    int n = 1;
-    for (; args[n - 1]; n++) {
-        assert_true(n < 63);
-        argv[n] = args[n - 1];
-    }
-    argv[n] = NULL;
-    int po[2], pe[2];
-    assert_int_equal(pipe(po), 0);
-    assert_int_equal(pipe(pe), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int in = open(in_path ? in_path : "/dev/null", O_RDONLY);
-        if (in < 0 || dup2(in, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
-            _exit(127);
-        close(in);
-        close(po[0]);
-        close(po[1]);
-        close(pe[0]);
-        close(pe[1]);
-        execv(WF_WEFT_EXE, (char *const *)argv);
-        _exit(127);
-    }
-    close(po[1]);
-    close(pe[1]);
-    /* stdout to the file as it comes, stderr kept, both read together */
-    FILE *f = out_path ? fopen(out_path, "wb") : NULL;
-    assert_true(!out_path || f);
-    wf_str err = {0};
-    struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
-    int open_fds = 2;
-    while (open_fds) {
-        if (poll(fds, 2, -1) < 0) {
-            assert_int_equal(errno, EINTR);
-            continue;
-        }
-        for (int i = 0; i < 2; i++) {
-            if (fds[i].fd < 0 || !fds[i].revents)
-                continue;
-            char buf[65536];
-            ssize_t got = read(fds[i].fd, buf, sizeof buf);
-            if (got > 0 && i == 0 && f) {
-                assert_int_equal(fwrite(buf, 1, (size_t)got, f), (size_t)got);
-            } else if (got > 0 && i == 1) {
-                wf_str_putn(&err, buf, (size_t)got);
-            } else if (got == 0 || (got < 0 && errno != EINTR)) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-                open_fds--;
-            }
-        }
-    }
-    if (f)
+    result r = finish(spawn_from(in_path, NULL, args));
+    if (out_path) {
+        FILE *f = fopen(out_path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(r.out, 1, r.out_len, f), r.out_len);
         fclose(f);
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0)
-        assert_int_equal(errno, EINTR);
-    result r = {exit_status(ws), wf_xstrdup(""), err.s ? err.s : wf_xstrdup("")};
-    record_codes(r.err);
+    }
     return r;
 }
 
