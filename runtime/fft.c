@@ -65,7 +65,7 @@ const char *wf_fft_backends(void)
     return buf;
 }
 
-typedef struct plan {
+struct wf_fft_plan {
     wf_fft_backend backend;
     int n, count, inverse;
 #if HAVE_KISS
@@ -74,9 +74,10 @@ typedef struct plan {
 #if HAVE_FFTW
     FFTW(plan) fftw;
 #endif
-    struct plan *next;     /* this thread's plans */
-    struct plan *all_next; /* every thread's plans */
-} plan;
+    struct wf_fft_plan *next;     /* this thread's plans */
+    struct wf_fft_plan *all_next; /* every thread's plans */
+};
+typedef struct wf_fft_plan plan;
 
 /* Every plan also sits on one process-wide list, so that a thread's plans
  * stay reachable (and are not reported as leaks) after the thread of a
@@ -88,8 +89,7 @@ static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 static plan *get_plan(int n, int count, int inverse)
 {
     for (plan *p = plans; p; p = p->next)
-        if (p->backend == backend && p->n == n && p->inverse == inverse &&
-            (p->backend == WF_FFT_KISS || p->count == count))
+        if (p->backend == backend && p->n == n && p->inverse == inverse && p->count == count)
             return p;
     plan *p = wf_xcalloc(1, sizeof *p);
     p->backend = backend;
@@ -126,11 +126,13 @@ static plan *get_plan(int n, int count, int inverse)
     return p;
 }
 
-void wf_fft_r2c(int n, int count, const wf_real *in, wf_real *out)
+const wf_fft_plan *wf_fft_plan_for(int n, int count, int inverse)
 {
-    if (count <= 0)
-        return;
-    plan *p = get_plan(n, count, 0);
+    return get_plan(n, count, inverse);
+}
+
+void wf_fft_exec_r2c(const wf_fft_plan *p, const wf_real *in, wf_real *out)
+{
 #if HAVE_FFTW
     if (p->backend == WF_FFT_FFTW) {
         FFTW(execute_dft_r2c)(p->fftw, (wf_real *)in, (fftw_cpx *)out);
@@ -138,18 +140,14 @@ void wf_fft_r2c(int n, int count, const wf_real *in, wf_real *out)
     }
 #endif
 #if HAVE_KISS
-    int bins = n / 2 + 1;
-    for (int f = 0; f < count; f++)
-        kiss_fftr(p->kiss, in + (size_t)f * n, (kiss_fft_cpx *)(out + (size_t)f * 2 * bins));
+    int bins = p->n / 2 + 1;
+    for (int f = 0; f < p->count; f++)
+        kiss_fftr(p->kiss, in + (size_t)f * p->n, (kiss_fft_cpx *)(out + (size_t)f * 2 * bins));
 #endif
 }
 
-void wf_fft_c2r(int n, int count, wf_real *in, wf_real *out)
+void wf_fft_exec_c2r(const wf_fft_plan *p, wf_real *in, wf_real *out)
 {
-    if (count <= 0)
-        return;
-    plan *p = get_plan(n, count, 1);
-    int bins = n / 2 + 1;
 #if HAVE_FFTW
     if (p->backend == WF_FFT_FFTW) {
         FFTW(execute_dft_c2r)(p->fftw, (fftw_cpx *)in, out);
@@ -157,10 +155,21 @@ void wf_fft_c2r(int n, int count, wf_real *in, wf_real *out)
     }
 #endif
 #if HAVE_KISS
-    for (int f = 0; f < count; f++)
+    int bins = p->n / 2 + 1;
+    for (int f = 0; f < p->count; f++)
         kiss_fftri(p->kiss, (const kiss_fft_cpx *)(in + (size_t)f * 2 * bins),
-                   out + (size_t)f * n);
+                   out + (size_t)f * p->n);
 #endif
-    (void)bins;
 }
 
+void wf_fft_r2c(int n, int count, const wf_real *in, wf_real *out)
+{
+    if (count > 0)
+        wf_fft_exec_r2c(get_plan(n, count, 0), in, out);
+}
+
+void wf_fft_c2r(int n, int count, wf_real *in, wf_real *out)
+{
+    if (count > 0)
+        wf_fft_exec_c2r(get_plan(n, count, 1), in, out);
+}

@@ -19,6 +19,15 @@ wf_fft_backend wf_fft_get_backend(void);
 /* Human description of the backends, the active one first. */
 const char *wf_fft_backends(void);
 
+/* A plan of this thread for count frames of n samples, forward or inverse,
+ * made on first use and kept. Fetching it once and executing it many times
+ * spares a lookup per frame in loops over single frames. */
+typedef struct wf_fft_plan wf_fft_plan;
+const wf_fft_plan *wf_fft_plan_for(int n, int count, int inverse);
+/* Execute a forward / inverse plan, as wf_fft_r2c / wf_fft_c2r below. */
+void wf_fft_exec_r2c(const wf_fft_plan *p, const wf_real *in, wf_real *out);
+void wf_fft_exec_c2r(const wf_fft_plan *p, wf_real *in, wf_real *out);
+
 /* count frames of n samples, contiguous, to count spectra of n/2 + 1 bins. */
 void wf_fft_r2c(int n, int count, const wf_real *in, wf_real *out);
 /* count spectra to count frames (unnormalised inverse). The spectra are

@@ -1,10 +1,11 @@
 /* Losses and their gradients. The multi-scale spectral loss does, per FFT
- * size and per chunk of frames (chunks split across the cores), in the
- * thread's own scratch while the chunk is in cache: window the frames, one
- * batched real FFT, magnitudes and both loss terms, the gradient of the
- * loss with respect to each spectrum, one batched inverse FFT back to frame
- * gradients, windowed and overlap-added into the chunk's stretch of d loss /
- * d y. A final pass adds the stretches up sample by sample, in chunk order.
+ * size and per chunk of frames (chunks split across the cores), frame by
+ * frame (a few at a time for the smallest sizes) while the frame is in the
+ * first-level cache: window it, real FFT, magnitudes and both loss terms,
+ * the gradient of the loss with respect to the spectrum, inverse FFT back
+ * to the frame's gradient, windowed and overlap-added into the chunk's
+ * stretch of d loss / d y. A final pass adds the stretches up sample by
+ * sample, in chunk order.
  *
  * Gradient of one frame: with X_f = sum_j x_j e^(-2 pi i f j / n) and G_f =
  * dL/dRe X_f + i dL/dIm X_f = (dL/dS_f) X_f / S_f, dL/dx_j = Re sum_f G_f
@@ -27,9 +28,11 @@
 #define EPS 1e-7
 #define PI 3.14159265358979323846
 #define CHUNK_FRAMES 32
+#define GROUP_SAMPLES 128 /* sizes below this go GROUP_SAMPLES / n frames a call */
 
 typedef struct scale {
     int n, hop, frames, bins, nchunks;
+    int group;            /* frames per FFT call */
     int span;             /* samples a chunk's frames cover */
     wf_real *window;
     wf_real *tmag, *tlog; /* target |S| and log(|S| + eps), [frames x bins] */
@@ -37,11 +40,11 @@ typedef struct scale {
     double *partial;      /* per chunk: lin, log */
 } scale;
 
-/* One thread's scratch for a chunk of the largest size. */
+/* One thread's scratch for a group of frames of any size, and for the
+ * target's chunks. */
 typedef struct scratch {
     wf_real *frames;    /* windowed frames, then frame gradients [CHUNK_FRAMES x n] */
     wf_real *spec;      /* their spectra [CHUNK_FRAMES x 2 bins] */
-    wf_real *mag, *lmag; /* one row of |S| and log(|S| + eps) */
 } scratch;
 
 /* A term weight * mean |F(y) - F(t)| over the frames and values of a
@@ -309,6 +312,7 @@ wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf
         s->frames = (int)((n - sz) / s->hop) + 1;
         s->bins = sz / 2 + 1;
         s->nchunks = (s->frames + CHUNK_FRAMES - 1) / CHUNK_FRAMES;
+        s->group = sz >= GROUP_SAMPLES ? 1 : GROUP_SAMPLES / sz;
         s->span = (CHUNK_FRAMES - 1) * s->hop + sz;
         s->window = wf_aalloc(sizeof(wf_real) * (size_t)sz);
         for (int j = 0; j < sz; j++)
@@ -328,8 +332,6 @@ wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf
         size_t bins = (size_t)nmax / 2 + 1;
         x->frames = wf_aalloc(sizeof(wf_real) * CHUNK_FRAMES * (size_t)nmax);
         x->spec = wf_aalloc(sizeof(wf_real) * CHUNK_FRAMES * 2 * bins);
-        x->mag = wf_aalloc(sizeof(wf_real) * bins);
-        x->lmag = wf_aalloc(sizeof(wf_real) * bins);
     }
     if (L->nsc == 0) {
         int smallest = L->o.sizes[0];
@@ -376,63 +378,125 @@ int wf_loss_set_target(wf_loss *L, const wf_real *target, wf_diags *d)
     return 0;
 }
 
-/* One chunk of frames of one scale: forward FFT, loss terms, gradient
- * spectra, inverse FFT to frame gradients overlap-added into the chunk's
- * stretch (s->seg). */
-static void mss_chunk(const wf_loss *L, scale *s, const wf_real *y, int c, int want_grad,
-                      const scratch *x)
+/* One bin: |X| = S, both terms' summands, and the factor k that turns X into
+ * G / 2 (dL/dS = wl sign(S - T) + wg sign(log(S + eps) - log(T + eps)) /
+ * (S + eps); G = dL/dS X / S). */
+#define MSS_BIN(re, im, tmag, tlog, dlin, dlog, k)                                      \
+    do {                                                                               \
+        wf_real S_ = (wf_real)sqrt((re) * (re) + (im) * (im));                         \
+        wf_real dl_ = S_ - (tmag), dg_ = wf_log_pos(S_ + (wf_real)EPS) - (tlog);       \
+        (dlin) = dl_ < 0 ? -dl_ : dl_;                                                 \
+        (dlog) = dg_ < 0 ? -dg_ : dg_;                                                 \
+        wf_real sl_ = (wf_real)(dl_ > 0 ? 1 : 0) - (wf_real)(dl_ < 0 ? 1 : 0);         \
+        wf_real sg_ = (wf_real)(dg_ > 0 ? 1 : 0) - (wf_real)(dg_ < 0 ? 1 : 0);         \
+        wf_real gS_ = wl * sl_ + wg * sg_ / (S_ + (wf_real)EPS);                       \
+        (k) = S_ > 0 ? (wf_real)0.5 * gS_ / S_ : 0;                                    \
+    } while (0)
+
+/* One frame's spectrum sp [bins, interleaved]: both terms added into lin and
+ * lg (ROW_LANES running sums, a fixed order), and with want_grad the
+ * spectrum scaled in place to G / 2, then G itself in the first and last
+ * bins, which the inverse counts once. One pass over the row, which gcc
+ * vectorises; eight lanes are one AVX register per quantity (sixteen made it
+ * spill). */
+#define ROW_LANES 8
+
+static void mss_row(wf_real *sp, const wf_real *tm, const wf_real *tl, int bins, wf_real wl,
+                    wf_real wg, int want_grad, double *lin, double *lg)
 {
-    int f0 = c * CHUNK_FRAMES, count = chunk_frames(s, c);
-    int n = s->n, bins = s->bins;
-    wf_real *frames = x->frames, *spec = x->spec, *mag = x->mag, *lmag = x->lmag;
-    frames_of(s, y, f0, count, frames);
-    wf_fft_r2c(n, count, frames, spec);
-    double lin = 0, lg = 0;
-    double norm = 1.0 / ((double)s->frames * (double)bins);
-    wf_real wl = (wf_real)(L->o.lin_weight * norm), wg = (wf_real)(L->o.log_weight * norm);
-    for (int m = 0; m < count; m++) {
-        wf_real *sp = spec + (size_t)m * 2 * bins;
-        const wf_real *tm = s->tmag + (size_t)(f0 + m) * bins;
-        const wf_real *tl = s->tlog + (size_t)(f0 + m) * bins;
-        /* separate passes over the row, each a plain vectorisable loop */
-        for (int f = 0; f < bins; f++)
-            mag[f] = (wf_real)sqrt(sp[2 * f] * sp[2 * f] + sp[2 * f + 1] * sp[2 * f + 1]);
-        for (int f = 0; f < bins; f++)
-            lmag[f] = wf_log_pos(mag[f] + (wf_real)EPS);
-        lin += wf_sum_absdiff(mag, tm, bins);
-        lg += wf_sum_absdiff(lmag, tl, bins);
-        if (!want_grad)
-            continue;
-        /* dL/dS, and the spectrum scaled by it to G_f / 2, in one
-         * vectorisable pass over the interleaved bins; then G_f for the
-         * first and last bins, which the inverse counts once */
-        for (int f = 0; f < bins; f++) {
-            wf_real S = mag[f], dl = S - tm[f], dg = lmag[f] - tl[f];
-            wf_real sl = (wf_real)(dl > 0 ? 1 : 0) - (wf_real)(dl < 0 ? 1 : 0);
-            wf_real sg = (wf_real)(dg > 0 ? 1 : 0) - (wf_real)(dg < 0 ? 1 : 0);
-            wf_real gS = wl * sl + wg * sg / (S + (wf_real)EPS);
-            wf_real k = S > 0 ? (wf_real)0.5 * gS / S : 0;
-            sp[2 * f] *= k;
-            sp[2 * f + 1] *= k;
+    wf_real al[ROW_LANES] = {0}, ag[ROW_LANES] = {0};
+    int f = 0;
+    if (want_grad)
+        for (; f + ROW_LANES <= bins; f += ROW_LANES)
+            for (int i = 0; i < ROW_LANES; i++) {
+                wf_real *z = sp + 2 * (f + i), dlin, dlog, k;
+                MSS_BIN(z[0], z[1], tm[f + i], tl[f + i], dlin, dlog, k);
+                al[i] += dlin;
+                ag[i] += dlog;
+                z[0] *= k;
+                z[1] *= k;
+            }
+    else
+        for (; f + ROW_LANES <= bins; f += ROW_LANES)
+            for (int i = 0; i < ROW_LANES; i++) {
+                const wf_real *z = sp + 2 * (f + i);
+                wf_real dlin, dlog, k;
+                MSS_BIN(z[0], z[1], tm[f + i], tl[f + i], dlin, dlog, k);
+                (void)k;
+                al[i] += dlin;
+                ag[i] += dlog;
+            }
+    wf_real sl = 0, sg = 0;
+    for (; f < bins; f++) {
+        wf_real *z = sp + 2 * f, dlin, dlog, k;
+        MSS_BIN(z[0], z[1], tm[f], tl[f], dlin, dlog, k);
+        sl += dlin;
+        sg += dlog;
+        if (want_grad) {
+            z[0] *= k;
+            z[1] *= k;
         }
+    }
+    for (int i = 0; i < ROW_LANES; i++) {
+        sl += al[i];
+        sg += ag[i];
+    }
+    *lin += sl;
+    *lg += sg;
+    if (want_grad) {
         sp[0] *= 2;
         sp[1] *= 2;
         sp[2 * bins - 2] *= 2;
         sp[2 * bins - 1] *= 2;
     }
+}
+
+/* One chunk of frames of one scale, a group of s->group frames at a time
+ * while they are in the first-level cache: window, forward FFT, loss terms,
+ * gradient spectra, inverse FFT to frame gradients, overlap-added into the
+ * chunk's stretch (s->seg). Going through the chunk in batches of 32 frames
+ * instead, each step's data of the larger sizes (half a megabyte) left the
+ * cache between the passes, and FFTW's batched plans of the middle sizes were
+ * slower than its single ones; small sizes are still grouped, since one call
+ * per 64-sample frame costs more than its transform. */
+static void mss_chunk(const wf_loss *L, scale *s, const wf_real *y, int c, int want_grad,
+                      const scratch *x)
+{
+    int f0 = c * CHUNK_FRAMES, count = chunk_frames(s, c);
+    int n = s->n, bins = s->bins, G = s->group;
+    wf_real *frames = x->frames, *spec = x->spec;
+    const wf_fft_plan *fwd = wf_fft_plan_for(n, G, 0);
+    const wf_fft_plan *inv = want_grad ? wf_fft_plan_for(n, G, 1) : NULL;
+    double lin = 0, lg = 0;
+    double norm = 1.0 / ((double)s->frames * (double)bins);
+    wf_real wl = (wf_real)(L->o.lin_weight * norm), wg = (wf_real)(L->o.log_weight * norm);
+    wf_real *seg = s->seg + (size_t)c * s->span;
+    if (want_grad)
+        memset(seg, 0, sizeof(wf_real) * (size_t)s->span);
+    for (int g0 = 0; g0 < count; g0 += G) {
+        /* the last group of a chunk may be short: it repeats its last frame,
+         * whose results are not used */
+        int live = count - g0 < G ? count - g0 : G;
+        for (int m = 0; m < G; m++)
+            frames_of(s, y, f0 + g0 + (m < live ? m : live - 1), 1, frames + (size_t)m * n);
+        wf_fft_exec_r2c(fwd, frames, spec);
+        for (int m = 0; m < live; m++) {
+            size_t row = (size_t)(f0 + g0 + m) * bins;
+            mss_row(spec + (size_t)m * 2 * bins, s->tmag + row, s->tlog + row, bins, wl, wg,
+                    want_grad, &lin, &lg);
+        }
+        if (!want_grad)
+            continue;
+        wf_fft_exec_c2r(inv, spec, frames);
+        for (int m = 0; m < live; m++) {
+            const wf_real *fr = frames + (size_t)m * n;
+            wf_real *o = seg + (size_t)(g0 + m) * s->hop;
+            for (int j = 0; j < n; j++)
+                o[j] += fr[j] * s->window[j];
+        }
+    }
     s->partial[2 * c] = lin;
     s->partial[2 * c + 1] = lg;
-    if (!want_grad)
-        return;
-    wf_fft_c2r(n, count, spec, frames);
-    wf_real *seg = s->seg + (size_t)c * s->span;
-    memset(seg, 0, sizeof(wf_real) * (size_t)s->span);
-    for (int m = 0; m < count; m++) {
-        const wf_real *fr = frames + (size_t)m * n;
-        wf_real *o = seg + (size_t)m * s->hop;
-        for (int j = 0; j < n; j++)
-            o[j] += fr[j] * s->window[j];
-    }
 }
 
 /* dy[t0..t1) += the chunks' stretches overlapping it, in chunk order (a
@@ -546,8 +610,6 @@ void wf_loss_free(wf_loss *L)
     for (int t = 0; t < L->nthreads && L->nsc; t++) {
         wf_afree(L->scr[t].frames);
         wf_afree(L->scr[t].spec);
-        wf_afree(L->scr[t].mag);
-        wf_afree(L->scr[t].lmag);
     }
     free(L->scr);
     free(L->sc);
