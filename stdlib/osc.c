@@ -23,8 +23,9 @@
 #define CHUNK 1024
 #define PARALLEL_WORK (1L << 17) /* sines per call worth a second thread */
 #define ANCHOR 1024 /* samples of a rotating phasor between anchors (sine_rotate) */
-#define LANES 8     /* interleaved phasor chains of a channel, when there are few */
-#define ROTATE_STATE(L) (4 + 2 * (size_t)(L)) /* doubles of state per channel */
+#define SUB 32      /* samples per step of the phasor; divides ANCHOR */
+#define SUB_ACROSS 8 /* channels from which a run is a vector across channels */
+#define ROTATE_STATE 7 /* doubles of state per channel */
 
 enum { A_FREQ, A_PHASE };
 
@@ -112,12 +113,6 @@ static int osc_infer(wf_infer *ic)
     return wf_infer_generator(ic);
 }
 
-/* Phasor chains per channel of a constant sine (sine_rotate). */
-static int rotate_lanes(int C)
-{
-    return C >= LANES / 2 ? 1 : LANES;
-}
-
 static void osc_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int block,
                      wf_sizes *s)
 {
@@ -132,15 +127,15 @@ static void osc_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int
 
 /* ---- sine ---- */
 
-/* Sets the chains of one channel (st) at sample T for the increment inc
- * and the offset off, from the phase of the last anchor advanced to T with
- * the increment it had (a live edit may change the frequency between two
- * anchors). A phasor of zero length has not started: the node's first
- * sample is phase 0, wherever a live session starts it (T is then not a
- * multiple of ANCHOR). */
-static void rotate_anchor(double *st, int L, double inc, double off, int64_t T)
+/* Sets channel st's phasor at sample T for the increment inc and the
+ * offset off, from the phase of the last anchor advanced to T with the
+ * increment it had (a live edit may change the frequency between two
+ * anchors). A phasor of zero has not started: the node's first sample is
+ * phase 0, wherever a live session starts it (T is then not a multiple of
+ * ANCHOR). */
+static void rotate_anchor(double *st, double inc, double off, int64_t T)
 {
-    if (st[4] == 0 && st[4 + L] == 0)
+    if (st[4] == 0 && st[5] == 0)
         st[0] = 0;
     else {
         double q = st[0] + (double)(T - (int64_t)st[1]) * st[2];
@@ -149,99 +144,111 @@ static void rotate_anchor(double *st, int L, double inc, double off, int64_t T)
     st[1] = (double)T;
     st[2] = inc;
     st[3] = off;
-    for (int j = 0; j < L; j++) {
-        /* chain j makes the samples j mod L of the run, the first at T + d */
-        int d = (int)(((j - T % L) % L + L) % L);
-        double a = WF_TWO_PI * (st[0] + d * inc) + off;
-        st[4 + j] = cos(a);
-        st[4 + L + j] = sin(a);
-    }
+    double a = WF_TWO_PI * st[0] + off;
+    st[4] = cos(a);
+    st[5] = sin(a);
 }
 
 /* Constant frequency and phase: the sine is the imaginary part of a rotating
- * phasor, z[n+1] = z[n] w with w = exp(i 2 pi f / sr), run in double and
- * anchored every ANCHOR samples (counted from the start, so that streams
- * equal whole passes bit for bit) from the double-precision phase. There is
- * no per-sample phase arithmetic or sine, and the error after ANCHOR steps
- * is near double's (about 1e-13) before the output's rounding. Channels run
- * side by side, a vector across channels; fewer than LANES/2 channels run
- * LANES interleaved chains each (chain j makes the samples j mod LANES,
- * stepping by w^LANES), so that the recursion is never one serial
- * chain of dependent multiplies.
+ * phasor. The phasor z of each channel is kept in double at the start of
+ * every run of SUB samples and stepped from run to run by w^SUB, w = exp(i 2
+ * pi f / sr); inside a run, sample k is Im(z w^k) = Re z Im w^k + Im z Re
+ * w^k, one multiply and one fused add in the output's precision per sample
+ * against a table of w^k (k < SUB) made per call in double. z is re-anchored
+ * every ANCHOR samples (counted from the start, so that streams equal whole
+ * passes bit for bit) from the double-precision phase. There is no per-sample
+ * phase arithmetic or sine and no serial chain: the samples of a run are
+ * independent, a vector across channels (or, with few channels, across the
+ * run). The error is the rounding of z, w^k and the product: about 2e-7 in
+ * float32. All channels share the runs, so any channel's anchor (a changed
+ * frequency) re-anchors them all, each from its own phase.
  * State per channel: the phase at the last anchor, that anchor's sample,
- * the increment and offset it was made for, then the chains' real and
- * imaginary parts (ROTATE_STATE). */
+ * the increment and offset it was made for, z (real, imaginary) and the
+ * sample z stands at; then, for all channels, w^SUB, the increment the
+ * table was made for, and the table (kept, since frequencies rarely
+ * change). */
 static void sine_rotate(wf_kctx *k)
 {
-    int n = k->out.n, C = k->out.chans, L = rotate_lanes(C);
+    int n = k->out.n, C = k->out.chans;
     const wf_sig *f = &k->in[A_FREQ], *po = &k->in[A_PHASE];
-    size_t sc = f->chans == 1 ? 0 : 1, pc = po->chans == 1 ? 0 : 1, S = ROTATE_STATE(L);
+    size_t sc = f->chans == 1 ? 0 : 1, pc = po->chans == 1 ? 0 : 1;
     double *state = k->state, inv = 1.0 / k->env->sr;
     wf_real *restrict y = k->out.p;
-    double *restrict re = (double *)k->work, *restrict im = re + C, *restrict wr = im + C,
-                     *restrict wi = wr + C;
+    /* w^k: [k][c] when channels are the vector, else [c][k]; w^SUB, and the
+     * increment the table was made for */
+    int across = C >= SUB_ACROSS;
+    double *restrict wsr = state + (size_t)C * ROTATE_STATE, *restrict wsi = wsr + C,
+                     *restrict made = wsi + C;
+    wf_real *restrict tr = (wf_real *)(void *)(made + C), *restrict ti = tr + (size_t)C * SUB;
+    wf_real *restrict zr = (wf_real *)k->work, *restrict zi = zr + C;
     for (int c = 0; c < C; c++) {
         double inc = (f->exact ? f->exact[c * sc] : (double)f->p[c * sc]) * inv;
-        double step = L * inc - floor(L * inc);
-        wr[c] = cos(WF_TWO_PI * step);
-        wi[c] = sin(WF_TWO_PI * step);
+        if (made[c] == inc && (wsr[c] != 0 || wsi[c] != 0))
+            continue;
+        double step = inc - floor(inc), wr = cos(WF_TWO_PI * step), wi = sin(WF_TWO_PI * step);
+        double pr = 1, pi = 0;
+        for (int j = 0; j < SUB; j++) {
+            size_t at = across ? (size_t)j * C + c : (size_t)c * SUB + j;
+            tr[at] = (wf_real)pr;
+            ti[at] = (wf_real)pi;
+            double r = pr * wr - pi * wi;
+            pi = pr * wi + pi * wr;
+            pr = r;
+        }
+        wsr[c] = pr;
+        wsi[c] = pi;
+        made[c] = inc;
     }
     for (int t0 = 0; t0 < n;) {
         int64_t T = k->t0 + t0;
         int pos = (int)(T % ANCHOR), m = ANCHOR - pos < n - t0 ? ANCHOR - pos : n - t0;
-        for (int c = 0; c < C; c++) {
-            double *st = state + (size_t)c * S;
+        int anchor = pos == 0;
+        for (int c = 0; c < C && !anchor; c++) {
+            const double *st = state + (size_t)c * ROTATE_STATE;
             double inc = (f->exact ? f->exact[c * sc] : (double)f->p[c * sc]) * inv;
             double off = po->exact ? po->exact[c * pc] : (double)po->p[c * pc];
-            if (pos == 0 || (st[4] == 0 && st[4 + L] == 0) || st[2] != inc || st[3] != off)
-                rotate_anchor(st, L, inc, off, T);
+            anchor = (st[4] == 0 && st[5] == 0) || st[2] != inc || st[3] != off;
         }
-        wf_real *yb = y + (size_t)t0 * C;
-        if (L == 1) {
+        for (int c = 0; c < C && anchor; c++) {
+            double *st = state + (size_t)c * ROTATE_STATE;
+            double inc = (f->exact ? f->exact[c * sc] : (double)f->p[c * sc]) * inv;
+            double off = po->exact ? po->exact[c * pc] : (double)po->p[c * pc];
+            rotate_anchor(st, inc, off, T);
+            st[6] = (double)T;
+        }
+        /* runs of SUB samples from the sample z stands at (the same for all) */
+        for (int left = m; left > 0;) {
+            int k0 = (int)(T - (int64_t)state[6]), cnt = SUB - k0 < left ? SUB - k0 : left;
             for (int c = 0; c < C; c++) {
-                re[c] = state[(size_t)c * S + 4];
-                im[c] = state[(size_t)c * S + 5];
+                zr[c] = (wf_real)state[(size_t)c * ROTATE_STATE + 4];
+                zi[c] = (wf_real)state[(size_t)c * ROTATE_STATE + 5];
             }
-            for (int t = 0; t < m; t++)
+            wf_real *yb = y + (size_t)t0 * C;
+            if (across)
+                for (int j = 0; j < cnt; j++) {
+                    const wf_real *ar = tr + (size_t)(k0 + j) * C, *ai = ti + (size_t)(k0 + j) * C;
+                    wf_real *o = yb + (size_t)j * C;
+                    for (int c = 0; c < C; c++)
+                        o[c] = zr[c] * ai[c] + zi[c] * ar[c];
+                }
+            else
                 for (int c = 0; c < C; c++) {
-                    double r = re[c], i = im[c];
-                    yb[(size_t)t * C + c] = (wf_real)i;
-                    re[c] = r * wr[c] - i * wi[c];
-                    im[c] = r * wi[c] + i * wr[c];
+                    const wf_real *ar = tr + (size_t)c * SUB + k0, *ai = ti + (size_t)c * SUB + k0;
+                    for (int j = 0; j < cnt; j++)
+                        yb[(size_t)j * C + c] = zr[c] * ai[j] + zi[c] * ar[j];
                 }
-            for (int c = 0; c < C; c++) {
-                state[(size_t)c * S + 4] = re[c];
-                state[(size_t)c * S + 5] = im[c];
-            }
-        } else {
-            for (int c = 0; c < C; c++) {
-                double *rc = state + (size_t)c * S + 4, *ic = rc + L;
-                int t = 0;
-                /* sample T + t comes from chain (T + t) mod L, which then
-                 * steps on: the same products whatever the blocks */
-                for (; t < m && (T + t) % L; t++) {
-                    int j = (int)((T + t) % L);
-                    double r = rc[j], i = ic[j];
-                    yb[(size_t)t * C + c] = (wf_real)i;
-                    rc[j] = r * wr[c] - i * wi[c];
-                    ic[j] = r * wi[c] + i * wr[c];
+            if (k0 + cnt == SUB)
+                for (int c = 0; c < C; c++) {
+                    double *st = state + (size_t)c * ROTATE_STATE;
+                    double r = st[4] * wsr[c] - st[5] * wsi[c];
+                    st[5] = st[4] * wsi[c] + st[5] * wsr[c];
+                    st[4] = r;
+                    st[6] += SUB;
                 }
-                for (; t + L <= m; t += L)
-                    for (int j = 0; j < L; j++) {
-                        double r = rc[j], i = ic[j];
-                        yb[(size_t)(t + j) * C + c] = (wf_real)i;
-                        rc[j] = r * wr[c] - i * wi[c];
-                        ic[j] = r * wi[c] + i * wr[c];
-                    }
-                for (int j = 0; t < m; t++, j++) {
-                    double r = rc[j], i = ic[j];
-                    yb[(size_t)t * C + c] = (wf_real)i;
-                    rc[j] = r * wr[c] - i * wi[c];
-                    ic[j] = r * wi[c] + i * wr[c];
-                }
-            }
+            T += cnt;
+            t0 += cnt;
+            left -= cnt;
         }
-        t0 += m;
     }
 }
 
@@ -257,9 +264,12 @@ static void sine_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, in
                       wf_sizes *s)
 {
     osc_size(g, in, e, block, s);
-    if (sine_rotates(in))
-        s->state = (size_t)g->shape.chans * ROTATE_STATE(rotate_lanes(g->shape.chans)) *
-                   sizeof(double);
+    if (sine_rotates(in)) {
+        /* per channel: the phasor, w^SUB and the increment of the table of
+         * w^k (sine_rotate) */
+        size_t C = (size_t)g->shape.chans;
+        s->state = C * (ROTATE_STATE + 3) * sizeof(double) + 2 * C * SUB * sizeof(wf_real);
+    }
 }
 
 static void sine_forward(wf_kctx *k)

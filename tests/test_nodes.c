@@ -153,23 +153,32 @@ static void test_sine_exact_constants(void **state)
     wf_run_close(&r);
 }
 
-/* Constant sines of one to three channels (the interleaved phasor chains of
- * sine_rotate) with phase offsets, over 10 s, whole and in blocks of 960 (across the anchors):
- * within 1e-6 of sin(2 pi frac(n f / sr) + phase) in double everywhere. */
+/* Constant sines of one, three and nine channels (sine_rotate: runs of
+ * samples along a channel, and from eight channels across them) with phase
+ * offsets, over 10 s, whole and in blocks of 1008 (which end inside the
+ * phasor's runs and between its anchors): within 1e-6 of sin(2 pi frac(n f
+ * / sr) + phase) in double everywhere, and the stream equal to the whole
+ * pass bit for bit. */
 static void test_sine_rotation(void **state)
 {
     (void)state;
     static const char *texts[] = {
-        "rate 48 khz\nout sine(997.3 hz, phase: 0.4)\n",
-        "rate 48 khz\nout sine([31.7 hz, 4410 hz, 23999 hz], phase: [0, -2, 3])\n",
+        "rate 48 khz\nframes 1000 hz\nout sine(997.3 hz, phase: 0.4)\n",
+        "rate 48 khz\nframes 1000 hz\nout sine([31.7 hz, 4410 hz, 23999 hz], phase: [0, -2, 3])\n",
+        "rate 48 khz\nframes 1000 hz\nout sine([31.7 hz, 100 hz, 997.3 hz, 1000 hz, 4410 hz, 7000.5 hz, 12000 hz, "
+        "20000 hz, 23999 hz], phase: [0, -2, 3, 1, 0.5, -0.5, 2, -3, 0.1])\n",
     };
-    static const double f[2][3] = {{997.3}, {31.7, 4410, 23999}}, ph[2][3] = {{0.4}, {0, -2, 3}};
+    static const double f[3][9] = {{997.3},
+                                   {31.7, 4410, 23999},
+                                   {31.7, 100, 997.3, 1000, 4410, 7000.5, 12000, 20000, 23999}},
+                        ph[3][9] = {{0.4}, {0, -2, 3}, {0, -2, 3, 1, 0.5, -0.5, 2, -3, 0.1}};
     const int N = 480000;
-    for (int p = 0; p < 2; p++)
+    for (int p = 0; p < 3; p++) {
+        wf_real *whole = NULL;
         for (int streamed = 0; streamed < 2; streamed++) {
             wf_run r;
-            wf_run_open(&r, texts[p], N, streamed ? WF_RUN_STREAM : WF_RUN_WHOLE, 960);
-            wf_real *y = streamed ? wf_run_collect(&r, 960) : NULL;
+            wf_run_open(&r, texts[p], N, streamed ? WF_RUN_STREAM : WF_RUN_WHOLE, 1008);
+            wf_real *y = streamed ? wf_run_collect(&r, 1008) : NULL;
             const wf_real *yw = streamed ? y : wf_prog_forward(r.prog);
             int C = r.chans;
             double err = 0;
@@ -180,9 +189,16 @@ static void test_sine_rotation(void **state)
                     err = fmax(err, fabs(want - yw[(size_t)n * C + c]));
                 }
             assert_close(err, 0, 0, 1e-6);
+            if (!streamed) {
+                whole = malloc(sizeof(wf_real) * (size_t)N * C);
+                memcpy(whole, yw, sizeof(wf_real) * (size_t)N * C);
+            } else
+                assert_memory_equal(whole, y, sizeof(wf_real) * (size_t)N * C);
             free(y);
             wf_run_close(&r);
         }
+        free(whole);
+    }
 }
 
 /* A constant sine whose frequency changes between two blocks (a param set
