@@ -25,7 +25,6 @@
 #define ANCHOR 1024 /* samples of a rotating phasor between anchors (sine_rotate) */
 #define SUB 32      /* samples per step of the phasor; divides ANCHOR */
 #define SUB_ACROSS 8 /* channels from which a run is a vector across channels */
-#define ROTATE_STATE 7 /* doubles of state per channel */
 
 enum { A_FREQ, A_PHASE };
 
@@ -127,26 +126,52 @@ static void osc_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int
 
 /* ---- sine ---- */
 
-/* Sets channel st's phasor at sample T for the increment inc and the
- * offset off, from the phase of the last anchor advanced to T with the
- * increment it had (a live edit may change the frequency between two
- * anchors). A phasor of zero has not started: the node's first sample is
- * phase 0, wherever a live session starts it (T is then not a multiple of
- * ANCHOR). */
-static void rotate_anchor(double *st, double inc, double off, int64_t T)
+/* The state of a constant sine (sine_rotate), per channel side by side:
+ * the phase at the last anchor, that anchor's sample, the increment and
+ * offset it was made for; z (real, imaginary parts); w^SUB; the increment
+ * the table of w^k was made for; then the sample z stands at (one for all
+ * channels) and the table. */
+typedef struct rotor {
+    double *phase, *at, *inc, *off, *zr, *zi, *wr, *wi, *made, *base;
+    wf_real *tr, *ti; /* w^k: [k][c] when channels are the vector, else [c][k] */
+} rotor;
+
+static size_t rotor_bytes(size_t C)
 {
-    if (st[4] == 0 && st[5] == 0)
-        st[0] = 0;
+    return (9 * C + 1) * sizeof(double) + 2 * C * SUB * sizeof(wf_real);
+}
+
+static rotor rotor_at(double *st, size_t C)
+{
+    rotor r;
+    double **f[] = {&r.phase, &r.at, &r.inc, &r.off, &r.zr, &r.zi, &r.wr, &r.wi, &r.made};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        *f[i] = st + i * C;
+    r.base = st + 9 * C;
+    r.tr = (wf_real *)(void *)(r.base + 1);
+    r.ti = r.tr + C * SUB;
+    return r;
+}
+
+/* Sets channel c's phasor at sample T for the increment inc and the offset
+ * off, from the phase of the last anchor advanced to T with the increment
+ * it had (a live edit may change the frequency between two anchors). A
+ * phasor of zero has not started: the node's first sample is phase 0,
+ * wherever a live session starts it (T is then not a multiple of ANCHOR). */
+static void rotate_anchor(const rotor *r, int c, double inc, double off, int64_t T)
+{
+    if (r->zr[c] == 0 && r->zi[c] == 0)
+        r->phase[c] = 0;
     else {
-        double q = st[0] + (double)(T - (int64_t)st[1]) * st[2];
-        st[0] = q - floor(q);
+        double q = r->phase[c] + (double)(T - (int64_t)r->at[c]) * r->inc[c];
+        r->phase[c] = q - floor(q);
     }
-    st[1] = (double)T;
-    st[2] = inc;
-    st[3] = off;
-    double a = WF_TWO_PI * st[0] + off;
-    st[4] = cos(a);
-    st[5] = sin(a);
+    r->at[c] = (double)T;
+    r->inc[c] = inc;
+    r->off[c] = off;
+    double a = WF_TWO_PI * r->phase[c] + off;
+    r->zr[c] = cos(a);
+    r->zi[c] = sin(a);
 }
 
 /* Constant frequency and phase: the sine is the imaginary part of a rotating
@@ -154,97 +179,89 @@ static void rotate_anchor(double *st, double inc, double off, int64_t T)
  * every run of SUB samples and stepped from run to run by w^SUB, w = exp(i 2
  * pi f / sr); inside a run, sample k is Im(z w^k) = Re z Im w^k + Im z Re
  * w^k, one multiply and one fused add in the output's precision per sample
- * against a table of w^k (k < SUB) made per call in double. z is re-anchored
- * every ANCHOR samples (counted from the start, so that streams equal whole
- * passes bit for bit) from the double-precision phase. There is no per-sample
- * phase arithmetic or sine and no serial chain: the samples of a run are
- * independent, a vector across channels (or, with few channels, across the
- * run). The error is the rounding of z, w^k and the product: about 2e-7 in
- * float32. All channels share the runs, so any channel's anchor (a changed
- * frequency) re-anchors them all, each from its own phase.
- * State per channel: the phase at the last anchor, that anchor's sample,
- * the increment and offset it was made for, z (real, imaginary) and the
- * sample z stands at; then, for all channels, w^SUB, the increment the
- * table was made for, and the table (kept, since frequencies rarely
- * change). */
+ * against a table of w^k (k < SUB) made in double when the frequency is set.
+ * z is re-anchored every ANCHOR samples (counted from the start, so that
+ * streams equal whole passes bit for bit) from the double-precision phase.
+ * There is no per-sample phase arithmetic or sine and no serial chain: the
+ * samples of a run are independent, a vector across channels (or, with few
+ * channels, along the run). The error is the rounding of z, w^k and the
+ * product: about 1e-7 in float32. All channels share the runs, so any
+ * channel's anchor (a changed frequency) re-anchors them all, each from its
+ * own phase. */
 static void sine_rotate(wf_kctx *k)
 {
     int n = k->out.n, C = k->out.chans;
     const wf_sig *f = &k->in[A_FREQ], *po = &k->in[A_PHASE];
     size_t sc = f->chans == 1 ? 0 : 1, pc = po->chans == 1 ? 0 : 1;
-    double *state = k->state, inv = 1.0 / k->env->sr;
+    double inv = 1.0 / k->env->sr;
     wf_real *restrict y = k->out.p;
-    /* w^k: [k][c] when channels are the vector, else [c][k]; w^SUB, and the
-     * increment the table was made for */
+    rotor r = rotor_at(k->state, (size_t)C);
     int across = C >= SUB_ACROSS;
-    double *restrict wsr = state + (size_t)C * ROTATE_STATE, *restrict wsi = wsr + C,
-                     *restrict made = wsi + C;
-    wf_real *restrict tr = (wf_real *)(void *)(made + C), *restrict ti = tr + (size_t)C * SUB;
     wf_real *restrict zr = (wf_real *)k->work, *restrict zi = zr + C;
     for (int c = 0; c < C; c++) {
         double inc = (f->exact ? f->exact[c * sc] : (double)f->p[c * sc]) * inv;
-        if (made[c] == inc && (wsr[c] != 0 || wsi[c] != 0))
+        if (r.made[c] == inc && (r.wr[c] != 0 || r.wi[c] != 0))
             continue;
         double step = inc - floor(inc), wr = cos(WF_TWO_PI * step), wi = sin(WF_TWO_PI * step);
         double pr = 1, pi = 0;
         for (int j = 0; j < SUB; j++) {
             size_t at = across ? (size_t)j * C + c : (size_t)c * SUB + j;
-            tr[at] = (wf_real)pr;
-            ti[at] = (wf_real)pi;
-            double r = pr * wr - pi * wi;
+            r.tr[at] = (wf_real)pr;
+            r.ti[at] = (wf_real)pi;
+            double q = pr * wr - pi * wi;
             pi = pr * wi + pi * wr;
-            pr = r;
+            pr = q;
         }
-        wsr[c] = pr;
-        wsi[c] = pi;
-        made[c] = inc;
+        r.wr[c] = pr;
+        r.wi[c] = pi;
+        r.made[c] = inc;
     }
     for (int t0 = 0; t0 < n;) {
         int64_t T = k->t0 + t0;
         int pos = (int)(T % ANCHOR), m = ANCHOR - pos < n - t0 ? ANCHOR - pos : n - t0;
         int anchor = pos == 0;
         for (int c = 0; c < C && !anchor; c++) {
-            const double *st = state + (size_t)c * ROTATE_STATE;
             double inc = (f->exact ? f->exact[c * sc] : (double)f->p[c * sc]) * inv;
             double off = po->exact ? po->exact[c * pc] : (double)po->p[c * pc];
-            anchor = (st[4] == 0 && st[5] == 0) || st[2] != inc || st[3] != off;
+            anchor = (r.zr[c] == 0 && r.zi[c] == 0) || r.inc[c] != inc || r.off[c] != off;
         }
         for (int c = 0; c < C && anchor; c++) {
-            double *st = state + (size_t)c * ROTATE_STATE;
             double inc = (f->exact ? f->exact[c * sc] : (double)f->p[c * sc]) * inv;
             double off = po->exact ? po->exact[c * pc] : (double)po->p[c * pc];
-            rotate_anchor(st, inc, off, T);
-            st[6] = (double)T;
+            rotate_anchor(&r, c, inc, off, T);
         }
-        /* runs of SUB samples from the sample z stands at (the same for all) */
+        if (anchor)
+            *r.base = (double)T;
+        /* runs of SUB samples from the sample z stands at */
         for (int left = m; left > 0;) {
-            int k0 = (int)(T - (int64_t)state[6]), cnt = SUB - k0 < left ? SUB - k0 : left;
+            int k0 = (int)(T - (int64_t)*r.base), cnt = SUB - k0 < left ? SUB - k0 : left;
             for (int c = 0; c < C; c++) {
-                zr[c] = (wf_real)state[(size_t)c * ROTATE_STATE + 4];
-                zi[c] = (wf_real)state[(size_t)c * ROTATE_STATE + 5];
+                zr[c] = (wf_real)r.zr[c];
+                zi[c] = (wf_real)r.zi[c];
             }
             wf_real *yb = y + (size_t)t0 * C;
             if (across)
                 for (int j = 0; j < cnt; j++) {
-                    const wf_real *ar = tr + (size_t)(k0 + j) * C, *ai = ti + (size_t)(k0 + j) * C;
+                    const wf_real *ar = r.tr + (size_t)(k0 + j) * C, *ai = r.ti + (size_t)(k0 + j) * C;
                     wf_real *o = yb + (size_t)j * C;
                     for (int c = 0; c < C; c++)
                         o[c] = zr[c] * ai[c] + zi[c] * ar[c];
                 }
             else
                 for (int c = 0; c < C; c++) {
-                    const wf_real *ar = tr + (size_t)c * SUB + k0, *ai = ti + (size_t)c * SUB + k0;
+                    const wf_real *ar = r.tr + (size_t)c * SUB + k0, *ai = r.ti + (size_t)c * SUB + k0;
                     for (int j = 0; j < cnt; j++)
                         yb[(size_t)j * C + c] = zr[c] * ai[j] + zi[c] * ar[j];
                 }
-            if (k0 + cnt == SUB)
+            if (k0 + cnt == SUB) {
+                double *restrict pr = r.zr, *restrict pi = r.zi;
                 for (int c = 0; c < C; c++) {
-                    double *st = state + (size_t)c * ROTATE_STATE;
-                    double r = st[4] * wsr[c] - st[5] * wsi[c];
-                    st[5] = st[4] * wsi[c] + st[5] * wsr[c];
-                    st[4] = r;
-                    st[6] += SUB;
+                    double q = pr[c] * r.wr[c] - pi[c] * r.wi[c];
+                    pi[c] = pr[c] * r.wi[c] + pi[c] * r.wr[c];
+                    pr[c] = q;
                 }
+                *r.base += SUB;
+            }
             T += cnt;
             t0 += cnt;
             left -= cnt;
@@ -264,12 +281,8 @@ static void sine_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, in
                       wf_sizes *s)
 {
     osc_size(g, in, e, block, s);
-    if (sine_rotates(in)) {
-        /* per channel: the phasor, w^SUB and the increment of the table of
-         * w^k (sine_rotate) */
-        size_t C = (size_t)g->shape.chans;
-        s->state = C * (ROTATE_STATE + 3) * sizeof(double) + 2 * C * SUB * sizeof(wf_real);
-    }
+    if (sine_rotates(in))
+        s->state = rotor_bytes((size_t)g->shape.chans);
 }
 
 static void sine_forward(wf_kctx *k)

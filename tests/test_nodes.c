@@ -1380,6 +1380,8 @@ static void test_arith(void **state)
         {"p * b", "mul", 2},     /* control by control, then interpolated */
         {"a * a", "mul", 3},     /* constant by constant */
         {"2 / x", "div", 1},
+        {"X / 64", "div", 3},    /* by a power of two: the reciprocal's multiply */
+        {"X / -3", "div", 3},
     };
     const char *prelude = "rate 16000\nframes 250 hz\nparam a[3] = [0.5, -2, 3]\n"
                           "param b = 0 per frame\nparam p[2] = 0 per frame\n"
@@ -1424,6 +1426,8 @@ static void test_arith(void **state)
                 case 7: want = ref_interp(pbv, F, 2, c, hop, n); break;
                 case 8: want = a[c] * a[c]; break;
                 case 9: want = 2 / x; break;
+                case 10: want = X / 64; break;
+                case 11: want = X / -3; break;
                 }
                 double got = y[n * cases[t].chans + c];
                 if (fabs(got - want) > 1e-6 * (1 + fabs(want)))
