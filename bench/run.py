@@ -5,7 +5,12 @@ prints each workload's figures with weft's speed-up over every peer, taken
 from the medians of this same run.
 
     /usr/bin/python3 bench/run.py [--build build] [--only W1,W3,W6] [--json out.jsonl]
-                                  [--recordings DIR]
+                                  [--recordings DIR] [--rounds K]
+
+With --rounds K every workload but W7 runs K times, its programs taking turns
+(weft, peers, weft, peers, ...), and each speed-up is the median of the K
+ratios taken round by round, which a machine whose speed drifts moves far
+less than one round's ratio.
 
 Every program prints one JSON object per figure on stdout; see bench/README.md."""
 
@@ -14,6 +19,7 @@ import glob
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -142,6 +148,32 @@ def fmt(x):
     return f"{x:.4g}"
 
 
+def speedups(recs, metric):
+    """weft's speed-up over each peer on metric, from the medians of recs."""
+    med = {r["impl"]: r["median"] for r in recs if r["metric"] == metric}
+    if "weft" not in med:
+        return {}
+    return {impl: (med["weft"] / peer if RATIO_METRICS[metric] else peer / med["weft"])
+            for impl, peer in med.items() if impl != "weft"}
+
+
+def merge_rounds(recs):
+    """One record per (impl, metric): the median over rounds of the medians
+    (min of the minima, max of the maxima), or the first round's value."""
+    groups = {}
+    for r in recs:
+        groups.setdefault((r["impl"], r["metric"]), []).append(r)
+    out = []
+    for group in groups.values():
+        r = dict(group[0])
+        if "median" in r and len(group) > 1:
+            r["median"] = statistics.median(g["median"] for g in group)
+            r["min"] = min(g["min"] for g in group)
+            r["max"] = max(g["max"] for g in group)
+        out.append(r)
+    return out
+
+
 def report(records):
     by_workload = {}
     for rec in records:
@@ -150,30 +182,33 @@ def report(records):
         if workload == "W7":
             report_w7(recs)
             continue
-        mw = max(len("metric"), *(len(r["metric"]) for r in recs))
-        iw = max(len("impl"), *(len(r["impl"]) for r in recs))
-        print(f"\n== {workload} ==")
+        rounds = sorted({r.get("round", 0) for r in recs})
+        merged = merge_rounds(recs)
+        mw = max(len("metric"), *(len(r["metric"]) for r in merged))
+        iw = max(len("impl"), *(len(r["impl"]) for r in merged))
+        print(f"\n== {workload} ==" + (f" ({len(rounds)} rounds: medians of the rounds' medians)"
+                                         if len(rounds) > 1 else ""))
         print(f"{'metric':<{mw}} {'impl':<{iw}} {'median':>11} {'min':>11} {'max':>11}  unit")
-        metrics = list(dict.fromkeys(r["metric"] for r in recs))
+        metrics = list(dict.fromkeys(r["metric"] for r in merged))
         for metric in metrics:
-            for r in (r for r in recs if r["metric"] == metric):
+            for r in (r for r in merged if r["metric"] == metric):
                 if "median" in r:
                     nums = f"{fmt(r['median']):>11} {fmt(r['min']):>11} {fmt(r['max']):>11}"
                     print(f"{metric:<{mw}} {r['impl']:<{iw}} {nums}  {r.get('unit', '')}")
                 else:
                     print(f"{metric:<{mw}} {r['impl']:<{iw}} {fmt(r['value']):>11}")
         for metric in (m for m in metrics if m in RATIO_METRICS):
-            med = {r["impl"]: r["median"] for r in recs if r["metric"] == metric}
-            if "weft" not in med:
-                continue
-            for impl, peer in med.items():
-                if impl == "weft":
-                    continue
-                speedup = med["weft"] / peer if RATIO_METRICS[metric] else peer / med["weft"]
+            per_round = [speedups([r for r in recs if r.get("round", 0) == k], metric)
+                         for k in rounds]
+            for impl in per_round[0]:
+                ratios = [sp[impl] for sp in per_round if impl in sp]
+                speedup = statistics.median(ratios)
+                by_round = (" (rounds: " + " ".join(f"{x:.2f}" for x in ratios) + ")"
+                            if len(ratios) > 1 else "")
                 if speedup >= 1:
-                    print(f"weft is {speedup:.2f}x faster than {impl} on {metric}")
+                    print(f"weft is {speedup:.2f}x faster than {impl} on {metric}{by_round}")
                 else:
-                    print(f"weft is {1 / speedup:.2f}x slower than {impl} on {metric}")
+                    print(f"weft is {1 / speedup:.2f}x slower than {impl} on {metric}{by_round}")
 
 
 def main():
@@ -185,6 +220,9 @@ def main():
                     help="W7's folder of *_16k.wav recordings (default: ../shared/data/recordings "
                          "beside the repository)")
     ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON lines to FILE")
+    ap.add_argument("--rounds", type=int, default=1, metavar="K",
+                    help="run every workload but W7 K times, its programs taking turns, and take "
+                         "each speed-up as the median of the rounds' ratios (default: 1)")
     args = ap.parse_args()
 
     selected = [w.strip().upper() for w in args.only.split(",") if w.strip()]
@@ -211,7 +249,8 @@ def main():
             progs = w7_programs(build_dir, args.recordings, work.name)
         else:
             progs = programs(workload, build_dir, faust_dir)
-        for label, cmd in progs:
+        rounds = 1 if workload == "W7" else max(1, args.rounds)
+        for k, (label, cmd) in ((k, p) for k in range(rounds) for p in progs):
             if cmd is None:
                 missing = "weft" if workload == "W7" else os.path.join("bench", workload.lower())
                 print(f"note: {label} skipped: no {os.path.join(args.build, missing)}",
@@ -226,6 +265,8 @@ def main():
             if recs is None:
                 failed.append(label)
             else:
+                for r in recs:
+                    r["round"] = k
                 records += recs
     work.cleanup()
 
