@@ -1,7 +1,6 @@
 /* Losses and their gradients. The multi-scale spectral loss does, per FFT
  * size and per chunk of frames (chunks split across the cores), frame by
- * frame (a few at a time for the smallest sizes) while the frame is in the
- * first-level cache: window it, real FFT, magnitudes and both loss terms,
+ * frame while the frame is in the first-level cache: window it, real FFT, magnitudes and both loss terms,
  * the gradient of the loss with respect to the spectrum, inverse FFT back
  * to the frame's gradient, windowed and overlap-added into the chunk's
  * stretch of d loss / d y. A final pass adds the stretches up sample by
@@ -28,11 +27,9 @@
 #define EPS 1e-7
 #define PI 3.14159265358979323846
 #define CHUNK_FRAMES 32
-#define GROUP_SAMPLES 128 /* sizes below this go GROUP_SAMPLES / n frames a call */
 
 typedef struct scale {
     int n, hop, frames, bins, nchunks;
-    int group;            /* frames per FFT call */
     int span;             /* samples a chunk's frames cover */
     wf_real *window;
     wf_real *tmag, *tlog; /* target |S| and log(|S| + eps), [frames x bins] */
@@ -40,7 +37,7 @@ typedef struct scale {
     double *partial;      /* per chunk: lin, log */
 } scale;
 
-/* One thread's scratch for a group of frames of any size, and for the
+/* One thread's scratch: a frame and its spectrum of any size, and the
  * target's chunks. */
 typedef struct scratch {
     wf_real *frames;    /* windowed frames, then frame gradients [CHUNK_FRAMES x n] */
@@ -312,7 +309,6 @@ wf_loss *wf_loss_new(const wf_loss_opts *o, const wf_real *target, int64_t n, wf
         s->frames = (int)((n - sz) / s->hop) + 1;
         s->bins = sz / 2 + 1;
         s->nchunks = (s->frames + CHUNK_FRAMES - 1) / CHUNK_FRAMES;
-        s->group = sz >= GROUP_SAMPLES ? 1 : GROUP_SAMPLES / sz;
         s->span = (CHUNK_FRAMES - 1) * s->hop + sz;
         s->window = wf_aalloc(sizeof(wf_real) * (size_t)sz);
         for (int j = 0; j < sz; j++)
@@ -451,49 +447,38 @@ static void mss_row(wf_real *sp, const wf_real *tm, const wf_real *tl, int bins,
     }
 }
 
-/* One chunk of frames of one scale, a group of s->group frames at a time
- * while they are in the first-level cache: window, forward FFT, loss terms,
- * gradient spectra, inverse FFT to frame gradients, overlap-added into the
- * chunk's stretch (s->seg). Going through the chunk in batches of 32 frames
- * instead, each step's data of the larger sizes (half a megabyte) left the
- * cache between the passes, and FFTW's batched plans of the middle sizes were
- * slower than its single ones; small sizes are still grouped, since one call
- * per 64-sample frame costs more than its transform. */
+/* One chunk of frames of one scale, frame by frame while the frame is in
+ * the first-level cache: window, forward FFT, loss terms, gradient
+ * spectrum, inverse FFT to the frame's gradient, overlap-added into the
+ * chunk's stretch (s->seg). Going through the chunk in batches of frames
+ * instead, each step's data of the larger sizes (half a megabyte for 32
+ * frames) left the cache between the passes, and FFTW's batched plans were
+ * slower than its single ones, even for the 64-sample size. */
 static void mss_chunk(const wf_loss *L, scale *s, const wf_real *y, int c, int want_grad,
                       const scratch *x)
 {
     int f0 = c * CHUNK_FRAMES, count = chunk_frames(s, c);
-    int n = s->n, bins = s->bins, G = s->group;
-    wf_real *frames = x->frames, *spec = x->spec;
-    const wf_fft_plan *fwd = wf_fft_plan_for(n, G, 0);
-    const wf_fft_plan *inv = want_grad ? wf_fft_plan_for(n, G, 1) : NULL;
+    int n = s->n, bins = s->bins;
+    wf_real *frame = x->frames, *spec = x->spec;
+    const wf_fft_plan *fwd = wf_fft_plan_for(n, 1, 0);
+    const wf_fft_plan *inv = want_grad ? wf_fft_plan_for(n, 1, 1) : NULL;
     double lin = 0, lg = 0;
     double norm = 1.0 / ((double)s->frames * (double)bins);
     wf_real wl = (wf_real)(L->o.lin_weight * norm), wg = (wf_real)(L->o.log_weight * norm);
     wf_real *seg = s->seg + (size_t)c * s->span;
     if (want_grad)
         memset(seg, 0, sizeof(wf_real) * (size_t)s->span);
-    for (int g0 = 0; g0 < count; g0 += G) {
-        /* the last group of a chunk may be short: it repeats its last frame,
-         * whose results are not used */
-        int live = count - g0 < G ? count - g0 : G;
-        for (int m = 0; m < G; m++)
-            frames_of(s, y, f0 + g0 + (m < live ? m : live - 1), 1, frames + (size_t)m * n);
-        wf_fft_exec_r2c(fwd, frames, spec);
-        for (int m = 0; m < live; m++) {
-            size_t row = (size_t)(f0 + g0 + m) * bins;
-            mss_row(spec + (size_t)m * 2 * bins, s->tmag + row, s->tlog + row, bins, wl, wg,
-                    want_grad, &lin, &lg);
-        }
+    for (int m = 0; m < count; m++) {
+        size_t row = (size_t)(f0 + m) * bins;
+        frames_of(s, y, f0 + m, 1, frame);
+        wf_fft_exec_r2c(fwd, frame, spec);
+        mss_row(spec, s->tmag + row, s->tlog + row, bins, wl, wg, want_grad, &lin, &lg);
         if (!want_grad)
             continue;
-        wf_fft_exec_c2r(inv, spec, frames);
-        for (int m = 0; m < live; m++) {
-            const wf_real *fr = frames + (size_t)m * n;
-            wf_real *o = seg + (size_t)(g0 + m) * s->hop;
-            for (int j = 0; j < n; j++)
-                o[j] += fr[j] * s->window[j];
-        }
+        wf_fft_exec_c2r(inv, spec, frame);
+        wf_real *o = seg + (size_t)m * s->hop;
+        for (int j = 0; j < n; j++)
+            o[j] += frame[j] * s->window[j];
     }
     s->partial[2 * c] = lin;
     s->partial[2 * c + 1] = lg;
