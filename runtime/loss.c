@@ -376,7 +376,9 @@ int wf_loss_set_target(wf_loss *L, const wf_real *target, wf_diags *d)
 
 /* One bin: |X| = S, both terms' summands, and the factor k that turns X into
  * G / 2 (dL/dS = wl sign(S - T) + wg sign(log(S + eps) - log(T + eps)) /
- * (S + eps); G = dL/dS X / S). */
+ * (S + eps); G = dL/dS X / S). The two reciprocals do not wait for each
+ * other (dividing dL/dS by S made the row's loop wait on two divisions in
+ * a row). */
 #define MSS_BIN(re, im, tmag, tlog, dlin, dlog, k)                                      \
     do {                                                                               \
         wf_real S_ = (wf_real)sqrt((re) * (re) + (im) * (im));                         \
@@ -385,8 +387,8 @@ int wf_loss_set_target(wf_loss *L, const wf_real *target, wf_diags *d)
         (dlog) = dg_ < 0 ? -dg_ : dg_;                                                 \
         wf_real sl_ = (wf_real)(dl_ > 0 ? 1 : 0) - (wf_real)(dl_ < 0 ? 1 : 0);         \
         wf_real sg_ = (wf_real)(dg_ > 0 ? 1 : 0) - (wf_real)(dg_ < 0 ? 1 : 0);         \
-        wf_real gS_ = wl * sl_ + wg * sg_ / (S_ + (wf_real)EPS);                       \
-        (k) = S_ > 0 ? (wf_real)0.5 * gS_ / S_ : 0;                                    \
+        wf_real u_ = (wf_real)1 / S_, v_ = (wf_real)1 / (S_ + (wf_real)EPS);           \
+        (k) = S_ > 0 ? (wf_real)0.5 * u_ * (wl * sl_ + wg * sg_ * v_) : 0;              \
     } while (0)
 
 /* One frame's spectrum sp [bins, interleaved]: both terms added into lin and

@@ -265,6 +265,20 @@ static void run_sines(const harm *h, const run *u, int j, wf_real quarter, wf_re
     }
 }
 
+/* Partial j's amplitude over a run whose amplitudes are not audio rate: a0
+ * + d t[n], t the run's interpolation weights. */
+static void run_amp_line(const harm *h, const run *u, int j, wf_real *a0, wf_real *d)
+{
+    wf_real v0 = j < u->K0 ? h->amps[(size_t)u->i0 * h->K + j] : 0;
+    wf_real v1 = j < u->K1 ? h->amps[(size_t)u->i1 * h->K + j] : 0;
+    if (h->f0_rate == WF_RATE_AUDIO)
+        v0 = v1 = h->amps[(size_t)u->i0 * h->K + j];
+    if (h->amps_rate == WF_RATE_CONST && h->f0_rate != WF_RATE_CONTROL)
+        v1 = v0;
+    *a0 = v0;
+    *d = v1 - v0;
+}
+
 /* Amplitude of partial j at each sample of the run, masks applied. */
 static void run_amps(const harm *h, const run *u, const runbuf *b, int j, wf_real *a)
 {
@@ -273,19 +287,40 @@ static void run_amps(const harm *h, const run *u, const runbuf *b, int j, wf_rea
         for (int n = 0; n < u->L; n++)
             a[n] = p[(size_t)n * h->K];
     } else {
-        wf_real a0 = j < u->K0 ? h->amps[(size_t)u->i0 * h->K + j] : 0;
-        wf_real a1 = j < u->K1 ? h->amps[(size_t)u->i1 * h->K + j] : 0;
-        if (h->f0_rate == WF_RATE_AUDIO)
-            a0 = a1 = h->amps[(size_t)u->i0 * h->K + j];
-        if (h->amps_rate == WF_RATE_CONST && h->f0_rate != WF_RATE_CONTROL)
-            a1 = a0;
-        wf_real d = a1 - a0;
+        wf_real a0, d;
+        run_amp_line(h, u, j, &a0, &d);
         for (int n = 0; n < u->L; n++)
             a[n] = a0 + d * b->t[n];
     }
     if (h->f0_rate == WF_RATE_AUDIO)
         for (int n = 0; n < u->L; n++)
             a[n] = j < b->Kn[n] ? a[n] : 0;
+}
+
+/* Whether partial j's sines of a run can be used as they are made, without
+ * a buffer: a plain harmonic series (no inharmonicity), amplitudes and the
+ * Nyquist limit not per sample. */
+static int run_fused(const harm *h)
+{
+    return h->B == 0 && h->f0_rate != WF_RATE_AUDIO && h->amps_rate != WF_RATE_AUDIO;
+}
+
+/* sum_n g[n] sin(2 pi m_j c[n]) over a run (run_fused), in wf_dot's order
+ * (WF_LANES running sums), the sines made as they are summed. */
+static wf_real run_sine_dot(const harm *h, const run *u, int j, const wf_real *g)
+{
+    const wf_phase m = h->mk[j], *c = h->c + u->n0;
+    wf_real acc[WF_LANES] = {0};
+    int q = 0;
+    for (; q + WF_LANES <= u->L; q += WF_LANES)
+        for (int i = 0; i < WF_LANES; i++)
+            acc[i] += g[q + i] * wf_sin2pi((wf_real)(m * c[q + i]));
+    wf_real s = 0;
+    for (; q < u->L; q++)
+        s += g[q] * wf_sin2pi((wf_real)(m * c[q]));
+    for (int i = 0; i < WF_LANES; i++)
+        s += acc[i];
+    return s;
 }
 
 static void harmonic_forward(wf_kctx *k)
@@ -306,6 +341,14 @@ static void harmonic_forward(wf_kctx *k)
         for (int n = 0; n < u.L; n++)
             acc[n] = 0;
         for (int j = 0; j < u.Km; j++) {
+            if (run_fused(&h)) {
+                wf_real a0, d;
+                run_amp_line(&h, &u, j, &a0, &d);
+                const wf_phase m = h.mk[j], *c = h.c + u.n0;
+                for (int n = 0; n < u.L; n++)
+                    acc[n] += (a0 + d * b.t[n]) * wf_sin2pi((wf_real)(m * c[n]));
+                continue;
+            }
             run_sines(&h, &u, j, 0, s);
             run_amps(&h, &u, &b, j, a);
             for (int n = 0; n < u.L; n++)
@@ -354,7 +397,14 @@ static void harmonic_backward(wf_kctx *k)
             memset(partR + (size_t)r * K, 0, sizeof(double) * (size_t)K);
         }
         for (int j = 0; j < u.Km; j++) {
-            if (dA->p) {
+            if (dA->p && rows_amps && run_fused(&h)) {
+                /* as below, without a buffer of sines */
+                int interp_rows = h.amps_rate == WF_RATE_CONTROL || h.f0_rate == WF_RATE_CONTROL;
+                if (j < u.K0)
+                    partL[(size_t)r * K + j] = run_sine_dot(&h, &u, j, gl);
+                if (j < u.K1 && interp_rows)
+                    partR[(size_t)r * K + j] = run_sine_dot(&h, &u, j, gr);
+            } else if (dA->p) {
                 run_sines(&h, &u, j, 0, s);
                 if (h.f0_rate == WF_RATE_AUDIO)
                     for (int q = 0; q < u.L; q++)
