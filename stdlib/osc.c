@@ -22,7 +22,7 @@
 #define MAX_PARTIALS 2048
 #define CHUNK 1024
 #define PARALLEL_WORK (1L << 17) /* sines per call worth a second thread */
-#define ANCHOR 1024 /* samples of a rotating phasor between anchors (sine_rotate) */
+#define ANCHOR 8192 /* samples of a rotating phasor between anchors (sine_rotate) */
 #define SUB 32      /* samples per step of the phasor; divides ANCHOR */
 #define SUB_ACROSS 8 /* channels from which a run is a vector across channels */
 
