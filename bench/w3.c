@@ -45,7 +45,7 @@ int main(int argc, char **argv)
     wf_optim_opts oo = {0};
     oo.kind = WF_OPTIM_ADAM;
     oo.lr = 0.05;
-    enum { RUNS = 5, STEPS = 200, WARMUP = 5 };
+    enum { RUNS = 5, STEPS = 200, WARMUP = 5, LAST = 50 };
     double times[RUNS];
     wf_bench_fit(t.p, &t.ps, t.batch, N, &oo, reset, RUNS, STEPS, WARMUP, times);
     wf_bench_timing("W3", "ms_per_step", "ms", times, RUNS, 1000.0 / STEPS);
@@ -53,6 +53,25 @@ int main(int argc, char **argv)
     wf_bench_value("W3", "final_fc", exp(param(&t.ps, "tf")[0]));
     wf_bench_value("W3", "final_q", exp(param(&t.ps, "tq")[0]));
     wf_bench_value("W3", "final_loss", final);
+
+    /* the fit once more, untimed, for the mean fc and Q over its last LAST
+     * steps (bench/WORKLOADS.md W3: Adam still swings them at step 200) */
+    reset(&t.ps);
+    wf_optim *opt = wf_optim_new(&t.ps, &oo);
+    wf_real *dy = wf_aalloc(sizeof(wf_real) * N);
+    double fc = 0, q = 0;
+    for (int s = 0; s < STEPS; s++) {
+        wf_fit_grad(t.p, &t.ps, t.batch, s, dy);
+        wf_optim_step(opt, &t.ps);
+        if (s >= STEPS - LAST) {
+            fc += exp(param(&t.ps, "tf")[0]) / LAST;
+            q += exp(param(&t.ps, "tq")[0]) / LAST;
+        }
+    }
+    wf_afree(dy);
+    wf_optim_free(opt);
+    wf_bench_value("W3", "mean_fc_last50", fc);
+    wf_bench_value("W3", "mean_q_last50", q);
 
     wf_bench_task_close(&t);
     return 0;

@@ -46,12 +46,14 @@ def fresh():
     return tf, tq, torch.optim.Adam([tf, tq], lr=0.05)
 
 
-def fit(tf, tq, opt, steps):
+def fit(tf, tq, opt, steps, record=None):
     for _ in range(steps):
         opt.zero_grad()
         loss = mss(render(tf, tq))
         loss.backward()
         opt.step()
+        if record is not None:
+            record.append((math.exp(tf.item()), math.exp(tq.item())))
 
 
 fit(*fresh(), WARMUP_STEPS)
@@ -69,3 +71,10 @@ emit_times("W3", "pytorch", "ms_per_step", [t / STEPS for t in totals])
 emit_value("W3", "pytorch", "final_fc", math.exp(tf.item()))
 emit_value("W3", "pytorch", "final_q", math.exp(tq.item()))
 emit_value("W3", "pytorch", "final_loss", final_loss)
+
+# The fit once more, untimed, for the mean fc and Q over its last 50 steps
+# (bench/WORKLOADS.md W3: Adam still swings them at step 200).
+path = []
+fit(*fresh(), STEPS, path)
+emit_value("W3", "pytorch", "mean_fc_last50", sum(p[0] for p in path[-50:]) / 50)
+emit_value("W3", "pytorch", "mean_q_last50", sum(p[1] for p in path[-50:]) / 50)
