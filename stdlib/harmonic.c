@@ -43,6 +43,9 @@ static const wf_arg_spec harmonic_args[] = {
 typedef struct harm_state {
     double phase; /* frac(S) at the next sample */
     double whole; /* S - frac(S): whole cycles so far (inharmonic partials) */
+    /* a constant f0: S at sample at, its fraction and whole cycles, and the
+     * increment since then (anchored 0: not yet) */
+    double a_phase, a_whole, at, inc, anchored;
 } harm_state;
 
 static int harmonic_infer(wf_infer *ic)
@@ -156,14 +159,38 @@ static void harm_setup(harm *h, const wf_kctx *k, void **cursor)
     h->W = wf_carve(cursor, (size_t)h->n * sizeof(double));
 }
 
-/* Phases of the block, continuing from st (a sequential pass, cheap). S is
- * kept as whole cycles plus a fraction, so that inharmonic partials,
+/* Phases of the block, continuing from st: a sequential running sum, or for
+ * a constant f0 a product from the sample it was set at. S is kept as whole
+ * cycles plus a fraction, so that inharmonic partials,
  * frac(m_k S) = frac(frac(m_k whole) + m_k frac), stay exact however long
  * the render. */
-static void harm_phases(harm *h, harm_state *st)
+static void harm_phases(harm *h, harm_state *st, int64_t t0)
 {
-    double ph = st->phase, whole = st->whole;
     double inv = 1.0 / h->sr;
+    if (h->f0_rate == WF_RATE_CONST) {
+        /* S = S(at) + (t - at) f0 / sr from the sample the frequency was
+         * set at: no serial sum, and a stream's blocks make the same sums
+         * as a whole pass */
+        double inc = h->f0_const * inv;
+        if (!st->anchored || st->inc != inc) {
+            st->a_phase = st->phase;
+            st->a_whole = st->whole;
+            st->at = (double)t0;
+            st->inc = inc;
+            st->anchored = 1;
+        }
+        double base = (double)t0 - st->at, a = st->a_phase, w = st->a_whole;
+        for (int n = 0; n < h->n; n++) {
+            double q = a + (base + n) * inc, fl = floor(q);
+            h->c[n] = (wf_phase)(q - fl);
+            h->W[n] = w + fl;
+        }
+        double q = a + (base + h->n) * inc, fl = floor(q);
+        st->phase = q - fl;
+        st->whole = w + fl;
+        return;
+    }
+    double ph = st->phase, whole = st->whole;
     for (int n = 0; n < h->n; n++) {
         h->c[n] = (wf_phase)ph;
         h->W[n] = whole;
@@ -328,7 +355,7 @@ static void harmonic_forward(wf_kctx *k)
     harm h;
     void *cur = k->work;
     harm_setup(&h, k, &cur);
-    harm_phases(&h, k->state);
+    harm_phases(&h, k->state, k->t0);
     wf_real *y = k->out.p;
     int RL = run_length(&h), nruns = (h.n + RL - 1) / RL;
     /* threads only pay off on big blocks: small streaming blocks stay on one */
@@ -363,8 +390,8 @@ static void harmonic_backward(wf_kctx *k)
     harm h;
     void *cur = k->work;
     harm_setup(&h, k, &cur);
-    harm_state st = {0, 0}; /* backward runs over whole signals from the start */
-    harm_phases(&h, &st);
+    harm_state st = {0}; /* backward runs over whole signals from the start */
+    harm_phases(&h, &st, 0);
     const wf_real *g = k->dout->p;
     const wf_sig *dA = &k->din[A_AMPS], *dF = &k->din[A_F0], *dBs = &k->din[A_INH];
     int n = h.n, K = h.K, hop = h.hop;
