@@ -79,6 +79,25 @@ static inline void wf_bench_fit(wf_prog *p, wf_params *ps, wf_batch *b, int64_t 
     wf_afree(dy);
 }
 
+/* The fit once more, untimed, from reset: after each of the steps, each(step,
+ * the loss the step's gradient came with, the params, ctx), for figures
+ * about the end of a fit that one step's values do not show. */
+static inline void wf_bench_replay(wf_prog *p, wf_params *ps, wf_batch *b, int64_t n,
+                                   const wf_optim_opts *oo, void (*reset)(wf_params *), int steps,
+                                   void (*each)(int, double, const wf_params *, void *), void *ctx)
+{
+    wf_real *dy = wf_aalloc(sizeof(wf_real) * (size_t)n);
+    reset(ps);
+    wf_optim *opt = wf_optim_new(ps, oo);
+    for (int s = 0; s < steps; s++) {
+        double loss = wf_fit_grad(p, ps, b, s, dy);
+        wf_optim_step(opt, ps);
+        each(s, loss, ps, ctx);
+    }
+    wf_optim_free(opt);
+    wf_afree(dy);
+}
+
 /* A fit workload: a target patch rendered once, and the model patch
  * planned for gradients against it with the multi-scale spectral loss, both
  * n samples at rate sr. */

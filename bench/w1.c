@@ -5,6 +5,7 @@
  * the 500 steps (forward, loss, backward, Adam), 5 times from the same init
  * after a 20-step warm-up. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench/bench.h"
@@ -23,6 +24,12 @@ static void reset(wf_params *ps)
 {
     for (int k = 0; k < 50; k++)
         ps->v[0].value[k] = 0.1f;
+}
+
+static void keep_loss(int step, double loss, const wf_params *ps, void *ctx)
+{
+    (void)ps;
+    ((double *)ctx)[step] = loss;
 }
 
 int main(int argc, char **argv)
@@ -44,6 +51,13 @@ int main(int argc, char **argv)
         err = fmax(err, fabs(t.ps.v[0].value[k] - 0.5 / (k + 1)));
     wf_bench_value("W1", "final_loss", final);
     wf_bench_value("W1", "max_amp_error", err);
+    /* the median loss of the fit's last 100 steps (bench/WORKLOADS.md W1:
+     * the fit does not settle, one step's loss says little) */
+    double losses[STEPS];
+    wf_bench_replay(t.p, &t.ps, t.batch, 16000, &oo, reset, STEPS, keep_loss, losses);
+    qsort(losses + STEPS - 100, 100, sizeof(double), wf_bench_cmp);
+    wf_bench_value("W1", "median_loss_last100",
+                   0.5 * (losses[STEPS - 100 + 49] + losses[STEPS - 100 + 50]));
 
     wf_bench_task_close(&t);
     return 0;

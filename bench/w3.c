@@ -36,6 +36,22 @@ static void reset(wf_params *ps)
     param(ps, "tq")[0] = (wf_real)log(2.0);
 }
 
+/* Means of fc and Q over the steps from `from` on. */
+struct last_means {
+    int from, count;
+    double fc, q;
+};
+
+static void add_means(int step, double loss, const wf_params *ps, void *ctx)
+{
+    (void)loss;
+    struct last_means *m = ctx;
+    if (step < m->from)
+        return;
+    m->fc += exp(ps->v[wf_params_find(ps, "tf")].value[0]) / m->count;
+    m->q += exp(ps->v[wf_params_find(ps, "tq")].value[0]) / m->count;
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -54,24 +70,12 @@ int main(int argc, char **argv)
     wf_bench_value("W3", "final_q", exp(param(&t.ps, "tq")[0]));
     wf_bench_value("W3", "final_loss", final);
 
-    /* the fit once more, untimed, for the mean fc and Q over its last LAST
-     * steps (bench/WORKLOADS.md W3: Adam still swings them at step 200) */
-    reset(&t.ps);
-    wf_optim *opt = wf_optim_new(&t.ps, &oo);
-    wf_real *dy = wf_aalloc(sizeof(wf_real) * N);
-    double fc = 0, q = 0;
-    for (int s = 0; s < STEPS; s++) {
-        wf_fit_grad(t.p, &t.ps, t.batch, s, dy);
-        wf_optim_step(opt, &t.ps);
-        if (s >= STEPS - LAST) {
-            fc += exp(param(&t.ps, "tf")[0]) / LAST;
-            q += exp(param(&t.ps, "tq")[0]) / LAST;
-        }
-    }
-    wf_afree(dy);
-    wf_optim_free(opt);
-    wf_bench_value("W3", "mean_fc_last50", fc);
-    wf_bench_value("W3", "mean_q_last50", q);
+    /* the mean fc and Q over the fit's last LAST steps (bench/WORKLOADS.md
+     * W3: Adam still swings them at step 200) */
+    struct last_means m = {STEPS - LAST, LAST, 0, 0};
+    wf_bench_replay(t.p, &t.ps, t.batch, N, &oo, reset, STEPS, add_means, &m);
+    wf_bench_value("W3", "mean_fc_last50", m.fc);
+    wf_bench_value("W3", "mean_q_last50", m.q);
 
     wf_bench_task_close(&t);
     return 0;
