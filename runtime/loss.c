@@ -376,11 +376,9 @@ int wf_loss_set_target(wf_loss *L, const wf_real *target, wf_diags *d)
 
 /* One bin: |X| = S, both terms' summands, and the factor k that turns X into
  * G / 2 (dL/dS = wl sign(S - T) + wg sign(log(S + eps) - log(T + eps)) /
- * (S + eps); G = dL/dS X / S). The divider is what bounds the row's loop
- * (a square root and divisions per bin), so 1/S and 1/(S + eps) come from
- * one division, 1/(2^32 S (S + eps)), times 2^32 (S + eps) and 2^32 S: the
- * scale keeps the product in float's normal range from S = 1e-40 up to
- * S = 1e14, beyond any spectrum of audio. */
+ * (S + eps); G = dL/dS X / S). The two reciprocals do not wait for each
+ * other (dividing dL/dS by S made the row's loop wait on two divisions in
+ * a row). */
 #define MSS_BIN(re, im, tmag, tlog, dlin, dlog, k)                                      \
     do {                                                                               \
         wf_real S_ = (wf_real)sqrt((re) * (re) + (im) * (im));                         \
@@ -389,8 +387,7 @@ int wf_loss_set_target(wf_loss *L, const wf_real *target, wf_diags *d)
         (dlog) = dg_ < 0 ? -dg_ : dg_;                                                 \
         wf_real sl_ = (wf_real)(dl_ > 0 ? 1 : 0) - (wf_real)(dl_ < 0 ? 1 : 0);         \
         wf_real sg_ = (wf_real)(dg_ > 0 ? 1 : 0) - (wf_real)(dg_ < 0 ? 1 : 0);         \
-        wf_real Sc_ = S_ * (wf_real)0x1p32, w_ = (wf_real)1 / (Sc_ * (S_ + (wf_real)EPS)); \
-        wf_real u_ = w_ * (S_ + (wf_real)EPS) * (wf_real)0x1p32, v_ = w_ * Sc_;        \
+        wf_real u_ = (wf_real)1 / S_, v_ = (wf_real)1 / (S_ + (wf_real)EPS);           \
         (k) = S_ > 0 ? (wf_real)0.5 * u_ * (wl * sl_ + wg * sg_ * v_) : 0;              \
     } while (0)
 
