@@ -119,7 +119,7 @@ static void osc_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int
     (void)e;
     size_t nc = (size_t)block * (size_t)g->shape.chans;
     s->state = (size_t)g->shape.chans * sizeof(double);
-    s->work = nc * sizeof(wf_phase) + 64 + 4 * (size_t)g->shape.chans * sizeof(double);
+    s->work = nc * sizeof(wf_phase) + 64;
     s->bwork = nc * (sizeof(wf_phase) + sizeof(double) + 2 * sizeof(wf_real)) +
                (size_t)g->shape.chans * sizeof(double) + 5 * 64;
 }
@@ -281,8 +281,10 @@ static void sine_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, in
                       wf_sizes *s)
 {
     osc_size(g, in, e, block, s);
-    if (sine_rotates(in))
+    if (sine_rotates(in)) {
         s->state = rotor_bytes((size_t)g->shape.chans);
+        s->work += 2 * (size_t)g->shape.chans * sizeof(wf_real); /* z in wf_real */
+    }
 }
 
 static void sine_forward(wf_kctx *k)
