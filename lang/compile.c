@@ -11,6 +11,41 @@
 
 #include "lang/compile_int.h"
 #include "runtime/util.h"
+#include "stdlib/registry.h"
+
+/* mix(sine(freq, phase)) with freq and phase constants, the sine read by
+ * nothing else, becomes one `sines` node (stdlib/osc.c) in the mix's place
+ * (keeping its identity): the sum made as the sines are, instead of a
+ * channel per sine written out and read back. The sine is then unread and
+ * pruned. */
+static void fold_sine_banks(wf_graph *g)
+{
+    int *readers = wf_xcalloc((size_t)g->n, sizeof(int));
+    for (int i = 0; i < g->n; i++)
+        for (int j = 0; j < g->nodes[i].nin; j++)
+            readers[g->nodes[i].in[j]]++;
+    for (int i = 0; i < g->n; i++) {
+        wf_gnode *m = &g->nodes[i];
+        if (m->kind != &wf_kind_mix || m->nin != 1)
+            continue;
+        int s = m->in[0];
+        const wf_gnode *sn = &g->nodes[s];
+        if (sn->kind != &wf_kind_sine || readers[s] != 1 || s == g->out ||
+            g->nodes[sn->in[0]].kind != &wf_kind_const || g->nodes[sn->in[1]].kind != &wf_kind_const)
+            continue;
+        for (int a = 0; a < m->kind->nargs; a++)
+            free(m->opt[a].v);
+        free(m->opt);
+        m->kind = &wf_kind_sines;
+        m->opt = wf_xcalloc((size_t)wf_kind_sines.nargs, sizeof *m->opt);
+        m->in = wf_xrealloc(m->in, 2 * sizeof *m->in);
+        m->in[0] = sn->in[0];
+        m->in[1] = sn->in[1];
+        m->nin = 2;
+        readers[s] = 0;
+    }
+    free(readers);
+}
 
 /* Compiles statements into p (whose main sources are set); NULL after
  * errors, p freed. */
@@ -34,6 +69,7 @@ static wf_patch *compile_into(wf_patch *p, const wf_stmt *const *stmts, int n,
         wf_patch_free(p);
         return NULL;
     }
+    fold_sine_banks(p->g);
     wf_graph_prune(p->g);
     for (int i = 0; i < p->g->nparams; i++)
         if (p->g->params[i].node < 0)

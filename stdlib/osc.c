@@ -188,10 +188,10 @@ static void rotate_anchor(const rotor *r, int c, double inc, double off, int64_t
  * product: about 1e-7 in float32. All channels share the runs, so any
  * channel's anchor (a changed frequency) re-anchors them all, each from its
  * own phase. */
-static void sine_rotate(wf_kctx *k)
+static void sine_rotate(wf_kctx *k, int sum)
 {
-    int n = k->out.n, C = k->out.chans;
     const wf_sig *f = &k->in[A_FREQ], *po = &k->in[A_PHASE];
+    int n = k->out.n, C = sum ? (f->chans > po->chans ? f->chans : po->chans) : k->out.chans;
     size_t sc = f->chans == 1 ? 0 : 1, pc = po->chans == 1 ? 0 : 1;
     double inv = 1.0 / k->env->sr;
     wf_real *restrict y = k->out.p;
@@ -239,8 +239,21 @@ static void sine_rotate(wf_kctx *k)
                 zr[c] = (wf_real)r.zr[c];
                 zi[c] = (wf_real)r.zi[c];
             }
-            wf_real *yb = y + (size_t)t0 * C;
-            if (across)
+            wf_real *yb = y + (size_t)t0 * (sum ? 1 : C);
+            if (across && sum)
+                for (int j = 0; j < cnt; j++) {
+                    const wf_real *ar = r.tr + (size_t)(k0 + j) * C, *ai = r.ti + (size_t)(k0 + j) * C;
+                    wf_real acc[8] = {0}, last = 0;
+                    int c = 0;
+                    for (; c + 8 <= C; c += 8)
+                        for (int q = 0; q < 8; q++)
+                            acc[q] += zr[c + q] * ai[c + q] + zi[c + q] * ar[c + q];
+                    for (; c < C; c++)
+                        last += zr[c] * ai[c] + zi[c] * ar[c];
+                    yb[j] = last + (((acc[0] + acc[4]) + (acc[2] + acc[6])) +
+                                    ((acc[1] + acc[5]) + (acc[3] + acc[7])));
+                }
+            else if (across)
                 for (int j = 0; j < cnt; j++) {
                     const wf_real *ar = r.tr + (size_t)(k0 + j) * C, *ai = r.ti + (size_t)(k0 + j) * C;
                     wf_real *o = yb + (size_t)j * C;
@@ -250,8 +263,12 @@ static void sine_rotate(wf_kctx *k)
             else
                 for (int c = 0; c < C; c++) {
                     const wf_real *ar = r.tr + (size_t)c * SUB + k0, *ai = r.ti + (size_t)c * SUB + k0;
-                    for (int j = 0; j < cnt; j++)
-                        yb[(size_t)j * C + c] = zr[c] * ai[j] + zi[c] * ar[j];
+                    if (!sum)
+                        for (int j = 0; j < cnt; j++)
+                            yb[(size_t)j * C + c] = zr[c] * ai[j] + zi[c] * ar[j];
+                    else
+                        for (int j = 0; j < cnt; j++)
+                            yb[j] = (c ? yb[j] : 0) + (zr[c] * ai[j] + zi[c] * ar[j]);
                 }
             if (k0 + cnt == SUB) {
                 double *restrict pr = r.zr, *restrict pi = r.zi;
@@ -292,7 +309,7 @@ static void sine_forward(wf_kctx *k)
     void *cur = k->work;
     int n = k->out.n, C = k->out.chans;
     if (k->in[A_FREQ].rate == WF_RATE_CONST && k->in[A_PHASE].rate == WF_RATE_CONST) {
-        sine_rotate(k);
+        sine_rotate(k, 0);
         return;
     }
     wf_phase *ph = wf_carve(&cur, (size_t)n * C * sizeof(wf_phase));
@@ -350,6 +367,49 @@ const wf_node_kind wf_kind_sine = {
     .size = sine_size,
     .forward = sine_forward,
     .backward = sine_backward,
+};
+
+/* ---- sines: the sum of constant sines ---- */
+
+/* mix(sine(freq, phase)) with freq and phase compile-time constants, into
+ * which the compiler folds that pair (lang/compile.c): one channel, the sum
+ * of the sines made by sine_rotate as it goes instead of a channel per sine
+ * written out and read back. Its inputs are constants, so no gradient ever
+ * reaches it and it has no backward. */
+static int sines_infer(wf_infer *ic)
+{
+    if (wf_infer_generator(ic))
+        return -1;
+    ic->out = wf_shape_of(WF_RATE_AUDIO, 1);
+    return 0;
+}
+
+static void sines_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int block,
+                       wf_sizes *s)
+{
+    (void)g;
+    (void)e;
+    (void)block;
+    size_t C = (size_t)(in[A_FREQ].chans > in[A_PHASE].chans ? in[A_FREQ].chans : in[A_PHASE].chans);
+    s->state = rotor_bytes(C);
+    s->work = 2 * C * sizeof(wf_real) + 64;
+}
+
+static void sines_forward(wf_kctx *k)
+{
+    sine_rotate(k, 1);
+}
+
+const wf_node_kind wf_kind_sines = {
+    .name = "sines",
+    .family = "oscillators",
+    .doc = "The sum of constant sines: mix(sine(freq, phase)) as the compiler folds it.",
+    .args = sine_args,
+    .nargs = 2,
+    .flags = WF_KIND_INTERNAL,
+    .infer = sines_infer,
+    .size = sines_size,
+    .forward = sines_forward,
 };
 
 /* ---- band-limited shapes ---- */

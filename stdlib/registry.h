@@ -57,7 +57,10 @@
     /* stdlib/features.c */                                                                    \
     X(loudness) X(rms) X(centroid) X(flatness) X(melspec) X(mfcc)                              \
     /* stdlib/nn.c, stdlib/gru.c */                                                            \
-    X(dense) X(layernorm) X(relu) X(leaky_relu) X(gelu) X(softmax) X(conv1d) X(gru)
+    X(dense) X(layernorm) X(relu) X(leaky_relu) X(gelu) X(softmax) X(conv1d) X(gru)            \
+    /* stdlib/osc.c, made by the compiler (lang/compile.c); last, so that                      \
+     * the kinds before keep their indices (and test_gradients its seeds) */                   \
+    X(sines)
 
 enum {
 #define WF_X(id) WF_NODE_##id,
