@@ -1,9 +1,9 @@
 /* Losses and their gradients. The multi-scale spectral loss does, per FFT
  * size and per chunk of frames (chunks split across the cores), frame by
- * frame while the frame is in the first-level cache: window it, real FFT, magnitudes and both loss terms,
- * the gradient of the loss with respect to the spectrum, inverse FFT back
- * to the frame's gradient, windowed and overlap-added into the chunk's
- * stretch of d loss / d y. A final pass adds the stretches up sample by
+ * frame while the frame is in the first-level cache: window it, real FFT,
+ * magnitudes and both loss terms, the gradient of the loss with respect to
+ * the spectrum, inverse FFT back to the frame's gradient, windowed and
+ * overlap-added into the chunk's stretch of d loss / d y. A final pass adds the stretches up sample by
  * sample, in chunk order.
  *
  * Gradient of one frame: with X_f = sum_j x_j e^(-2 pi i f j / n) and G_f =
@@ -392,48 +392,36 @@ int wf_loss_set_target(wf_loss *L, const wf_real *target, wf_diags *d)
     } while (0)
 
 /* One frame's spectrum sp [bins, interleaved]: both terms added into lin and
- * lg (ROW_LANES running sums, a fixed order), and with want_grad the
- * spectrum scaled in place to G / 2, then G itself in the first and last
- * bins, which the inverse counts once. One pass over the row, which gcc
- * vectorises; eight lanes are one AVX register per quantity (sixteen made it
- * spill). */
+ * lg (ROW_LANES running sums, a fixed order), and the spectrum scaled in
+ * place to G / 2, then G itself in the first and last bins, which the
+ * inverse counts once (done without a gradient too: the spectrum is scratch,
+ * and a loop without the stores' condition is the one gcc vectorises). One
+ * pass over the row; eight lanes are one AVX register per quantity (sixteen
+ * made it spill). */
 #define ROW_LANES 8
 
 static void mss_row(wf_real *sp, const wf_real *tm, const wf_real *tl, int bins, wf_real wl,
-                    wf_real wg, int want_grad, double *lin, double *lg)
+                    wf_real wg, double *lin, double *lg)
 {
     wf_real al[ROW_LANES] = {0}, ag[ROW_LANES] = {0};
     int f = 0;
-    if (want_grad)
-        for (; f + ROW_LANES <= bins; f += ROW_LANES)
-            for (int i = 0; i < ROW_LANES; i++) {
-                wf_real *z = sp + 2 * (f + i), dlin, dlog, k;
-                MSS_BIN(z[0], z[1], tm[f + i], tl[f + i], dlin, dlog, k);
-                al[i] += dlin;
-                ag[i] += dlog;
-                z[0] *= k;
-                z[1] *= k;
-            }
-    else
-        for (; f + ROW_LANES <= bins; f += ROW_LANES)
-            for (int i = 0; i < ROW_LANES; i++) {
-                const wf_real *z = sp + 2 * (f + i);
-                wf_real dlin, dlog, k;
-                MSS_BIN(z[0], z[1], tm[f + i], tl[f + i], dlin, dlog, k);
-                (void)k;
-                al[i] += dlin;
-                ag[i] += dlog;
-            }
+    for (; f + ROW_LANES <= bins; f += ROW_LANES)
+        for (int i = 0; i < ROW_LANES; i++) {
+            wf_real *z = sp + 2 * (f + i), dlin, dlog, k;
+            MSS_BIN(z[0], z[1], tm[f + i], tl[f + i], dlin, dlog, k);
+            al[i] += dlin;
+            ag[i] += dlog;
+            z[0] *= k;
+            z[1] *= k;
+        }
     wf_real sl = 0, sg = 0;
     for (; f < bins; f++) {
         wf_real *z = sp + 2 * f, dlin, dlog, k;
         MSS_BIN(z[0], z[1], tm[f], tl[f], dlin, dlog, k);
         sl += dlin;
         sg += dlog;
-        if (want_grad) {
-            z[0] *= k;
-            z[1] *= k;
-        }
+        z[0] *= k;
+        z[1] *= k;
     }
     for (int i = 0; i < ROW_LANES; i++) {
         sl += al[i];
@@ -441,12 +429,10 @@ static void mss_row(wf_real *sp, const wf_real *tm, const wf_real *tl, int bins,
     }
     *lin += sl;
     *lg += sg;
-    if (want_grad) {
-        sp[0] *= 2;
-        sp[1] *= 2;
-        sp[2 * bins - 2] *= 2;
-        sp[2 * bins - 1] *= 2;
-    }
+    sp[0] *= 2;
+    sp[1] *= 2;
+    sp[2 * bins - 2] *= 2;
+    sp[2 * bins - 1] *= 2;
 }
 
 /* One chunk of frames of one scale, frame by frame while the frame is in
@@ -474,7 +460,7 @@ static void mss_chunk(const wf_loss *L, scale *s, const wf_real *y, int c, int w
         size_t row = (size_t)(f0 + m) * bins;
         frames_of(s, y, f0 + m, 1, frame);
         wf_fft_exec_r2c(fwd, frame, spec);
-        mss_row(spec, s->tmag + row, s->tlog + row, bins, wl, wg, want_grad, &lin, &lg);
+        mss_row(spec, s->tmag + row, s->tlog + row, bins, wl, wg, &lin, &lg);
         if (!want_grad)
             continue;
         wf_fft_exec_c2r(inv, spec, frame);

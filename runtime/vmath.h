@@ -116,25 +116,6 @@ static inline wf_real wf_dot(const wf_real *a, const wf_real *b, int n)
     return s;
 }
 
-static inline wf_real wf_sum_absdiff(const wf_real *a, const wf_real *b, int n)
-{
-    wf_real acc[WF_LANES] = {0};
-    int q = 0;
-    for (; q + WF_LANES <= n; q += WF_LANES)
-        for (int i = 0; i < WF_LANES; i++) {
-            wf_real d = a[q + i] - b[q + i];
-            acc[i] += d < 0 ? -d : d;
-        }
-    wf_real s = 0;
-    for (; q < n; q++) {
-        wf_real d = a[q] - b[q];
-        s += d < 0 ? -d : d;
-    }
-    for (int i = 0; i < WF_LANES; i++)
-        s += acc[i];
-    return s;
-}
-
 /* Fractional part in [0, 1). */
 static inline double wf_frac(double x)
 {

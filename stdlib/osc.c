@@ -174,6 +174,14 @@ static void rotate_anchor(const rotor *r, int c, double inc, double off, int64_t
     r->zi[c] = sin(a);
 }
 
+/* Channel c of a constant input (one channel broadcast), exact when it is a
+ * compile-time constant. */
+static double const_of(const wf_sig *x, int c)
+{
+    size_t at = x->chans == 1 ? 0 : (size_t)c;
+    return x->exact ? x->exact[at] : (double)x->p[at];
+}
+
 /* Constant frequency and phase: the sine is the imaginary part of a rotating
  * phasor. The phasor z of each channel is kept in double at the start of
  * every run of SUB samples and stepped from run to run by w^SUB, w = exp(i 2
@@ -192,14 +200,13 @@ static void sine_rotate(wf_kctx *k, int sum)
 {
     const wf_sig *f = &k->in[A_FREQ], *po = &k->in[A_PHASE];
     int n = k->out.n, C = sum ? (f->chans > po->chans ? f->chans : po->chans) : k->out.chans;
-    size_t sc = f->chans == 1 ? 0 : 1, pc = po->chans == 1 ? 0 : 1;
     double inv = 1.0 / k->env->sr;
     wf_real *restrict y = k->out.p;
     rotor r = rotor_at(k->state, (size_t)C);
     int across = C >= SUB_ACROSS;
     wf_real *restrict zr = (wf_real *)k->work, *restrict zi = zr + C;
     for (int c = 0; c < C; c++) {
-        double inc = (f->exact ? f->exact[c * sc] : (double)f->p[c * sc]) * inv;
+        double inc = const_of(f, c) * inv;
         if (r.made[c] == inc && (r.wr[c] != 0 || r.wi[c] != 0))
             continue;
         double step = inc - floor(inc), wr = cos(WF_TWO_PI * step), wi = sin(WF_TWO_PI * step);
@@ -221,13 +228,13 @@ static void sine_rotate(wf_kctx *k, int sum)
         int pos = (int)(T % ANCHOR), m = ANCHOR - pos < n - t0 ? ANCHOR - pos : n - t0;
         int anchor = pos == 0;
         for (int c = 0; c < C && !anchor; c++) {
-            double inc = (f->exact ? f->exact[c * sc] : (double)f->p[c * sc]) * inv;
-            double off = po->exact ? po->exact[c * pc] : (double)po->p[c * pc];
+            double inc = const_of(f, c) * inv;
+            double off = const_of(po, c);
             anchor = (r.zr[c] == 0 && r.zi[c] == 0) || r.inc[c] != inc || r.off[c] != off;
         }
         for (int c = 0; c < C && anchor; c++) {
-            double inc = (f->exact ? f->exact[c * sc] : (double)f->p[c * sc]) * inv;
-            double off = po->exact ? po->exact[c * pc] : (double)po->p[c * pc];
+            double inc = const_of(f, c) * inv;
+            double off = const_of(po, c);
             rotate_anchor(&r, c, inc, off, T);
         }
         if (anchor)

@@ -190,6 +190,22 @@ static void feed(wf_objective *ob, wf_batch *b, int from)
  * the inputs from the target. Analyses of the target that nothing learnt
  * feeds are computed once per recording (analyses.h) and fed as inputs of
  * their own, cut with the items like the aligned signals. */
+/* The analyses of the fitted (WF_ANALYSES_FIT) or held-out recordings, if
+ * the patch has any; whole recordings run padded to the longest and are
+ * analysed so. */
+static int analyse(wf_objective *ob, int set, const wf_setup *s, const common *co, wf_diags *d)
+{
+    if (!ob->analyses)
+        return 0;
+    int held = set == WF_ANALYSES_HELD_OUT;
+    wf_recordings rec = {held ? ob->vcount : ob->count,
+                         (const char *const *)(held ? ob->vnames : ob->names),
+                         (const wf_real *const *)(held ? ob->vaudio : ob->audio),
+                         held ? ob->vframes : ob->frames};
+    return wf_analyses_compute(ob->analyses, set, s, &rec, co->excerpt > 0 ? 0 : s->env.nsamples,
+                               !co->no_cache, co->quiet, d);
+}
+
 static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d)
 {
     const wf_graph *g = s->patch->g;
@@ -201,12 +217,7 @@ static int plan_objective(common *co, wf_setup *s, wf_objective *ob, wf_diags *d
         bo.excerpt = s->env.nsamples;
     ob->analyses = wf_analyses_find(s, ob);
     bo.align = wf_analyses_align(ob->analyses, s);
-    /* whole recordings run padded to the longest, and are analysed so */
-    wf_recordings rec = {ob->count, (const char *const *)ob->names,
-                         (const wf_real *const *)ob->audio, ob->frames};
-    if (ob->analyses && wf_analyses_compute(ob->analyses, WF_ANALYSES_FIT, s, &rec,
-                                            co->excerpt > 0 ? 0 : s->env.nsamples, !co->no_cache,
-                                            co->quiet, d))
+    if (analyse(ob, WF_ANALYSES_FIT, s, co, d))
         return -1;
     ob->dist = co->dist;
     if (ob->count && co->dist && co->dist->size > 1) {
@@ -357,12 +368,7 @@ int wf_objective_validation(wf_objective *ob, const wf_setup *s, const common *c
                               (const char *const *)ob->vnames, ob->vcount, s->env.nsamples, &bo, d);
     if (!ob->vbatch)
         return -1;
-    /* the analyses of the held-out recordings, as of those fitted */
-    wf_recordings rec = {ob->vcount, (const char *const *)ob->vnames,
-                         (const wf_real *const *)ob->vaudio, ob->vframes};
-    if (ob->analyses && wf_analyses_compute(ob->analyses, WF_ANALYSES_HELD_OUT, s, &rec,
-                                            co->excerpt > 0 ? 0 : s->env.nsamples, !co->no_cache,
-                                            co->quiet, d))
+    if (analyse(ob, WF_ANALYSES_HELD_OUT, s, co, d))
         return -1;
     /* the same signals, cut at the held-out items' places, in the order of
      * the fitted batch's (ob->aligned indexes both) */
