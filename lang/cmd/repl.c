@@ -17,6 +17,7 @@
 #include "lang/cmd/repl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -35,11 +36,42 @@
 #include "stdlib/registry.h"
 
 volatile sig_atomic_t wf_repl_interrupted;
+int wf_repl_wake = -1;
+static int wake_write = -1;
 
 static void on_sigint(int sig)
 {
     (void)sig;
     wf_repl_interrupted = 1;
+    if (wake_write >= 0) {
+        int keep = errno;
+        ssize_t w = write(wake_write, "", 1); /* a full pipe already says it */
+        (void)w;
+        errno = keep;
+    }
+}
+
+/* The wake pipe (repl.h), non-blocking at both ends and not inherited. */
+static void open_wake(void)
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        return;
+    for (int i = 0; i < 2; i++) {
+        fcntl(fd[i], F_SETFL, fcntl(fd[i], F_GETFL) | O_NONBLOCK);
+        fcntl(fd[i], F_SETFD, FD_CLOEXEC);
+    }
+    wf_repl_wake = fd[0];
+    wake_write = fd[1];
+}
+
+static void close_wake(void)
+{
+    if (wf_repl_wake < 0)
+        return;
+    close(wf_repl_wake);
+    close(wake_write);
+    wf_repl_wake = wake_write = -1;
 }
 
 const char *const wf_repl_commands[] = {"help", "load", "reload", "save", "render", "params",
@@ -1097,6 +1129,7 @@ int wf_cmd_repl(int argc, char **argv)
     struct sigaction sa = {0}, old;
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
+    open_wake();
     sigaction(SIGINT, &sa, &old);
     wf_repl_edit *e = NULL;
     if (r.tty) {
@@ -1141,6 +1174,7 @@ int wf_cmd_repl(int argc, char **argv)
     stop_playing(&r, "stopped");
     wf_repl_edit_close(e);
     sigaction(SIGINT, &old, NULL);
+    close_wake();
     wf_session_free(r.s);
     free(r.file);
     free_words(r.fit_words, r.nfit_words);

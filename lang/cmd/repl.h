@@ -3,12 +3,22 @@
 #ifndef WF_CMD_REPL_H
 #define WF_CMD_REPL_H
 
+#include <signal.h>
+
 #include "lang/session.h"
 
 /* `weft repl [PATCH] [--device D]`, and `weft` alone. */
 int wf_cmd_repl(int argc, char **argv);
 
 /* ------------------------------------------------------------ editing */
+
+/* Ctrl-C at the REPL (repl.c's handler): the flag, and the read end of a
+ * non-blocking pipe the handler writes a byte to (-1 when there is none).
+ * The editor waits on the pipe beside the terminal, so a Ctrl-C that lands
+ * on another thread (an OpenMP worker, the audio thread) or just before a
+ * read starts still ends the line. */
+extern volatile sig_atomic_t wf_repl_interrupted;
+extern int wf_repl_wake;
 
 typedef struct wf_repl_edit wf_repl_edit;
 

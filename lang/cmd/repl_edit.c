@@ -11,7 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <histedit.h>
-#include <signal.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +31,6 @@ struct wf_repl_edit {
     const char *prompt;
 };
 
-extern volatile sig_atomic_t wf_repl_interrupted; /* repl.c: Ctrl-C seen */
 
 /* ----------------------------------------------------------- the entry */
 
@@ -265,17 +264,25 @@ static char *prompt(EditLine *el)
     return (char *)e->prompt;
 }
 
-/* Reads a character (UTF-8) from the terminal. A Ctrl-C (the signal,
- * which interrupts read) ends the line as an error, so that el_gets
- * returns and the REPL drops the entry. A Ctrl-C that lands before the
- * read starts, or on another thread (an OpenMP worker), interrupts
- * nothing and is seen with the next key: closing that needs SIGINT
- * blocked outside a ppoll and passed on to this thread. */
+/* Reads a character (UTF-8) from the terminal. A Ctrl-C ends the line as
+ * an error, so that el_gets returns and the REPL drops the entry: the
+ * signal interrupts the wait, or, when it landed on another thread or
+ * before the wait began, its byte in the wake pipe ends the wait. */
 static int get_char(EditLine *el, wchar_t *wc)
 {
     (void)el;
     unsigned char b[4];
     for (;;) {
+        struct pollfd fds[2] = {{.fd = 0, .events = POLLIN}, {.fd = wf_repl_wake, .events = POLLIN}};
+        if (poll(fds, wf_repl_wake >= 0 ? 2 : 1, -1) < 0) {
+            if (errno != EINTR || wf_repl_interrupted)
+                return -1;
+            continue;
+        }
+        if (wf_repl_wake >= 0 && (fds[1].revents & POLLIN))
+            return -1;
+        if (!fds[0].revents)
+            continue;
         ssize_t got = read(0, b, 1);
         if (got == 1)
             break;
@@ -398,6 +405,9 @@ char *wf_repl_edit_line(wf_repl_edit *e, const char *pending, int *interrupted)
     int n;
     *interrupted = 0;
     wf_repl_interrupted = 0;
+    char drop[64]; /* the wake pipe's bytes of Ctrl-Cs before this line */
+    while (wf_repl_wake >= 0 && read(wf_repl_wake, drop, sizeof drop) > 0)
+        ;
     const char *line = el_gets(e->el, &n);
     if (!line) {
         if (wf_repl_interrupted) {
