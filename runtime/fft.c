@@ -113,7 +113,9 @@ static void fftw_make(plan *p)
         p->tw[2 * k] = (wf_real)cos(a);
         p->tw[2 * k + 1] = (wf_real)sin(a);
     }
-    char *mem = FFTW(malloc)(sizeof(fftw_cpx) * (size_t)h + 64);
+    /* 64-byte aligned, so that mem + align has the caller's offset from
+     * any alignment FFTW's SIMD asks for */
+    char *mem = wf_aalloc(sizeof(fftw_cpx) * (size_t)h + 64);
     fftw_cpx *user = (fftw_cpx *)(mem + p->align);
     pthread_mutex_lock(&planner_lock);
     if (p->inverse)
@@ -121,7 +123,7 @@ static void fftw_make(plan *p)
     else
         p->fftw = FFTW(plan_dft_1d)(h, user, (fftw_cpx *)p->z, FFTW_FORWARD, FFTW_ESTIMATE);
     pthread_mutex_unlock(&planner_lock);
-    FFTW(free)(mem);
+    wf_afree(mem);
 }
 #endif
 
