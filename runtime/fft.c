@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "runtime/util.h"
+#include "runtime/vmath.h"
 
 #ifndef WF_REAL_DOUBLE
 #include <kiss_fftr.h>
@@ -127,12 +128,18 @@ static void fftw_make(plan *p)
 }
 #endif
 
+/* Plans for other counts of the same transform share its backend's state
+ * (a batch is a loop over frames), scratch included: a thread runs one
+ * transform at a time. */
 static plan *get_plan(int n, int count, int inverse, int align)
 {
+    plan *twin = NULL;
     for (plan *p = plans; p; p = p->next)
-        if (p->backend == backend && p->n == n && p->inverse == inverse && p->count == count &&
-            p->align == align)
-            return p;
+        if (p->backend == backend && p->n == n && p->inverse == inverse && p->align == align) {
+            if (p->count == count)
+                return p;
+            twin = p;
+        }
     plan *p = wf_xcalloc(1, sizeof *p);
     p->backend = backend;
     p->n = n;
@@ -141,11 +148,18 @@ static plan *get_plan(int n, int count, int inverse, int align)
     p->align = align;
 #if HAVE_KISS
     if (backend == WF_FFT_KISS)
-        p->kiss = kiss_fftr_alloc(n, inverse, NULL, NULL);
+        p->kiss = twin ? twin->kiss : kiss_fftr_alloc(n, inverse, NULL, NULL);
 #endif
 #if HAVE_FFTW
-    if (backend == WF_FFT_FFTW)
-        fftw_make(p);
+    if (backend == WF_FFT_FFTW) {
+        if (twin) {
+            p->fftw = twin->fftw;
+            p->z = twin->z;
+            p->tw = twin->tw;
+        } else {
+            fftw_make(p);
+        }
+    }
 #endif
     p->next = plans;
     plans = p;
@@ -173,9 +187,7 @@ static const plan *aligned_for(const plan *p, const void *ptr)
 /* Four bins at a time with AVX: a 256-bit register holds four complex
  * numbers, the mirrored bins h-k-3 .. h-k are loaded and stored with their
  * order reversed (one permute of 64-bit lanes, a complex number each). */
-#if defined(__AVX2__) && defined(__FMA__) && !defined(WF_REAL_DOUBLE)
-#include <immintrin.h>
-#define SPLIT_AVX 1
+#if WF_HAVE_AVX_FLOAT
 static inline __m256 rev4(__m256 v)
 {
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0x1b));
@@ -186,8 +198,6 @@ static inline __m256 cmul4(__m256 w, __m256 v)
     __m256 sw = _mm256_permute_ps(v, 0xb1);
     return _mm256_fmaddsub_ps(_mm256_moveldup_ps(w), v, _mm256_mul_ps(_mm256_movehdup_ps(w), sw));
 }
-#else
-#define SPLIT_AVX 0
 #endif
 
 /* X = the spectrum of the real frame whose even samples are Re z and odd
@@ -203,7 +213,7 @@ static void split_forward(const plan *p, wf_real *restrict X)
     X[1] = 0;
     X[2 * h] = Z[0] - Z[1];
     X[2 * h + 1] = 0;
-#if SPLIT_AVX
+#if WF_HAVE_AVX_FLOAT
     const __m256 half = _mm256_set1_ps(0.5f), conj = _mm256_setr_ps(0, -0.f, 0, -0.f, 0, -0.f, 0, -0.f);
     for (; k + 3 < h - k - 3; k += 4) {
         __m256 a = _mm256_loadu_ps(Z + 2 * k);
@@ -240,7 +250,7 @@ static void split_inverse(const plan *p, const wf_real *restrict X)
     const wf_real *restrict tw = p->tw;
     Z[0] = X[0] + X[2 * h];
     Z[1] = X[0] - X[2 * h];
-#if SPLIT_AVX
+#if WF_HAVE_AVX_FLOAT
     const __m256 conj = _mm256_setr_ps(0, -0.f, 0, -0.f, 0, -0.f, 0, -0.f);
     for (; k + 3 < h - k - 3; k += 4) {
         __m256 d = _mm256_loadu_ps(X + 2 * k);

@@ -3,8 +3,8 @@
  * frame while the frame is in the first-level cache: window it, real FFT,
  * magnitudes and both loss terms, the gradient of the loss with respect to
  * the spectrum, inverse FFT back to the frame's gradient, windowed and
- * overlap-added into the chunk's stretch of d loss / d y. A final pass adds the stretches up sample by
- * sample, in chunk order.
+ * overlap-added into the chunk's stretch of d loss / d y. A final pass adds
+ * the stretches up sample by sample, in chunk order.
  *
  * Gradient of one frame: with X_f = sum_j x_j e^(-2 pi i f j / n) and G_f =
  * dL/dRe X_f + i dL/dIm X_f = (dL/dS_f) X_f / S_f, dL/dx_j = Re sum_f G_f

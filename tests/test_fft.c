@@ -44,92 +44,99 @@ static int next_backend(int *i)
     return 0;
 }
 
-static void test_forward(void **state)
+/* check(n, count, off, s) with each backend built in, each size (s its
+ * index), batches of 1 and 3 frames and the arrays at float offsets 0-7. */
+static void each_case(void (*check)(int n, int count, int off, size_t s))
 {
-    (void)state;
     wf_fft_backend keep = wf_fft_get_backend();
     int be = 0;
     while (next_backend(&be))
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
             for (int count = 1; count <= 3; count += 2)
-                for (int off = 0; off < 8; off++) {
-                    int n = sizes[s], bins = n / 2 + 1;
-                    wf_real *buf = wf_xmalloc(sizeof(wf_real) * ((size_t)n * count + 8));
-                    wf_real *x = buf + off;
-                    wf_real *X = wf_xmalloc(sizeof(wf_real) * (2 * (size_t)bins * count + 8));
-                    wf_real *Xo = X + (off + 3) % 8;
-                    for (int i = 0; i < n * count; i++)
-                        x[i] = (wf_real)uniform(s, (uint64_t)i);
-                    wf_fft_r2c(n, count, x, Xo);
-                    for (int f = 0; f < count; f++) {
-                        const wf_real *xf = x + (size_t)f * n;
-                        double e = 0;
-                        for (int j = 0; j < n; j++)
-                            e += (double)xf[j] * xf[j];
-                        for (int k = 0; k < bins; k++) {
-                            double re = 0, im = 0;
-                            for (int j = 0; j < n; j++) {
-                                double a = -2 * PI * (double)((int64_t)k * j % n) / n;
-                                re += xf[j] * cos(a);
-                                im += xf[j] * sin(a);
-                            }
-                            const wf_real *got = Xo + 2 * ((size_t)f * bins + k);
-                            if (fabs(got[0] - re) > allowed(n, e) || fabs(got[1] - im) > allowed(n, e))
-                                fail_msg("%s n %d count %d offset %d frame %d bin %d: %.9g%+.9gi, want "
-                                         "%.9g%+.9gi",
-                                         wf_fft_backends(), n, count, off, f, k, (double)got[0],
-                                         (double)got[1], re, im);
-                        }
-                    }
-                    free(buf);
-                    free(X);
-                }
+                for (int off = 0; off < 8; off++)
+                    check(sizes[s], count, off, s);
     wf_fft_set_backend(keep);
+}
+
+static void check_forward(int n, int count, int off, size_t s)
+{
+    int bins = n / 2 + 1;
+    wf_real *buf = wf_xmalloc(sizeof(wf_real) * ((size_t)n * count + 8));
+    wf_real *x = buf + off;
+    wf_real *X = wf_xmalloc(sizeof(wf_real) * (2 * (size_t)bins * count + 8));
+    wf_real *Xo = X + (off + 3) % 8;
+    for (int i = 0; i < n * count; i++)
+        x[i] = (wf_real)uniform(s, (uint64_t)i);
+    wf_fft_r2c(n, count, x, Xo);
+    for (int f = 0; f < count; f++) {
+        const wf_real *xf = x + (size_t)f * n;
+        double e = 0;
+        for (int j = 0; j < n; j++)
+            e += (double)xf[j] * xf[j];
+        for (int k = 0; k < bins; k++) {
+            double re = 0, im = 0;
+            for (int j = 0; j < n; j++) {
+                double a = -2 * PI * (double)((int64_t)k * j % n) / n;
+                re += xf[j] * cos(a);
+                im += xf[j] * sin(a);
+            }
+            const wf_real *got = Xo + 2 * ((size_t)f * bins + k);
+            if (fabs(got[0] - re) > allowed(n, e) || fabs(got[1] - im) > allowed(n, e))
+                fail_msg("%s n %d count %d offset %d frame %d bin %d: %.9g%+.9gi, want %.9g%+.9gi",
+                         wf_fft_backends(), n, count, off, f, k, (double)got[0], (double)got[1], re,
+                         im);
+        }
+    }
+    free(buf);
+    free(X);
 }
 
 /* The unnormalised inverse of a half spectrum whose first and last bins
  * carry imaginary parts that a real inverse must ignore. */
+static void check_inverse(int n, int count, int off, size_t s)
+{
+    int bins = n / 2 + 1;
+    wf_real *X = wf_xmalloc(sizeof(wf_real) * (2 * (size_t)bins * count + 8));
+    wf_real *Xo = X + (off + 5) % 8;
+    wf_real *keepX = wf_xmalloc(sizeof(wf_real) * 2 * (size_t)bins * count);
+    wf_real *buf = wf_xmalloc(sizeof(wf_real) * ((size_t)n * count + 8));
+    wf_real *x = buf + off;
+    for (int i = 0; i < 2 * bins * count; i++)
+        keepX[i] = Xo[i] = (wf_real)uniform(100 + s, (uint64_t)i);
+    wf_fft_c2r(n, count, Xo, x);
+    for (int f = 0; f < count; f++) {
+        const wf_real *Xf = keepX + (size_t)f * 2 * bins;
+        double e = 0;
+        for (int k = 0; k < bins; k++)
+            e += (double)Xf[2 * k] * Xf[2 * k] + (double)Xf[2 * k + 1] * Xf[2 * k + 1];
+        e *= 2 * n;
+        for (int j = 0; j < n; j++) {
+            double want = Xf[0] + (j % 2 ? -1 : 1) * (double)Xf[2 * (bins - 1)];
+            for (int k = 1; k < bins - 1; k++) {
+                double a = 2 * PI * (double)((int64_t)k * j % n) / n;
+                want += 2 * (Xf[2 * k] * cos(a) - Xf[2 * k + 1] * sin(a));
+            }
+            double got = x[(size_t)f * n + j];
+            if (fabs(got - want) > allowed(n, e))
+                fail_msg("%s n %d count %d offset %d frame %d sample %d: %.9g, want %.9g",
+                         wf_fft_backends(), n, count, off, f, j, got, want);
+        }
+    }
+    free(X);
+    free(keepX);
+    free(buf);
+}
+
+static void test_forward(void **state)
+{
+    (void)state;
+    each_case(check_forward);
+}
+
 static void test_inverse(void **state)
 {
     (void)state;
-    wf_fft_backend keep = wf_fft_get_backend();
-    int be = 0;
-    while (next_backend(&be))
-        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-            for (int count = 1; count <= 3; count += 2)
-                for (int off = 0; off < 8; off++) {
-                    int n = sizes[s], bins = n / 2 + 1;
-                    wf_real *X = wf_xmalloc(sizeof(wf_real) * (2 * (size_t)bins * count + 8));
-                    wf_real *Xo = X + (off + 5) % 8;
-                    wf_real *keepX = wf_xmalloc(sizeof(wf_real) * 2 * (size_t)bins * count);
-                    wf_real *buf = wf_xmalloc(sizeof(wf_real) * ((size_t)n * count + 8));
-                    wf_real *x = buf + off;
-                    for (int i = 0; i < 2 * bins * count; i++)
-                        keepX[i] = Xo[i] = (wf_real)uniform(100 + s, (uint64_t)i);
-                    wf_fft_c2r(n, count, Xo, x);
-                    for (int f = 0; f < count; f++) {
-                        const wf_real *Xf = keepX + (size_t)f * 2 * bins;
-                        double e = 0;
-                        for (int k = 0; k < bins; k++)
-                            e += (double)Xf[2 * k] * Xf[2 * k] + (double)Xf[2 * k + 1] * Xf[2 * k + 1];
-                        e *= 2 * n;
-                        for (int j = 0; j < n; j++) {
-                            double want = Xf[0] + (j % 2 ? -1 : 1) * (double)Xf[2 * (bins - 1)];
-                            for (int k = 1; k < bins - 1; k++) {
-                                double a = 2 * PI * (double)((int64_t)k * j % n) / n;
-                                want += 2 * (Xf[2 * k] * cos(a) - Xf[2 * k + 1] * sin(a));
-                            }
-                            double got = x[(size_t)f * n + j];
-                            if (fabs(got - want) > allowed(n, e))
-                                fail_msg("%s n %d count %d offset %d frame %d sample %d: %.9g, want %.9g",
-                                         wf_fft_backends(), n, count, off, f, j, got, want);
-                        }
-                    }
-                    free(X);
-                    free(keepX);
-                    free(buf);
-                }
-    wf_fft_set_backend(keep);
+    each_case(check_inverse);
 }
 
 /* A fetched plan executed frame by frame gives the batched call's result

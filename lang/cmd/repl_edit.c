@@ -31,7 +31,6 @@ struct wf_repl_edit {
     const char *prompt;
 };
 
-
 /* ----------------------------------------------------------- the entry */
 
 /* Scans text as the lexer would for what matters here: strings, comments,
