@@ -5,12 +5,14 @@ prints each workload's figures with weft's speed-up over every peer, taken
 from the medians of this same run.
 
     /usr/bin/python3 bench/run.py [--build build] [--only W1,W3,W6] [--json out.jsonl]
-                                  [--recordings DIR] [--rounds K]
+                                  [--recordings DIR] [--rounds K] [--w7-starts K]
 
 With --rounds K every workload but W7 runs K times, its programs taking turns
 (weft, peers, weft, peers, ...), and each speed-up is the median of the K
 ratios taken round by round, which a machine whose speed drifts moves far
-less than one round's ratio.
+less than one round's ratio. With --w7-starts K each W7 fit runs from K
+starts (W7's, then K-1 moved by one float32 ulp) and the runner compares
+the two sides' mean final loss over them.
 
 Every program prints one JSON object per figure on stdout; see bench/README.md."""
 
@@ -96,10 +98,10 @@ def run(label, cmd, env):
     return records
 
 
-def w7_programs(build_dir, recordings, work):
+def w7_programs(build_dir, recordings, work, starts):
     """W7's (label, command) pairs: per recording, the inputs (YIN f0, the
-    padded target, the initial IR), then each model on each side back to
-    back, weft first; None = a missing weft."""
+    padded target, the initial IR, the start values), then for each start
+    each model on each side back to back, weft first; None = a missing weft."""
     weft = os.path.join(build_dir, "weft")
     weft_ok = os.access(weft, os.X_OK)
     peer = os.path.join(BENCH, "torch", "w7.py")
@@ -108,39 +110,68 @@ def w7_programs(build_dir, recordings, work):
         name = os.path.basename(rec)[:-len("_16k.wav")]
         d = os.path.join(work, name)
         progs.append((f"inputs W7 {name}", [PYTHON, peer, "prepare", rec, d]))
-        for model in ("hn", "nr"):
-            progs.append((f"weft W7 {name} {model}",
-                          [PYTHON, os.path.join(BENCH, "w7", "fit.py"), weft, d, model]
-                          if weft_ok else None))
-            progs.append((f"peers W7 {name} {model}", [PYTHON, peer, "fit", d, model]))
+        for s in range(starts):
+            if s > 0:
+                progs.append((f"inputs W7 {name} start {s}", [PYTHON, peer, "start", d, str(s)]))
+            for model in ("hn", "nr"):
+                progs.append((f"weft W7 {name} {model} start {s}",
+                              [PYTHON, os.path.join(BENCH, "w7", "fit.py"), weft, d, model]
+                              if weft_ok else None))
+                progs.append((f"peers W7 {name} {model} start {s}",
+                              [PYTHON, peer, "fit", d, model]))
     return progs
 
 
 def report_w7(recs):
     """Per recording and model: MSS at init and after 400 updates on each
-    side, the 400-step times and weft's speed-up; then the summed times."""
+    side from start 0, the 400-step times and weft's speed-up; with more
+    starts, each side's mean and spread of MSS@400 over them and the
+    difference of the means with its standard error; then the summed times
+    of all fits."""
     fits = {}
     for r in recs:
-        fits.setdefault((r["recording"], r["model"]), {})[(r["impl"], r["metric"])] = r["value"]
+        key = (r["recording"], r["model"])
+        fits.setdefault(key, {}).setdefault(r.get("start", 0), {})[(r["impl"], r["metric"])] = \
+            r["value"]
+    need = [(i, m) for i in ("weft", "pytorch") for m in ("mss_at_init", "mss_at_400", "fit_s")]
+    complete = {key: {s: v for s, v in by_start.items() if all(k in v for k in need)}
+                for key, by_start in fits.items()}
     print("\n== W7 ==")
     print(f"{'recording':<24} {'model':<5} {'mss0 weft':>10} {'mss0 torch':>10} "
           f"{'mss400 weft':>11} {'mss400 torch':>12} {'diff':>7} "
           f"{'weft s':>8} {'torch s':>8} {'speed-up':>8}")
-    total = {"weft": 0.0, "pytorch": 0.0}
-    for (name, model), v in fits.items():
-        need = [(i, m) for i in ("weft", "pytorch") for m in ("mss_at_init", "mss_at_400", "fit_s")]
-        if any(k not in v for k in need):
+    for (name, model), by_start in complete.items():
+        if 0 not in by_start:
             print(f"{name:<24} {model:<5} (incomplete: one side failed)")
             continue
+        v = by_start[0]
         w, t = v[("weft", "mss_at_400")], v[("pytorch", "mss_at_400")]
         tw, tt = v[("weft", "fit_s")], v[("pytorch", "fit_s")]
-        total["weft"] += tw
-        total["pytorch"] += tt
         print(f"{name:<24} {model:<5} {fmt(v[('weft', 'mss_at_init')]):>10} "
               f"{fmt(v[('pytorch', 'mss_at_init')]):>10} {fmt(w):>11} {fmt(t):>12} "
               f"{100 * (w - t) / t:>+6.2f}% {tw:>8.2f} {tt:>8.2f} {tt / tw:>7.2f}x")
+    if any(len(by_start) > 1 for by_start in complete.values()):
+        print(f"\nMSS@400 over starts (start 0 and starts moved by an ulp): mean and standard "
+              f"deviation per side, difference of the means relative to pytorch's, and twice "
+              f"its standard error")
+        print(f"{'recording':<24} {'model':<5} {'starts':>6} {'weft mean':>10} {'weft sd':>8} "
+              f"{'torch mean':>10} {'torch sd':>8} {'diff':>7} {'2 se':>6}")
+        for (name, model), by_start in complete.items():
+            if len(by_start) < 2:
+                continue
+            w = [v[("weft", "mss_at_400")] for v in by_start.values()]
+            t = [v[("pytorch", "mss_at_400")] for v in by_start.values()]
+            mw, mt = statistics.mean(w), statistics.mean(t)
+            sw, st = statistics.stdev(w), statistics.stdev(t)
+            se = (sw * sw / len(w) + st * st / len(t)) ** 0.5
+            print(f"{name:<24} {model:<5} {len(w):>6} {fmt(mw):>10} {fmt(sw):>8} {fmt(mt):>10} "
+                  f"{fmt(st):>8} {100 * (mw - mt) / mt:>+6.2f}% {200 * se / mt:>5.2f}%")
+    total = {impl: sum(v[(impl, "fit_s")] for by_start in complete.values()
+                       for v in by_start.values()) for impl in ("weft", "pytorch")}
+    n = sum(len(by_start) for by_start in complete.values())
     if total["weft"] > 0:
-        print(f"summed 400-step times: weft {total['weft']:.2f} s, pytorch {total['pytorch']:.2f} s: "
+        print(f"summed 400-step times of {n} fits: weft {total['weft']:.2f} s, "
+              f"pytorch {total['pytorch']:.2f} s: "
               f"weft is {total['pytorch'] / total['weft']:.2f}x faster than pytorch")
 
 
@@ -223,6 +254,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=1, metavar="K",
                     help="run every workload but W7 K times, its programs taking turns, and take "
                          "each speed-up as the median of the rounds' ratios (default: 1)")
+    ap.add_argument("--w7-starts", type=int, default=1, metavar="K",
+                    help="fit each W7 model from K starts: W7's, and K-1 with every start value "
+                         "moved by one float32 ulp, and compare the sides' mean MSS@400 over them "
+                         "(default: 1)")
     args = ap.parse_args()
 
     selected = [w.strip().upper() for w in args.only.split(",") if w.strip()]
@@ -246,7 +281,7 @@ def main():
                 print(f"note: W7 skipped: no *_16k.wav recordings in {args.recordings}",
                       file=sys.stderr)
                 continue
-            progs = w7_programs(build_dir, args.recordings, work.name)
+            progs = w7_programs(build_dir, args.recordings, work.name, max(1, args.w7_starts))
         else:
             progs = programs(workload, build_dir, faust_dir)
         rounds = 1 if workload == "W7" else max(1, args.rounds)

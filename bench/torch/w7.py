@@ -1,16 +1,23 @@
 #!/usr/bin/python3
 """W7 real-recording fits, PyTorch peer (bench/WORKLOADS.md, W7).
 
-    w7.py prepare REC.wav DIR    YIN f0, the padded target and the initial IR,
-                                 written into DIR for both sides
+    w7.py prepare REC.wav DIR    YIN f0, the padded target, the initial IR and
+                                 the start values, written into DIR for both sides
+    w7.py start DIR S            rewrite DIR's start values for start S
     w7.py fit DIR hn|nr          the 400-step fit of one model on DIR's inputs
 
 `prepare` writes DIR/target.wav (the recording zero-padded to Np samples,
 16-bit, so that int16/32768 reads back exactly), DIR/f0.npy ([F, 1] float32,
-the per-frame f0 that weft's patch reads as a fixed param) and DIR/h.npy (the
-NR model's initial IR, [8000] float32). `fit` reads those same files, so both
-sides fit from identical values; it prints the figures as JSON lines, each
-with the recording's name and the model."""
+the per-frame f0 that weft's patch reads as a fixed param), DIR/h.npy (the
+NR model's initial IR, [8000] float32) and the start values of A_raw and
+M_raw, DIR/A0.npy [F, 60] and DIR/M0.npy [F, 65]. Start 0 is W7's (every
+value -5); start S > 0 moves every value of A_raw and M_raw one float32 ulp
+up or down, the direction from the sign of U(1000 + S) (A_raw, row-major)
+and U(2000 + S) (M_raw): a perturbation far below anything a fit should
+notice, which measures how much a fit's final loss depends on its roundings.
+`fit` reads those same files, so both sides fit from identical values; it
+prints the figures as JSON lines, each with the recording's name, the model
+and the start."""
 
 import os
 import sys
@@ -87,6 +94,19 @@ def initial_ir():
     return h.astype(np.float32)
 
 
+def start(work, s):
+    F = np.load(os.path.join(work, "f0.npy")).shape[0]
+    for name, width, stream in (("A0", K, 1000), ("M0", B, 2000)):
+        v = np.full((F, width), -5.0, dtype=np.float32)
+        if s > 0:
+            up = U(stream + s, F * width).reshape(F, width) >= 0
+            v = np.where(up, np.nextafter(v, np.float32(np.inf)),
+                         np.nextafter(v, np.float32(-np.inf))).astype(np.float32)
+        np.save(os.path.join(work, name + ".npy"), v)
+    with open(os.path.join(work, "start"), "w") as f:
+        f.write(f"{s}\n")
+
+
 def prepare(rec, out):
     os.makedirs(out, exist_ok=True)
     pcm = read_wav16(rec)
@@ -101,6 +121,7 @@ def prepare(rec, out):
     f0 = yin(pcm.astype(np.float64) / 32768.0)
     np.save(os.path.join(out, "f0.npy"), f0.astype(np.float32)[:, None])
     np.save(os.path.join(out, "h.npy"), initial_ir())
+    start(out, 0)
 
 
 def exp_sigmoid(x):
@@ -115,11 +136,13 @@ def fit(work, model):
     assert Np == F * HOP, (Np, F)
     noise = torch.from_numpy(U(0, Np))
     mss = MSS(t)
-    M_raw = torch.full((F, B), -5.0, requires_grad=True)
+    with open(os.path.join(work, "start")) as f:
+        start_no = int(f.read())
+    M_raw = torch.from_numpy(np.load(os.path.join(work, "M0.npy"))).requires_grad_()
     if model == "hn":
         c = phase_cycles(interp(torch.from_numpy(f0), HOP).numpy(), SR)
         tpk, mask = two_pi_k(K), nyquist_mask(f0, K, SR)
-        A_raw = torch.full((F, K), -5.0, requires_grad=True)
+        A_raw = torch.from_numpy(np.load(os.path.join(work, "A0.npy"))).requires_grad_()
         learn = [A_raw, M_raw]
 
         def forward():
@@ -147,7 +170,8 @@ def fit(work, model):
         losses[STEPS] = mss(forward()).item()
 
     def value(metric, v):
-        emit("W7", "pytorch", metric, value=float(v), recording=name, model=model.upper())
+        emit("W7", "pytorch", metric, value=float(v), recording=name, model=model.upper(),
+             start=start_no)
     value("mss_at_init", losses[0])
     for s in RECORD_AT + (STEPS,):
         value(f"mss_at_{s}", losses[s])
@@ -157,6 +181,8 @@ def fit(work, model):
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "prepare":
         prepare(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "start" and sys.argv[3].isdigit():
+        start(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) == 4 and sys.argv[1] == "fit" and sys.argv[3] in ("hn", "nr"):
         fit(sys.argv[2], sys.argv[3])
     else:

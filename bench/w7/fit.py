@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """W7 real-recording fits, weft's side (bench/WORKLOADS.md, W7): runs
 `weft fit` on the patch hn.weft or nr.weft of this folder, copied beside the
-inputs that `bench/torch/w7.py prepare` wrote into DIR, and prints the
-figures from its --log as JSON lines, as bench/torch/w7.py does.
+inputs that `bench/torch/w7.py prepare` (and `start`) wrote into DIR, and
+prints the figures from its --log as JSON lines, as bench/torch/w7.py does.
 
     fit.py WEFT DIR hn|nr
 
@@ -39,9 +39,13 @@ def main():
     if sorted(rows) != list(range(STEPS + 1)):
         sys.exit(f"w7: {log}: expected steps 0..{STEPS}")
 
+    with open(os.path.join(work, "start")) as f:
+        start = int(f.read())
+
     def value(metric, v):
         print(json.dumps({"workload": "W7", "impl": "weft", "metric": metric, "value": v,
-                          "recording": name, "model": model.upper()}), flush=True)
+                          "recording": name, "model": model.upper(), "start": start}),
+              flush=True)
     value("mss_at_init", float(rows[0]["loss"]))
     for s in RECORD_AT + (STEPS,):
         value(f"mss_at_{s}", float(rows[s]["loss"]))
