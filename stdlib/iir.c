@@ -386,7 +386,7 @@ static void iir_size(const wf_gnode *g, const wf_shape *in, const wf_env *e, int
     (void)e;
     (void)block;
     size_t K = (size_t)iir_order(in[I_B].chans, in[I_A].chans), C = (size_t)g->shape.chans, set = 2 * K + 1;
-    s->state = C * K * sizeof(double);
+    s->state = 2 * C * K * sizeof(double); /* the state, then the adjoint's h between a loop's steps */
     s->work = bytes_d(CHUNK * set) + bytes_d(K + 1);
     s->bwork = 2 * bytes_d(CHUNK * set) + bytes_d(C * K) + bytes_r(CHUNK * C) +
                bytes_d((size_t)in[I_B].chans + (size_t)in[I_A].chans) + bytes_d(2 * K + 2);
@@ -521,7 +521,12 @@ static void iir_backward(wf_kctx *k)
     wf_real *dx = wf_carve(&cur, sizeof(wf_real) * CHUNK * (size_t)C);
     double *acc = wf_carve(&cur, sizeof(double) * (size_t)(M1 + N1));
     double *tmp = wf_carve(&cur, sizeof(double) * (size_t)(2 * K + 2));
-    memset(h, 0, sizeof(double) * (size_t)C * (size_t)K);
+    /* inside a feedback loop h comes from the step after this one and goes
+     * on to the one before, in the state (runtime/loop.c) */
+    if (k->past)
+        h = (double *)k->state + (size_t)C * (size_t)K;
+    else
+        memset(h, 0, sizeof(double) * (size_t)C * (size_t)K);
     memset(acc, 0, sizeof(double) * (size_t)(M1 + N1));
     memset(dco, 0, sizeof(double) * (size_t)set);
     int want_co = k->din[I_B].p || k->din[I_A].p;
@@ -571,9 +576,10 @@ const wf_node_kind wf_kind_iir = {
            "poles on or outside the unit circle are reported (unstable-run when rendering, "
            "unstable-node in a fit) with the pole radius, checked once for constant a, at "
            "every sample for a of order <= 2, else at each frame's first sample. High orders "
-           "are better run as sos().",
+           "are better run as sos(). May sit inside a feedback loop.",
     .args = iir_args,
     .nargs = 3,
+    .flags = WF_KIND_STEPS,
     .keep = 7 | WF_KEEP_OUT,
     .infer = iir_infer,
     .size = iir_size,
@@ -626,7 +632,9 @@ typedef struct cascade {
  * recursions' histories and two chunks of signal adjoints backward. */
 static void cascade_size(size_t NS, size_t C, int block, wf_sizes *s)
 {
-    s->state = NS * C * 3 * sizeof(double); /* 2 in the plain loops, 3 in the wavefront */
+    /* 2 per section in the plain loops, 3 in the wavefront; then the
+     * adjoint's histories between a loop's steps */
+    s->state = NS * C * 5 * sizeof(double);
     s->saved = (NS - 1) * (size_t)block * C * sizeof(wf_real);
     s->work = bytes_d(CHUNK * NS * 5);
     s->bwork = 2 * bytes_d(CHUNK * NS * 5) + bytes_d(NS * C * 2) + 2 * bytes_r(CHUNK * C);
@@ -869,7 +877,10 @@ static void cascade_backward(wf_kctx *k, const cascade *cs, void *cur)
     double *h = wf_carve(&cur, sizeof(double) * (size_t)NS * C * 2);
     wf_real *ga = wf_carve(&cur, sizeof(wf_real) * CHUNK * (size_t)C);
     wf_real *gb = wf_carve(&cur, sizeof(wf_real) * CHUNK * (size_t)C);
-    memset(h, 0, sizeof(double) * (size_t)NS * C * 2);
+    if (k->past) /* as iir's */
+        h = (double *)k->state + (size_t)NS * C * 3;
+    else
+        memset(h, 0, sizeof(double) * (size_t)NS * C * 2);
     memset(dco, 0, sizeof(double) * set);
     const wf_real *tape = k->saved;
     wf_stride sx = wf_stride_of(&k->in[0], &k->out), sy = {(size_t)C, 1, 1};
@@ -979,9 +990,11 @@ const wf_node_kind wf_kind_sos = {
            "its a0; the stable way to run high orders. Constant cascades run as a wavefront "
            "across their sections in double precision. No clamp: a section whose poles reach "
            "the unit circle (|a2/a0| >= 1 or |a1/a0| >= 1 + a2/a0) is reported (unstable-run, "
-           "unstable-node) with its pole radius, at every sample.",
+           "unstable-node) with its pole radius, at every sample. May sit inside a feedback "
+           "loop.",
     .args = sos_args,
     .nargs = 2,
+    .flags = WF_KIND_STEPS,
     .keep = 3 | WF_KEEP_OUT,
     .infer = sos_infer,
     .size = sos_size,
@@ -1450,9 +1463,10 @@ const wf_node_kind wf_kind_eq = {
            "dB, q 0.1 to 6); not reparametrised or clamped: bound the params (`in [...]`). A "
            "band outside is reported (unstable-run when rendering, unstable-node in a fit) "
            "with the band, the value and its time. At rates below 32 kHz the default freq "
-           "reaches past Nyquist: give freq.",
+           "reaches past Nyquist: give freq. May sit inside a feedback loop.",
     .args = eq_args,
     .nargs = 4,
+    .flags = WF_KIND_STEPS,
     .keep = 15 | WF_KEEP_OUT,
     .infer = eq_infer,
     .size = eq_size,

@@ -104,6 +104,74 @@ static void test_feedback_filters(void **state)
     free(x);
 }
 
+/* n samples of the cascade of second-order sections sec [ns][6] (b0 b1 b2
+ * a0 a1 a2) on u, in transposed direct form II in double; st [ns][2]. */
+static double sections(const double (*sec)[6], int ns, double u, double (*st)[2])
+{
+    for (int j = 0; j < ns; j++) {
+        const double *q = sec[j];
+        double y = q[0] / q[3] * u + st[j][0];
+        st[j][0] = (q[1] * u - q[4] * y) / q[3] + st[j][1];
+        st[j][1] = (q[2] * u - q[5] * y) / q[3];
+        u = y;
+    }
+    return u;
+}
+
+/* iir, sos and eq inside a loop (their backward runs in steps like
+ * biquad's): iir of order 2 and sos of two sections against the recursions
+ * in double, eq against the same loop through three biquads. */
+static void test_feedback_iir(void **state)
+{
+    (void)state;
+    wf_real *x = render_burst();
+    static const double sec[2][6] = {{0.3, 0.2, 0.1, 1.1, -0.4, 0.1}, {0.5, -0.2, 0.3, 1, 0.3, 0.2}};
+    static const char *const loops[] = {
+        "y = x + 0.6 * iir(delay(y, 29 / 8000), [0.3, 0.2, 0.1], [1.1, -0.4, 0.1])\nout y\n",
+        "y = x + 0.6 * sos(delay(y, 29 / 8000), [0.3, 0.2, 0.1, 1.1, -0.4, 0.1, "
+        "0.5, -0.2, 0.3, 1, 0.3, 0.2])\nout y\n",
+    };
+    for (int l = 0; l < 2; l++) {
+        char text[512];
+        snprintf(text, sizeof text, "rate 8000\n%s%s", burst, loops[l]);
+        wf_run r;
+        const wf_real *y = wf_run_whole(&r, text, N);
+        assert_int_equal(count_kind(r.patch->g, &wf_kind_loop), 1);
+        double *ref = calloc(N, sizeof(double)), st[2][2] = {{0}};
+        double err = 0;
+        for (int n = 0; n < N; n++) {
+            ref[n] = x[n] + 0.6 * sections(sec, l + 1, n >= 29 ? ref[n - 29] : 0, st);
+            err = fmax(err, fabs(y[n] - ref[n]));
+        }
+        if (err > 1e-5)
+            fail_msg("%s: largest difference from the recursion %g", loops[l], err);
+        free(ref);
+        wf_run_close(&r);
+    }
+    char a[512], b[768];
+    snprintf(a, sizeof a,
+             "rate 8000\n%sy = x + 0.7 * eq(delay(y, 0.0041), gain: [3, -4, 2], "
+             "freq: [300, 1000, 2500], q: [0.7, 1.5, 0.7])\nout y\n",
+             burst);
+    snprintf(b, sizeof b,
+             "rate 8000\n%sy = x + 0.7 * biquad(biquad(biquad(delay(y, 0.0041), kind: lowshelf, "
+             "freq: 300, q: 0.7, gain: 3), kind: peak, freq: 1000, q: 1.5, gain: -4), "
+             "kind: highshelf, freq: 2500, q: 0.7, gain: 2)\nout y\n",
+             burst);
+    wf_run ra, rb;
+    const wf_real *ya = wf_run_whole(&ra, a, N), *yb = wf_run_whole(&rb, b, N);
+    double err = 0, e = 0;
+    for (int n = 0; n < N; n++) {
+        err = fmax(err, fabs(ya[n] - yb[n]));
+        e += yb[n] * yb[n];
+    }
+    if (err > 1e-5 || !(e > 0.1))
+        fail_msg("eq against three biquads: largest difference %g (energy %g)", err, e);
+    wf_run_close(&ra);
+    wf_run_close(&rb);
+    free(x);
+}
+
 /* Within three round trips the loop is the sum of its first three echoes,
  * written out by hand. */
 static void test_feedback_unrolled(void **state)
@@ -137,6 +205,12 @@ static void test_feedback_stream(void **state)
         "y = x + 0.7 * svf(onepole(delay(y, 0.0043, interp: allpass), 2000), 700, q: 2)\nout y\n",
         "y = x + 0.8 * biquad(delay(y, 0.0051), kind: peak, freq: 900 * (1 + 0.3 * sine(5)),"
         " q: 2, gain: 4)\nout y\n",
+        "y = x + 0.6 * iir(delay(y, 0.0036), [0.3, 0.2, 0.1], [1, -0.4 * (1 + 0.3 * sine(7)), 0.1])"
+        "\nout y\n",
+        "y = x + 0.7 * sos(delay(y, 0.0041), [0.2, 0.3, 0.2, 1, -0.3, 0.1, 1, -0.5, 0.3, 1, 0.2, "
+        "0.05])\nout y\n",
+        "y = x + 0.7 * eq(delay(y, 0.0047), gain: [3, -4, 2], freq: [300, 1000 * (1 + 0.2 * "
+        "sine(5)), 2500], q: [0.7, 1.5, 0.7])\nout y\n",
     };
     for (size_t l = 0; l < sizeof loops / sizeof loops[0]; l++) {
         char text[768];
@@ -362,7 +436,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_feedback_comb),       cmocka_unit_test(test_feedback_filters),
-        cmocka_unit_test(test_feedback_unrolled),
+        cmocka_unit_test(test_feedback_iir),        cmocka_unit_test(test_feedback_unrolled),
         cmocka_unit_test(test_feedback_stream),     cmocka_unit_test(test_feedback_stereo),
         cmocka_unit_test(test_feedback_bindings),   cmocka_unit_test(test_feedback_defs_and_voices),
         cmocka_unit_test(test_feedback_short_delay), cmocka_unit_test(test_feedback_refused),

@@ -467,6 +467,23 @@ static void test_feedback_gradients(void **state)
                 "y = x + g * biquad(delay(y, 0.0031, max: 0.01), kind: peak,"
                 " freq: f * (1 + 0.2 * sine(40 hz)), q: q, gain: v)\nout y\n",
                 1, 1);
+    check_lanes("param g = 0.6 in [0, 0.9]\nparam b[3] = [0.3, 0.2, 0.1]\n"
+                "param a[3] = [1, -0.4, 0.1]\n"
+                "x = noise(seed: 2) * line(from: 1, to: 0, time: 0.003)\n"
+                "y = x + g * iir(delay(y, 0.0031, max: 0.01), b, a * [1, 1 + 0.2 * sine(40 hz), 1])"
+                "\nout y\n",
+                1, 1);
+    check_lanes("param g = 0.6 in [0, 0.9]\n"
+                "param s[12] = [0.3, 0.2, 0.1, 1, -0.4, 0.1, 0.5, -0.2, 0.3, 1, 0.3, 0.2]\n"
+                "x = noise(seed: 2) * line(from: 1, to: 0, time: 0.003)\n"
+                "y = x + g * sos(delay(y, 0.0031, max: 0.01), s)\nout y\n",
+                1, 1);
+    check_lanes("param g = 0.6 in [0, 0.9]\nparam v[3] = [3, -4, 2]\n"
+                "param f[3] = [300, 1000, 2500]\nparam q[3] = [0.7, 1.5, 0.7]\n"
+                "x = noise(seed: 2) * line(from: 1, to: 0, time: 0.003)\n"
+                "y = x + g * eq(delay(y, 0.0031, max: 0.01), gain: v, freq: f * [1, 1 + 0.2 * "
+                "sine(40 hz), 1], q: q)\nout y\n",
+                1, 1);
     check_lanes("input x = target\nparam g = 0.5 in [0, 0.9]\nparam k = 0.8\n"
                 "y = x * k + g * delay(y, 0.0025, max: 0.01)\nout y\n",
                 3, 1);
