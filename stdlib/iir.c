@@ -709,8 +709,15 @@ static int sos_check(wf_kctx *k, int NS, int t0, int len, const double *co)
  * multiply-add (the second state s2[t-1] = c2 u[t-1] - a2 s1[t-2] would put
  * three in a row): with u the section's input,
  *   y[t]  = b0 u[t] + s1[t-1],
- *   s1[t] = c1 u[t] + c2 u[t-1] - a2 s1[t-2] - a1 s1[t-1],
- * c1 = b1 - a1 b0, c2 = b2 - a2 b0. The state per section and channel is
+ *   s1[t] = c1 u[t] + (c2 u[t-1] - a2 s1[t-2] - a1 s1[t-1]),
+ * c1 = b1 - a1 b0, c2 = b2 - a2 b0. The bracket is summed first: u[t],
+ * which comes last (from the stage before), is then one multiply-add from
+ * s1[t], so that the path from a stage's output through the next stage's
+ * state to its output is two multiply-adds instead of four (W5b on Zen 4:
+ * 3 to 25 % faster over six paired runs). AVX-512 is not used: eight
+ * stages to a vector (one group for W5b) put a shift on every step's path,
+ * and measured slower than two groups of four on Zen 4, which runs 512-bit
+ * operations as two halves. The state per section and channel is
  * (s1[t-1], s1[t-2], u[t-1]). Writes channel c of y, and the sections'
  * outputs into tape[s] when not NULL. */
 static inline void wavefront(int G, int NS, int C, int c, int n, const double *co,
@@ -758,8 +765,9 @@ static inline void wavefront(int G, int NS, int C, int c, int n, const double *c
             __m256d u = g ? Y[g - 1]
                           : _mm256_shuffle_pd(_mm256_permute2f128_pd(last, xv, 0x03), last, 5);
             __m256d yv = _mm256_fmadd_pd(B0[g], u, P1[g]);
-            __m256d w = _mm256_fnmadd_pd(A2[g], P2[g], _mm256_fmadd_pd(C1[g], u, _mm256_mul_pd(C2[g], U[g])));
-            __m256d s1 = _mm256_fnmadd_pd(A1[g], P1[g], w);
+            __m256d w = _mm256_fnmadd_pd(A1[g], P1[g],
+                                         _mm256_fnmadd_pd(A2[g], P2[g], _mm256_mul_pd(C2[g], U[g])));
+            __m256d s1 = _mm256_fmadd_pd(C1[g], u, w);
             __m256d p2 = P1[g];
             if (!full) {
                 __m256d at = _mm256_sub_pd(_mm256_set1_pd((double)t), lane[g]);

@@ -199,6 +199,46 @@ static double const_of(const wf_sig *x, int c)
  * product: about 1e-7 in float32. All channels share the runs, so any
  * channel's anchor (a changed frequency) re-anchors them all, each from its
  * own phase. */
+/* y[j] = sum_c Im(z_c t_jc) over C channels for cnt samples, with the
+ * phasors t [cnt][C] (re ar, im ai) and the anchors z [C]: the mix of a
+ * bank of constant sines (W5a). With AVX two accumulators of eight
+ * channels and a horizontal sum per sample; the plain loop keeps eight
+ * partial sums, which the compiler vectorises but reduces through memory. */
+static void sum_rotated(const wf_real *ar, const wf_real *ai, const wf_real *restrict zr,
+                        const wf_real *restrict zi, int C, int cnt, wf_real *restrict y)
+{
+    for (int j = 0; j < cnt; j++, ar += C, ai += C) {
+        int c = 0;
+#if WF_HAVE_AVX_FLOAT
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (; c + 16 <= C; c += 16) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(zr + c), _mm256_loadu_ps(ai + c), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(zr + c + 8), _mm256_loadu_ps(ai + c + 8), a1);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(zi + c), _mm256_loadu_ps(ar + c), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(zi + c + 8), _mm256_loadu_ps(ar + c + 8), a1);
+        }
+        for (; c + 8 <= C; c += 8) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(zr + c), _mm256_loadu_ps(ai + c), a0);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(zi + c), _mm256_loadu_ps(ar + c), a0);
+        }
+        __m256 a = _mm256_add_ps(a0, a1);
+        __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_add_ss(h, _mm_movehdup_ps(h));
+        wf_real acc = _mm_cvtss_f32(h);
+#else
+        wf_real part[8] = {0}, acc = 0;
+        for (; c + 8 <= C; c += 8)
+            for (int q = 0; q < 8; q++)
+                part[q] += zr[c + q] * ai[c + q] + zi[c + q] * ar[c + q];
+        acc = ((part[0] + part[4]) + (part[2] + part[6])) + ((part[1] + part[5]) + (part[3] + part[7]));
+#endif
+        for (; c < C; c++)
+            acc += zr[c] * ai[c] + zi[c] * ar[c];
+        y[j] = acc;
+    }
+}
+
 static void sine_rotate(wf_kctx *k, int sum)
 {
     const wf_sig *f = &k->in[A_FREQ], *po = &k->in[A_PHASE];
@@ -251,18 +291,7 @@ static void sine_rotate(wf_kctx *k, int sum)
             }
             wf_real *yb = y + (size_t)t0 * (sum ? 1 : C);
             if (across && sum)
-                for (int j = 0; j < cnt; j++) {
-                    const wf_real *ar = r.tr + (size_t)(k0 + j) * C, *ai = r.ti + (size_t)(k0 + j) * C;
-                    wf_real acc[8] = {0}, last = 0;
-                    int c = 0;
-                    for (; c + 8 <= C; c += 8)
-                        for (int q = 0; q < 8; q++)
-                            acc[q] += zr[c + q] * ai[c + q] + zi[c + q] * ar[c + q];
-                    for (; c < C; c++)
-                        last += zr[c] * ai[c] + zi[c] * ar[c];
-                    yb[j] = last + (((acc[0] + acc[4]) + (acc[2] + acc[6])) +
-                                    ((acc[1] + acc[5]) + (acc[3] + acc[7])));
-                }
+                sum_rotated(r.tr + (size_t)k0 * C, r.ti + (size_t)k0 * C, zr, zi, C, cnt, yb);
             else if (across)
                 for (int j = 0; j < cnt; j++) {
                     const wf_real *ar = r.tr + (size_t)(k0 + j) * C, *ai = r.ti + (size_t)(k0 + j) * C;
