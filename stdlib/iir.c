@@ -124,19 +124,24 @@ static inline void tdf_forward(int K, int C, int n, coefs q, const wf_real *xp, 
 }
 
 /* One constant second-order set shared by the channels (W3's biquad): the
- * coefficients and the state in registers, a channel at a time. */
+ * coefficients and the state in registers, a channel at a time. The states
+ * are written in terms of the previous s1 rather than of y (s1' = c1 x + s2
+ * - a1 s1, s2' = c2 x - a2 s1, c1 = b1 - a1 b0, c2 = b2 - a2 b0, as the
+ * wavefront below), so that one multiply-add, not two, lies between one
+ * sample's s1 and the next's. */
 static void tdf2_const(int C, int n, const double *p, const wf_real *xp, wf_stride sx, wf_real *y,
                        double *st)
 {
-    const double b0 = p[0], b1 = p[1], b2 = p[2], a1 = p[3], a2 = p[4];
+    const double b0 = p[0], a1 = p[3], a2 = p[4];
+    const double c1 = p[1] - a1 * b0, c2 = p[2] - a2 * b0;
     for (int c = 0; c < C; c++) {
         double s1 = st[2 * c], s2 = st[2 * c + 1];
         for (int t = 0; t < n; t++) {
             double xv = xp[WF_AT(sx, t, c)];
-            double yv = b0 * xv + s1;
-            s1 = b1 * xv - a1 * yv + s2;
-            s2 = b2 * xv - a2 * yv;
-            y[(size_t)t * C + c] = (wf_real)yv;
+            y[(size_t)t * C + c] = (wf_real)(b0 * xv + s1);
+            double s1n = (c1 * xv + s2) - a1 * s1;
+            s2 = c2 * xv - a2 * s1;
+            s1 = s1n;
         }
         st[2 * c] = s1;
         st[2 * c + 1] = s2;
@@ -202,7 +207,7 @@ static void tdf2_const_adjoint(int C, int n, const double *p, const wf_real *xp,
         double d0 = 0, d1 = 0, d2 = 0, d3 = 0, d4 = 0;
         for (int t = n - 1; t >= 0; t--) {
             size_t o = (size_t)t * C + c;
-            double gb = g[o] - a1 * h1 - a2 * h2;
+            double gb = (g[o] - a2 * h2) - a1 * h1; /* h1, the latest, last */
             if (dx)
                 dx[o] += (wf_real)(b0 * gb + b1 * h1 + b2 * h2);
             double xv = xp[WF_AT(sx, t, c)], yv = y[o];
