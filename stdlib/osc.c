@@ -185,20 +185,6 @@ static double const_of(const wf_sig *x, int c)
     return x->exact ? x->exact[at] : (double)x->p[at];
 }
 
-/* Constant frequency and phase: the sine is the imaginary part of a rotating
- * phasor. The phasor z of each channel is kept in double at the start of
- * every run of SUB samples and stepped from run to run by w^SUB, w = exp(i 2
- * pi f / sr); inside a run, sample k is Im(z w^k) = Re z Im w^k + Im z Re
- * w^k, one multiply and one fused add in the output's precision per sample
- * against a table of w^k (k < SUB) made in double when the frequency is set.
- * z is re-anchored every ANCHOR samples (counted from the start, so that
- * streams equal whole passes bit for bit) from the double-precision phase.
- * There is no per-sample phase arithmetic or sine and no serial chain: the
- * samples of a run are independent, a vector across channels (or, with few
- * channels, along the run). The error is the rounding of z, w^k and the
- * product: about 1e-7 in float32. All channels share the runs, so any
- * channel's anchor (a changed frequency) re-anchors them all, each from its
- * own phase. */
 /* y[j] = sum_c Im(z_c t_jc) over C channels for cnt samples, with the
  * phasors t [cnt][C] (re ar, im ai) and the anchors z [C]: the mix of a
  * bank of constant sines (W5a). With AVX two accumulators of eight
@@ -227,11 +213,11 @@ static void sum_rotated(const wf_real *ar, const wf_real *ai, const wf_real *res
         h = _mm_add_ss(h, _mm_movehdup_ps(h));
         wf_real acc = _mm_cvtss_f32(h);
 #else
-        wf_real part[8] = {0}, acc = 0;
+        wf_real part[8] = {0};
         for (; c + 8 <= C; c += 8)
             for (int q = 0; q < 8; q++)
                 part[q] += zr[c + q] * ai[c + q] + zi[c + q] * ar[c + q];
-        acc = ((part[0] + part[4]) + (part[2] + part[6])) + ((part[1] + part[5]) + (part[3] + part[7]));
+        wf_real acc = ((part[0] + part[4]) + (part[2] + part[6])) + ((part[1] + part[5]) + (part[3] + part[7]));
 #endif
         for (; c < C; c++)
             acc += zr[c] * ai[c] + zi[c] * ar[c];
@@ -239,6 +225,20 @@ static void sum_rotated(const wf_real *ar, const wf_real *ai, const wf_real *res
     }
 }
 
+/* Constant frequency and phase: the sine is the imaginary part of a rotating
+ * phasor. The phasor z of each channel is kept in double at the start of
+ * every run of SUB samples and stepped from run to run by w^SUB, w = exp(i 2
+ * pi f / sr); inside a run, sample k is Im(z w^k) = Re z Im w^k + Im z Re
+ * w^k, one multiply and one fused add in the output's precision per sample
+ * against a table of w^k (k < SUB) made in double when the frequency is set.
+ * z is re-anchored every ANCHOR samples (counted from the start, so that
+ * streams equal whole passes bit for bit) from the double-precision phase.
+ * There is no per-sample phase arithmetic or sine and no serial chain: the
+ * samples of a run are independent, a vector across channels (or, with few
+ * channels, along the run). The error is the rounding of z, w^k and the
+ * product: about 1e-7 in float32. All channels share the runs, so any
+ * channel's anchor (a changed frequency) re-anchors them all, each from its
+ * own phase. */
 static void sine_rotate(wf_kctx *k, int sum)
 {
     const wf_sig *f = &k->in[A_FREQ], *po = &k->in[A_PHASE];

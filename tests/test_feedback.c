@@ -104,8 +104,8 @@ static void test_feedback_filters(void **state)
     free(x);
 }
 
-/* n samples of the cascade of second-order sections sec [ns][6] (b0 b1 b2
- * a0 a1 a2) on u, in transposed direct form II in double; st [ns][2]. */
+/* One sample u through the cascade of second-order sections sec [ns][6]
+ * (b0 b1 b2 a0 a1 a2), in transposed direct form II in double; st [ns][2]. */
 static double sections(const double (*sec)[6], int ns, double u, double (*st)[2])
 {
     for (int j = 0; j < ns; j++) {
