@@ -999,6 +999,18 @@ static wf_real *data_of(const wf_prog *p, int i, int lane)
     return r->out[lane];
 }
 
+/* A streamed audio input given whole is read where it is once its window's
+ * history lies inside it (before that, from the window it is copied into,
+ * whose history starts as silence): the whole data, or NULL. */
+static const wf_real *input_in_place(const wf_prog *p, int i, int lane)
+{
+    const nrt *r = &p->rt[i];
+    if (r->ext != EXT_INPUT || p->mode != WF_RUN_STREAM ||
+        gnode(p, i)->shape.rate != WF_RATE_AUDIO || r->win0 - r->hist < 0)
+        return NULL;
+    return p->input_data[gnode(p, i)->ref][lane];
+}
+
 /* Frames a whole signal of node i holds. */
 static int64_t whole_frames(const wf_prog *p, int i)
 {
@@ -1023,7 +1035,8 @@ static wf_sig view(const wf_prog *p, int x, int c, int lane, int adjoint)
     const nrt *rx = &p->rt[x], *rc = &p->rt[c];
     wf_sig s = {NULL, 0, gx->shape.chans, gx->shape.rate,
                 !adjoint && gx->kind == &wf_kind_const ? gx->opt[0].v : NULL};
-    s.p = adjoint ? rx->adj[lane] : data_of(p, x, lane);
+    const wf_real *direct = adjoint ? NULL : input_in_place(p, x, lane);
+    s.p = adjoint ? rx->adj[lane] : direct ? (wf_real *)direct : data_of(p, x, lane);
     if (gx->shape.rate == WF_RATE_CONST) {
         s.n = 1;
         return s;
@@ -1039,7 +1052,7 @@ static wf_sig view(const wf_prog *p, int x, int c, int lane, int adjoint)
         start = rc->win0 / p->env.hop;
     int64_t t0 = 0, end = whole_frames(p, x);
     if (!adjoint && !is_whole(p, x)) {
-        t0 = rx->win0 - rx->hist;
+        t0 = direct ? 0 : rx->win0 - rx->hist;
         end = rx->win1;
     }
     if (s.p) /* inputs may be given only after planning */
@@ -1171,8 +1184,13 @@ static void read_stream_input(wf_prog *p, int i, int lane)
     int got = 0;
     const wf_real *whole = p->input_data[gn->ref][lane];
     if (whole) {
+        /* the history too (silence before the start), so that the window
+         * never depends on what earlier blocks left in it */
+        int64_t from = r->win0 - r->hist, lead = from < 0 ? -from : 0;
+        memset(r->out[lane], 0, sizeof(wf_real) * (size_t)lead * (size_t)C);
+        memcpy(r->out[lane] + (size_t)lead * C, whole + (size_t)(from + lead) * C,
+               sizeof(wf_real) * (size_t)(r->win1 - from - lead) * (size_t)C);
         got = want;
-        memcpy(dst, whole + (size_t)r->win0 * (size_t)C, sizeof(wf_real) * (size_t)want * (size_t)C);
     } else if (p->readers[gn->ref][lane]) {
         got = p->readers[gn->ref][lane](p->reader_ctx[gn->ref][lane], dst, want);
         if (got < 0)
@@ -1201,7 +1219,8 @@ static void forward_node(wf_prog *p, int i, int lane, int first)
     if (r->ext == EXT_PARAM)
         return;
     if (r->ext == EXT_INPUT) {
-        if (p->mode == WF_RUN_STREAM && gn->shape.rate == WF_RATE_AUDIO)
+        if (p->mode == WF_RUN_STREAM && gn->shape.rate == WF_RATE_AUDIO &&
+            !input_in_place(p, i, lane))
             read_stream_input(p, i, lane);
         return;
     }
@@ -1254,7 +1273,8 @@ static void fifo_push(wf_prog *p)
     const nrt *r = &p->rt[o];
     size_t C = (size_t)gnode(p, o)->shape.chans;
     int64_t s = r->win0, e = r->win1, end = p->fifo_t0 + p->fifo_n;
-    const wf_real *src = r->out[0] + (size_t)r->hist * C;
+    const wf_real *direct = input_in_place(p, o, 0);
+    const wf_real *src = direct ? direct + (size_t)s * C : r->out[0] + (size_t)r->hist * C;
     if (s > end) { /* a later start than what was given: silence between */
         int gap = (int)(s - end);
         memset(p->fifo + (size_t)p->fifo_n * C, 0, sizeof(wf_real) * (size_t)gap * C);
@@ -1269,7 +1289,10 @@ static void fifo_push(wf_prog *p)
     p->out_end = e;
 }
 
-static void run_block(wf_prog *p)
+/* Runs the next block; its out window goes to the FIFO, or when `direct`
+ * and the window is the FIFO's next block exactly (nothing waiting, no gap,
+ * no overlap), stays where it is: returns its frames then, else 0. */
+static int run_block(wf_prog *p, int direct)
 {
     int64_t b = p->blockno;
     set_windows(p, b);
@@ -1277,9 +1300,26 @@ static void run_block(wf_prog *p)
         reset_states(p);
     run_phases(p, b == 0 || !p->once_done);
     p->once_done = 1;
-    fifo_push(p);
+    const nrt *r = &p->rt[p->g->out];
+    int len = direct && r->win0 == p->fifo_t0 ? (int)(r->win1 - r->win0) : 0;
+    if (len <= 0 || len > p->block) {
+        len = 0;
+        fifo_push(p);
+    } else {
+        p->fifo_t0 = p->out_end = r->win1;
+    }
     shift_histories(p);
     p->blockno++;
+    return len;
+}
+
+/* Whether the out's windows may be handed out in place: an audio signal
+ * computed into memory of its own with no history kept before its window
+ * (which the next block would move over it). */
+static int out_in_place(const wf_prog *p)
+{
+    const nrt *r = &p->rt[p->g->out];
+    return !r->ext && !r->hist && gnode(p, p->g->out)->shape.rate == WF_RATE_AUDIO;
 }
 
 const wf_real *wf_prog_next_block(wf_prog *p, int *n)
@@ -1293,8 +1333,17 @@ const wf_real *wf_prog_next_block(wf_prog *p, int *n)
         p->fifo_t0 += p->fifo_drop;
         p->fifo_drop = 0;
     }
+    /* a whole block computed while nothing waits is handed out in place,
+     * valid until the next call */
+    if (p->fifo_n == 0 && p->out_end < p->env.nsamples && out_in_place(p)) {
+        int direct = run_block(p, 1);
+        if (direct) {
+            *n = direct;
+            return p->rt[p->g->out].out[0];
+        }
+    }
     while (p->fifo_n < p->block && p->out_end < p->env.nsamples)
-        run_block(p);
+        run_block(p, 0);
     int len = p->fifo_n < p->block ? p->fifo_n : p->block;
     if (len <= 0) {
         p->done = 1;

@@ -66,7 +66,8 @@ void wf_prog_set_reader(wf_prog *p, int input, int lane, wf_read_fn fn, void *ct
 int wf_prog_input_lanes(const wf_prog *p, int input);
 
 /* STREAM: the next block of output, *n frames of out_chans channels (block
- * samples, fewer at the end); returns NULL at the end. */
+ * samples, fewer at the end), valid until the next call; returns NULL at the
+ * end. */
 const wf_real *wf_prog_next_block(wf_prog *p, int *n);
 /* WHOLE/GRAD: runs forward over the whole length; returns lane 0 of the
  * output, [nsamples x chans]. */

@@ -193,6 +193,49 @@ static void test_stream_input(void **state)
     free(data);
 }
 
+/* A streamed input given whole is read where it lies once its history is
+ * inside the data (before that through a copy that starts as silence): the
+ * out as the input itself, and a delay longer than a block, equal the whole
+ * pass sample for sample in blocks shorter and longer than the delay, and
+ * the data is left as it was. */
+static void test_stream_input_in_place(void **state)
+{
+    (void)state;
+    const char *texts[] = {
+        "rate 16000\ninput x[2]\nout x\n",
+        "rate 16000\ninput x[2]\nout delay(x, 50 ms) * 0.5 + x * sine(300)\n",
+    };
+    const int64_t N = 6000;
+    wf_real *data = wf_xmalloc(sizeof(wf_real) * (size_t)N * 2),
+            *keep = wf_xmalloc(sizeof(wf_real) * (size_t)N * 2);
+    for (int64_t i = 0; i < N * 2; i++)
+        data[i] = keep[i] = (wf_real)sin(0.002 * (double)i * (double)(i % 977));
+    const int blocks[] = {128, 320, 4096};
+    for (int t = 0; t < 2; t++) {
+        wf_run w;
+        wf_run_open(&w, texts[t], N, WF_RUN_WHOLE, 0);
+        wf_prog_set_input(w.prog, 0, 0, data);
+        const wf_real *y = wf_prog_forward(w.prog);
+        for (int b = 0; b < 3; b++) {
+            wf_run s;
+            wf_run_open(&s, texts[t], N, WF_RUN_STREAM, blocks[b]);
+            wf_prog_set_input(s.prog, 0, 0, data);
+            wf_real *z = wf_run_collect(&s, blocks[b]);
+            for (int64_t i = 0; i < N * 2; i++)
+                if (z[i] != y[i])
+                    fail_msg("patch %d, blocks of %d: sample %lld channel %lld: %.9g streamed, "
+                             "%.9g whole",
+                             t, blocks[b], (long long)(i / 2), (long long)(i % 2), z[i], y[i]);
+            free(z);
+            wf_run_close(&s);
+        }
+        wf_run_close(&w);
+    }
+    assert_memory_equal(data, keep, sizeof(wf_real) * (size_t)N * 2);
+    free(data);
+    free(keep);
+}
+
 /* Ten minutes of 64 sines at 48 kHz streamed in a child process: its peak
  * resident memory stays small, far below the 115 MB that the mono output
  * alone would take as one buffer (and the 7 GB of the 64 channels). */
@@ -505,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_stream_equals_whole),
         cmocka_unit_test(test_stream_control_reads_audio),
         cmocka_unit_test(test_stream_input),
+        cmocka_unit_test(test_stream_input_in_place),
         cmocka_unit_test(test_grad_memory_plan),
         cmocka_unit_test(test_grad_shared_nodes),
         cmocka_unit_test(test_once_nodes),
