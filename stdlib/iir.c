@@ -701,6 +701,46 @@ static int sos_check(wf_kctx *k, int NS, int t0, int len, const double *co)
 }
 
 #ifdef WAVEFRONT
+/* One step of the wavefront below: group 0 takes [x y0 y1 y2] of group
+ * G - 1 (vperm2f128, an in-lane shuffle), the others group g - 1 as it was;
+ * masked, the stages with no sample at step t keep their state. */
+static inline __attribute__((always_inline)) void
+wave_step(int G, int monic, int masked, __m256d xv, int t, int n, const __m256d *B0,
+          const __m256d *C1, const __m256d *C2, const __m256d *A1, const __m256d *A2,
+          const __m256d *lane, __m256d *P1, __m256d *P2, __m256d *U, __m256d *Y)
+{
+    __m256d last = Y[G - 1];
+    for (int g = G - 1; g >= 0; g--) {
+        __m256d u = g ? Y[g - 1]
+                      : _mm256_shuffle_pd(_mm256_permute2f128_pd(last, xv, 0x03), last, 5);
+        __m256d yv = monic ? _mm256_add_pd(u, P1[g]) : _mm256_fmadd_pd(B0[g], u, P1[g]);
+        __m256d w = _mm256_fnmadd_pd(A2[g], P2[g], _mm256_mul_pd(C2[g], U[g]));
+        __m256d s1 = _mm256_fnmadd_pd(A1[g], P1[g], _mm256_fmadd_pd(C1[g], u, w));
+        __m256d p2 = P1[g];
+        if (masked) {
+            __m256d at = _mm256_sub_pd(_mm256_set1_pd((double)t), lane[g]);
+            __m256d on = _mm256_and_pd(_mm256_cmp_pd(at, _mm256_setzero_pd(), _CMP_GE_OQ),
+                                       _mm256_cmp_pd(at, _mm256_set1_pd((double)n), _CMP_LT_OQ));
+            yv = _mm256_blendv_pd(Y[g], yv, on);
+            s1 = _mm256_blendv_pd(P1[g], s1, on);
+            p2 = _mm256_blendv_pd(P2[g], p2, on);
+            u = _mm256_blendv_pd(U[g], u, on);
+        }
+        Y[g] = yv;
+        P2[g] = p2;
+        P1[g] = s1;
+        U[g] = u;
+    }
+}
+
+/* *y = lane 3 of v (the cascade's output), times gain when monic. */
+static inline void wave_out(__m256d v, wf_real *y, int monic, double gain)
+{
+    __m128d hi = _mm256_extractf128_pd(v, 1);
+    double o = _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi));
+    *y = (wf_real)(monic ? gain * o : o);
+}
+
 /* The constant cascade as a wavefront: stage L of W = 4 G (lane l of group
  * g for L = l G + g) is a section, which at step t filters sample t - L,
  * the output of stage L - 1 at the step before. Stages are interleaved
@@ -789,54 +829,43 @@ wavefront(int G, int monic, int NS, int C, int c, int n, const double *co, const
         Y[g] = _mm256_setzero_pd();
         lane[g] = _mm256_set_pd(3 * G + g, 2 * G + g, G + g, g);
     }
-    const __m256d zero = _mm256_setzero_pd(), nv = _mm256_set1_pd((double)n);
     const double gain = scale[NS - 1];
     double out[4], *xd = buf;
     for (int t = 0; t < n; t++)
         xd[t] = (double)xp[WF_AT(sx, t, c)];
     for (int t = n; t < n + W - 1; t++)
         xd[t] = 0;
-    for (int t = 0; t < n + W - 1; t++) {
-        __m256d xv = _mm256_broadcast_sd(xd + t);
-        int full = t >= W - 1 && t < n;
-        __m256d last = Y[G - 1];
-        for (int g = G - 1; g >= 0; g--) {
-            /* group 0: [x y0 y1 y2] of group G - 1 (vperm2f128, an in-lane
-             * shuffle); the others: group g - 1 as it was */
-            __m256d u = g ? Y[g - 1]
-                          : _mm256_shuffle_pd(_mm256_permute2f128_pd(last, xv, 0x03), last, 5);
-            __m256d yv = monic ? _mm256_add_pd(u, P1[g]) : _mm256_fmadd_pd(B0[g], u, P1[g]);
-            __m256d w = _mm256_fnmadd_pd(A2[g], P2[g], _mm256_mul_pd(C2[g], U[g]));
-            __m256d s1 = _mm256_fnmadd_pd(A1[g], P1[g], _mm256_fmadd_pd(C1[g], u, w));
-            __m256d p2 = P1[g];
-            if (!full) {
-                __m256d at = _mm256_sub_pd(_mm256_set1_pd((double)t), lane[g]);
-                __m256d on = _mm256_and_pd(_mm256_cmp_pd(at, zero, _CMP_GE_OQ),
-                                           _mm256_cmp_pd(at, nv, _CMP_LT_OQ));
-                yv = _mm256_blendv_pd(Y[g], yv, on);
-                s1 = _mm256_blendv_pd(P1[g], s1, on);
-                p2 = _mm256_blendv_pd(P2[g], p2, on);
-                u = _mm256_blendv_pd(U[g], u, on);
+    /* the first and last W - 1 steps, and all of them with a tape, in the
+     * general loop; the others in one of their own, where nothing but the
+     * recursion is left in the loop */
+    int t = 0;
+    for (int until = W - 1; t < n + W - 1; t++) {
+        if (t == until && !tape) {
+            for (; t < n; t++) {
+                wave_step(G, monic, 0, _mm256_broadcast_sd(xd + t), t, n, B0, C1, C2, A1, A2,
+                          lane, P1, P2, U, Y);
+                wave_out(Y[G - 1], y + (size_t)(t - (W - 1)) * C + c, monic, gain);
             }
-            Y[g] = yv;
-            P2[g] = p2;
-            P1[g] = s1;
-            U[g] = u;
-            if (tape) {
-                _mm256_storeu_pd(out, yv);
-                for (int l = 0; l < 4; l++) {
-                    int L = l * G + g, s = L - off;
-                    if (s >= 0 && s < NS - 1 && t - L >= 0 && t - L < n)
-                        tape[(size_t)s * tstride + (size_t)(t - L) * C + c] =
-                            (wf_real)(out[l] * scale[s]);
-                }
+            if (t == n + W - 1)
+                break;
+        }
+        if (t >= W - 1 && t < n)
+            wave_step(G, monic, 0, _mm256_broadcast_sd(xd + t), t, n, B0, C1, C2, A1, A2, lane,
+                      P1, P2, U, Y);
+        else
+            wave_step(G, monic, 1, _mm256_broadcast_sd(xd + t), t, n, B0, C1, C2, A1, A2, lane,
+                      P1, P2, U, Y);
+        for (int g = 0; tape && g < G; g++) {
+            _mm256_storeu_pd(out, Y[g]);
+            for (int l = 0; l < 4; l++) {
+                int L = l * G + g, s = L - off;
+                if (s >= 0 && s < NS - 1 && t - L >= 0 && t - L < n)
+                    tape[(size_t)s * tstride + (size_t)(t - L) * C + c] =
+                        (wf_real)(out[l] * scale[s]);
             }
         }
-        if (t >= W - 1) {
-            __m128d hi = _mm256_extractf128_pd(Y[G - 1], 1);
-            double v = _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi));
-            y[(size_t)(t - (W - 1)) * C + c] = (wf_real)(monic ? gain * v : v);
-        }
+        if (t >= W - 1)
+            wave_out(Y[G - 1], y + (size_t)(t - (W - 1)) * C + c, monic, gain);
     }
     for (int g = 0; g < G; g++) {
         double v[3][4];
@@ -853,6 +882,35 @@ wavefront(int G, int monic, int NS, int C, int c, int n, const double *co, const
             w[2] = v[2][l] * (s ? scale[s - 1] : 1);
         }
     }
+}
+
+/* The wavefront for one or two groups, plain or monic, each a function of
+ * its own: inlined together into cascade_wavefront, gcc kept some of the
+ * groups' vectors on the stack even in the steady loop, a store and a load
+ * on the recursion's path. */
+#define WAVEFRONT_ARGS                                                                             \
+    int NS, int C, int c, int n, const double *co, const wf_real *xp, wf_stride sx, wf_real *y,   \
+        double *st, wf_real *tape, size_t tstride, double *buf
+#define WAVEFRONT_PASS NS, C, c, n, co, xp, sx, y, st, tape, tstride, buf
+static __attribute__((noinline)) void wavefront_1p(WAVEFRONT_ARGS)
+{
+    wavefront(1, 0, WAVEFRONT_PASS);
+}
+static __attribute__((noinline)) void wavefront_1m(WAVEFRONT_ARGS)
+{
+    wavefront(1, 1, WAVEFRONT_PASS);
+}
+static __attribute__((noinline)) void wavefront_2p(WAVEFRONT_ARGS)
+{
+    wavefront(2, 0, WAVEFRONT_PASS);
+}
+static __attribute__((noinline)) void wavefront_2m(WAVEFRONT_ARGS)
+{
+    wavefront(2, 1, WAVEFRONT_PASS);
+}
+static __attribute__((noinline)) void wavefront_any(int G, int monic, WAVEFRONT_ARGS)
+{
+    wavefront(G, monic, WAVEFRONT_PASS);
 }
 
 /* Whether the monic wavefront may run the ns sections at co: every running
@@ -889,15 +947,15 @@ static void cascade_wavefront(wf_kctx *k, int NS, const double *co)
         /* the last section of a piece that is not the cascade's last goes to the tape too */
         for (int c = 0; c < C; c++) {
             if (G == 1 && monic)
-                wavefront(1, 1, ns, C, c, n, q, src, sx, k->out.p, st, tp, tstride, buf);
+                wavefront_1m(ns, C, c, n, q, src, sx, k->out.p, st, tp, tstride, buf);
             else if (G == 1)
-                wavefront(1, 0, ns, C, c, n, q, src, sx, k->out.p, st, tp, tstride, buf);
+                wavefront_1p(ns, C, c, n, q, src, sx, k->out.p, st, tp, tstride, buf);
             else if (G == 2 && monic)
-                wavefront(2, 1, ns, C, c, n, q, src, sx, k->out.p, st, tp, tstride, buf);
+                wavefront_2m(ns, C, c, n, q, src, sx, k->out.p, st, tp, tstride, buf);
             else if (G == 2)
-                wavefront(2, 0, ns, C, c, n, q, src, sx, k->out.p, st, tp, tstride, buf);
+                wavefront_2p(ns, C, c, n, q, src, sx, k->out.p, st, tp, tstride, buf);
             else
-                wavefront(G, monic, ns, C, c, n, q, src, sx, k->out.p, st, tp, tstride, buf);
+                wavefront_any(G, monic, ns, C, c, n, q, src, sx, k->out.p, st, tp, tstride, buf);
         }
         if (tape && s0 + ns < NS)
             memcpy(tape + (size_t)(s0 + ns - 1) * tstride, k->out.p, sizeof(wf_real) * (size_t)n * C);
