@@ -772,24 +772,28 @@ static inline void wave_out(__m256d v, wf_real *y, int monic, double gain)
  * s1'[t-1], with c1' = b1/b0 - a1, c2' = b2/b0 - a2: section j's signals
  * are those of the plain form divided by P_j = b0_0 ... b0_j (its input by
  * P_{j-1}), the cascade's output is P_{NS-1} times lane 3, and the state
- * (and the tape) stay in the plain form's units. With the order above, this
- * measured 1.15x the previous kernel on Zen 4 (the two alternated in one
- * process over W5b's cascade, 400 pairs of 4.4 M samples: 8.2 against 9.0
- * cycles a sample). The caller uses it when every P_j is a normal number
- * far from overflow (b0 = 0, a delayed numerator, is not monic).
+ * (and the tape) stay in the plain form's units. The caller uses it when
+ * every P_j is a normal number far from overflow (b0 = 0, a delayed
+ * numerator, is not monic).
  *
- * AVX-512 is not used: eight stages to a vector (one group for W5b) put a
- * shift on every step's path, and measured slower than two groups of four on
- * Zen 4, which runs 512-bit operations as two halves. The state per
- * section and channel is (s1[t-1], s1[t-2], u[t-1]). The input is made
- * double in a pass of its own into buf (n + WAVE_PAD doubles), so that a
- * step loads its sample as a broadcast and leaves the vector units to the
- * recursion. On the Zen 4 machine of the W5b figures this measured the same
- * within 3 % in its quiet periods and 1.2x to 1.3x faster in its slow ones,
+ * The state per section and channel is (s1[t-1], s1[t-2], u[t-1]). The
+ * input is made double in a pass of its own into buf (n + WAVE_PAD
+ * doubles), so that a step loads its sample as a broadcast; the steady
+ * steps (all stages busy, no tape) run in a loop of their own, with nothing
+ * in it but the recursion and the output's store. Writes channel c of y,
+ * and the sections' outputs into tape[s] when not NULL.
+ *
+ * Measured on the Zen 4 machine of the W5b figures: the monic form with the
+ * order above, 8.2 against 9.0 cycles a sample for the plain form with u[t]
+ * added last (the two alternated in one process); the input pass, the same
+ * in the machine's quiet periods and 1.2x to 1.3x faster in its slow ones,
  * when the wavefront's times nearly double while Faust's scalar code barely
- * changes (one process alternating the kernels); making the output float in
- * a pass of its own as well measured 10 % slower in quiet periods. Writes channel c of y, and the sections' outputs into tape[s] when
- * not NULL. */
+ * changes (an output pass as well measured 10 % slower); the loop of its
+ * own, with each form a function of its own (below), 1.5x (W5b, 12 paired
+ * runs of the benchmark, median 2.13 -> 1.37 ms). AVX-512 is not used: eight
+ * stages to a vector (one group for W5b) put a shift on every step's path,
+ * and measured slower than two groups of four on Zen 4, which runs 512-bit
+ * operations as two halves. */
 static inline __attribute__((always_inline)) void
 wavefront(int G, int monic, int NS, int C, int c, int n, const double *co, const wf_real *xp,
           wf_stride sx, wf_real *y, double *st, wf_real *tape, size_t tstride, double *buf)
