@@ -843,16 +843,13 @@ wavefront(int G, int monic, int NS, int C, int c, int n, const double *co, const
      * general loop; the others in one of their own, where nothing but the
      * recursion is left in the loop */
     int t = 0;
-    for (int until = W - 1; t < n + W - 1; t++) {
-        if (t == until && !tape) {
+    for (; t < n + W - 1; t++) {
+        if (t == W - 1 && !tape) /* ends at n, where the ramp out starts (W > 1) */
             for (; t < n; t++) {
                 wave_step(G, monic, 0, _mm256_broadcast_sd(xd + t), t, n, B0, C1, C2, A1, A2,
                           lane, P1, P2, U, Y);
                 wave_out(Y[G - 1], y + (size_t)(t - (W - 1)) * C + c, monic, gain);
             }
-            if (t == n + W - 1)
-                break;
-        }
         if (t >= W - 1 && t < n)
             wave_step(G, monic, 0, _mm256_broadcast_sd(xd + t), t, n, B0, C1, C2, A1, A2, lane,
                       P1, P2, U, Y);
