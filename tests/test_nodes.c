@@ -531,6 +531,31 @@ static void test_harmonic_control(void **state)
     wf_run_close(&r);
 }
 
+/* Many partials: 300 per-frame amplitudes of a 10 Hz bank, past one span of
+ * partials and through several anchors of the rotation, against float64
+ * sines of the same phases. */
+static void test_harmonic_many(void **state)
+{
+    (void)state;
+    wf_run r;
+    const int N = 2000, K = 300;
+    wf_run_open(&r, "rate 16000\nframes 250 hz\nparam amps[300] = 0 per frame\nout harmonic(10, amps)\n",
+                N, WF_RUN_WHOLE, 0);
+    wf_param *am = wf_run_param(&r, "amps");
+    int F = am->rows, hop = r.env.hop;
+    for (int i = 0; i < F; i++)
+        for (int k = 0; k < K; k++)
+            am->value[i * K + k] = (wf_real)(0.004 * (1 + sin(0.7 * i + 0.3 * k)));
+    const wf_real *y = wf_prog_forward(r.prog);
+    for (int n = 0; n < N; n++) {
+        double c = (double)(float)exact_cycles(n, 10, 16000), want = 0;
+        for (int k = 0; k < K; k++)
+            want += ref_interp(am->value, F, K, k, hop, n) * sin(2 * PI * (k + 1) * c);
+        assert_close(y[n], want, 0, 5e-5);
+    }
+    wf_run_close(&r);
+}
+
 /* Audio-rate f0: the mask follows f0 at every sample. */
 static void test_harmonic_audio_f0(void **state)
 {
@@ -1783,7 +1808,7 @@ static const struct {
     {"square", {T(test_shapes_fourier), T(test_shapes_no_aliasing), T(test_shapes_waveform)}},
     {"triangle", {T(test_shapes_fourier), T(test_shapes_no_aliasing), T(test_shapes_waveform)}},
     {"harmonic",
-     {T(test_harmonic_constant), T(test_harmonic_control), T(test_harmonic_audio_f0),
+     {T(test_harmonic_constant), T(test_harmonic_control), T(test_harmonic_many), T(test_harmonic_audio_f0),
       T(test_harmonic_inharmonic), T(test_harmonic_no_drift)}},
     {"noise", {T(test_noise)}},
     {"adsr", {T(test_adsr), T(test_envelope_gates)}},
