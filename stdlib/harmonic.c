@@ -453,6 +453,13 @@ static inline block16 block_step(block16 b)
     return b;
 }
 
+/* from partial j - 1 to partial j: a step, or every ANCHOR partials an
+ * anchor */
+static inline block16 block_next(const harm *h, const wf_phase *c, int j, block16 b)
+{
+    return j % ANCHOR ? block_step(b) : block_anchor(c, h->mk[j], b);
+}
+
 /* The run's samples from q, padded to RB (phase 0, weight 0) */
 static int block_load(const wf_real *src, int q, int L, wf_real *dst)
 {
@@ -482,17 +489,12 @@ static void fused_sum_avx(const harm *h, const run *u, const runbuf *b, wf_real 
             block16 z = block_start(c);
             __m256 tt[2] = {_mm256_loadu_ps(t), _mm256_loadu_ps(t + 8)};
             __m256 s[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-            for (int g = j0; g < j1; g += ANCHOR) {
-                int ge = j1 - g < ANCHOR ? j1 : g + ANCHOR;
-                if (g)
-                    z = block_anchor(c, h->mk[g], z);
-                for (int j = g; j < ge; j++) {
-                    if (j > g)
-                        z = block_step(z);
-                    __m256 a = _mm256_set1_ps(A0[j - j0]), d = _mm256_set1_ps(D[j - j0]);
-                    for (int k = 0; k < 2; k++)
-                        s[k] = _mm256_fmadd_ps(_mm256_fmadd_ps(d, tt[k], a), z.zi[k], s[k]);
-                }
+            for (int j = j0; j < j1; j++) {
+                if (j)
+                    z = block_next(h, c, j, z);
+                __m256 a = _mm256_set1_ps(A0[j - j0]), d = _mm256_set1_ps(D[j - j0]);
+                for (int k = 0; k < 2; k++)
+                    s[k] = _mm256_fmadd_ps(_mm256_fmadd_ps(d, tt[k], a), z.zi[k], s[k]);
             }
             _mm256_storeu_ps(o, s[0]);
             _mm256_storeu_ps(o + 8, s[1]);
@@ -521,18 +523,13 @@ static void fused_dots_avx(const harm *h, const run *u, const wf_real *gl, const
             __m256 l[2] = {_mm256_loadu_ps(g0), _mm256_loadu_ps(g0 + 8)};
             __m256 r[2] = {_mm256_loadu_ps(g1), _mm256_loadu_ps(g1 + 8)};
             block16 z = block_start(c);
-            for (int g = j0; g < j1; g += ANCHOR) {
-                int ge = j1 - g < ANCHOR ? j1 : g + ANCHOR;
-                if (g)
-                    z = block_anchor(c, h->mk[g], z);
-                for (int j = g; j < ge; j++) {
-                    if (j > g)
-                        z = block_step(z);
-                    __m256 *a = &sl[j - j0], *b = &sr[j - j0];
-                    *a = _mm256_add_ps(*a, _mm256_fmadd_ps(l[1], z.zi[1], _mm256_mul_ps(l[0], z.zi[0])));
-                    if (pr)
-                        *b = _mm256_add_ps(*b, _mm256_fmadd_ps(r[1], z.zi[1], _mm256_mul_ps(r[0], z.zi[0])));
-                }
+            for (int j = j0; j < j1; j++) {
+                if (j)
+                    z = block_next(h, c, j, z);
+                __m256 *a = &sl[j - j0], *b = &sr[j - j0];
+                *a = _mm256_add_ps(*a, _mm256_fmadd_ps(l[1], z.zi[1], _mm256_mul_ps(l[0], z.zi[0])));
+                if (pr)
+                    *b = _mm256_add_ps(*b, _mm256_fmadd_ps(r[1], z.zi[1], _mm256_mul_ps(r[0], z.zi[0])));
             }
         }
         for (int j = j0; j < j1; j++) {
